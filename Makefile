@@ -1,0 +1,65 @@
+# Everything a fresh machine needs (Python 3.11 and Node 20 present) is installed by these targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+STACK ?= dev
+PYTEST_ARGS ?=
+
+.PHONY: setup demo test lint fmt render bench lock browser clean
+
+setup: $(STAMP) $(NODE_STAMP)
+
+$(STAMP): requirements.lock pyproject.toml sdk/pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e ./sdk -e .
+	$(BIN)/pip check
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Headless Chromium for the workbook-preview browser test (Debian package; needs root + apt).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "warning: could not install chromium; browser tests will be skipped"; \
+	  else echo "warning: chromium missing and not root; browser tests will be skipped"; fi; }
+
+demo: setup
+	$(BIN)/llm-insights demo --stack $(STACK)
+
+test: setup browser
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/llm-insights lint --stack $(STACK)
+
+fmt: setup
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+render: setup
+	$(BIN)/llm-insights render --stack $(STACK) --out build/$(STACK)
+
+bench: setup
+	$(BIN)/python -m bench
+
+# Re-resolve the pinned set (needs the registries); review the diff before committing.
+lock:
+	rm -rf /tmp/llm-insights-lock && $(PYTHON) -m venv /tmp/llm-insights-lock
+	/tmp/llm-insights-lock/bin/pip install --quiet -e ./sdk[openai] -e . \
+	  -r requirements-dev.txt
+	/tmp/llm-insights-lock/bin/pip freeze --exclude-editable > requirements.lock
+
+clean:
+	rm -rf $(VENV) node_modules build .pytest_cache

@@ -1,0 +1,3 @@
+"""llm_insights: OpenTelemetry + Azure Monitor telemetry for LLM apps (see sdk/README.md)."""
+
+__all__: list[str] = []

@@ -1,0 +1,558 @@
+"""The telemetry contract: every name the SDK emits, and where it lands in Application Insights.
+
+This module is the single source of truth shared by the SDK (which emits), the dashboards and
+alert templates (which read) and the tests (which prove the two agree). Nothing else in the kit
+writes a metric name, attribute key, event name or table column as a string literal.
+
+Names follow the OpenTelemetry GenAI semantic conventions where they exist (imported from the
+installed ``opentelemetry-semantic-conventions`` when it has them); kit-specific names live under
+the ``llm_insights.`` namespace.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+try:  # the incubating GenAI names; fall back to the published strings on older semconv releases
+    from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as _g
+    from opentelemetry.semconv._incubating.metrics import gen_ai_metrics as _gm
+except ImportError:  # pragma: no cover - exercised only with old semconv packages
+    _g = None
+    _gm = None
+
+
+def _semconv(module: object, const: str, fallback: str) -> str:
+    """The installed semconv constant when it exists, else the published string."""
+    value = getattr(module, const, None) if module is not None else None
+    return value if isinstance(value, str) else fallback
+
+
+# ---------------------------------------------------------------------------------------------
+# Attributes (span and metric attribute keys)
+# ---------------------------------------------------------------------------------------------
+GEN_AI_OPERATION_NAME = _semconv(_g, "GEN_AI_OPERATION_NAME", "gen_ai.operation.name")
+GEN_AI_PROVIDER_NAME = _semconv(_g, "GEN_AI_PROVIDER_NAME", "gen_ai.provider.name")
+GEN_AI_SYSTEM = _semconv(_g, "GEN_AI_SYSTEM", "gen_ai.system")  # older name; Azure views read it
+GEN_AI_REQUEST_MODEL = _semconv(_g, "GEN_AI_REQUEST_MODEL", "gen_ai.request.model")
+GEN_AI_RESPONSE_MODEL = _semconv(_g, "GEN_AI_RESPONSE_MODEL", "gen_ai.response.model")
+GEN_AI_RESPONSE_ID = _semconv(_g, "GEN_AI_RESPONSE_ID", "gen_ai.response.id")
+GEN_AI_RESPONSE_FINISH_REASONS = _semconv(
+    _g, "GEN_AI_RESPONSE_FINISH_REASONS", "gen_ai.response.finish_reasons"
+)
+GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK = _semconv(
+    _g, "GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK", "gen_ai.response.time_to_first_chunk"
+)
+GEN_AI_REQUEST_STREAM = _semconv(_g, "GEN_AI_REQUEST_STREAM", "gen_ai.request.stream")
+GEN_AI_REQUEST_MAX_TOKENS = _semconv(_g, "GEN_AI_REQUEST_MAX_TOKENS", "gen_ai.request.max_tokens")
+GEN_AI_REQUEST_TEMPERATURE = _semconv(
+    _g, "GEN_AI_REQUEST_TEMPERATURE", "gen_ai.request.temperature"
+)
+GEN_AI_USAGE_INPUT_TOKENS = _semconv(_g, "GEN_AI_USAGE_INPUT_TOKENS", "gen_ai.usage.input_tokens")
+GEN_AI_USAGE_OUTPUT_TOKENS = _semconv(
+    _g, "GEN_AI_USAGE_OUTPUT_TOKENS", "gen_ai.usage.output_tokens"
+)
+GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS = _semconv(
+    _g, "GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS", "gen_ai.usage.cache_read.input_tokens"
+)
+GEN_AI_TOKEN_TYPE = _semconv(_g, "GEN_AI_TOKEN_TYPE", "gen_ai.token.type")
+GEN_AI_TOOL_NAME = _semconv(_g, "GEN_AI_TOOL_NAME", "gen_ai.tool.name")
+GEN_AI_DATA_SOURCE_ID = _semconv(_g, "GEN_AI_DATA_SOURCE_ID", "gen_ai.data_source.id")
+GEN_AI_WORKFLOW_NAME = _semconv(_g, "GEN_AI_WORKFLOW_NAME", "gen_ai.workflow.name")
+GEN_AI_INPUT_MESSAGES = _semconv(_g, "GEN_AI_INPUT_MESSAGES", "gen_ai.input.messages")
+GEN_AI_OUTPUT_MESSAGES = _semconv(_g, "GEN_AI_OUTPUT_MESSAGES", "gen_ai.output.messages")
+GEN_AI_EVALUATION_NAME = _semconv(_g, "GEN_AI_EVALUATION_NAME", "gen_ai.evaluation.name")
+GEN_AI_EVALUATION_SCORE_VALUE = _semconv(
+    _g, "GEN_AI_EVALUATION_SCORE_VALUE", "gen_ai.evaluation.score.value"
+)
+GEN_AI_EVALUATION_SCORE_LABEL = _semconv(
+    _g, "GEN_AI_EVALUATION_SCORE_LABEL", "gen_ai.evaluation.score.label"
+)
+GEN_AI_EVALUATION_EXPLANATION = _semconv(
+    _g, "GEN_AI_EVALUATION_EXPLANATION", "gen_ai.evaluation.explanation"
+)
+SERVER_ADDRESS = "server.address"
+SERVER_PORT = "server.port"
+ERROR_TYPE = "error.type"
+
+# Operation names (values of gen_ai.operation.name)
+OPERATION_CHAT = "chat"
+OPERATION_EMBEDDINGS = "embeddings"
+OPERATION_TEXT_COMPLETION = "text_completion"
+OPERATION_EXECUTE_TOOL = "execute_tool"
+OPERATION_RETRIEVAL = "retrieval"
+OPERATION_INVOKE_AGENT = "invoke_agent"
+OPERATION_CHAIN = "chain"  # kit-specific: a user-defined pipeline step grouping other operations
+
+# Provider names (values of gen_ai.provider.name / gen_ai.system)
+PROVIDER_OPENAI = "openai"
+PROVIDER_AZURE_OPENAI = "azure.ai.openai"
+
+# Token types (values of gen_ai.token.type)
+TOKEN_TYPE_INPUT = "input"
+TOKEN_TYPE_OUTPUT = "output"
+
+# Azure cost attributes read by Azure's own agent views (weighted by itemCount there)
+MS_COST_INPUT = "microsoft.gen_ai.cost.input"
+MS_COST_OUTPUT = "microsoft.gen_ai.cost.output"
+
+# Kit-specific attributes
+NS = "llm_insights"
+ATTR_DEPLOYMENT = f"{NS}.deployment"  # Azure deployment name; the request model elsewhere
+ATTR_COST_TOTAL = f"{NS}.cost.total"  # USD, spans only
+ATTR_UNPRICED = f"{NS}.unpriced"  # bool, spans only: the model had no price
+ATTR_USAGE_KNOWN = f"{NS}.usage.known"  # bool: usage was reported (zero tokens != unknown)
+ATTR_REFUSAL = f"{NS}.response.refusal"  # bool
+ATTR_HALLUCINATION_MARKER = f"{NS}.response.hallucination_marker"  # bool
+ATTR_RESPONSE_LENGTH = f"{NS}.response.length"  # characters of completion text
+ATTR_STREAM_CHUNKS = f"{NS}.stream.chunks"
+ATTR_STREAM_CLOSED_EARLY = f"{NS}.stream.closed_early"
+ATTR_BUCKET_LE = f"{NS}.bucket.le"  # upper bound of a bucket counter's bucket ("+Inf" last)
+ATTR_FILTER_CATEGORY = f"{NS}.content_filter.category"  # hate, sexual, violence, self_harm, ...
+ATTR_FILTER_SEVERITY = f"{NS}.content_filter.severity"  # safe, low, medium, high, unknown
+ATTR_FILTER_SOURCE = f"{NS}.content_filter.source"  # prompt | completion
+ATTR_FILTER_FILTERED = f"{NS}.content_filter.filtered"  # "true" | "false"
+ATTR_RETRIEVAL_NAME = f"{NS}.retrieval.name"
+ATTR_RETRIEVAL_DOCUMENTS = f"{NS}.retrieval.documents"  # count, spans
+ATTR_RETRIEVAL_TOP_SCORE = f"{NS}.retrieval.top_score"  # spans
+ATTR_CHAIN_NAME = f"{NS}.chain.name"
+ATTR_FEEDBACK_COMMENT = f"{NS}.feedback.comment"  # only with content capture on
+ATTR_SDK_COMPONENT = f"{NS}.sdk.component"  # where an internal SDK failure happened
+ATTR_TENANT_ID = f"{NS}.tenant.id"  # spans only, never a metric dimension
+ENDUSER_ID = "enduser.id"  # spans only
+SESSION_ID = "session.id"  # spans only
+
+FILTER_SOURCE_PROMPT = "prompt"
+FILTER_SOURCE_COMPLETION = "completion"
+
+# ---------------------------------------------------------------------------------------------
+# Metric attribute allow-lists: metric dimensions come only from these, so cardinality is bounded
+# ---------------------------------------------------------------------------------------------
+MODEL_DIMENSIONS: tuple[str, ...] = (
+    GEN_AI_OPERATION_NAME,
+    GEN_AI_PROVIDER_NAME,
+    GEN_AI_SYSTEM,
+    GEN_AI_REQUEST_MODEL,
+    GEN_AI_RESPONSE_MODEL,
+    SERVER_ADDRESS,
+    ATTR_DEPLOYMENT,
+)
+SPAN_ONLY_ATTRIBUTES: tuple[str, ...] = (ENDUSER_ID, SESSION_ID, ATTR_TENANT_ID, GEN_AI_RESPONSE_ID)
+
+# ---------------------------------------------------------------------------------------------
+# Buckets
+# ---------------------------------------------------------------------------------------------
+# Recommended by the GenAI conventions (histogram views; Application Insights drops them).
+TOKEN_BUCKETS: tuple[float, ...] = (
+    1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864,
+)  # fmt: skip
+DURATION_BUCKETS: tuple[float, ...] = (
+    0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
+)  # fmt: skip
+TIME_PER_CHUNK_BUCKETS: tuple[float, ...] = (
+    0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5,
+)  # fmt: skip
+
+# Bucket *counters* survive in Application Insights (histogram buckets do not), so percentiles that
+# dashboards show and alerts compare with thresholds come from them. A percentile read from a
+# bucket counter is exact to its bucket: every threshold a percentile alert may use must be one of
+# these bounds (the alert validator enforces it). The last bucket is "+Inf".
+LATENCY_PERCENTILE_BOUNDS: tuple[float, ...] = (
+    0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 30, 45, 60, 120,
+)  # fmt: skip
+TTFT_PERCENTILE_BOUNDS: tuple[float, ...] = (
+    0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 4, 5, 8, 10, 15, 30,
+)  # fmt: skip
+RESPONSE_LENGTH_BOUNDS: tuple[float, ...] = (
+    0, 50, 100, 200, 500, 1000, 2000, 4000, 8000, 16000,
+)  # fmt: skip
+RETRIEVAL_SCORE_BOUNDS: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+INF_BOUND = "+Inf"
+
+
+def bucket_label(bound: float) -> str:
+    """The ``llm_insights.bucket.le`` value for a bound: shortest exact decimal ("0.5", "10")."""
+    return format(float(bound), "g") if bound == bound and bound != float("inf") else INF_BOUND
+
+
+# ---------------------------------------------------------------------------------------------
+# Metrics
+# ---------------------------------------------------------------------------------------------
+Instrument = Literal["histogram", "counter"]
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """One metric the SDK emits: its instrument, unit, allowed dimensions and bucket bounds.
+
+    ``bounds`` for a histogram are the explicit bucket boundaries of its view; for a bucket
+    counter (name ending ``.buckets``) they are the ``llm_insights.bucket.le`` values it uses.
+    """
+
+    name: str
+    instrument: Instrument
+    unit: str
+    description: str
+    dimensions: tuple[str, ...]
+    bounds: tuple[float, ...] = ()
+
+
+def _name(module: object, const: str, fallback: str) -> str:
+    return _semconv(module, const, fallback)
+
+
+TOKEN_USAGE = MetricSpec(
+    _name(_gm, "GEN_AI_CLIENT_TOKEN_USAGE", "gen_ai.client.token.usage"),
+    "histogram",
+    "{token}",
+    "Tokens used per call, by token type (input/output).",
+    (*MODEL_DIMENSIONS, GEN_AI_TOKEN_TYPE),
+    TOKEN_BUCKETS,
+)
+OPERATION_DURATION = MetricSpec(
+    _name(_gm, "GEN_AI_CLIENT_OPERATION_DURATION", "gen_ai.client.operation.duration"),
+    "histogram",
+    "s",
+    "Duration of each LLM call; error.type is set on failures. valueCount counts calls exactly.",
+    (*MODEL_DIMENSIONS, ERROR_TYPE),
+    DURATION_BUCKETS,
+)
+TIME_TO_FIRST_CHUNK = MetricSpec(
+    _name(
+        _gm,
+        "GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK",
+        "gen_ai.client.operation.time_to_first_chunk",
+    ),
+    "histogram",
+    "s",
+    "Time from request to the first streamed chunk.",
+    MODEL_DIMENSIONS,
+    DURATION_BUCKETS,
+)
+TIME_PER_OUTPUT_CHUNK = MetricSpec(
+    _name(
+        _gm,
+        "GEN_AI_CLIENT_OPERATION_TIME_PER_OUTPUT_CHUNK",
+        "gen_ai.client.operation.time_per_output_chunk",
+    ),
+    "histogram",
+    "s",
+    "Time between streamed chunks after the first.",
+    MODEL_DIMENSIONS,
+    TIME_PER_CHUNK_BUCKETS,
+)
+DURATION_BUCKET_COUNTS = MetricSpec(
+    f"{NS}.client.operation.duration.buckets",
+    "counter",
+    "{call}",
+    "Calls per duration bucket (non-cumulative; le = bucket upper bound) for exact-to-bucket "
+    "percentiles, which Application Insights cannot compute from histograms.",
+    (*MODEL_DIMENSIONS, ERROR_TYPE, ATTR_BUCKET_LE),
+    LATENCY_PERCENTILE_BOUNDS,
+)
+TTFT_BUCKET_COUNTS = MetricSpec(
+    f"{NS}.client.operation.time_to_first_chunk.buckets",
+    "counter",
+    "{call}",
+    "Streamed calls per time-to-first-chunk bucket (non-cumulative).",
+    (*MODEL_DIMENSIONS, ATTR_BUCKET_LE),
+    TTFT_PERCENTILE_BOUNDS,
+)
+COST = MetricSpec(
+    f"{NS}.client.cost",
+    "counter",
+    "USD",
+    "Cost in US dollars from the price table, by token type. Unpriced calls add nothing here.",
+    (*MODEL_DIMENSIONS, GEN_AI_TOKEN_TYPE),
+)
+UNPRICED_CALLS = MetricSpec(
+    f"{NS}.client.unpriced_calls",
+    "counter",
+    "{call}",
+    "Calls to a model missing from the price table (their cost is unknown, not zero).",
+    MODEL_DIMENSIONS,
+)
+CONTENT_FILTER_HITS = MetricSpec(
+    f"{NS}.content_filter.hits",
+    "counter",
+    "{hit}",
+    "Content-safety results at or above 'low' severity, or that filtered content.",
+    (
+        *MODEL_DIMENSIONS,
+        ATTR_FILTER_CATEGORY,
+        ATTR_FILTER_SEVERITY,
+        ATTR_FILTER_SOURCE,
+        ATTR_FILTER_FILTERED,
+    ),
+)
+RESPONSE_LENGTH = MetricSpec(
+    f"{NS}.response.length",
+    "histogram",
+    "{char}",
+    "Completion length of every evaluated response; its valueCount is the denominator of the "
+    "refusal and hallucination-marker rates.",
+    MODEL_DIMENSIONS,
+    RESPONSE_LENGTH_BOUNDS,
+)
+RESPONSE_LENGTH_BUCKET_COUNTS = MetricSpec(
+    f"{NS}.response.length.buckets",
+    "counter",
+    "{response}",
+    "Evaluated responses per length bucket (non-cumulative), for the length distribution.",
+    (*MODEL_DIMENSIONS, ATTR_BUCKET_LE),
+    RESPONSE_LENGTH_BOUNDS,
+)
+REFUSALS = MetricSpec(
+    f"{NS}.response.refusals",
+    "counter",
+    "{response}",
+    "Evaluated responses that match a refusal pattern.",
+    MODEL_DIMENSIONS,
+)
+HALLUCINATION_MARKERS = MetricSpec(
+    f"{NS}.response.hallucination_markers",
+    "counter",
+    "{response}",
+    "Evaluated responses that carry a hallucination marker (unsupported-claim phrasing).",
+    MODEL_DIMENSIONS,
+)
+RETRIEVAL_DURATION = MetricSpec(
+    f"{NS}.retrieval.duration",
+    "histogram",
+    "s",
+    "Duration of each retrieval step; valueCount counts retrievals.",
+    (ATTR_RETRIEVAL_NAME, ERROR_TYPE),
+    DURATION_BUCKETS,
+)
+RETRIEVAL_DOCUMENTS = MetricSpec(
+    f"{NS}.retrieval.documents",
+    "histogram",
+    "{document}",
+    "Documents returned per retrieval.",
+    (ATTR_RETRIEVAL_NAME,),
+    (0, 1, 2, 3, 5, 10, 20, 50, 100),
+)
+RETRIEVAL_EMPTY = MetricSpec(
+    f"{NS}.retrieval.empty",
+    "counter",
+    "{retrieval}",
+    "Retrievals that returned no document.",
+    (ATTR_RETRIEVAL_NAME,),
+)
+RETRIEVAL_TOP_SCORE = MetricSpec(
+    f"{NS}.retrieval.top_score",
+    "histogram",
+    "1",
+    "Best relevance score per non-empty retrieval.",
+    (ATTR_RETRIEVAL_NAME,),
+    RETRIEVAL_SCORE_BOUNDS,
+)
+RETRIEVAL_TOP_SCORE_BUCKET_COUNTS = MetricSpec(
+    f"{NS}.retrieval.top_score.buckets",
+    "counter",
+    "{retrieval}",
+    "Non-empty retrievals per top-score bucket (non-cumulative), for the score distribution.",
+    (ATTR_RETRIEVAL_NAME, ATTR_BUCKET_LE),
+    RETRIEVAL_SCORE_BOUNDS,
+)
+TOOL_DURATION = MetricSpec(
+    f"{NS}.tool.duration",
+    "histogram",
+    "s",
+    "Duration of each tool call; valueCount counts calls, error.type marks failures.",
+    (GEN_AI_TOOL_NAME, ERROR_TYPE),
+    DURATION_BUCKETS,
+)
+FEEDBACK_SCORE = MetricSpec(
+    f"{NS}.feedback.score",
+    "histogram",
+    "1",
+    "User feedback scores (the app's scale, e.g. -1/1 or 1..5).",
+    (),
+    (-1, 0, 1, 2, 3, 4, 5),
+)
+EVALUATION_SCORE = MetricSpec(
+    f"{NS}.evaluation.score",
+    "histogram",
+    "1",
+    "Scores from evaluators (LLM judges, heuristics), by evaluation name.",
+    (GEN_AI_EVALUATION_NAME, GEN_AI_RESPONSE_MODEL),
+    (0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1),
+)
+SDK_ERRORS = MetricSpec(
+    f"{NS}.sdk.errors",
+    "counter",
+    "{error}",
+    "Failures inside the SDK's own instrumentation (caught, logged once, counted).",
+    (ATTR_SDK_COMPONENT,),
+)
+
+METRICS: tuple[MetricSpec, ...] = (
+    TOKEN_USAGE,
+    OPERATION_DURATION,
+    TIME_TO_FIRST_CHUNK,
+    TIME_PER_OUTPUT_CHUNK,
+    DURATION_BUCKET_COUNTS,
+    TTFT_BUCKET_COUNTS,
+    COST,
+    UNPRICED_CALLS,
+    CONTENT_FILTER_HITS,
+    RESPONSE_LENGTH,
+    RESPONSE_LENGTH_BUCKET_COUNTS,
+    REFUSALS,
+    HALLUCINATION_MARKERS,
+    RETRIEVAL_DURATION,
+    RETRIEVAL_DOCUMENTS,
+    RETRIEVAL_EMPTY,
+    RETRIEVAL_TOP_SCORE,
+    RETRIEVAL_TOP_SCORE_BUCKET_COUNTS,
+    TOOL_DURATION,
+    FEEDBACK_SCORE,
+    EVALUATION_SCORE,
+    SDK_ERRORS,
+)
+METRICS_BY_NAME: dict[str, MetricSpec] = {m.name: m for m in METRICS}
+
+# ---------------------------------------------------------------------------------------------
+# Events (span events → traces; log records with microsoft.custom_event.name → customEvents)
+# ---------------------------------------------------------------------------------------------
+MS_CUSTOM_EVENT_NAME = "microsoft.custom_event.name"
+EVENT_EVALUATION_RESULT = "gen_ai.evaluation.result"  # customEvents; feedback is one evaluation
+EVALUATION_USER_FEEDBACK = "user_feedback"  # gen_ai.evaluation.name of user feedback
+EVENT_CONTENT_FILTER = f"{NS}.content_filter"  # span event on the LLM span → traces
+EVENT_FIRST_CHUNK = f"{NS}.first_chunk"  # span event at the first streamed chunk → traces
+
+EVENTS: tuple[str, ...] = (EVENT_EVALUATION_RESULT, EVENT_CONTENT_FILTER, EVENT_FIRST_CHUNK)
+
+# ---------------------------------------------------------------------------------------------
+# Where the telemetry lands: the classic Application Insights tables (component-scoped queries)
+# ---------------------------------------------------------------------------------------------
+KustoType = Literal["string", "datetime", "real", "long", "int", "bool", "dynamic"]
+
+_CONTEXT_COLUMNS: tuple[tuple[str, KustoType], ...] = (
+    ("operation_Name", "string"),
+    ("operation_Id", "string"),
+    ("operation_ParentId", "string"),
+    ("operation_SyntheticSource", "string"),
+    ("session_Id", "string"),
+    ("user_Id", "string"),
+    ("user_AuthenticatedId", "string"),
+    ("user_AccountId", "string"),
+    ("application_Version", "string"),
+    ("client_Type", "string"),
+    ("client_Model", "string"),
+    ("client_OS", "string"),
+    ("client_IP", "string"),
+    ("client_City", "string"),
+    ("client_StateOrProvince", "string"),
+    ("client_CountryOrRegion", "string"),
+    ("client_Browser", "string"),
+    ("cloud_RoleName", "string"),
+    ("cloud_RoleInstance", "string"),
+    ("appId", "string"),
+    ("appName", "string"),
+    ("iKey", "string"),
+    ("sdkVersion", "string"),
+    ("itemId", "string"),
+    ("itemType", "string"),
+    ("itemCount", "int"),
+)
+_PROPS = (("customDimensions", "dynamic"), ("customMeasurements", "dynamic"))
+
+TABLES: dict[str, tuple[tuple[str, KustoType], ...]] = {
+    "requests": (
+        ("timestamp", "datetime"),
+        ("id", "string"),
+        ("source", "string"),
+        ("name", "string"),
+        ("url", "string"),
+        ("success", "bool"),
+        ("resultCode", "string"),
+        ("duration", "real"),
+        ("performanceBucket", "string"),
+        *_PROPS,
+        *_CONTEXT_COLUMNS,
+    ),
+    "dependencies": (
+        ("timestamp", "datetime"),
+        ("id", "string"),
+        ("target", "string"),
+        ("type", "string"),
+        ("name", "string"),
+        ("data", "string"),
+        ("success", "bool"),
+        ("resultCode", "string"),
+        ("duration", "real"),
+        ("performanceBucket", "string"),
+        *_PROPS,
+        *_CONTEXT_COLUMNS,
+    ),
+    "customMetrics": (
+        ("timestamp", "datetime"),
+        ("name", "string"),
+        ("value", "real"),
+        ("valueCount", "int"),
+        ("valueSum", "real"),
+        ("valueMin", "real"),
+        ("valueMax", "real"),
+        ("valueStdDev", "real"),
+        ("customDimensions", "dynamic"),
+        *_CONTEXT_COLUMNS,
+    ),
+    "customEvents": (
+        ("timestamp", "datetime"),
+        ("name", "string"),
+        *_PROPS,
+        *_CONTEXT_COLUMNS,
+    ),
+    "traces": (
+        ("timestamp", "datetime"),
+        ("message", "string"),
+        ("severityLevel", "int"),
+        *_PROPS,
+        *_CONTEXT_COLUMNS,
+    ),
+    "exceptions": (
+        ("timestamp", "datetime"),
+        ("problemId", "string"),
+        ("handledAt", "string"),
+        ("type", "string"),
+        ("message", "string"),
+        ("assembly", "string"),
+        ("method", "string"),
+        ("outerType", "string"),
+        ("outerMessage", "string"),
+        ("outerAssembly", "string"),
+        ("outerMethod", "string"),
+        ("innermostType", "string"),
+        ("innermostMessage", "string"),
+        ("innermostAssembly", "string"),
+        ("innermostMethod", "string"),
+        ("severityLevel", "int"),
+        ("details", "dynamic"),
+        *_PROPS,
+        *_CONTEXT_COLUMNS,
+    ),
+}
+
+# Which table each kind of telemetry lands in (see ../shared/REFERENCE.md of the kit's makers).
+TABLE_LLM_SPANS = "dependencies"  # CLIENT spans: LLM calls, retrieval, tools, chains (INTERNAL)
+TABLE_SERVER_SPANS = "requests"  # the app's incoming requests (SERVER spans)
+TABLE_METRICS = "customMetrics"
+TABLE_EVENTS = "customEvents"
+TABLE_SPAN_EVENTS = "traces"
+TABLE_EXCEPTIONS = "exceptions"
+
+ATTRIBUTES: tuple[str, ...] = tuple(
+    sorted(
+        {
+            v
+            for k, v in globals().items()
+            if isinstance(v, str)
+            and (k.startswith(("GEN_AI_", "ATTR_", "MS_COST_")) or k in {"SERVER_ADDRESS",
+                 "SERVER_PORT", "ERROR_TYPE", "ENDUSER_ID", "SESSION_ID"})
+        }
+    )
+)  # fmt: skip
+
+__all__ = [n for n in dir() if n.isupper() or n in {"MetricSpec", "bucket_label"}]
