@@ -83,7 +83,7 @@ class AlertRuleSpec:
     mute_actions_duration: str | None = None
 
     def arm_properties(self) -> dict[str, Any]:
-        """The ARM ``properties`` body without ``scopes``/``actions`` (infra adds those; kind=LogAlert)."""
+        """ARM ``properties`` without ``scopes``/``actions`` (infra adds them, kind=LogAlert)."""
         condition: dict[str, Any] = {
             "query": self.query,
             "timeAggregation": self.time_aggregation,

@@ -6,7 +6,8 @@ from __future__ import annotations
 class KitError(Exception):
     """Bad input to the kit (config, YAML, template, KQL...).
 
-    The message is complete and user-facing: ``<file>: <key or field> = <value>: <what is allowed>``.
+    The message is complete and user-facing:
+    ``<file>: <key or field> = <value>: <what is allowed>``.
     The CLI prints it without a traceback and exits 2.
     """
 
