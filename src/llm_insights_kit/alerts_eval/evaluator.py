@@ -1,0 +1,450 @@
+"""Evaluate scheduled-query alert rules against a local store, the way Azure Monitor does.
+
+Semantics of ``Microsoft.Insights/scheduledQueryRules`` (API 2023-12-01, kind LogAlert):
+
+* At evaluation time *t* the rule's query runs over the window ``[t - windowSize, t)`` with
+  ``now()`` = *t* (the rule's KQL carries no time filter; Azure scopes it).
+* ``dimensions`` split the result rows into time series, one alert instance each: ``Include``
+  keeps the listed values (``*`` = every value), ``Exclude`` drops them.
+* Each series is aggregated: ``Count`` is the number of result rows (no rows → 0); ``Average``,
+  ``Minimum``, ``Maximum``, ``Total`` aggregate ``metricMeasureColumn`` over the rows. A series
+  with no rows (or only null measures) has *no data* and does not breach, whatever the operator
+  — except ``Count``, whose no-data value is 0 (so ``Count LessThan 1`` catches silence).
+* Failing periods: the condition is met at *t* when at least ``minFailingPeriodsToAlert`` of the
+  ``numberOfEvaluationPeriods`` windows ending at *t*, *t* - frequency, … breach.
+* State: with ``autoMitigate`` (stateful) an instance fires once when the condition becomes met
+  and resolves when it is no longer met. Without it (stateless) every evaluation that meets the
+  condition fires again; ``muteActionsDuration`` suppresses the notifications for that long after
+  one was sent (the alert still fires).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from ..artifacts import AlertRuleSpec
+from ..errors import KitError
+from .durations import parse_iso_duration
+
+OPERATORS: dict[str, str] = {
+    "GreaterThan": ">",
+    "GreaterThanOrEqual": ">=",
+    "LessThan": "<",
+    "LessThanOrEqual": "<=",
+    "Equals": "==",
+}
+_NEGATED: dict[str, str] = {
+    "GreaterThan": "<=",
+    "GreaterThanOrEqual": "<",
+    "LessThan": ">=",
+    "LessThanOrEqual": ">",
+    "Equals": "!=",
+}
+AGGREGATIONS = ("Count", "Average", "Minimum", "Maximum", "Total")
+
+SeriesKey = tuple[tuple[str, str], ...]
+
+
+class QueryResultLike(Protocol):
+    columns: Sequence[str]
+    rows: Sequence[Sequence[Any]]
+
+
+class QueryStore(Protocol):
+    """What the evaluator needs from a store (``llm_insights_kit.local.store.LocalStore``)."""
+
+    def query(
+        self, kql: str, *, now: datetime, time_range: tuple[datetime, datetime]
+    ) -> QueryResultLike: ...
+
+
+@dataclass(frozen=True)
+class WindowValue:
+    """One series' aggregate over one window; ``value`` None means no data."""
+
+    value: float | None
+    rows: int
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The outcome for one rule and one series (alert instance) at one evaluation time."""
+
+    rule: str
+    at: datetime
+    series: SeriesKey
+    value: float | None  # aggregate of the newest window (ending at ``at``)
+    threshold: float
+    operator: str
+    breaching: bool  # the newest window breaches
+    failing_periods: int  # breaching windows among the evaluated periods
+    periods: int
+    condition_met: bool  # failing_periods >= minFailingPeriodsToAlert
+    firing: bool  # the alert instance is fired after this evaluation
+    event: str | None  # "fired" | "resolved" | None
+    notified: bool  # action groups were called at this evaluation
+    why: str
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return dict(self.series)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "at": self.at.isoformat(),
+            "series": dict(self.series),
+            "value": self.value,
+            "threshold": self.threshold,
+            "operator": self.operator,
+            "breaching": self.breaching,
+            "failing_periods": self.failing_periods,
+            "periods": self.periods,
+            "condition_met": self.condition_met,
+            "firing": self.firing,
+            "event": self.event,
+            "notified": self.notified,
+            "why": self.why,
+        }
+
+
+def compare(value: float | None, operator: str, threshold: float) -> bool:
+    """Whether *value* breaches; no data never does."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return False
+    if operator == "GreaterThan":
+        return value > threshold
+    if operator == "GreaterThanOrEqual":
+        return value >= threshold
+    if operator == "LessThan":
+        return value < threshold
+    if operator == "LessThanOrEqual":
+        return value <= threshold
+    if operator == "Equals":
+        return value == threshold
+    raise ValueError(operator)
+
+
+def rule_duration(rule: AlertRuleSpec, field_name: str, text: str | None) -> timedelta:
+    """A rule's ISO 8601 duration field, or a KitError naming the rule's file and field."""
+    delta = parse_iso_duration(text or "")
+    if delta is None or delta <= timedelta(0):
+        raise KitError(
+            rule.source_file,
+            f"rule {rule.name}: {field_name} = {text!r}: expected an ISO 8601 duration such as "
+            "PT5M, PT1H or P1D",
+        )
+    return delta
+
+
+def format_value(value: float | None) -> str:
+    if value is None:
+        return "no data"
+    if float(value).is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return format(value, ".4g")
+
+
+def format_series(series: SeriesKey) -> str:
+    return ", ".join(f"{k}={v}" for k, v in series)
+
+
+def _stamp(at: datetime) -> str:
+    return at.strftime("%Y-%m-%d %H:%M")
+
+
+class RuleEvaluator:
+    """Evaluates one rule against one store; window results are cached by window end.
+
+    Windows are cached because failing periods re-read the windows of earlier evaluations: a
+    sequence of evaluations every ``evaluationFrequency`` runs each window's query once.
+    """
+
+    def __init__(self, store: QueryStore, rule: AlertRuleSpec) -> None:
+        self.store = store
+        self.rule = rule
+        self.frequency = rule_duration(rule, "evaluationFrequency", rule.evaluation_frequency)
+        self.window_size = rule_duration(rule, "windowSize", rule.window_size)
+        if rule.time_aggregation not in AGGREGATIONS:
+            raise KitError(
+                rule.source_file,
+                f"rule {rule.name}: timeAggregation = {rule.time_aggregation!r}: allowed "
+                + ", ".join(AGGREGATIONS),
+            )
+        if rule.operator not in OPERATORS:
+            raise KitError(
+                rule.source_file,
+                f"rule {rule.name}: operator = {rule.operator!r}: allowed " + ", ".join(OPERATORS),
+            )
+        if rule.time_aggregation != "Count" and not rule.metric_measure_column:
+            raise KitError(
+                rule.source_file,
+                f"rule {rule.name}: metricMeasureColumn is required with timeAggregation "
+                f"{rule.time_aggregation}",
+            )
+        self._cache: dict[datetime, dict[SeriesKey, WindowValue]] = {}
+        self.queries_run = 0
+
+    # -- one window ---------------------------------------------------------------------------
+    def window(self, end: datetime) -> dict[SeriesKey, WindowValue]:
+        """Series → aggregate for the window ``[end - windowSize, end)``."""
+        cached = self._cache.get(end)
+        if cached is None:
+            cached = self._cache[end] = self._run_window(end)
+        return cached
+
+    def _run_window(self, end: datetime) -> dict[SeriesKey, WindowValue]:
+        rule = self.rule
+        start = end - self.window_size
+        try:
+            result = self.store.query(rule.query, now=end, time_range=(start, end))
+        except KitError as exc:
+            raise KitError(
+                rule.source_file, f"rule {rule.name}: query failed locally: {exc}"
+            ) from None
+        except Exception as exc:  # the store's engine errors (unsupported KQL, SQL errors)
+            raise KitError(
+                rule.source_file,
+                f"rule {rule.name}: query failed locally: {type(exc).__name__}: {exc}",
+            ) from None
+        self.queries_run += 1
+        columns = list(result.columns)
+        index = {name: i for i, name in enumerate(columns)}
+        for dim in rule.dimensions:
+            if dim.name not in index:
+                raise KitError(
+                    rule.source_file,
+                    f"rule {rule.name}: dimension {dim.name!r} is not a column of the query "
+                    f"result (columns: {', '.join(columns) or 'none'})",
+                )
+        measure_at: int | None = None
+        if rule.time_aggregation != "Count":
+            column = rule.metric_measure_column or ""
+            if column not in index:
+                raise KitError(
+                    rule.source_file,
+                    f"rule {rule.name}: metricMeasureColumn {column!r} is not a column of the "
+                    f"query result (columns: {', '.join(columns) or 'none'})",
+                )
+            measure_at = index[column]
+
+        groups: dict[SeriesKey, list[Any]] = {}
+        for row in result.rows:
+            key = tuple((d.name, _dimension_text(row[index[d.name]])) for d in rule.dimensions)
+            if not all(
+                _dimension_selected(d.operator, d.values, v)
+                for d, (_, v) in zip(rule.dimensions, key, strict=True)
+            ):
+                continue
+            groups.setdefault(key, []).append(None if measure_at is None else row[measure_at])
+        if not rule.dimensions:
+            groups.setdefault((), [])
+        return {key: self._aggregate(values) for key, values in groups.items()}
+
+    def _aggregate(self, values: list[Any]) -> WindowValue:
+        rows = len(values)
+        aggregation = self.rule.time_aggregation
+        if aggregation == "Count":
+            return WindowValue(float(rows), rows)
+        numbers: list[float] = []
+        for raw in values:
+            if raw is None:
+                continue
+            if isinstance(raw, bool) or not isinstance(raw, int | float):
+                raise KitError(
+                    self.rule.source_file,
+                    f"rule {self.rule.name}: metricMeasureColumn "
+                    f"{self.rule.metric_measure_column!r} must be numeric, got {raw!r}",
+                )
+            if not math.isnan(raw):
+                numbers.append(float(raw))
+        if not numbers:
+            return WindowValue(None, rows)
+        if aggregation == "Average":
+            value = math.fsum(numbers) / len(numbers)
+        elif aggregation == "Minimum":
+            value = min(numbers)
+        elif aggregation == "Maximum":
+            value = max(numbers)
+        else:  # Total
+            value = math.fsum(numbers)
+        return WindowValue(value, rows)
+
+    # -- one evaluation (all failing periods) -------------------------------------------------
+    def period_ends(self, at: datetime) -> list[datetime]:
+        n = self.rule.failing_periods.number_of_evaluation_periods
+        return [at - i * self.frequency for i in range(max(1, n))]
+
+    def condition(self, at: datetime, extra: Iterable[SeriesKey] = ()) -> dict[SeriesKey, tuple]:
+        """Series → (newest value, newest breaching, failing periods, periods, condition met)."""
+        rule = self.rule
+        windows = [self.window(end) for end in self.period_ends(at)]
+        keys: set[SeriesKey] = set(extra)
+        for w in windows:
+            keys.update(w)
+        out: dict[SeriesKey, tuple] = {}
+        for key in sorted(keys):
+            values = [self._value_in(w, key) for w in windows]
+            flags = [compare(v, rule.operator, rule.threshold) for v in values]
+            failing = sum(flags)
+            met = failing >= rule.failing_periods.min_failing_periods_to_alert
+            out[key] = (values[0], flags[0], failing, len(windows), met)
+        return out
+
+    def _value_in(self, window: Mapping[SeriesKey, WindowValue], key: SeriesKey) -> float | None:
+        hit = window.get(key)
+        if hit is not None:
+            return hit.value
+        return 0.0 if self.rule.time_aggregation == "Count" else None
+
+    # -- a sequence of evaluations, with alert state --------------------------------------------
+    def run(self, times: Iterable[datetime]) -> list[Evaluation]:
+        """Evaluate at each time (ascending), carrying fired/resolved state per series."""
+        state = _State()
+        out: list[Evaluation] = []
+        for at in times:
+            out.extend(self._step(at, state))
+        return out
+
+    def schedule(self, start: datetime, end: datetime) -> Iterator[datetime]:
+        """Evaluation times start, start + frequency, … up to and including *end*."""
+        at = start
+        while at <= end:
+            yield at
+            at += self.frequency
+
+    def _step(self, at: datetime, state: _State) -> list[Evaluation]:
+        rule = self.rule
+        mute = (
+            rule_duration(rule, "muteActionsDuration", rule.mute_actions_duration)
+            if rule.mute_actions_duration
+            else None
+        )
+        results: list[Evaluation] = []
+        for key, (value, breaching, failing, periods, met) in self.condition(
+            at, extra=state.firing
+        ).items():
+            was_firing = key in state.firing
+            event: str | None = None
+            notify = False
+            if rule.auto_mitigate:
+                if met and not was_firing:
+                    event, notify = "fired", True
+                    state.firing.add(key)
+                elif not met and was_firing:
+                    event, notify = "resolved", True
+                    state.firing.discard(key)
+                firing = key in state.firing
+            else:
+                firing = met
+                if met:
+                    event, notify = "fired", True
+            if event == "fired" and mute is not None:
+                last = state.last_notified.get(key)
+                if last is not None and at < last + mute:
+                    notify = False
+            if notify and event == "fired":
+                state.last_notified[key] = at
+            results.append(
+                Evaluation(
+                    rule=rule.name,
+                    at=at,
+                    series=key,
+                    value=value,
+                    threshold=rule.threshold,
+                    operator=rule.operator,
+                    breaching=breaching,
+                    failing_periods=failing,
+                    periods=periods,
+                    condition_met=met,
+                    firing=firing,
+                    event=event,
+                    notified=notify,
+                    why=self._why(at, key, value, failing, periods, met, firing, event, notify),
+                )
+            )
+        return results
+
+    def _why(
+        self,
+        at: datetime,
+        key: SeriesKey,
+        value: float | None,
+        failing: int,
+        periods: int,
+        met: bool,
+        firing: bool,
+        event: str | None,
+        notified: bool,
+    ) -> str:
+        rule = self.rule
+        if event == "fired":
+            verb = "fired" if notified else "fired (notification muted)"
+        elif event == "resolved":
+            verb = "resolved"
+        elif firing:
+            verb = "still firing"
+        else:
+            verb = "silent"
+        measure = (
+            "row count"
+            if rule.time_aggregation == "Count"
+            else f"{rule.time_aggregation.lower()} of {rule.metric_measure_column}"
+        )
+        if value is None:
+            comparison = f"{measure}: no data (never breaches)"
+        else:
+            op = (
+                OPERATORS[rule.operator]
+                if compare(value, rule.operator, rule.threshold)
+                else _NEGATED[rule.operator]
+            )
+            comparison = f"{measure} {format_value(value)} {op} {format_value(rule.threshold)}"
+        text = f"{rule.name} {verb} at {_stamp(at)}: {comparison}"
+        if periods > 1:
+            need = rule.failing_periods.min_failing_periods_to_alert
+            text += f"; {failing} of {periods} periods breaching (needs {need})"
+        elif met != compare(value, rule.operator, rule.threshold):  # pragma: no cover - defensive
+            text += "; condition met" if met else "; condition not met"
+        if key:
+            text += f" ({format_series(key)})"
+        return text
+
+
+@dataclass
+class _State:
+    firing: set[SeriesKey] = field(default_factory=set)
+    last_notified: dict[SeriesKey, datetime] = field(default_factory=dict)
+
+
+def _dimension_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _dimension_selected(operator: str, values: Sequence[str], value: str) -> bool:
+    if operator == "Exclude":
+        return "*" not in values and value not in values
+    return "*" in values or value in values
+
+
+def evaluate(
+    store: QueryStore, rule: AlertRuleSpec, at: datetime, *, since: datetime | None = None
+) -> list[Evaluation]:
+    """The evaluations of *rule* at *at*; with *since*, state is carried from there first."""
+    evaluator = RuleEvaluator(store, rule)
+    if since is None:
+        return evaluator.run([at])
+    times = [t for t in evaluator.schedule(since, at)]
+    if not times or times[-1] != at:
+        times.append(at)
+    return [e for e in evaluator.run(times) if e.at == at]
