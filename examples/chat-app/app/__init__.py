@@ -1,0 +1,1 @@
+"""Sample LLM chat service instrumented only with ``llm_insights`` (see ../README.md)."""
