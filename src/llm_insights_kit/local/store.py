@@ -1,0 +1,308 @@
+"""The local store: the six classic Application Insights tables in an embedded DuckDB file.
+
+Rows come from envelopes (:meth:`LocalStore.ingest`, the mapping in :mod:`.envelopes`) or directly
+(:meth:`LocalStore.insert`, for synthetic fixtures). KQL runs through ``duckdb-kql``
+(:mod:`.kql` turns its errors into :class:`~llm_insights_kit.errors.KitError`), with two controls
+Azure's query API has: ``now`` pins what ``now()``/``ago()`` mean, and ``time_range`` scopes every
+table to ``[start, end)`` like the query time range of a workbook or alert.
+
+Timestamps are stored as UTC ``TIMESTAMP``; query results give timezone-aware UTC datetimes and
+dynamic columns as Python objects.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb_kql
+from llm_insights import contract
+
+from ..errors import KitError
+from .envelopes import ITEM_TYPES, EnvelopeError, dumps_dynamic, parse_time, rows_by_table
+from .kql import query_label, translate_error
+
+#: Kusto column type → DuckDB column type.
+DUCKDB_TYPES: dict[str, str] = {
+    "string": "VARCHAR",
+    "datetime": "TIMESTAMP",
+    "real": "DOUBLE",
+    "long": "BIGINT",
+    "int": "BIGINT",
+    "bool": "BOOLEAN",
+    "dynamic": "JSON",
+}
+_INSERT_BATCH = 256
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """Columns and rows of one query. Datetimes are UTC-aware; dynamic values are parsed JSON."""
+
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+    types: list[str] = field(default_factory=list)
+    sql: str = ""
+
+    def to_dicts(self) -> list[dict[str, Any]]:
+        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
+
+    def scalar(self) -> Any:
+        """The single value of a one-row, one-column result (``None`` when empty)."""
+        return self.rows[0][0] if self.rows and self.rows[0] else None
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def _utc_naive(moment: datetime, what: str) -> datetime:
+    if not isinstance(moment, datetime):
+        raise KitError(what, f"{moment!r} is not a datetime")
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+class LocalStore:
+    """DuckDB holding ``contract.TABLES``; safe to ingest from one thread while querying in another.
+
+    ``path`` is a DuckDB file (created if missing, tables added if absent) or ``":memory:"``.
+    """
+
+    def __init__(self, path: str | Path = ":memory:") -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._con = duckdb_kql.connect(self.path)
+        except Exception as exc:  # duckdb.IOException etc.: locked or not a DuckDB file
+            raise KitError(self.path, f"cannot open the local store: {exc}") from None
+        self._lock = threading.RLock()
+        self._closed = False
+        self._catalog = self._con.execute("SELECT current_database()").fetchone()[0]
+        self.schemas: dict[str, tuple[tuple[str, str], ...]] = dict(contract.TABLES)
+        with self._lock:
+            for table, columns in self.schemas.items():
+                cols = ", ".join(f'"{name}" {DUCKDB_TYPES[kind]}' for name, kind in columns)
+                self._con.execute(f'CREATE TABLE IF NOT EXISTS "{table}" ({cols})')
+        self._insert_sql = {t: self._insert_statement(t) for t in self.schemas}
+
+    # -- writing ---------------------------------------------------------------------------
+    def _insert_statement(self, table: str) -> str:
+        names = ", ".join(f'"{name}"' for name, _ in self.schemas[table])
+        marks = "(" + ", ".join("?" for _ in self.schemas[table]) + ")"
+        return f'INSERT INTO "{table}" ({names}) VALUES {marks}'
+
+    def _default(self, table: str, column: str, kind: str) -> Any:
+        if column == "itemCount":
+            return 1
+        if column == "itemType":
+            return ITEM_TYPES[table]
+        if column == "itemId":
+            return str(uuid.uuid4())
+        if column == "timestamp":
+            return datetime.now(UTC).replace(tzinfo=None)
+        if kind == "string":
+            return ""
+        if kind == "dynamic":
+            return {}
+        if column == "success":
+            return True
+        return None
+
+    def _row_values(self, table: str, row: Mapping[str, Any], where: str) -> list[Any]:
+        columns = self.schemas[table]
+        unknown = set(row) - {name for name, _ in columns}
+        if unknown:
+            allowed = ", ".join(name for name, _ in columns)
+            raise KitError(
+                where, f"unknown column(s) {', '.join(sorted(unknown))}; {table} has: {allowed}"
+            )
+        row = dict(row)
+        if table == contract.TABLE_METRICS:  # one value given stands for a single-sample point
+            if row.get("value") is None and row.get("valueSum") is not None:
+                row["value"] = row["valueSum"]
+            for name in ("valueSum", "valueMin", "valueMax"):
+                if row.get(name) is None and row.get("value") is not None:
+                    row[name] = row["value"]
+            row.setdefault("valueCount", 1)
+            row.setdefault("valueStdDev", 0.0)
+        values: list[Any] = []
+        for name, kind in columns:
+            value = row.get(name)
+            if value is None:
+                value = self._default(table, name, kind)
+            if kind == "dynamic":
+                value = value if isinstance(value, str) else dumps_dynamic(value)
+            elif kind == "datetime":
+                try:
+                    value = parse_time(value)
+                except ValueError as exc:
+                    raise KitError(f"{where}: {name}", str(exc)) from None
+            values.append(value)
+        return values
+
+    def insert(self, table: str, rows: Iterable[Mapping[str, Any]]) -> int:
+        """Insert rows given as column → value (missing columns default like Azure); returns count.
+
+        Defaults: ``itemCount`` 1, strings empty, dynamic ``{}``, ``success`` true, ``itemType``
+        of the table, a fresh ``itemId``, ``timestamp`` now. customMetrics rows with only
+        ``value`` get ``valueSum``/``valueMin``/``valueMax`` = value and ``valueCount`` 1.
+        """
+        if table not in self.schemas:
+            raise KitError(
+                f"table {table!r}", f"not a local table; one of {', '.join(self.schemas)}"
+            )
+        values = [self._row_values(table, row, f"{table} row {i}") for i, row in enumerate(rows)]
+        self._write(table, values)
+        return len(values)
+
+    def _write(self, table: str, values: Sequence[Sequence[Any]]) -> None:
+        if not values:
+            return
+        width = len(self.schemas[table])
+        marks = "(" + ", ".join(["?"] * width) + ")"
+        head = self._insert_sql[table].rsplit(" VALUES ", 1)[0]
+        with self._lock:
+            self._check_open()
+            self._con.execute("BEGIN TRANSACTION")
+            try:
+                for start in range(0, len(values), _INSERT_BATCH):
+                    chunk = values[start : start + _INSERT_BATCH]
+                    sql = f"{head} VALUES " + ", ".join([marks] * len(chunk))
+                    self._con.execute(sql, [v for row in chunk for v in row])
+                self._con.execute("COMMIT")
+            except Exception:
+                self._con.execute("ROLLBACK")
+                raise
+
+    def ingest_valid(
+        self, envelopes: Sequence[Mapping[str, Any]]
+    ) -> tuple[int, list[tuple[int, str]]]:
+        """Ingest the envelopes that map cleanly; return (rows written, [(index, error)...]).
+
+        What the ingestion endpoint does with a batch: Azure accepts the good items of a batch
+        and reports the bad ones (HTTP 206), it does not drop the batch for one bad envelope.
+        """
+        good: list[Mapping[str, Any]] = []
+        errors: list[tuple[int, str]] = []
+        for index, envelope in enumerate(envelopes):
+            try:
+                rows_by_table([envelope])
+            except EnvelopeError as exc:
+                errors.append((index, str(exc).replace("envelope 0", f"envelope {index}", 1)))
+            else:
+                good.append(envelope)
+        return (self.ingest(good) if good else 0), errors
+
+    def ingest(self, envelopes: Iterable[Mapping[str, Any]]) -> int:
+        """Map envelopes to rows (see :mod:`.envelopes`) and insert them; returns rows written.
+
+        A malformed envelope raises ``EnvelopeError`` naming its index and nothing is written.
+        """
+        grouped = rows_by_table(envelopes)
+        prepared = {
+            table: [self._row_values(table, row, f"{table} row") for row in rows]
+            for table, rows in grouped.items()
+        }
+        with self._lock:
+            for table, values in prepared.items():
+                self._write(table, values)
+        return sum(len(v) for v in prepared.values())
+
+    # -- reading ---------------------------------------------------------------------------
+    def count(self, table: str) -> int:
+        """Rows in *table* (not ``sum(itemCount)``)."""
+        if table not in self.schemas:
+            raise KitError(f"table {table!r}", f"one of {', '.join(self.schemas)}")
+        with self._lock:
+            self._check_open()
+            return int(self._con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0])
+
+    def query(
+        self,
+        kql: str,
+        *,
+        now: datetime | None = None,
+        time_range: tuple[datetime, datetime] | None = None,
+        name: str | None = None,
+    ) -> QueryResult:
+        """Run *kql*; ``now`` pins ``now()``/``ago()``, ``time_range`` scopes every table.
+
+        Raises :class:`KitError` naming the query (``name`` or its first line) for unsupported
+        constructs, syntax errors (with line/column), unknown tables/columns and engine errors.
+        """
+        label = query_label(kql, name)
+        query_now = _utc_naive(now, label) if now is not None else None
+        scope = None
+        if time_range is not None:
+            start, end = (_utc_naive(t, f"{label}: time_range") for t in time_range)
+            if end < start:
+                raise KitError(f"{label}: time_range", f"end {end} is before start {start}")
+            scope = (start, end)
+        with self._lock:
+            self._check_open()
+            try:
+                if scope is not None:
+                    self._scope(*scope)
+                try:
+                    relation = duckdb_kql.kql(self._con, kql, query_now=query_now)
+                    columns = list(relation.columns)
+                    types = [str(t) for t in relation.types]
+                    raw = relation.fetchall()
+                finally:
+                    if scope is not None:
+                        self._unscope()
+            except KitError:
+                raise
+            except Exception as exc:
+                raise translate_error(exc, label, kql) from None
+        return QueryResult(columns, [_convert(row, types) for row in raw], types)
+
+    def _scope(self, start: datetime, end: datetime) -> None:
+        for table in self.schemas:
+            self._con.execute(
+                f'CREATE OR REPLACE TEMP VIEW "{table}" AS SELECT * FROM '
+                f'"{self._catalog}".main."{table}" '
+                f"WHERE timestamp >= TIMESTAMP '{start.isoformat(sep=' ')}' "
+                f"AND timestamp < TIMESTAMP '{end.isoformat(sep=' ')}'"
+            )
+
+    def _unscope(self) -> None:
+        for table in self.schemas:
+            self._con.execute(f'DROP VIEW IF EXISTS temp.main."{table}"')
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def _check_open(self) -> None:
+        if self._closed:
+            raise KitError(self.path, "the local store is closed")
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._con.close()
+
+    def __enter__(self) -> LocalStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _convert(row: tuple[Any, ...], types: list[str]) -> tuple[Any, ...]:
+    out = []
+    for value, kind in zip(row, types, strict=True):
+        if value is not None:
+            if kind == "JSON" and isinstance(value, str):
+                with contextlib.suppress(json.JSONDecodeError):
+                    value = json.loads(value)
+            elif isinstance(value, datetime) and value.tzinfo is None:
+                value = value.replace(tzinfo=UTC)
+        out.append(value)
+    return tuple(out)
