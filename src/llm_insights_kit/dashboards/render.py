@@ -1,0 +1,65 @@
+"""Render the workbook templates under ``dashboards/workbooks/`` to ``Notebook/1.0`` JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ..artifacts import RenderContext, WorkbookArtifact
+from ..errors import KitError
+from ..kql.paths import WORKBOOKS_DIR
+from ..kql.templates import render_file
+from .workbook import FILTERS, SOURCES, WorkbookBuilder
+
+TEMPLATE_SUFFIX = ".json.j2"
+THROTTLED_ERROR_TYPE = "429"  # error.type of a throttled call (HTTP status as a string)
+
+
+def workbook_keys(directory: Path = WORKBOOKS_DIR) -> list[str]:
+    """Workbook keys: the template file stems, sorted."""
+    return sorted(p.name[: -len(TEMPLATE_SUFFIX)] for p in directory.glob(f"*{TEMPLATE_SUFFIX}"))
+
+
+def template_variables(ctx: RenderContext, *, workbook: bool) -> dict[str, Any]:
+    """Variables every KQL template sees (workbook panels and alert rules alike)."""
+    return {
+        "workbook": workbook,
+        "filters": [(name, attr) for name, _label, attr in FILTERS],
+        "throttled": THROTTLED_ERROR_TYPE,
+        "daily_budget_usd": ctx.daily_budget_usd,
+        "environment": ctx.environment,
+    }
+
+
+def render_workbook(key: str, ctx: RenderContext) -> WorkbookArtifact:
+    name = f"workbooks/{key}{TEMPLATE_SUFFIX}"
+    variables = template_variables(ctx, workbook=True)
+    variables.update(wb=WorkbookBuilder(key), sources=SOURCES)
+    text = render_file(name, variables)
+    try:
+        notebook = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise KitError(f"dashboards/{name}", f"did not render to JSON: {exc}") from exc
+    meta = notebook.pop("_meta", None)
+    if not isinstance(meta, dict):
+        raise KitError(
+            f"dashboards/{name}",
+            "must end with {{ wb.notebook(title, description, items) | tojson }}",
+        )
+    return WorkbookArtifact(
+        key=key,
+        display_name=str(meta["displayName"]),
+        description=str(meta["description"]),
+        serialized_data=serialize(notebook),
+    )
+
+
+def serialize(notebook: dict[str, Any]) -> str:
+    """The deterministic serialization: sorted keys, two-space indent, trailing newline-free."""
+    return json.dumps(notebook, sort_keys=True, indent=2, ensure_ascii=False)
+
+
+def render_workbooks(ctx: RenderContext) -> list[WorkbookArtifact]:
+    """Every workbook for a stack, sorted by key; identical input gives identical bytes."""
+    return [render_workbook(key, ctx) for key in workbook_keys()]

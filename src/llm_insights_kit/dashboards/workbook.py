@@ -1,0 +1,193 @@
+"""Builders for Azure Monitor workbook items (``Notebook/1.0``), exposed to the Jinja templates.
+
+Templates call these to assemble items; the KQL itself comes from the shared macros. Ids are
+UUIDv5 of the workbook key and step name, so renders are byte-for-byte stable.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from llm_insights import contract
+
+NOTEBOOK_VERSION = "Notebook/1.0"
+SCHEMA_URL = (
+    "https://github.com/Microsoft/Application-Insights-Workbooks/blob/master/schema/workbook.json"
+)
+RESOURCE_TYPE = (
+    "microsoft.insights/components"  # queries scoped to the Application Insights component
+)
+QUERY_TYPE_LOGS = 0
+ITEM_MARKDOWN, ITEM_QUERY, ITEM_PARAMETERS, ITEM_GROUP = 1, 3, 9, 12
+PARAM_TEXT, PARAM_DROPDOWN, PARAM_TIME_RANGE, PARAM_RESOURCE = 1, 2, 4, 5
+TIME_RANGE = "TimeRange"
+SOURCE_PREFIX = "Source: "
+ALL = "*"
+
+# Dropdown filters every workbook offers: (parameter name, label, attribute it filters on).
+FILTERS: tuple[tuple[str, str, str], ...] = (
+    ("Model", "Model", contract.GEN_AI_REQUEST_MODEL),
+    ("Deployment", "Deployment", contract.ATTR_DEPLOYMENT),
+    ("Operation", "Operation", contract.GEN_AI_OPERATION_NAME),
+)
+# Time ranges offered (ms); the default is one day.
+TIME_RANGES_MS: tuple[int, ...] = (
+    900_000, 3_600_000, 14_400_000, 43_200_000, 86_400_000, 259_200_000, 604_800_000, 2_592_000_000,
+)  # fmt: skip
+DEFAULT_TIME_RANGE_MS = 86_400_000
+
+# Where numbers come from; every query panel names one (shown in its no-data message).
+SOURCES = {
+    "metrics": "customMetrics (never sampled): exact counts and sums.",
+    "buckets": "customMetrics bucket counters (never sampled): percentile exact to its bucket.",
+    "spans": "dependencies spans (sampled): counts weighted by itemCount; for drill-down.",
+    "span-sample": "dependencies spans (sampled): individual calls that were kept; not a total.",
+    "events": "customEvents (sampled with their trace): counts weighted by itemCount.",
+    "requests": "requests (sampled): counts weighted by itemCount.",
+    "config": "the stack config (dailyBudgetUsd) and customMetrics cost (exact).",
+}
+
+
+class WorkbookBuilder:
+    """Item factories bound to one workbook key (for stable ids)."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    def _id(self, name: str) -> str:
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"llm-insights/{self.key}/{name}"))
+
+    def markdown(self, name: str, text: str) -> dict[str, Any]:
+        return {"type": ITEM_MARKDOWN, "name": name, "content": {"json": text.strip()}}
+
+    def query(
+        self,
+        name: str,
+        title: str,
+        query: str,
+        visualization: str,
+        source: str,
+        *,
+        size: int = 0,
+        width: int | None = None,
+        chart: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """A log query step; ``source`` is a key of SOURCES (or free text) naming the data."""
+        note = SOURCES.get(source, source)
+        content: dict[str, Any] = {
+            "version": "KqlItem/1.0",
+            "query": _tidy(query),
+            "size": size,
+            "title": title,
+            "noDataMessage": f"No data in this time range. {SOURCE_PREFIX}{note}",
+            "timeContextFromParameter": TIME_RANGE,
+            "queryType": QUERY_TYPE_LOGS,
+            "resourceType": RESOURCE_TYPE,
+            "visualization": visualization,
+        }
+        if chart:
+            content.update(chart)
+        item: dict[str, Any] = {"type": ITEM_QUERY, "name": name, "content": content}
+        if width:
+            item["customWidth"] = str(width)
+        return item
+
+    def group(self, name: str, title: str, items: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        return {
+            "type": ITEM_GROUP,
+            "name": name,
+            "content": {
+                "version": "NotebookGroup/1.0",
+                "groupType": "editable",
+                "title": title,
+                "items": list(items),
+            },
+        }
+
+    def parameters(self, dropdown_query: Any) -> dict[str, Any]:
+        """Time range, the current component, and Model/Deployment/Operation dropdowns.
+
+        ``dropdown_query(attr)`` renders the KQL listing an attribute's values (from metrics).
+        """
+        params: list[dict[str, Any]] = [
+            {
+                "id": self._id("param/TimeRange"),
+                "version": "KqlParameterItem/1.0",
+                "name": TIME_RANGE,
+                "label": "Time range",
+                "type": PARAM_TIME_RANGE,
+                "isRequired": True,
+                "value": {"durationMs": DEFAULT_TIME_RANGE_MS},
+                "typeSettings": {
+                    "selectableValues": [{"durationMs": ms} for ms in TIME_RANGES_MS],
+                    "allowCustom": True,
+                },
+            },
+            {
+                "id": self._id("param/Resource"),
+                "version": "KqlParameterItem/1.0",
+                "name": "Resource",
+                "label": "Application Insights",
+                "type": PARAM_RESOURCE,
+                "isRequired": True,
+                "isHiddenWhenLocked": True,
+                "value": "value::1",
+                "typeSettings": {
+                    "additionalResourceOptions": ["value::1"],
+                    "resourceTypeFilter": {RESOURCE_TYPE: True},
+                },
+            },
+        ]
+        for name, label, attr in FILTERS:
+            params.append(
+                {
+                    "id": self._id(f"param/{name}"),
+                    "version": "KqlParameterItem/1.0",
+                    "name": name,
+                    "label": label,
+                    "type": PARAM_DROPDOWN,
+                    "multiSelect": True,
+                    "quote": "'",
+                    "delimiter": ",",
+                    "query": _tidy(dropdown_query(attr)),
+                    "value": ["value::all"],
+                    "typeSettings": {
+                        "additionalResourceOptions": ["value::all"],
+                        "selectAllValue": ALL,
+                        "showDefault": False,
+                    },
+                    "timeContextFromParameter": TIME_RANGE,
+                    "queryType": QUERY_TYPE_LOGS,
+                    "resourceType": RESOURCE_TYPE,
+                }
+            )
+        return {
+            "type": ITEM_PARAMETERS,
+            "name": "parameters",
+            "content": {
+                "version": "KqlParameterItem/1.0",
+                "crossComponentResources": [],
+                "parameters": params,
+                "style": "pills",
+                "queryType": QUERY_TYPE_LOGS,
+                "resourceType": RESOURCE_TYPE,
+            },
+        }
+
+    def notebook(
+        self, display_name: str, description: str, items: Sequence[dict[str, Any]]
+    ) -> dict[str, Any]:
+        return {
+            "_meta": {"displayName": display_name, "description": description},
+            "version": NOTEBOOK_VERSION,
+            "items": list(items),
+            "fallbackResourceIds": [],
+            "$schema": SCHEMA_URL,
+        }
+
+
+def _tidy(query: str) -> str:
+    lines = [line.rstrip() for line in str(query).strip().splitlines()]
+    return "\n".join(line for line in lines if line)
