@@ -24,6 +24,7 @@ import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any, Protocol
 
 from ..artifacts import AlertRuleSpec
@@ -254,6 +255,8 @@ class RuleEvaluator:
         for raw in values:
             if raw is None:
                 continue
+            if isinstance(raw, Decimal):
+                raw = float(raw)
             if isinstance(raw, bool) or not isinstance(raw, int | float):
                 raise KitError(
                     self.rule.source_file,
@@ -331,7 +334,9 @@ class RuleEvaluator:
             was_firing = key in state.firing
             event: str | None = None
             notify = False
-            if rule.auto_mitigate:
+            if not rule.enabled:
+                firing = False
+            elif rule.auto_mitigate:
                 if met and not was_firing:
                     event, notify = "fired", True
                     state.firing.add(key)
@@ -382,7 +387,9 @@ class RuleEvaluator:
         notified: bool,
     ) -> str:
         rule = self.rule
-        if event == "fired":
+        if not rule.enabled:
+            verb = "disabled (never fires)"
+        elif event == "fired":
             verb = "fired" if notified else "fired (notification muted)"
         elif event == "resolved":
             verb = "resolved"

@@ -1,0 +1,319 @@
+"""Run rule unit tests: load fixtures, fill a fresh local store per test, evaluate, compare.
+
+Each test gets its own in-memory store holding only its synthetic series. Every rule a test names
+is evaluated every ``evaluationFrequency`` from the fixture's ``evaluation_time_origin`` to its
+last expected time, so fired/resolved state and failing periods play out as they would in Azure;
+each expectation is then checked against the alert instances at its time.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+from ..artifacts import AlertRuleSpec, RenderContext
+from ..errors import KitError
+from .durations import format_short_duration
+from .evaluator import Evaluation, QueryStore, RuleEvaluator, format_series, format_value
+from .fixtures import (
+    Expectation,
+    FixtureFile,
+    RuleTest,
+    _suggest,
+    discover,
+    load_fixture_file,
+    rows_for_test,
+)
+from .stacks import kit_root, stack_context
+
+RuleLoader = Callable[[RenderContext, Path | None], list[AlertRuleSpec]]
+
+
+class InsertableStore(QueryStore, Protocol):
+    """A store rule tests can fill (``LocalStore``)."""
+
+    def insert(self, table: str, rows: Iterable[Mapping[str, Any]]) -> int: ...
+    def close(self) -> None: ...
+
+
+StoreFactory = Callable[[], InsertableStore]
+
+
+def default_loader(ctx: RenderContext, rules_dir: Path | None) -> list[AlertRuleSpec]:
+    from ..alerts import load_rules  # the rule loader (dashboards/alerts area)
+
+    return load_rules(ctx, rules_dir) if rules_dir is not None else load_rules(ctx)
+
+
+def default_store() -> InsertableStore:
+    from ..local.store import LocalStore
+
+    return LocalStore(":memory:")
+
+
+def default_fixture_dir() -> Path:
+    return kit_root() / "alerts" / "tests"
+
+
+@dataclass
+class CaseOutcome:
+    """One expectation checked: what was expected, the instances found, what differed."""
+
+    expectation: Expectation
+    at: datetime
+    instances: list[Evaluation]
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass
+class TestOutcome:
+    path: Path
+    test: RuleTest
+    stack: str | None
+    cases: list[CaseOutcome] = field(default_factory=list)
+    seconds: float = 0.0
+    queries: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.cases)
+
+
+@dataclass
+class RunReport:
+    outcomes: list[TestOutcome]
+    rules: dict[str, AlertRuleSpec]
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return all(o.ok for o in self.outcomes)
+
+    @property
+    def cases(self) -> list[CaseOutcome]:
+        return [c for o in self.outcomes for c in o.cases]
+
+    def coverage(self) -> dict[str, tuple[int, int]]:
+        """Rule → (passing firing cases, passing silent cases), for every loaded rule."""
+        cov = {name: [0, 0] for name in self.rules}
+        for case in self.cases:
+            if case.ok:
+                slot = cov.setdefault(case.expectation.rule, [0, 0])
+                slot[0 if case.expectation.firing else 1] += 1
+        return {k: (v[0], v[1]) for k, v in sorted(cov.items())}
+
+
+class _Rules:
+    """Loads rules once per (rule dirs, stack context)."""
+
+    def __init__(
+        self,
+        loader: RuleLoader,
+        rules_dir: Path | None,
+        stack: str | None,
+        stack_file: Path | None,
+    ) -> None:
+        self.loader = loader
+        self.rules_dir = rules_dir
+        self.stack = stack
+        self.stack_file = stack_file
+        self._cache: dict[tuple[Any, ...], dict[str, AlertRuleSpec]] = {}
+        self._contexts: dict[str | None, RenderContext] = {}
+
+    def context(self, stack: str | None) -> RenderContext:
+        if stack not in self._contexts:
+            use_file = self.stack_file if stack == self.stack else None
+            self._contexts[stack] = stack_context(stack, stack_file=use_file)
+        return self._contexts[stack]
+
+    def get(self, fixture: FixtureFile, stack: str | None) -> dict[str, AlertRuleSpec]:
+        dirs: tuple[Path | None, ...]
+        if self.rules_dir is not None:
+            dirs = (self.rules_dir,)
+        elif fixture.rule_dirs is not None:
+            dirs = fixture.rule_dirs
+        else:
+            dirs = (None,)
+        key = (dirs, stack)
+        if key not in self._cache:
+            ctx = self.context(stack)
+            rules: dict[str, AlertRuleSpec] = {}
+            for d in dirs:
+                for rule in self.loader(ctx, d):
+                    rules[rule.name] = rule
+            self._cache[key] = rules
+        return self._cache[key]
+
+
+def run_paths(
+    paths: Sequence[Path] = (),
+    *,
+    stack: str | None = None,
+    stack_file: Path | None = None,
+    rules_dir: Path | None = None,
+    loader: RuleLoader = default_loader,
+    store_factory: StoreFactory = default_store,
+    name_filter: str | None = None,
+) -> RunReport:
+    """Run every test in the fixture files under *paths* (default: the kit's alerts/tests)."""
+    started = time.perf_counter()
+    files = discover(list(paths) or [default_fixture_dir()])
+    if not files:
+        raise KitError(", ".join(str(p) for p in paths), "no fixture files (*.yaml) found")
+    rule_cache = _Rules(loader, rules_dir, stack, stack_file)
+    fixtures = [load_fixture_file(f) for f in files]  # validate everything before running
+    outcomes: list[TestOutcome] = []
+    all_rules: dict[str, AlertRuleSpec] = {}
+    for fixture in fixtures:
+        for test in fixture.tests:
+            if name_filter and name_filter not in test.name:
+                continue
+            test_stack = test.stack or stack
+            rules = rule_cache.get(fixture, test_stack)
+            all_rules.update(rules)
+            outcomes.append(run_test(fixture, test, rules, store_factory, stack=test_stack))
+    if not all_rules:
+        for fixture in fixtures[:1]:
+            all_rules.update(rule_cache.get(fixture, stack))
+    return RunReport(outcomes, all_rules, time.perf_counter() - started)
+
+
+def run_test(
+    fixture: FixtureFile,
+    test: RuleTest,
+    rules: Mapping[str, AlertRuleSpec],
+    store_factory: StoreFactory = default_store,
+    *,
+    stack: str | None = None,
+) -> TestOutcome:
+    started = time.perf_counter()
+    outcome = TestOutcome(fixture.path, test, stack)
+    by_rule: dict[str, list[Expectation]] = {}
+    for exp in test.expect:
+        if exp.rule not in rules:
+            raise KitError(
+                str(fixture.path),
+                f"test {test.name!r}: expect[{exp.index}].rule = {exp.rule!r}: no such rule"
+                + _suggest(exp.rule, sorted(rules))
+                + "; loaded: "
+                + ", ".join(sorted(rules)),
+            )
+        by_rule.setdefault(exp.rule, []).append(exp)
+    store = store_factory()
+    try:
+        for table, rows in rows_for_test(test, fixture.origin).items():
+            store.insert(table, rows)
+        cases: dict[int, CaseOutcome] = {}
+        for rule_name, expectations in by_rule.items():
+            evaluator = RuleEvaluator(store, rules[rule_name])
+            for exp in expectations:
+                _check_aligned(fixture, test, exp, evaluator.frequency)
+            last = fixture.origin + max(e.at for e in expectations)
+            start = min(fixture.origin, fixture.origin + min(e.at for e in expectations))
+            evaluations = evaluator.run(evaluator.schedule(start, last))
+            at_time: dict[datetime, list[Evaluation]] = {}
+            for ev in evaluations:
+                at_time.setdefault(ev.at, []).append(ev)
+            for exp in expectations:
+                at = fixture.origin + exp.at
+                cases[exp.index] = check(exp, at, at_time.get(at, []))
+            outcome.queries += evaluator.queries_run
+        outcome.cases = [cases[i] for i in sorted(cases)]
+    finally:
+        store.close()
+    outcome.seconds = time.perf_counter() - started
+    return outcome
+
+
+def _check_aligned(fixture: FixtureFile, test: RuleTest, exp: Expectation, freq: timedelta) -> None:
+    if exp.at % freq:
+        below = exp.at - exp.at % freq
+        raise KitError(
+            str(fixture.path),
+            f"test {test.name!r}: expect[{exp.index}].at = {format_short_duration(exp.at)}: not "
+            f"an evaluation time of {exp.rule} (it runs every {format_short_duration(freq)} from "
+            f"evaluation_time_origin); use {format_short_duration(below)} or "
+            f"{format_short_duration(below + freq)}",
+        )
+
+
+def check(exp: Expectation, at: datetime, evaluations: list[Evaluation]) -> CaseOutcome:
+    """Compare one expectation with the alert instances of its rule at its time."""
+    matching = [
+        ev for ev in evaluations if all(ev.labels.get(k) == v for k, v in exp.series.items())
+    ]
+    problems: list[str] = []
+    firing = [ev for ev in matching if ev.firing]
+    if exp.firing and not firing:
+        problems.append("expected firing, but no matching instance fired")
+    if not exp.firing and firing:
+        problems.append("expected silent, but " + _instances(firing) + " fired")
+    subjects = firing if exp.firing else matching
+    details = exp.value_between is not None or exp.event is not None or exp.notified is not None
+    if details and not problems:
+        if subjects:
+            ok = any(_details_ok(exp, ev) for ev in subjects)
+        else:  # no instance at all: only "nothing happened" expectations can hold
+            ok = exp.value_between is None and exp.event in (None, "none") and not exp.notified
+        if not ok:
+            problems.append(_details_problem(exp, subjects))
+    return CaseOutcome(exp, at, matching, problems)
+
+
+def _details_ok(exp: Expectation, ev: Evaluation) -> bool:
+    if exp.value_between is not None:
+        low, high = exp.value_between
+        if ev.value is None or not low <= ev.value <= high:
+            return False
+    if exp.event is not None and (ev.event or "none") != exp.event:
+        return False
+    return exp.notified is None or ev.notified == exp.notified
+
+
+def _details_problem(exp: Expectation, subjects: list[Evaluation]) -> str:
+    wanted = []
+    if exp.value_between is not None:
+        wanted.append(f"value in [{exp.value_between[0]:g}, {exp.value_between[1]:g}]")
+    if exp.event is not None:
+        wanted.append(f"event {exp.event}")
+    if exp.notified is not None:
+        wanted.append("notified" if exp.notified else "not notified")
+    if not subjects:
+        return "expected " + ", ".join(wanted) + ", but the query returned no matching series"
+    return (
+        "expected "
+        + ", ".join(wanted)
+        + ", got "
+        + "; ".join(
+            f"value {format_value(ev.value)}, event {ev.event or 'none'}, "
+            f"{'notified' if ev.notified else 'not notified'}"
+            + (f" ({format_series(ev.series)})" if ev.series else "")
+            for ev in subjects
+        )
+    )
+
+
+def _instances(evs: list[Evaluation]) -> str:
+    labels = [f"({format_series(e.series)})" if e.series else "the alert" for e in evs]
+    return ", ".join(labels)
+
+
+def describe_expectation(exp: Expectation) -> str:
+    parts = [f"firing={'true' if exp.firing else 'false'}"]
+    if exp.series:
+        parts.append(f"series {format_series(tuple(exp.series.items()))}")
+    if exp.value_between is not None:
+        parts.append(f"value in [{exp.value_between[0]:g}, {exp.value_between[1]:g}]")
+    if exp.event is not None:
+        parts.append(f"event={exp.event}")
+    if exp.notified is not None:
+        parts.append(f"notified={'true' if exp.notified else 'false'}")
+    return ", ".join(parts)

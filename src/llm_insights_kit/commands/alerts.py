@@ -1,0 +1,244 @@
+"""``llm-insights alerts``: unit-test alert rules on synthetic telemetry, or evaluate them.
+
+``alerts test [PATH...]`` runs YAML rule tests (format: ``alerts/tests/README.md``) and exits 1
+when an expectation fails, printing what was expected next to what the rule did and why.
+``alerts eval --db FILE --at TIME`` evaluates the rules against a local store file, the way Azure
+Monitor would at that time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TextIO
+
+from ..alerts_eval.durations import format_short_duration, parse_short_duration
+from ..alerts_eval.evaluator import RuleEvaluator
+from ..alerts_eval.runner import (
+    RunReport,
+    TestOutcome,
+    default_loader,
+    describe_expectation,
+    run_paths,
+)
+from ..alerts_eval.stacks import stack_context
+from ..errors import KitError
+
+HELP = (
+    "Unit-test alert rules on synthetic telemetry (test) or evaluate them on a local store (eval)."
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="alerts_command", required=True, metavar="ACTION")
+
+    test = sub.add_parser(
+        "test",
+        help="run rule unit tests (YAML fixtures); exit 1 if any expectation fails",
+        description="Run rule unit tests: synthetic telemetry series plus the alerts expected "
+        "to fire or stay silent at given times. Default PATH: the kit's alerts/tests/.",
+    )
+    test.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="fixture files or dirs")
+    _rule_options(test)
+    test.add_argument("-k", dest="name_filter", metavar="TEXT", help="only tests whose name has it")
+    test.add_argument("-v", "--verbose", action="store_true", help="print every case and why")
+    test.add_argument("--json", action="store_true", help="print results as JSON")
+    test.add_argument(
+        "--require-coverage",
+        action="store_true",
+        help="also fail unless every loaded rule has a passing firing and a passing silent case",
+    )
+
+    ev = sub.add_parser(
+        "eval",
+        help="evaluate the rules against a local store at a time",
+        description="Evaluate alert rules against a local store file (llm-insights serve/demo "
+        "write one) at --at, optionally replaying evaluations from --since for alert state.",
+    )
+    ev.add_argument("--db", required=True, type=Path, help="local store file (DuckDB)")
+    ev.add_argument(
+        "--at", default="now", help="evaluation time, ISO 8601 UTC (default: now)", metavar="TIME"
+    )
+    ev.add_argument(
+        "--since",
+        metavar="TIME",
+        help="replay evaluations from this time (ISO 8601, or a duration before --at such as "
+        "1h) so fired/resolved state and mutes are carried",
+    )
+    ev.add_argument("--rule", action="append", dest="rules", metavar="NAME", help="only this rule")
+    _rule_options(ev)
+    ev.add_argument("--json", action="store_true", help="print results as JSON")
+
+
+def _rule_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--stack", help="apply this stack's llm-insights:alerts overrides (Pulumi.<stack>.yaml)"
+    )
+    parser.add_argument("--stack-file", type=Path, help="the stack file to read overrides from")
+    parser.add_argument(
+        "--rules", type=Path, metavar="DIR", help="rule directory (default: the kit's alerts/)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.alerts_command == "test":
+        return _test(args, sys.stdout)
+    return _eval(args, sys.stdout)
+
+
+# -- alerts test ---------------------------------------------------------------------------------
+def _test(args: argparse.Namespace, out: TextIO) -> int:
+    if args.rules is not None and not args.rules.is_dir():
+        raise KitError(f"--rules {args.rules}", "not a directory of rule YAML")
+    report = run_paths(
+        args.paths,
+        stack=args.stack,
+        stack_file=args.stack_file,
+        rules_dir=args.rules,
+        name_filter=args.name_filter,
+    )
+    uncovered = _uncovered(report) if args.require_coverage else []
+    if args.json:
+        json.dump(_report_json(report, uncovered), out, indent=2, sort_keys=True)
+        out.write("\n")
+    else:
+        write_report(report, out, verbose=args.verbose)
+        for name, problem in uncovered:
+            out.write(f"COVERAGE  {name}: {problem}\n")
+    return 0 if report.ok and not uncovered else 1
+
+
+def _uncovered(report: RunReport) -> list[tuple[str, str]]:
+    out = []
+    for name, (firing, silent) in report.coverage().items():
+        missing = [w for w, n in (("firing", firing), ("silent", silent)) if not n]
+        if missing:
+            out.append((name, "no passing " + " or ".join(missing) + " case"))
+    return out
+
+
+def _where(outcome: TestOutcome) -> str:
+    stack = f" [stack {outcome.stack}]" if outcome.stack else ""
+    return f"{outcome.path}: {outcome.test.name}{stack}"
+
+
+def write_report(report: RunReport, out: TextIO, *, verbose: bool = False) -> None:
+    """Human-readable results: one line per test, and for failures expected vs got."""
+    for outcome in report.outcomes:
+        status = "PASS" if outcome.ok else "FAIL"
+        out.write(f"{status}  {_where(outcome)}  ({len(outcome.cases)} cases)\n")
+        for case in outcome.cases:
+            if case.ok and not verbose:
+                continue
+            exp = case.expectation
+            at = f"{format_short_duration(exp.at)} ({case.at.strftime('%Y-%m-%d %H:%M')})"
+            mark = "ok" if case.ok else "FAILED"
+            out.write(f"      expect[{exp.index}] {exp.rule} at {at}: {mark}\n")
+            out.write(f"        expected: {describe_expectation(exp)}\n")
+            if case.instances:
+                for i, ev in enumerate(case.instances):
+                    label = "got:     " if i == 0 else "         "
+                    out.write(f"        {label} {ev.why}\n")
+            else:
+                out.write("        got:      no alert instance (the query returned no series)\n")
+            for problem in case.problems:
+                out.write(f"        problem:  {problem}\n")
+    cases = report.cases
+    failed_cases = sum(not c.ok for c in cases)
+    failed_tests = sum(not o.ok for o in report.outcomes)
+    queries = sum(o.queries for o in report.outcomes)
+    verdict = "all passed" if report.ok else f"{failed_tests} tests FAILED"
+    out.write(
+        f"{len(report.outcomes)} tests, {len(cases)} cases ({failed_cases} failed): {verdict} "
+        f"in {report.seconds:.1f}s ({queries} rule queries)\n"
+    )
+
+
+def _report_json(report: RunReport, uncovered: list[tuple[str, str]]) -> dict:
+    return {
+        "ok": report.ok and not uncovered,
+        "seconds": round(report.seconds, 3),
+        "coverage": {k: {"firing": f, "silent": s} for k, (f, s) in report.coverage().items()},
+        "uncovered": [{"rule": r, "problem": p} for r, p in uncovered],
+        "tests": [
+            {
+                "file": str(o.path),
+                "name": o.test.name,
+                "stack": o.stack,
+                "ok": o.ok,
+                "cases": [
+                    {
+                        "index": c.expectation.index,
+                        "rule": c.expectation.rule,
+                        "at": c.at.isoformat(),
+                        "expected": describe_expectation(c.expectation),
+                        "ok": c.ok,
+                        "problems": c.problems,
+                        "instances": [e.to_dict() for e in c.instances],
+                    }
+                    for c in o.cases
+                ],
+            }
+            for o in report.outcomes
+        ],
+    }
+
+
+# -- alerts eval ---------------------------------------------------------------------------------
+def parse_time(text: str, what: str) -> datetime:
+    if text == "now":
+        return datetime.now(UTC).replace(microsecond=0)
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise KitError(
+            f"{what} {text}", "expected an ISO 8601 time such as 2026-01-01T12:10:00Z or 'now'"
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _eval(args: argparse.Namespace, out: TextIO) -> int:
+    from ..local.store import LocalStore
+
+    if not args.db.is_file():
+        raise KitError(f"--db {args.db}", "no such local store file")
+    at = parse_time(args.at, "--at")
+    since = None
+    if args.since:
+        delta = parse_short_duration(args.since)
+        since = at - delta if delta is not None else parse_time(args.since, "--since")
+        if since > at:
+            raise KitError(f"--since {args.since}", "must be before --at")
+    ctx = stack_context(args.stack, stack_file=args.stack_file)
+    rules = default_loader(ctx, args.rules)
+    wanted = set(args.rules or [])
+    unknown = wanted - {r.name for r in rules}
+    if unknown:
+        raise KitError(
+            "--rule " + ", ".join(sorted(unknown)),
+            "no such rule; loaded: " + ", ".join(sorted(r.name for r in rules)),
+        )
+    results = []
+    with LocalStore(args.db) as store:
+        for rule in sorted(rules, key=lambda r: r.name):
+            if wanted and rule.name not in wanted:
+                continue
+            evaluator = RuleEvaluator(store, rule)
+            times = list(evaluator.schedule(since, at)) if since is not None else []
+            if not times or times[-1] != at:
+                times.append(at)
+            results.extend(e for e in evaluator.run(times) if e.at == at)
+    if args.json:
+        json.dump([e.to_dict() for e in results], out, indent=2, sort_keys=True)
+        out.write("\n")
+    else:
+        for e in results:
+            out.write(f"{'FIRING' if e.firing else 'ok    '}  {e.why}\n")
+        firing = sum(e.firing for e in results)
+        out.write(
+            f"{len(results)} alert instances evaluated at {at.isoformat()}: {firing} firing\n"
+        )
+    return 0
