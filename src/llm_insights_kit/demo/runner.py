@@ -1,0 +1,227 @@
+"""``llm-insights demo``: the whole path on one machine, no Azure account.
+
+Local Application Insights (ingest server + DuckDB store) ← the real SDK and Azure Monitor exporter
+in the sample app (a uvicorn child process) → the real ``openai`` client → the loopback LLM
+stand-in. A driver sends a healthy phase, then an incident (latency spike, error burst,
+content-filter spike, an unpriced model); the app is stopped gracefully so it flushes; every alert
+rule is evaluated at the end of the healthy phase and at the end of the run; workbook previews are
+written. Timestamps are real (the exporter's): nothing is back-dated.
+
+Why the incident fires rules whose windows (≥ 5 min) also hold the healthy phase: the whole run
+lasts about a minute, so each window holds both phases, and the incident is sized so its share
+of the window's calls crosses each rate/percentile threshold despite the healthy dilution (see
+``workload.py`` for the mix and the numbers printed by the run).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ..artifacts import AlertRuleSpec
+from ..errors import KitError
+from ..kql.paths import KIT_ROOT
+from ..local.envelopes import parse_time
+from ..local.ingest import LOCAL_ENDPOINT_ENV, IngestServer
+from ..local.llm_standin import LLMStandin
+from ..local.store import LocalStore
+from . import kit_parts
+from .alert_report import RuleResult, evaluate_rules, print_alert_report
+from .app_process import AppProcess
+from .display import Display
+from .workload import DEPLOYMENT_MAIN, DEPLOYMENTS, Outcome, Phase, demo_phases, run_phase
+
+DEMO_DIR = KIT_ROOT / "build" / "demo"
+SERVICE_NAME = "chat-app"
+# Export often so each phase's metrics land in its own minute, and the end-of-run flush is small.
+METRIC_EXPORT_INTERVAL_MS = 2000
+SPAN_EXPORT_DELAY_MS = 500
+EXPORT_TIMEOUT_S = 15.0
+METRIC_BASE_TYPE = "MetricData"
+# Stand-in deployments report dated model versions, as Azure OpenAI does.
+DEPLOYMENT_MODELS = {
+    "chat": "gpt-4o-mini-2024-07-18",
+    "chat-large": "gpt-4o-2024-08-06",
+    "chat-preview": DEPLOYMENTS["chat-preview"],
+}
+
+
+@dataclass
+class DemoResult:
+    store_path: Path
+    app_log: Path
+    started: datetime
+    healthy_end: datetime
+    ended: datetime
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+    healthy_alerts: list[RuleResult] = field(default_factory=list)
+    end_alerts: list[RuleResult] = field(default_factory=list)
+    preview_index: Path | None = None
+    wall_seconds: float = 0.0
+
+
+def app_environment(standin: LLMStandin, ingest: IngestServer, environment: str) -> dict[str, str]:
+    """What the Container App would get from the Pulumi stack, pointed at loopback stand-ins."""
+    return {
+        "AZURE_OPENAI_ENDPOINT": standin.azure_endpoint,
+        "AZURE_OPENAI_API_KEY": "local-demo-key",
+        "AZURE_OPENAI_DEPLOYMENT": DEPLOYMENT_MAIN,
+        "CHAT_ALLOWED_MODELS": ",".join(d for d in DEPLOYMENTS if d != DEPLOYMENT_MAIN),
+        # One failure is one failed call in the demo's truth; production keeps the retries.
+        "OPENAI_MAX_RETRIES": "0",
+        "OTEL_SERVICE_NAME": SERVICE_NAME,
+        "OTEL_RESOURCE_ATTRIBUTES": f"deployment.environment.name={environment}",
+        LOCAL_ENDPOINT_ENV: ingest.url,
+        "APPLICATIONINSIGHTS_CONNECTION_STRING": ingest.connection_string,
+        "OTEL_METRIC_EXPORT_INTERVAL": str(METRIC_EXPORT_INTERVAL_MS),
+        "OTEL_BSP_SCHEDULE_DELAY": str(SPAN_EXPORT_DELAY_MS),
+        # The production default sampler (rate-limited); counts stay exact because they come
+        # from metrics, which are never sampled.
+        "OTEL_TRACES_SAMPLER": "microsoft.rate_limited",
+        "OTEL_TRACES_SAMPLER_ARG": "5",
+    }
+
+
+def _fresh_store(path: Path) -> LocalStore:
+    for stale in (path, path.with_name(path.name + ".wal")):
+        if stale.exists():
+            stale.unlink()
+    return LocalStore(path)
+
+
+def wait_for_metric_export(ingest: IngestServer, after: datetime, timeout: float) -> bool:
+    """Block until a metric export collected after *after* has arrived.
+
+    Metric points carry their collection time, so such an export holds every call made before
+    *after*; waiting for it (instead of sleeping) keeps phases apart in the store.
+    """
+    after_naive = after.astimezone(UTC).replace(tzinfo=None)
+
+    def collected_after(envelopes: list[dict[str, Any]]) -> bool:
+        for env in reversed(envelopes):
+            if (env.get("data") or {}).get("baseType") != METRIC_BASE_TYPE:
+                continue
+            try:
+                if parse_time(env.get("time")) >= after_naive:
+                    return True
+            except ValueError:
+                continue
+        return False
+
+    return ingest.wait_for(collected_after, timeout=timeout)
+
+
+def run_demo(
+    stack: str,
+    display: Display,
+    *,
+    out_dir: Path = DEMO_DIR,
+    scale: float = 1.0,
+    previews: bool = True,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> DemoResult:
+    """Run the demo end to end; raises ``KitError`` with the failing part named."""
+    t0 = time.monotonic()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ctx = kit_parts.render_context(stack)
+    rules = kit_parts.load_alert_rules(ctx)
+    phases = demo_phases(scale=scale)
+    store_path = out_dir / "telemetry.duckdb"
+    app_log = out_dir / "app.log"
+
+    with display.step("Local Application Insights (ingest endpoint + DuckDB store)"):
+        store = _fresh_store(store_path)
+        ingest = IngestServer(store).start()
+    try:
+        with display.step("LLM stand-in (OpenAI/Azure OpenAI-compatible, loopback)"):
+            standin = LLMStandin(deployments=DEPLOYMENT_MODELS).start()
+        try:
+            with display.step("Sample app examples/chat-app (uvicorn child process)") as s:
+                app = AppProcess(app_environment(standin, ingest, ctx.environment), app_log)
+                app.start()
+                s.note(app.url)
+            started = clock()
+            outcomes: dict[str, Outcome] = {}
+            try:
+                healthy_end = started
+                for phase in phases:
+                    outcomes[phase.name] = _drive(display, phase, app.url, standin)
+                    if phase.name == "healthy":
+                        with display.step("Letting the healthy phase's telemetry land"):
+                            wait_for_metric_export(ingest, clock(), EXPORT_TIMEOUT_S)
+                        healthy_end = clock()
+            finally:
+                with display.step("Stopping the app (graceful: the SDK flushes)") as s:
+                    code = app.stop()
+                    s.note(f"exit code {code}")
+            ended = clock()
+        finally:
+            standin.stop()
+
+        result = DemoResult(store_path, app_log, started, healthy_end, ended, outcomes)
+        with display.step("Evaluating every alert rule", total=2 * len(rules)) as s:
+            result.healthy_alerts = evaluate_rules(store, rules, healthy_end, s.advance)
+            result.end_alerts = evaluate_rules(store, rules, ended, s.advance)
+    finally:
+        ingest.stop()
+        store.close()
+
+    if previews:
+        with display.step("Workbook previews") as s:
+            result.preview_index = kit_parts.write_previews(stack, store_path)
+            s.note(str(result.preview_index))
+    result.wall_seconds = time.monotonic() - t0
+    _report(display, result, rules, stack)
+    return result
+
+
+def _drive(display: Display, phase: Phase, app_url: str, standin: LLMStandin) -> Outcome:
+    with display.step(phase.title, total=len(phase.requests)) as s:
+        standin.reset()
+        outcome = run_phase(phase, app_url, lambda scripts: standin.script(*scripts), s.advance)
+        s.note(", ".join(f"HTTP {k}: {v}" for k, v in sorted(outcome.statuses.items())))
+    if outcome.transport_errors:
+        raise KitError(
+            f"demo phase {phase.name!r}",
+            f"{outcome.transport_errors} requests got no HTTP answer from the app",
+        )
+    return outcome
+
+
+def _report(display: Display, result: DemoResult, rules: list[AlertRuleSpec], stack: str) -> None:
+    out = display.console
+    out.print()
+    total = sum(o.total for o in result.outcomes.values())
+    out.print(
+        f"Drove {total} requests "
+        + ", ".join(f"{name} {o.total}" for name, o in result.outcomes.items())
+        + f" between {result.started:%H:%M:%S} and {result.ended:%H:%M:%S} UTC."
+    )
+    print_alert_report(out, rules, result.healthy_alerts, result.end_alerts, result)
+    rel = _relative
+    out.print()
+    out.print("[bold]Where to look[/bold]")
+    out.print(f"  telemetry store   {rel(result.store_path)} (the six Application Insights tables)")
+    if result.preview_index is not None:
+        out.print(f"  workbook previews {rel(result.preview_index)} (open in a browser)")
+    out.print(f"  app log           {rel(result.app_log)}")
+    out.print(f"  query it          llm-insights serve --store {rel(result.store_path)}")
+    out.print(f"  alert tests       llm-insights alerts test --stack {stack}")
+    out.print(f"Finished in {result.wall_seconds:.0f} s.")
+
+
+def _relative(path: Path) -> str:
+    try:
+        return os.path.relpath(path, Path.cwd())
+    except ValueError:
+        return str(path)
+
+
+def clean(out_dir: Path = DEMO_DIR) -> None:
+    shutil.rmtree(out_dir, ignore_errors=True)

@@ -1,0 +1,289 @@
+"""The demo's workload: a healthy phase, then an incident, driven over real HTTP at the sample app.
+
+Each phase is a list of planned requests. What the LLM stand-in answers is queued on the stand-in
+(``LLMStandin.script``) in the same number and mix as the requests, so the totals of what went
+wrong are known exactly even though concurrent requests pick their scripts in arrival order.
+Every request of one phase hits the same kind of endpoint mix, so that pairing is harmless.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import urllib.error
+import urllib.request
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..local.llm_standin import Scripted, filter_results
+
+# Azure deployments of the demo (the stand-in maps each to the model it "serves").
+DEPLOYMENT_MAIN = "chat"
+DEPLOYMENT_LARGE = "chat-large"
+DEPLOYMENT_PREVIEW = "chat-preview"
+DEPLOYMENTS: dict[str, str] = {
+    DEPLOYMENT_MAIN: "gpt-4o-mini",
+    DEPLOYMENT_LARGE: "gpt-4o",
+    # A model the price table does not know: its calls are counted as unpriced, never as $0.
+    DEPLOYMENT_PREVIEW: "contoso-reasoner-preview",
+}
+
+QUESTIONS: tuple[str, ...] = (
+    "How much is metformin before insurance?",
+    "Can I get a generic instead of the brand medicine?",
+    "How long does express delivery take?",
+    "How do I store an opened insulin pen?",
+    "What does atorvastatin cost and is there a generic?",
+    "When can I request a refill?",
+    "Can I return a damaged package?",
+    "Is sertraline cheaper than omeprazole?",
+    "How is my co-pay calculated?",
+    "Do cold-chain medicines ship express?",
+)
+ANSWERS: tuple[str, ...] = (
+    "Metformin 500 mg costs 6.90 USD for 60 tablets before insurance.",
+    "Yes. A generic has the same active ingredient and usually costs much less; ask the "
+    "pharmacist to substitute it.",
+    "Express delivery arrives the next working day when you order before 2 pm.",
+    "An opened insulin pen can be kept at room temperature for up to 28 days. Never freeze it.",
+    "Refills can be requested up to 7 days before your prescription runs out.",
+)
+
+
+@dataclass(frozen=True)
+class PlannedRequest:
+    """One request the driver sends and the stand-in script that answers it."""
+
+    stream: bool
+    deployment: str
+    question: str
+    script: Scripted
+    feedback: float | None = None  # score to post for the answer, if any
+
+
+@dataclass
+class Phase:
+    """A named batch of requests sent with ``concurrency`` workers."""
+
+    name: str
+    title: str
+    requests: list[PlannedRequest]
+    concurrency: int
+    incident: bool = False
+
+
+@dataclass
+class Outcome:
+    """What happened to the requests of one phase (HTTP status counts from the app)."""
+
+    statuses: Counter[int] = field(default_factory=Counter)
+    streams: int = 0
+    feedback: int = 0
+    transport_errors: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(self.statuses.values()) + self.transport_errors
+
+
+def _healthy_script(rng: random.Random, stream: bool) -> Scripted:
+    text = rng.choice(ANSWERS)
+    # Log-normal-ish latencies around 0.3 s; streams add a time to first token of 0.1-0.4 s.
+    latency = min(1.2, rng.lognormvariate(-1.3, 0.35))
+    return Scripted(
+        text=text,
+        latency=round(latency, 3),
+        ttft=round(rng.uniform(0.1, 0.4), 3) if stream else None,
+        chunk_interval=0.01 if stream else 0.0,
+    )
+
+
+def _request(
+    rng: random.Random,
+    script: Scripted,
+    *,
+    deployment: str = DEPLOYMENT_MAIN,
+    stream: bool | None = None,
+    feedback: tuple[float, ...] = (1, 1, 1, -1),
+    feedback_rate: float = 0.3,
+) -> PlannedRequest:
+    return PlannedRequest(
+        stream=rng.random() < 0.35 if stream is None else stream,
+        deployment=deployment,
+        question=rng.choice(QUESTIONS),
+        script=script,
+        feedback=rng.choice(feedback) if rng.random() < feedback_rate else None,
+    )
+
+
+def healthy_phase(rng: random.Random, n: int = 150) -> Phase:
+    requests = []
+    for i in range(n):
+        stream = rng.random() < 0.35
+        deployment = DEPLOYMENT_LARGE if i % 5 == 0 else DEPLOYMENT_MAIN
+        script = _healthy_script(rng, stream)
+        if i % 40 == 7:  # an occasional low-severity content-safety annotation, not filtered
+            script.prompt_filter = filter_results(hate="low")
+        requests.append(_request(rng, script, deployment=deployment, stream=stream))
+    return Phase("healthy", "Healthy traffic", requests, concurrency=6)
+
+
+def latency_spike(rng: random.Random, n: int = 45) -> Phase:
+    """The LLM slows down: 4-9 s answers, streams wait 3-6 s for the first token."""
+    requests = []
+    for _ in range(n):
+        stream = rng.random() < 0.4
+        script = Scripted(
+            text=rng.choice(ANSWERS),
+            latency=round(rng.uniform(4.0, 9.0) if not stream else rng.uniform(1.0, 2.0), 3),
+            ttft=round(rng.uniform(3.0, 6.0), 3) if stream else None,
+            chunk_interval=0.02 if stream else 0.0,
+        )
+        requests.append(_request(rng, script, stream=stream, feedback=(-1, -1, 1)))
+    return Phase("latency", "Incident: latency spike", requests, concurrency=24, incident=True)
+
+
+def error_burst(rng: random.Random, n: int = 50) -> Phase:
+    """The LLM fails: 500s and 429s (the app runs with retries off, so each is one failure)."""
+    scripts = [Scripted(status=500, error_code="server_error")] * (n * 2 // 5) + [
+        Scripted(status=429, error_code="rate_limit_exceeded", retry_after=1)
+    ] * (n // 4)
+    scripts += [_healthy_script(rng, False) for _ in range(n - len(scripts))]
+    rng.shuffle(scripts)
+    requests = [_request(rng, s, stream=False, feedback_rate=0) for s in scripts]
+    return Phase("errors", "Incident: error burst", requests, concurrency=8, incident=True)
+
+
+def content_filter_spike(rng: random.Random, n: int = 40) -> Phase:
+    """Prompts and completions hit Azure content filters."""
+    blocked = Scripted(
+        status=400,
+        error_code="content_filter",
+        error_message="The response was filtered due to the prompt triggering Azure OpenAI's "
+        "content management policy.",
+        prompt_filter=filter_results(violence=("high", True)),
+    )
+    cut = Scripted(
+        text="I can describe the",
+        finish_reason="content_filter",
+        completion_filter=filter_results(self_harm=("medium", True)),
+    )
+    scripts = [blocked] * (n * 3 // 8) + [cut] * (n // 4)
+    scripts += [_healthy_script(rng, False) for _ in range(n - len(scripts))]
+    rng.shuffle(scripts)
+    requests = [_request(rng, s, stream=False, feedback=(-1,)) for s in scripts]
+    return Phase("content", "Incident: content-filter spike", requests, 8, incident=True)
+
+
+def unpriced_model(rng: random.Random, n: int = 25) -> Phase:
+    """A new deployment goes live before its model is in the price table."""
+    requests = [
+        _request(rng, _healthy_script(rng, False), deployment=DEPLOYMENT_PREVIEW, stream=False)
+        for _ in range(n)
+    ]
+    return Phase("unpriced", "Incident: unpriced model", requests, concurrency=6, incident=True)
+
+
+def demo_phases(seed: int = 7, scale: float = 1.0) -> list[Phase]:
+    """The demo plan; ``scale`` shrinks request counts (tests), keeping every mix ratio."""
+    rng = random.Random(seed)
+
+    def n(count: int) -> int:
+        return max(4, round(count * scale))
+
+    return [
+        healthy_phase(rng, n(150)),
+        latency_spike(rng, n(45)),
+        error_burst(rng, n(50)),
+        content_filter_spike(rng, n(40)),
+        unpriced_model(rng, n(25)),
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# The driver
+# ---------------------------------------------------------------------------------------------
+def _post(url: str, payload: dict[str, Any], timeout: float) -> urllib.request.Request:
+    return urllib.request.Request(
+        url,
+        data=json.dumps(payload).encode(),
+        headers={"content-type": "application/json"},
+        method="POST",
+    )
+
+
+def send(app_url: str, req: PlannedRequest, timeout: float = 60.0) -> tuple[int, str | None]:
+    """Send one planned request; returns (HTTP status, response id of the answer if any)."""
+    path = "/api/chat/stream" if req.stream else "/api/chat"
+    body = {"message": req.question, "model": req.deployment}
+    try:
+        with urllib.request.urlopen(_post(app_url + path, body, timeout), timeout=timeout) as resp:
+            if not req.stream:
+                return resp.status, json.loads(resp.read() or b"{}").get("response_id")
+            response_id = None
+            for raw in resp:
+                line = raw.decode("utf-8", "replace").strip()
+                if not line.startswith("data:"):
+                    continue
+                event = json.loads(line[5:])
+                if event.get("type") == "done":
+                    response_id = event.get("response_id")
+                elif event.get("type") == "error":
+                    return 502, None
+            return resp.status, response_id
+    except urllib.error.HTTPError as exc:
+        exc.read()
+        return exc.code, None
+
+
+def send_feedback(app_url: str, response_id: str, score: float, timeout: float = 10.0) -> int:
+    body = {"response_id": response_id, "score": score}
+    try:
+        with urllib.request.urlopen(
+            _post(app_url + "/api/feedback", body, timeout), timeout=timeout
+        ) as r:
+            return r.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def run_phase(
+    phase: Phase,
+    app_url: str,
+    queue_scripts: Callable[[list[Scripted]], None],
+    on_done: Callable[[int], None] = lambda _: None,
+) -> Outcome:
+    """Queue the phase's scripts on the stand-in, then send its requests concurrently."""
+    queue_scripts([r.script for r in phase.requests])
+    outcome = Outcome()
+    lock = threading.Lock()
+
+    def one(req: PlannedRequest) -> None:
+        try:
+            status, response_id = send(app_url, req)
+        except (OSError, ValueError):
+            with lock:
+                outcome.transport_errors += 1
+            on_done(1)
+            return
+        posted = 0
+        if response_id and req.feedback is not None and status == 200:
+            posted = int(send_feedback(app_url, response_id, req.feedback) == 202)
+        with lock:
+            outcome.statuses[status] += 1
+            outcome.streams += int(req.stream)
+            outcome.feedback += posted
+        on_done(1)
+
+    with ThreadPoolExecutor(max_workers=phase.concurrency, thread_name_prefix="demo") as pool:
+        list(pool.map(one, phase.requests))
+    return outcome
+
+
+def iter_requests(phases: list[Phase]) -> Iterator[PlannedRequest]:
+    for phase in phases:
+        yield from phase.requests
