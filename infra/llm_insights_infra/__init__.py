@@ -1,0 +1,1 @@
+"""The llm-insights Pulumi program: validated stack config and one component per concern."""

@@ -1,0 +1,181 @@
+"""The app's Container Apps environment and Container App, wired to Application Insights.
+
+The connection string reaches the container only as a Container App secret referenced by
+``secretRef``; with local auth disabled the app also gets a user-assigned identity holding
+"Monitoring Metrics Publisher" on the component and ``APPLICATIONINSIGHTS_AUTHENTICATION_STRING``
+(Entra ID ingestion).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+from pulumi_azure_native import app, authorization, managedidentity, operationalinsights
+
+from .config import ContainerAppConfig, TelemetryConfig
+
+CONNECTION_STRING_SECRET = "appinsights-connection-string"
+# Built-in role that may send telemetry to a component with local auth disabled.
+MONITORING_METRICS_PUBLISHER = "3913510d-42f4-4e42-8a64-420c390055eb"
+
+ENV_CONNECTION_STRING = "APPLICATIONINSIGHTS_CONNECTION_STRING"
+ENV_AUTHENTICATION_STRING = "APPLICATIONINSIGHTS_AUTHENTICATION_STRING"
+ENV_AZURE_CLIENT_ID = "AZURE_CLIENT_ID"
+ENV_SERVICE_NAME = "OTEL_SERVICE_NAME"
+ENV_RESOURCE_ATTRIBUTES = "OTEL_RESOURCE_ATTRIBUTES"
+ENV_TRACES_SAMPLER = "OTEL_TRACES_SAMPLER"
+ENV_TRACES_SAMPLER_ARG = "OTEL_TRACES_SAMPLER_ARG"
+ENV_ENVIRONMENT = "LLM_INSIGHTS_ENVIRONMENT"
+
+
+@dataclass(frozen=True)
+class AppHostingArgs:
+    resource_group_name: pulumi.Input[str]
+    location: str
+    environment: str
+    app: ContainerAppConfig
+    telemetry: TelemetryConfig
+    workspace_name: pulumi.Input[str]
+    workspace_customer_id: pulumi.Input[str]
+    component_id: pulumi.Input[str]
+    connection_string: pulumi.Input[str]
+    entra_id_ingestion: bool
+    tags: Mapping[str, str]
+
+
+def _sampler_arg(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def plain_env(args: AppHostingArgs) -> list[tuple[str, str]]:
+    """The non-secret settings every deployment passes to the app, sorted by name."""
+    env = {
+        ENV_SERVICE_NAME: args.telemetry.service_name,
+        ENV_RESOURCE_ATTRIBUTES: f"deployment.environment.name={args.environment}",
+        ENV_ENVIRONMENT: args.environment,
+        ENV_TRACES_SAMPLER: args.telemetry.traces_sampler,
+        ENV_TRACES_SAMPLER_ARG: _sampler_arg(args.telemetry.traces_sampler_arg),
+    }
+    return sorted(env.items())
+
+
+class AppHosting(pulumi.ComponentResource):
+    """Managed environment (logs → the workspace) and the app container."""
+
+    app_id: pulumi.Output[str]
+    fqdn: pulumi.Output[str]
+    identity_client_id: pulumi.Output[str] | None
+
+    def __init__(
+        self, name: str, args: AppHostingArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("llm-insights:infra:AppHosting", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        keys = operationalinsights.get_shared_keys_output(
+            resource_group_name=args.resource_group_name,
+            workspace_name=args.workspace_name,
+            opts=pulumi.InvokeOutputOptions(parent=self),
+        )
+        environment = app.ManagedEnvironment(
+            f"{name}-env",
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            app_logs_configuration=app.AppLogsConfigurationArgs(
+                destination="log-analytics",
+                log_analytics_configuration=app.LogAnalyticsConfigurationArgs(
+                    customer_id=args.workspace_customer_id,
+                    shared_key=pulumi.Output.secret(keys.primary_shared_key),
+                ),
+            ),
+            tags=dict(args.tags),
+            opts=child,
+        )
+
+        env_vars: list[app.EnvironmentVarArgs] = [
+            app.EnvironmentVarArgs(name=ENV_CONNECTION_STRING, secret_ref=CONNECTION_STRING_SECRET)
+        ]
+        env_vars += [app.EnvironmentVarArgs(name=k, value=v) for k, v in plain_env(args)]
+        identity_args = None
+        self.identity_client_id = None
+        depends: list[pulumi.Resource] = [environment]
+        if args.entra_id_ingestion:
+            identity = managedidentity.UserAssignedIdentity(
+                f"{name}-identity",
+                resource_group_name=args.resource_group_name,
+                location=args.location,
+                tags=dict(args.tags),
+                opts=child,
+            )
+            client = authorization.get_client_config_output(
+                opts=pulumi.InvokeOutputOptions(parent=self)
+            )
+            role = authorization.RoleAssignment(
+                f"{name}-metrics-publisher",
+                scope=args.component_id,
+                principal_id=identity.principal_id,
+                principal_type="ServicePrincipal",
+                role_definition_id=pulumi.Output.concat(
+                    "/subscriptions/",
+                    client.subscription_id,
+                    "/providers/Microsoft.Authorization/roleDefinitions/",
+                    MONITORING_METRICS_PUBLISHER,
+                ),
+                description="Entra ID ingestion into Application Insights (llm-insights)",
+                opts=child,
+            )
+            env_vars += [
+                app.EnvironmentVarArgs(
+                    name=ENV_AUTHENTICATION_STRING,
+                    value=pulumi.Output.concat("Authorization=AAD;ClientId=", identity.client_id),
+                ),
+                app.EnvironmentVarArgs(name=ENV_AZURE_CLIENT_ID, value=identity.client_id),
+            ]
+            identity_args = app.ManagedServiceIdentityArgs(
+                type="UserAssigned", user_assigned_identities=[identity.id]
+            )
+            self.identity_client_id = identity.client_id
+            depends.append(role)  # the app's first export must not be refused
+
+        container_app = app.ContainerApp(
+            f"{name}-app",
+            container_app_name=args.app.name,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            managed_environment_id=environment.id,
+            identity=identity_args,
+            configuration=app.ConfigurationArgs(
+                active_revisions_mode="Single",
+                secrets=[
+                    app.SecretArgs(
+                        name=CONNECTION_STRING_SECRET,
+                        value=pulumi.Output.secret(args.connection_string),
+                    )
+                ],
+                ingress=app.IngressArgs(
+                    external=args.app.external, target_port=args.app.target_port
+                ),
+            ),
+            template=app.TemplateArgs(
+                containers=[
+                    app.ContainerArgs(
+                        name=args.app.name,
+                        image=args.app.image,
+                        resources=app.ContainerResourcesArgs(
+                            cpu=args.app.cpu, memory=args.app.memory
+                        ),
+                        env=env_vars,
+                    )
+                ],
+                scale=app.ScaleArgs(
+                    min_replicas=args.app.min_replicas, max_replicas=args.app.max_replicas
+                ),
+            ),
+            tags=dict(args.tags),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=depends),
+        )
+        self.app_id = container_app.id
+        self.fqdn = container_app.latest_revision_fqdn
+        self.register_outputs({"appId": self.app_id, "fqdn": self.fqdn})
