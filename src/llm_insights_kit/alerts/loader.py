@@ -1,0 +1,235 @@
+"""Load alert rules from YAML, render their KQL, apply stack overrides, validate everything.
+
+A rule file holds ``rules:``, a list of rules with the scheduled-query-rule fields (camelCase as in
+ARM) plus ``route`` (notification route), ``parameters`` (values for the query template, ``p.*``)
+and ``thresholdBucketsOf`` (for percentile rules: the contract bucket counter whose bounds the
+threshold must be one of). ``query`` is a Jinja template using the shared KQL macros (``k.*``) and
+the contract (``c.*``); it carries no time filter — Azure runs it over the last ``windowSize``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..artifacts import AlertRuleSpec, Dimension, FailingPeriods, RenderContext
+from ..dashboards.render import template_variables
+from ..errors import KitError
+from ..kql.paths import ALERTS_DIR, KIT_ROOT
+from ..kql.templates import render_string
+from . import schema as s
+from .validate import (
+    check_choice,
+    check_enabled,
+    check_overrides,
+    check_rule,
+    check_severity,
+    check_threshold,
+    where,
+)
+
+REQUIRED = (
+    "name", "description", "severity", "route", "evaluationFrequency", "windowSize", "query",
+    "timeAggregation", "operator", "threshold",
+)  # fmt: skip
+OPTIONAL = (
+    "displayName", "enabled", "parameters", "metricMeasureColumn", "thresholdBucketsOf",
+    "dimensions", "failingPeriods", "autoMitigate", "muteActionsDuration",
+)  # fmt: skip
+FAILING_PERIOD_FIELDS = ("numberOfEvaluationPeriods", "minFailingPeriodsToAlert")
+DIMENSION_FIELDS = ("name", "operator", "values")
+
+
+def display_path(path: Path) -> str:
+    """``alerts/latency.yaml`` for the kit's own rules, the given path for users' rules."""
+    try:
+        return str(path.resolve().relative_to(KIT_ROOT.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def rule_files(rules_dir: Path) -> list[Path]:
+    return sorted([*rules_dir.glob("*.yaml"), *rules_dir.glob("*.yml")])
+
+
+def read_rule_file(path: Path) -> list[Mapping[str, Any]]:
+    shown = display_path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise KitError(shown, f"cannot read: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise KitError(shown, f"not valid YAML{at}: {getattr(exc, 'problem', exc)}") from None
+    if (
+        not isinstance(data, Mapping)
+        or set(data) != {"rules"}
+        or not isinstance(data["rules"], list)
+    ):
+        raise KitError(shown, "must hold exactly one key, rules: a list of alert rules")
+    for i, rule in enumerate(data["rules"]):
+        if not isinstance(rule, Mapping):
+            raise KitError(f"{shown}: rules[{i}]", "must be a mapping of rule fields")
+    return data["rules"]
+
+
+def _rule_name(raw: Mapping[str, Any], index: int, shown: str) -> str:
+    name = raw.get("name")
+    if not isinstance(name, str) or not s.NAME_PATTERN.match(name):
+        raise KitError(
+            f"{shown}: rules[{index}]: name = {name!r}",
+            "required: lowercase letters, digits and '-', 2-64 characters (llm-error-rate-high)",
+        )
+    return name
+
+
+def parse_rule(
+    raw: Mapping[str, Any], index: int, shown: str, ctx: RenderContext
+) -> tuple[AlertRuleSpec, str | None]:
+    """One rule from its YAML mapping (query rendered), plus its ``thresholdBucketsOf``."""
+    name = _rule_name(raw, index, shown)
+
+    def at(field: str) -> str:
+        return where(shown, name, field, raw.get(field))
+
+    for field in raw:
+        if field not in REQUIRED and field not in OPTIONAL:
+            raise KitError(
+                where(shown, name, field, raw[field]),
+                "unknown field; allowed: " + ", ".join(sorted((*REQUIRED, *OPTIONAL))),
+            )
+    for field in REQUIRED:
+        if field not in raw or raw[field] is None or raw[field] == "":
+            raise KitError(f"{shown}: rule {name}: {field}", "required field is missing")
+    for field in ("description", "query", "evaluationFrequency", "windowSize"):
+        if not isinstance(raw[field], str):
+            raise KitError(at(field), "must be a string")
+    display_name = raw.get("displayName", name)
+    if not isinstance(display_name, str) or not display_name.strip():
+        raise KitError(at("displayName"), "must be a non-empty string")
+
+    parameters = raw.get("parameters") or {}
+    if not isinstance(parameters, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str | int | float | bool)
+        for k, v in parameters.items()
+    ):
+        raise KitError(at("parameters"), "must map names to strings or numbers (used as p.<name>)")
+    variables = template_variables(ctx, workbook=False)
+    variables["p"] = dict(parameters)
+    query = render_string(raw["query"], f"{shown}: rule {name}: query", variables)
+    if not query:
+        raise KitError(at("query"), "rendered to an empty query")
+
+    periods = raw.get("failingPeriods") or {}
+    if not isinstance(periods, Mapping) or set(periods) - set(FAILING_PERIOD_FIELDS):
+        raise KitError(
+            at("failingPeriods"), "must be a mapping with " + ", ".join(FAILING_PERIOD_FIELDS)
+        )
+    failing = FailingPeriods(
+        number_of_evaluation_periods=periods.get("numberOfEvaluationPeriods", 1),
+        min_failing_periods_to_alert=periods.get("minFailingPeriodsToAlert", 1),
+    )
+
+    dims_raw = raw.get("dimensions") or []
+    if not isinstance(dims_raw, list):
+        raise KitError(at("dimensions"), "must be a list of {name, operator, values}")
+    dimensions: list[Dimension] = []
+    for i, d in enumerate(dims_raw):
+        d_at = where(shown, name, f"dimensions[{i}]", d)
+        if not isinstance(d, Mapping) or set(d) - set(DIMENSION_FIELDS) or "name" not in d:
+            raise KitError(d_at, "must be a mapping with name, operator (Include|Exclude), values")
+        values = d.get("values", ["*"])
+        if (
+            not isinstance(d["name"], str)
+            or not isinstance(values, list)
+            or not values
+            or not all(isinstance(v, str) for v in values)
+        ):
+            raise KitError(d_at, "name must be a string and values a non-empty list of strings")
+        operator = check_choice(
+            d.get("operator", "Include"), s.DIMENSION_OPERATORS, f"{d_at}: operator"
+        )
+        dimensions.append(Dimension(d["name"], operator, tuple(values)))
+
+    mute = raw.get("muteActionsDuration")
+    if mute is not None:
+        check_choice(mute, s.MUTE_ACTIONS_DURATIONS, at("muteActionsDuration"))
+    auto_mitigate = raw.get("autoMitigate", mute is None)
+    check_enabled(auto_mitigate, at("autoMitigate"))
+    measure = raw.get("metricMeasureColumn")
+    if measure is not None and not isinstance(measure, str):
+        raise KitError(at("metricMeasureColumn"), "must be a column name")
+
+    rule = AlertRuleSpec(
+        name=name,
+        display_name=display_name.strip(),
+        description=" ".join(raw["description"].split()),
+        severity=check_severity(raw["severity"], at("severity")),
+        enabled=check_enabled(raw.get("enabled", True), at("enabled")),
+        evaluation_frequency=raw["evaluationFrequency"],
+        window_size=raw["windowSize"],
+        query=query,
+        time_aggregation=raw["timeAggregation"],
+        metric_measure_column=measure,
+        operator=raw["operator"],
+        threshold=check_threshold(raw["threshold"], at("threshold")),
+        route=raw["route"],
+        source_file=shown,
+        failing_periods=failing,
+        dimensions=tuple(dimensions),
+        auto_mitigate=auto_mitigate,
+        mute_actions_duration=mute,
+    )
+    return rule, raw.get("thresholdBucketsOf")
+
+
+_OVERRIDE_ATTRS = {
+    "threshold": "threshold",
+    "severity": "severity",
+    "enabled": "enabled",
+    "windowSize": "window_size",
+    "evaluationFrequency": "evaluation_frequency",
+}
+
+
+def load_rules(ctx: RenderContext, rules_dir: Path | None = None) -> list[AlertRuleSpec]:
+    """Every rule in ``rules_dir`` (default: the kit's ``alerts/``), sorted by name, with the
+    stack's ``llm-insights:alerts`` overrides applied and everything validated."""
+    directory = Path(rules_dir) if rules_dir is not None else ALERTS_DIR
+    if not directory.is_dir():
+        raise KitError(str(directory), "alert rules directory not found")
+    files = rule_files(directory)
+    if not files:
+        raise KitError(str(directory), "no rule files (*.yaml) found")
+    parsed: dict[str, tuple[AlertRuleSpec, str | None]] = {}
+    for path in files:
+        shown = display_path(path)
+        for index, raw in enumerate(read_rule_file(path)):
+            rule, buckets = parse_rule(raw, index, shown, ctx)
+            if rule.name in parsed:
+                raise KitError(
+                    f"{shown}: rule {rule.name}",
+                    f"duplicate rule name (also in {parsed[rule.name][0].source_file})",
+                )
+            parsed[rule.name] = (rule, buckets)
+
+    overrides = check_overrides(ctx.alert_overrides or {}, parsed, ctx.config_file)
+    rules: list[AlertRuleSpec] = []
+    for name in sorted(parsed):
+        rule, buckets = parsed[name]
+        changes = overrides.get(name, {})
+        note = ""
+        if changes:
+            rule = dataclasses.replace(rule, **{_OVERRIDE_ATTRS[k]: v for k, v in changes.items()})
+            fields = ", ".join(sorted(changes))
+            note = (
+                f" (after overrides of {fields} from {ctx.config_file} llm-insights:alerts.{name})"
+            )
+        check_rule(rule, buckets, note)
+        rules.append(rule)
+    return rules

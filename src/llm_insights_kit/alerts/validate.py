@@ -1,0 +1,216 @@
+"""Validation of one alert rule against the scheduledQueryRules rules, field by field.
+
+Each check names the file, the rule and the field with the value it found and what is allowed;
+the first problem raises ``KitError`` (rule files are small: fix, re-run).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from llm_insights import contract
+
+from ..artifacts import AlertRuleSpec
+from ..errors import KitError
+from . import schema as s
+
+
+def where(source_file: str, rule: str, field: str, value: Any) -> str:
+    return f"{source_file}: rule {rule}: {field} = {_show(value)}"
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return json.dumps(value)
+    return json.dumps(value, default=str) if isinstance(value, list | dict) else str(value)
+
+
+def _allowed(values: tuple[Any, ...]) -> str:
+    return "one of " + ", ".join(str(v) for v in values)
+
+
+def check_severity(value: Any, at: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value not in s.SEVERITIES:
+        raise KitError(at, "severity must be an integer 0-4 (0 critical, 1 error, 2 warning, "
+                       "3 informational, 4 verbose)")  # fmt: skip
+    return value
+
+
+def check_enabled(value: Any, at: str) -> bool:
+    if not isinstance(value, bool):
+        raise KitError(at, "must be true or false")
+    return value
+
+
+def check_threshold(value: Any, at: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise KitError(at, "threshold must be a finite number")
+    return float(value)
+
+
+def check_choice(value: Any, allowed: tuple[str, ...], at: str) -> str:
+    if not isinstance(value, str) or value not in allowed:
+        raise KitError(at, _allowed(allowed))
+    return value
+
+
+def check_frequency(value: Any, at: str) -> str:
+    return check_choice(value, s.EVALUATION_FREQUENCIES, at)
+
+
+def check_window(value: Any, at: str) -> str:
+    return check_choice(value, s.WINDOW_SIZES, at)
+
+
+def bucket_bounds(name: Any, at: str) -> tuple[float, ...]:
+    """The bounds of the contract bucket counter named by ``thresholdBucketsOf``."""
+    spec = getattr(contract, name, None) if isinstance(name, str) else None
+    if not isinstance(spec, contract.MetricSpec) or not spec.bounds:
+        known = sorted(
+            k for k, v in vars(contract).items()
+            if isinstance(v, contract.MetricSpec) and v.name.endswith(".buckets")
+        )  # fmt: skip
+        raise KitError(at, "must name a contract bucket counter: " + _allowed(tuple(known)))
+    return spec.bounds
+
+
+def check_bucket_threshold(threshold: float, bounds: tuple[float, ...], at: str) -> None:
+    if not any(math.isclose(threshold, b) for b in bounds):
+        raise KitError(
+            at,
+            "a percentile is exact only to its bucket, so the threshold must be a bucket bound: "
+            + _allowed(tuple(contract.bucket_label(b) for b in bounds)),
+        )
+
+
+def _identifier_in_query(column: str, query: str) -> bool:
+    return re.search(rf"(?<![\w.]){re.escape(column)}(?![\w])", query) is not None
+
+
+def check_rule(rule: AlertRuleSpec, bucket_metric: str | None, note: str = "") -> None:
+    """Cross-field checks on a fully built rule (overrides applied). ``note`` says where
+    overridden values came from, appended to messages."""
+    f, n = rule.source_file, rule.name
+
+    def fail(field: str, value: Any, problem: str) -> None:
+        raise KitError(where(f, n, field, value), problem + note)
+
+    check_severity(rule.severity, where(f, n, "severity", rule.severity))
+    frequency = check_frequency(
+        rule.evaluation_frequency, where(f, n, "evaluationFrequency", rule.evaluation_frequency)
+    )
+    window = check_window(rule.window_size, where(f, n, "windowSize", rule.window_size))
+    if window == "PT1M" and frequency != "PT1M":
+        fail("windowSize", window, "PT1M is allowed only with evaluationFrequency PT1M")
+    periods = rule.failing_periods.number_of_evaluation_periods
+    minimum = rule.failing_periods.min_failing_periods_to_alert
+    if isinstance(periods, bool) or not isinstance(periods, int) or not 1 <= periods <= 6:
+        fail("failingPeriods.numberOfEvaluationPeriods", periods, "must be an integer 1-6")
+    if isinstance(minimum, bool) or not isinstance(minimum, int) or not 1 <= minimum <= periods:
+        fail(
+            "failingPeriods.minFailingPeriodsToAlert",
+            minimum,
+            f"must be an integer from 1 to numberOfEvaluationPeriods ({periods})",
+        )
+    freq_td, window_td = s.parse_duration(frequency), s.parse_duration(window)
+    if freq_td > window_td * periods:
+        fail(
+            "evaluationFrequency",
+            frequency,
+            f"must be at most windowSize x numberOfEvaluationPeriods ({window} x {periods}), "
+            "or data between evaluations is never looked at",
+        )
+    if window_td * periods > s.MAX_LOOKBACK:
+        fail(
+            "windowSize",
+            window,
+            f"lookback windowSize x numberOfEvaluationPeriods ({periods}) must be at most P2D",
+        )
+    check_choice(
+        rule.time_aggregation,
+        s.TIME_AGGREGATIONS,
+        where(f, n, "timeAggregation", rule.time_aggregation),
+    )
+    if rule.time_aggregation == "Count":
+        if rule.metric_measure_column:
+            fail(
+                "metricMeasureColumn",
+                rule.metric_measure_column,
+                "not allowed with timeAggregation Count (Count counts result rows)",
+            )
+    else:
+        if not rule.metric_measure_column:
+            fail(
+                "metricMeasureColumn",
+                rule.metric_measure_column,
+                f"required with timeAggregation {rule.time_aggregation}: the numeric column "
+                "of the query result to aggregate",
+            )
+        if not _identifier_in_query(rule.metric_measure_column, rule.query):
+            fail(
+                "metricMeasureColumn",
+                rule.metric_measure_column,
+                "the query must produce this column",
+            )
+    check_choice(rule.operator, s.OPERATORS, where(f, n, "operator", rule.operator))
+    check_threshold(rule.threshold, where(f, n, "threshold", rule.threshold))
+    if bucket_metric is not None:
+        bounds = bucket_bounds(bucket_metric, where(f, n, "thresholdBucketsOf", bucket_metric))
+        try:
+            check_bucket_threshold(rule.threshold, bounds, where(f, n, "threshold", rule.threshold))
+        except KitError as exc:
+            raise KitError(exc.where, exc.problem + note) from None
+    if len(rule.dimensions) > s.MAX_DIMENSIONS:
+        fail("dimensions", len(rule.dimensions), f"at most {s.MAX_DIMENSIONS} dimensions")
+    for i, dim in enumerate(rule.dimensions):
+        if not _identifier_in_query(dim.name, rule.query):
+            fail(f"dimensions[{i}].name", dim.name, "the query must produce this column")
+    if rule.auto_mitigate and rule.mute_actions_duration:
+        fail(
+            "muteActionsDuration",
+            rule.mute_actions_duration,
+            "cannot be combined with autoMitigate: true (use one: resolve automatically, or "
+            "mute notifications for a cooldown)",
+        )
+    check_choice(rule.route, s.ROUTES, where(f, n, "route", rule.route))
+    size = len(json.dumps(rule.arm_properties()).encode())
+    if size > s.MAX_PROPERTIES_BYTES:
+        fail("query", f"<{size} bytes>", "rule properties must be at most 64 KB")
+
+
+def check_overrides(
+    overrides: Mapping[str, Any], known_rules: Mapping[str, Any], config_file: str
+) -> dict[str, dict[str, Any]]:
+    """Validate ``llm-insights:alerts`` (rule → field → value) before applying it."""
+    checked: dict[str, dict[str, Any]] = {}
+    if not isinstance(overrides, Mapping):
+        raise KitError(
+            f"{config_file}: llm-insights:alerts", "must be a mapping of rule name -> overrides"
+        )
+    for rule, fields in overrides.items():
+        base = f"{config_file}: llm-insights:alerts.{rule}"
+        if rule not in known_rules:
+            raise KitError(base, "unknown rule; known rules: " + ", ".join(sorted(known_rules)))
+        if not isinstance(fields, Mapping):
+            raise KitError(base, "must be a mapping of " + ", ".join(s.OVERRIDE_FIELDS))
+        out: dict[str, Any] = {}
+        for field, value in fields.items():
+            at = f"{base}.{field}"
+            if field not in s.OVERRIDE_FIELDS:
+                raise KitError(at, "unknown field; allowed: " + ", ".join(s.OVERRIDE_FIELDS))
+            if field == "threshold":
+                out[field] = check_threshold(value, at)
+            elif field == "severity":
+                out[field] = check_severity(value, at)
+            elif field == "enabled":
+                out[field] = check_enabled(value, at)
+            elif field == "windowSize":
+                out[field] = check_window(value, at)
+            else:
+                out[field] = check_frequency(value, at)
+        checked[str(rule)] = out
+    return checked
