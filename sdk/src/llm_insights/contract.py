@@ -107,6 +107,9 @@ ATTR_HALLUCINATION_MARKER = f"{NS}.response.hallucination_marker"  # bool
 ATTR_RESPONSE_LENGTH = f"{NS}.response.length"  # characters of completion text
 ATTR_STREAM_CHUNKS = f"{NS}.stream.chunks"
 ATTR_STREAM_CLOSED_EARLY = f"{NS}.stream.closed_early"
+ATTR_STREAM_END = f"{NS}.stream.end"  # completed | closed | error | abandoned (never consumed/GC)
+ATTR_OUTPUT_INPUT_RATIO = f"{NS}.response.output_input_ratio"  # output/input tokens, spans only
+ATTR_CONTENT_TRUNCATED = f"{NS}.content.truncated"  # bool: captured content was cut to fit
 ATTR_BUCKET_LE = f"{NS}.bucket.le"  # upper bound of a bucket counter's bucket ("+Inf" last)
 ATTR_FILTER_CATEGORY = f"{NS}.content_filter.category"  # hate, sexual, violence, self_harm, ...
 ATTR_FILTER_SEVERITY = f"{NS}.content_filter.severity"  # safe, low, medium, high, unknown
@@ -124,6 +127,17 @@ SESSION_ID = "session.id"  # spans only
 
 FILTER_SOURCE_PROMPT = "prompt"
 FILTER_SOURCE_COMPLETION = "completion"
+FILTER_SEVERITIES: tuple[str, ...] = ("safe", "low", "medium", "high", "unknown")
+
+# Values of error.type the SDK sets besides HTTP status codes ("400", "429", "500", ...) and
+# exception class names.
+ERROR_TYPE_CONTENT_FILTER = "content_filter"  # a prompt blocked by Azure content safety (HTTP 400)
+ERROR_TYPE_OTHER = "_OTHER"
+
+STREAM_END_COMPLETED = "completed"
+STREAM_END_CLOSED = "closed"  # closed by the app before the end
+STREAM_END_ERROR = "error"
+STREAM_END_ABANDONED = "abandoned"  # garbage-collected without being exhausted or closed
 
 # ---------------------------------------------------------------------------------------------
 # Metric attribute allow-lists: metric dimensions come only from these, so cardinality is bounded
@@ -138,6 +152,11 @@ MODEL_DIMENSIONS: tuple[str, ...] = (
     ATTR_DEPLOYMENT,
 )
 SPAN_ONLY_ATTRIBUTES: tuple[str, ...] = (ENDUSER_ID, SESSION_ID, ATTR_TENANT_ID, GEN_AI_RESPONSE_ID)
+# Values of any one metric dimension are capped: after this many distinct values in a process,
+# further new values are recorded as OVERFLOW_VALUE (so a stream of ad-hoc model or deployment
+# names cannot explode the number of customMetrics series).
+MAX_DIMENSION_VALUES = 50
+OVERFLOW_VALUE = "other"
 
 # ---------------------------------------------------------------------------------------------
 # Buckets
@@ -412,6 +431,20 @@ METRICS: tuple[MetricSpec, ...] = (
     SDK_ERRORS,
 )
 METRICS_BY_NAME: dict[str, MetricSpec] = {m.name: m for m in METRICS}
+
+# ---------------------------------------------------------------------------------------------
+# Settings the SDK reads (environment variables and sizes)
+# ---------------------------------------------------------------------------------------------
+ENV_CONNECTION_STRING = "APPLICATIONINSIGHTS_CONNECTION_STRING"
+ENV_AUTHENTICATION_STRING = "APPLICATIONINSIGHTS_AUTHENTICATION_STRING"
+ENV_CAPTURE_CONTENT = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+ENV_LOCAL_ENDPOINT = "LLM_INSIGHTS_LOCAL_ENDPOINT"  # http://127.0.0.1:PORT of a local ingest server
+ENV_PRICES_FILE = "LLM_INSIGHTS_PRICES_FILE"  # JSON price overrides
+ENV_ENVIRONMENT = "LLM_INSIGHTS_ENVIRONMENT"  # deployment.environment when not passed
+LOCAL_INSTRUMENTATION_KEY = "00000000-0000-4000-8000-000000000001"
+# Captured content is cut so that each content attribute stays well below the exporter's 8,192
+# characters per property value; usage attributes are set before content ones.
+CONTENT_MAX_CHARS = 4096
 
 # ---------------------------------------------------------------------------------------------
 # Events (span events → traces; log records with microsoft.custom_event.name → customEvents)

@@ -1,0 +1,291 @@
+"""One LLM call's telemetry: the span, and every metric, recorded exactly once at the end.
+
+Both the openai instrumentation and ``llm_call()`` (for clients the kit does not patch) fill an
+:class:`LLMCall` and ``finish()`` it. Usage that was never reported stays *unknown* (no token
+metric, ``llm_insights.usage.known=false``), which is different from zero tokens.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from . import _cost, _evaluation, _state
+from . import contract as c
+from ._content import input_messages, output_messages, serialize, should_capture
+from ._guard import guarded, report
+from ._metrics import finite_number
+from ._quality import assess, clean_text
+from ._safety import FilterHits
+from ._spans import current_span_attributes
+
+_MAX_INTERVALS = 10_000
+
+
+def token_count(value: Any) -> int | None:
+    """A usable token count: a non-negative integer (or integral float), else None (unknown)."""
+    v = finite_number(value)
+    if v is None or v < 0 or v != int(v):
+        return None
+    return int(v)
+
+
+def error_type_of(exc: BaseException) -> str:
+    """HTTP status code for API errors ("429"), else the exception's class name."""
+    status = getattr(exc, "status_code", None)
+    if isinstance(status, int) and not isinstance(status, bool):
+        return str(status)
+    return type(exc).__name__ or c.ERROR_TYPE_OTHER
+
+
+class LLMCall:
+    """Telemetry of one call in progress. Every method is safe to call with any input."""
+
+    def __init__(
+        self,
+        *,
+        operation: str,
+        provider: str,
+        request_model: str | None,
+        server_address: str | None = None,
+        server_port: int | None = None,
+        deployment: str | None = None,
+        streaming: bool = False,
+        request_attributes: dict[str, Any] | None = None,
+        messages: Any = None,
+    ) -> None:
+        self.operation = operation
+        self.provider = provider
+        self.request_model = request_model if isinstance(request_model, str) else None
+        self.server_address = server_address
+        self.deployment = deployment
+        self.streaming = streaming
+        self.messages = messages
+        self.response_model: str | None = None
+        self.response_id: str | None = None
+        self.finish_reasons: list[str | None] = []
+        self.texts: list[str | None] = []
+        self.input_tokens: int | None = None
+        self.output_tokens: int | None = None
+        self.cached_input_tokens: int | None = None
+        self.error_type: str | None = None
+        self.filters = FilterHits()
+        self.ttft: float | None = None
+        self.chunks = 0
+        self.intervals: list[float] = []
+        self._last_chunk: float | None = None
+        self.stream_end: str | None = None
+        self.done = False
+        self.start = time.perf_counter()
+        attrs: dict[str, Any] = {
+            c.GEN_AI_OPERATION_NAME: operation,
+            c.GEN_AI_PROVIDER_NAME: provider,
+            c.GEN_AI_SYSTEM: provider,
+        }
+        if self.request_model:
+            attrs[c.GEN_AI_REQUEST_MODEL] = self.request_model
+        if server_address:
+            attrs[c.SERVER_ADDRESS] = server_address
+        if server_port:
+            attrs[c.SERVER_PORT] = server_port
+        if deployment:
+            attrs[c.ATTR_DEPLOYMENT] = deployment
+        if streaming:
+            attrs[c.GEN_AI_REQUEST_STREAM] = True
+        self.base = dict(attrs)  # the metric dimensions known at start
+        attrs.update(current_span_attributes())
+        for k, v in (request_attributes or {}).items():
+            if v is not None and isinstance(v, (str, bool, int, float)):
+                attrs[k] = v
+        name = f"{operation} {self.request_model}" if self.request_model else operation
+        self.span = _state.tracer().start_span(name, kind=SpanKind.CLIENT, attributes=attrs)
+
+    # -- filling in ------------------------------------------------------------------------
+    def use_span(self) -> Any:
+        """Context manager making this call's span current (so HTTP spans nest under it)."""
+        return trace.use_span(self.span, end_on_exit=False)
+
+    def set_usage(self, input_tokens: Any = None, output_tokens: Any = None, cached: Any = None):
+        if input_tokens is not None:
+            self.input_tokens = token_count(input_tokens)
+        if output_tokens is not None:
+            self.output_tokens = token_count(output_tokens)
+        if cached is not None:
+            self.cached_input_tokens = token_count(cached)
+
+    def set_response(self, model: Any = None, response_id: Any = None) -> None:
+        if isinstance(model, str) and model:
+            self.response_model = model
+        if isinstance(response_id, str) and response_id:
+            self.response_id = response_id
+
+    def add_text(self, text: Any, index: int = 0, finish_reason: Any = None) -> None:
+        """Append completion text of choice *index* (streams call this per chunk)."""
+        while len(self.texts) <= index:
+            self.texts.append(None)
+            self.finish_reasons.append(None)
+        t = clean_text(text)
+        if t is not None:
+            self.texts[index] = (self.texts[index] or "") + t
+        if isinstance(finish_reason, str):
+            self.finish_reasons[index] = finish_reason
+
+    def chunk(self, has_content: bool) -> None:
+        """A streamed chunk arrived; content chunks time the first token and the gaps."""
+        if not has_content:
+            return
+        now = time.perf_counter()
+        self.chunks += 1
+        if self.ttft is None:
+            self.ttft = now - self.start
+            self.span.add_event(c.EVENT_FIRST_CHUNK)
+        elif self._last_chunk is not None and len(self.intervals) < _MAX_INTERVALS:
+            self.intervals.append(now - self._last_chunk)
+        self._last_chunk = now
+
+    def fail(self, exc: BaseException) -> None:
+        self.error_type = error_type_of(exc)
+        body = getattr(exc, "body", None)
+        if self.error_type == "400" and self.filters.add_error_body(body):
+            self.error_type = c.ERROR_TYPE_CONTENT_FILTER
+        try:
+            self.span.record_exception(exc)
+        except Exception as e:
+            report("llm_call.record_exception", e)
+
+    # -- the end -----------------------------------------------------------------------------
+    @guarded("llm_call.finish")
+    def finish(self, end: float | None = None) -> None:
+        """Record everything once; later calls do nothing."""
+        if self.done:
+            return
+        self.done = True
+        try:
+            self._emit(time.perf_counter() if end is None else end)
+        finally:
+            try:
+                self.span.end()
+            except Exception as exc:
+                report("llm_call.span_end", exc)
+
+    def _emit(self, end: float) -> None:
+        inst = _state.instruments()
+        span = self.span
+        dims = dict(self.base)
+        if self.response_model:
+            dims[c.GEN_AI_RESPONSE_MODEL] = self.response_model
+        # span attributes, usage before anything long (content last)
+        if self.response_model:
+            span.set_attribute(c.GEN_AI_RESPONSE_MODEL, self.response_model)
+        if self.response_id:
+            span.set_attribute(c.GEN_AI_RESPONSE_ID, self.response_id)
+        reasons = [r for r in self.finish_reasons if r]
+        if reasons:
+            span.set_attribute(c.GEN_AI_RESPONSE_FINISH_REASONS, reasons)
+        usage_known = self.input_tokens is not None or self.output_tokens is not None
+        span.set_attribute(c.ATTR_USAGE_KNOWN, usage_known)
+        if self.input_tokens is not None:
+            span.set_attribute(c.GEN_AI_USAGE_INPUT_TOKENS, self.input_tokens)
+        if self.output_tokens is not None:
+            span.set_attribute(c.GEN_AI_USAGE_OUTPUT_TOKENS, self.output_tokens)
+        if self.cached_input_tokens is not None:
+            span.set_attribute(c.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, self.cached_input_tokens)
+        if self.input_tokens and self.output_tokens is not None:
+            span.set_attribute(c.ATTR_OUTPUT_INPUT_RATIO, self.output_tokens / self.input_tokens)
+
+        duration = max(0.0, end - self.start)
+        dur_dims = {**dims, c.ERROR_TYPE: self.error_type} if self.error_type else dims
+        inst.record(c.OPERATION_DURATION, duration, dur_dims)
+        inst.bucket(c.DURATION_BUCKET_COUNTS, duration, dur_dims)
+
+        for count, ttype in (
+            (self.input_tokens, c.TOKEN_TYPE_INPUT),
+            (self.output_tokens, c.TOKEN_TYPE_OUTPUT),
+        ):
+            if count is not None:
+                inst.record(c.TOKEN_USAGE, count, {**dims, c.GEN_AI_TOKEN_TYPE: ttype})
+        self._cost(inst, dims, usage_known)
+
+        if self.streaming:
+            span.set_attribute(c.ATTR_STREAM_CHUNKS, self.chunks)
+            if self.stream_end:
+                span.set_attribute(c.ATTR_STREAM_END, self.stream_end)
+                span.set_attribute(
+                    c.ATTR_STREAM_CLOSED_EARLY,
+                    self.stream_end in (c.STREAM_END_CLOSED, c.STREAM_END_ABANDONED),
+                )
+        if self.ttft is not None:
+            span.set_attribute(c.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, self.ttft)
+            inst.record(c.TIME_TO_FIRST_CHUNK, self.ttft, dims)
+            inst.bucket(c.TTFT_BUCKET_COUNTS, self.ttft, dims)
+        for gap in self.intervals:
+            inst.record(c.TIME_PER_OUTPUT_CHUNK, gap, dims)
+
+        for reason in reasons:
+            self.filters.add_finish_reason(reason)
+        for hit in self.filters.items():
+            inst.add(c.CONTENT_FILTER_HITS, 1, {**dims, **hit})
+            span.add_event(c.EVENT_CONTENT_FILTER, hit)
+
+        text = None
+        if self.operation == c.OPERATION_CHAT and not self.error_type:
+            parts = [t for t in self.texts if t is not None]
+            text = "".join(parts) if parts else None
+        if text is not None:
+            s = _state.settings
+            q = assess(text, s.refusal_patterns, s.hallucination_patterns)
+            span.set_attribute(c.ATTR_RESPONSE_LENGTH, q.length)
+            span.set_attribute(c.ATTR_REFUSAL, q.refusal)
+            span.set_attribute(c.ATTR_HALLUCINATION_MARKER, q.hallucination_marker)
+            inst.record(c.RESPONSE_LENGTH, q.length, dims)
+            inst.bucket(c.RESPONSE_LENGTH_BUCKET_COUNTS, q.length, dims)
+            if q.refusal:
+                inst.add(c.REFUSALS, 1, dims)
+            if q.hallucination_marker:
+                inst.add(c.HALLUCINATION_MARKERS, 1, dims)
+
+        if self.error_type:
+            span.set_attribute(c.ERROR_TYPE, self.error_type)
+            span.set_status(Status(StatusCode.ERROR, self.error_type))
+        if should_capture(bool(self.error_type)):
+            self._capture(span)
+        if text is not None:
+            _evaluation.submit(self.response_id, self.response_model or self.request_model, text)
+
+    def _cost(self, inst: Any, dims: dict[str, Any], usage_known: bool) -> None:
+        if not usage_known:
+            return
+        s = _state.settings
+        if s.prices is None:
+            s.prices = _cost.load()
+        price = s.prices.resolve(self.response_model) or s.prices.resolve(self.request_model)
+        if price is None:
+            self.span.set_attribute(c.ATTR_UNPRICED, True)
+            inst.add(c.UNPRICED_CALLS, 1, dims)
+            return
+        cost = _cost.compute(price, self.input_tokens, self.output_tokens, self.cached_input_tokens)
+        if self.input_tokens is not None:
+            self.span.set_attribute(c.MS_COST_INPUT, cost.input)
+        if self.output_tokens is not None:
+            self.span.set_attribute(c.MS_COST_OUTPUT, cost.output)
+        self.span.set_attribute(c.ATTR_COST_TOTAL, cost.total)
+        if self.input_tokens is not None:
+            inst.add(c.COST, cost.input, {**dims, c.GEN_AI_TOKEN_TYPE: c.TOKEN_TYPE_INPUT})
+        if self.output_tokens is not None:
+            inst.add(c.COST, cost.output, {**dims, c.GEN_AI_TOKEN_TYPE: c.TOKEN_TYPE_OUTPUT})
+
+    def _capture(self, span: Any) -> None:
+        truncated = False
+        if self.messages is not None:
+            text, cut = serialize(input_messages(self.messages))
+            span.set_attribute(c.GEN_AI_INPUT_MESSAGES, text)
+            truncated |= cut
+        if any(t is not None for t in self.texts):
+            text, cut = serialize(output_messages(self.texts, self.finish_reasons))
+            span.set_attribute(c.GEN_AI_OUTPUT_MESSAGES, text)
+            truncated |= cut
+        if truncated:
+            span.set_attribute(c.ATTR_CONTENT_TRUNCATED, True)

@@ -1,0 +1,262 @@
+"""``configure()``: one call wires the Azure Monitor distro for LLM telemetry.
+
+Options merge arguments with environment variables in small functions (arguments win), like the
+distro itself. Without a connection string the SDK logs one warning and records nothing to
+export (or exports to a local ingestion endpoint when ``LLM_INSIGHTS_LOCAL_ENDPOINT`` is set);
+``strict=True`` raises :class:`ConfigurationError` instead. A second call updates the SDK's own
+settings (content capture, redaction, prices) but never re-creates exporters.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from . import _cost, _evaluation, _state
+from . import contract as c
+from ._guard import report
+from ._metrics import views as contract_views
+from ._quality import HALLUCINATION_PATTERNS, REFUSAL_PATTERNS, compile_patterns
+
+logger = logging.getLogger("llm_insights")
+
+_TRUE = {"1", "true", "yes", "on", "span_only", "span_and_event", "event_only"}
+_lock = threading.Lock()
+_exporting = False
+_configured = False
+_warned_no_connection = False
+
+
+class ConfigurationError(ValueError):
+    """Raised by ``configure(strict=True)`` only: names the setting and what is allowed."""
+
+
+def _connection_string(arg: str | None, local_endpoint: str | None) -> tuple[str | None, str]:
+    """(connection string, where it came from)."""
+    if arg:
+        return arg, "argument"
+    env = os.environ.get(c.ENV_CONNECTION_STRING)
+    if env:
+        return env, c.ENV_CONNECTION_STRING
+    local = local_endpoint or os.environ.get(c.ENV_LOCAL_ENDPOINT)
+    if local:
+        base = local.rstrip("/") + "/"
+        return (
+            f"InstrumentationKey={c.LOCAL_INSTRUMENTATION_KEY};"
+            f"IngestionEndpoint={base};LiveEndpoint={base}",
+            c.ENV_LOCAL_ENDPOINT,
+        )
+    return None, ""
+
+
+def _capture_mode(arg: Any) -> str:
+    if arg is None:
+        env = os.environ.get(c.ENV_CAPTURE_CONTENT, "").strip().lower()
+        if env == _state.CONTENT_ON_ERROR:
+            return _state.CONTENT_ON_ERROR
+        return _state.CONTENT_ON if env in _TRUE else _state.CONTENT_OFF
+    if arg is True:
+        return _state.CONTENT_ON
+    if arg == _state.CONTENT_ON_ERROR:
+        return _state.CONTENT_ON_ERROR
+    if arg is False:
+        return _state.CONTENT_OFF
+    raise ConfigurationError(
+        f"configure(capture_content={arg!r}): allowed values are True, False, 'on_error' or None"
+    )
+
+
+def _resource(service_name: str, service_version: str | None, environment: str | None) -> Any:
+    from opentelemetry.sdk.resources import Resource
+
+    attrs: dict[str, str] = {"service.name": service_name}
+    if service_version:
+        attrs["service.version"] = service_version
+    env = environment or os.environ.get(c.ENV_ENVIRONMENT)
+    if env:
+        attrs["deployment.environment"] = env
+        attrs["deployment.environment.name"] = env
+    return Resource.create(attrs)
+
+
+def _apply_settings(
+    capture_content: Any,
+    content_sample_rate: float,
+    redact: Callable[[str], str] | None,
+    prices: _cost.PricesArg,
+    refusal_patterns: Iterable[str] | None,
+    hallucination_patterns: Iterable[str] | None,
+) -> None:
+    s = _state.settings
+    s.capture_content = _capture_mode(capture_content)
+    rate = content_sample_rate
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
+        raise ConfigurationError(
+            f"configure(content_sample_rate={rate!r}): must be a number from 0 to 1"
+        )
+    s.content_sample_rate = float(rate)
+    if redact is not None and not callable(redact):
+        raise ConfigurationError("configure(redact=...): must be a function text -> text")
+    s.redact = redact
+    s.prices = _cost.load(prices)
+    s.refusal_patterns = compile_patterns(refusal_patterns, REFUSAL_PATTERNS)
+    s.hallucination_patterns = compile_patterns(hallucination_patterns, HALLUCINATION_PATTERNS)
+
+
+def configure(
+    service_name: str,
+    service_version: str | None = None,
+    *,
+    environment: str | None = None,
+    connection_string: str | None = None,
+    credential: Any = None,
+    capture_content: bool | str | None = None,
+    content_sample_rate: float = 1.0,
+    redact: Callable[[str], str] | None = None,
+    prices: _cost.PricesArg = None,
+    strict: bool = False,
+    local_endpoint: str | None = None,
+    sampling_ratio: float | None = None,
+    traces_per_second: float | None = None,
+    refusal_patterns: Iterable[str] | None = None,
+    hallucination_patterns: Iterable[str] | None = None,
+    **azure_monitor_options: Any,
+) -> bool:
+    """Set up telemetry export; True when telemetry is exported. See ``sdk/README.md``."""
+    global _exporting, _configured, _warned_no_connection
+    try:
+        if not isinstance(service_name, str) or not service_name.strip():
+            raise ConfigurationError(
+                "configure(service_name=...): a non-empty string is required "
+                "(it becomes the cloud role name in the Application Map)"
+            )
+        _apply_settings(
+            capture_content,
+            content_sample_rate,
+            redact,
+            prices,
+            refusal_patterns,
+            hallucination_patterns,
+        )
+        with _lock:
+            if _configured:
+                logger.info("llm_insights: already configured; settings updated, exporters kept")
+                return _exporting
+            conn, source = _connection_string(connection_string, local_endpoint)
+            if conn is None:
+                if strict:
+                    raise ConfigurationError(
+                        "no Application Insights connection string: pass "
+                        f"configure(connection_string=...) or set {c.ENV_CONNECTION_STRING} "
+                        f"(or {c.ENV_LOCAL_ENDPOINT} for a local endpoint)"
+                    )
+                if not _warned_no_connection:
+                    _warned_no_connection = True
+                    logger.warning(
+                        "llm_insights: no connection string (%s unset): telemetry is recorded "
+                        "but not exported",
+                        c.ENV_CONNECTION_STRING,
+                    )
+                _configured = True
+                return False
+            options = _distro_options(
+                service_name,
+                service_version,
+                environment,
+                conn,
+                credential,
+                sampling_ratio,
+                traces_per_second,
+                azure_monitor_options,
+            )
+            from azure.monitor.opentelemetry import configure_azure_monitor
+
+            configure_azure_monitor(**options)
+            _state.use_providers()  # the distro's global providers
+            _configured = True
+            _exporting = True
+            logger.info(
+                "llm_insights: exporting to Application Insights (connection string from %s)",
+                source,
+            )
+            return True
+    except ConfigurationError:
+        if strict:
+            raise
+        logger.exception("llm_insights: configuration error; telemetry is not exported")
+        return False
+    except Exception as exc:
+        if strict:
+            raise ConfigurationError(f"configure() failed: {exc}") from exc
+        report("configure", exc)
+        return False
+
+
+def _distro_options(
+    service_name: str,
+    service_version: str | None,
+    environment: str | None,
+    conn: str,
+    credential: Any,
+    sampling_ratio: float | None,
+    traces_per_second: float | None,
+    extra: dict[str, Any],
+) -> dict[str, Any]:
+    options: dict[str, Any] = {
+        "connection_string": conn,
+        "resource": _resource(service_name, service_version, environment),
+        "enable_live_metrics": True,
+    }
+    if credential is not None:
+        options["credential"] = credential
+    # Sampling: explicit arguments win; else the distro reads OTEL_TRACES_SAMPLER(_ARG) itself
+    # (microsoft.rate_limited | microsoft.fixed.percentage | always_on | ...), default 5 traces/s.
+    if sampling_ratio is not None:
+        options["sampling_ratio"] = float(sampling_ratio)
+    elif traces_per_second is not None:
+        options["traces_per_second"] = float(traces_per_second)
+    user_views = list(extra.pop("views", None) or [])
+    options["views"] = contract_views() + user_views
+    options.update(extra)
+    return options
+
+
+def flush(timeout_millis: int = 10_000) -> None:
+    """Export everything recorded so far (waits for queued evaluations first). Never raises."""
+    try:
+        _evaluation.drain(timeout_millis / 1000)
+    except Exception as exc:
+        report("flush.evaluations", exc)
+    for provider in _state.providers():
+        fn = getattr(provider, "force_flush", None)
+        if fn is None:
+            continue
+        try:
+            fn(timeout_millis)
+        except TypeError:
+            try:
+                fn()
+            except Exception as exc:
+                report("flush", exc)
+        except Exception as exc:
+            report("flush", exc)
+
+
+def shutdown() -> None:
+    """Flush, then shut the providers down (at app exit). Never raises."""
+    flush()
+    for provider in _state.providers():
+        fn = getattr(provider, "shutdown", None)
+        if fn is not None:
+            try:
+                fn()
+            except Exception as exc:
+                report("shutdown", exc)
+
+
+def _reset_for_tests() -> None:
+    global _exporting, _configured, _warned_no_connection
+    _exporting = _configured = _warned_no_connection = False

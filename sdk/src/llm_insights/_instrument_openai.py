@@ -1,0 +1,275 @@
+"""Patch the openai v1+ client (OpenAI and Azure OpenAI, sync and async): chat completions and
+embeddings, streaming or not, with wrapt wrappers that ``uninstrument_openai()`` removes.
+
+What the app passes and gets back is unchanged, with one transparent exception: a streamed
+chat call that did not ask for usage gets ``stream_options.include_usage`` added, and the extra
+usage-only chunk is hidden from the app. If the server rejects ``stream_options`` (old Azure API
+versions) the call is retried once without it and that endpoint is never asked again.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import wrapt
+
+from . import contract as c
+from ._call import LLMCall
+from ._guard import guarded, report
+from ._safety import get
+from ._stream import AsyncStreamProxy, StreamState, SyncStreamProxy
+
+_TARGETS = (
+    ("openai.resources.chat.completions", "Completions", c.OPERATION_CHAT, False),
+    ("openai.resources.chat.completions", "AsyncCompletions", c.OPERATION_CHAT, True),
+    ("openai.resources.embeddings", "Embeddings", c.OPERATION_EMBEDDINGS, False),
+    ("openai.resources.embeddings", "AsyncEmbeddings", c.OPERATION_EMBEDDINGS, True),
+)
+_RAW_HEADER = "x-stainless-raw-response"
+_MARK = "_llm_insights_wrapper"
+_no_inject: set[str] = set()
+_lock = threading.Lock()
+
+
+# -- request side -----------------------------------------------------------------------------
+def _endpoint(instance: Any) -> tuple[Any, str, str | None, int | None]:
+    client = getattr(instance, "_client", None)
+    base = str(getattr(client, "base_url", "") or "")
+    parts = urlsplit(base)
+    port = parts.port
+    if port is None:
+        port = 443 if parts.scheme == "https" else 80 if parts.scheme == "http" else None
+    return client, base, parts.hostname, port
+
+
+def _is_azure(client: Any, base: str, host: str | None) -> bool:
+    if "/openai/deployments/" in base or (host or "").endswith(".openai.azure.com"):
+        return True
+    return any(k.__name__ in ("AzureOpenAI", "AsyncAzureOpenAI") for k in type(client).__mro__)
+
+
+def _deployment(base: str, model: Any) -> str | None:
+    if "/deployments/" in base:
+        return base.split("/deployments/", 1)[1].split("/", 1)[0] or None
+    return model if isinstance(model, str) else None
+
+
+def _raw_mode(kwargs: Mapping[str, Any]) -> str | None:
+    headers = kwargs.get("extra_headers")
+    if isinstance(headers, Mapping):
+        for k, v in headers.items():
+            if isinstance(k, str) and k.lower() == _RAW_HEADER:
+                return str(v)
+    return None
+
+
+@guarded("openai.prepare")
+def _prepare(
+    instance: Any, kwargs: dict[str, Any], operation: str
+) -> tuple[LLMCall, dict[str, Any], bool, str] | None:
+    client, base, host, port = _endpoint(instance)
+    azure = _is_azure(client, base, host)
+    model = kwargs.get("model")
+    stream = kwargs.get("stream") is True and operation == c.OPERATION_CHAT
+    raw = _raw_mode(kwargs)
+    options = kwargs.get("stream_options")
+    options = dict(options) if isinstance(options, Mapping) else {}
+    inject = stream and raw is None and base not in _no_inject and not options.get("include_usage")
+    call_kwargs = kwargs
+    if inject:
+        call_kwargs = {**kwargs, "stream_options": {**options, "include_usage": True}}
+    request_attrs = {}
+    for key, attr in (
+        ("max_tokens", c.GEN_AI_REQUEST_MAX_TOKENS),
+        ("max_completion_tokens", c.GEN_AI_REQUEST_MAX_TOKENS),
+        ("temperature", c.GEN_AI_REQUEST_TEMPERATURE),
+    ):
+        v = kwargs.get(key)
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            request_attrs[attr] = v
+    call = LLMCall(
+        operation=operation,
+        provider=c.PROVIDER_AZURE_OPENAI if azure else c.PROVIDER_OPENAI,
+        request_model=model if isinstance(model, str) else None,
+        server_address=host,
+        server_port=port,
+        deployment=_deployment(base, model) if azure else None,
+        streaming=stream,
+        request_attributes=request_attrs,
+        messages=kwargs.get("messages") if operation == c.OPERATION_CHAT else None,
+    )
+    return call, call_kwargs, inject, base
+
+
+def _rejects_stream_options(exc: BaseException) -> bool:
+    if getattr(exc, "status_code", None) != 400:
+        return False
+    return "stream_options" in f"{getattr(exc, 'message', '')} {getattr(exc, 'body', '')}"
+
+
+def _remember_no_inject(base: str) -> None:
+    with _lock:
+        _no_inject.add(base)
+
+
+def _fail(call: LLMCall, exc: BaseException) -> None:
+    try:
+        call.fail(exc)
+        call.finish()
+    except Exception as e:
+        report("openai.fail", e)
+
+
+# -- response side ------------------------------------------------------------------------------
+def _record_response(call: LLMCall, resp: Any) -> None:
+    call.set_response(get(resp, "model"), get(resp, "id"))
+    usage = get(resp, "usage")
+    if usage is not None:
+        call.set_usage(
+            get(usage, "prompt_tokens"),
+            get(usage, "completion_tokens"),
+            get(get(usage, "prompt_tokens_details"), "cached_tokens"),
+        )
+    call.filters.add_prompt_filter_results(get(resp, "prompt_filter_results"))
+    for choice in get(resp, "choices") or []:
+        index = get(choice, "index")
+        index = index if isinstance(index, int) and 0 <= index < 128 else 0
+        call.add_text(get(get(choice, "message"), "content"), index, get(choice, "finish_reason"))
+        call.filters.add_results(c.FILTER_SOURCE_COMPLETION, get(choice, "content_filter_results"))
+
+
+def _is_stream(result: Any) -> bool:
+    import openai
+
+    return isinstance(result, (openai.Stream, openai.AsyncStream))
+
+
+def _handle(call: LLMCall, result: Any, inject: bool, raw: str | None, is_async: bool) -> Any:
+    """Record *result* (or wrap it when it is a stream); return what the app gets."""
+    try:
+        if _is_stream(result):
+            state = StreamState(call, hide_usage_chunk=inject)
+            return AsyncStreamProxy(result, state) if is_async else SyncStreamProxy(result, state)
+        if raw is not None:
+            # with_raw_response: parse() is cached, so the app's later parse() gets the same
+            # object; with_streaming_response bodies are not read (duration to headers only).
+            if raw != "stream" and not call.streaming and hasattr(result, "parse") and not is_async:
+                _record_response(call, result.parse())
+        else:
+            _record_response(call, result)
+        call.finish()
+    except Exception as exc:
+        report("openai.response", exc)
+        call.finish()
+    return result
+
+
+def _sync_wrapper(operation: str) -> Any:
+    def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: dict[str, Any]) -> Any:
+        prep = _prepare(instance, kwargs, operation)
+        if prep is None:
+            return wrapped(*args, **kwargs)
+        call, call_kwargs, inject, base = prep
+        try:
+            with call.use_span():
+                result = wrapped(*args, **call_kwargs)
+        except Exception as exc:
+            if not (inject and _rejects_stream_options(exc)):
+                _fail(call, exc)
+                raise
+            _remember_no_inject(base)
+            inject = False
+            try:
+                with call.use_span():
+                    result = wrapped(*args, **kwargs)
+            except Exception as exc2:
+                _fail(call, exc2)
+                raise
+        return _handle(call, result, inject, _raw_mode(kwargs), False)
+
+    wrapper._llm_insights_wrapper = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+def _async_wrapper(operation: str) -> Any:
+    async def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: dict[str, Any]) -> Any:
+        prep = _prepare(instance, kwargs, operation)
+        if prep is None:
+            return await wrapped(*args, **kwargs)
+        call, call_kwargs, inject, base = prep
+        try:
+            with call.use_span():
+                result = await wrapped(*args, **call_kwargs)
+        except Exception as exc:
+            if not (inject and _rejects_stream_options(exc)):
+                _fail(call, exc)
+                raise
+            _remember_no_inject(base)
+            inject = False
+            try:
+                with call.use_span():
+                    result = await wrapped(*args, **kwargs)
+            except Exception as exc2:
+                _fail(call, exc2)
+                raise
+        raw = _raw_mode(kwargs)
+        if raw not in (None, "stream") and not call.streaming and hasattr(result, "parse"):
+            try:
+                _record_response(call, await result.parse())
+            except Exception as e:
+                report("openai.response", e)
+            call.finish()
+            return result
+        return _handle(call, result, inject, raw, True)
+
+    wrapper._llm_insights_wrapper = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+# -- patching -------------------------------------------------------------------------------------
+def _classes() -> list[tuple[type, str, bool]]:
+    import importlib
+
+    out = []
+    for module_name, cls_name, operation, is_async in _TARGETS:
+        try:
+            cls = getattr(importlib.import_module(module_name), cls_name)
+        except (ImportError, AttributeError):
+            continue
+        out.append((cls, operation, is_async))
+    return out
+
+
+def _is_ours(fn: Any) -> bool:
+    return isinstance(fn, wrapt.FunctionWrapper) and getattr(fn._self_wrapper, _MARK, False)
+
+
+def instrument_openai() -> bool:
+    """Patch the installed openai package; True when it is (now or already) instrumented."""
+    try:
+        classes = _classes()
+        for cls, operation, is_async in classes:
+            if _is_ours(cls.__dict__.get("create")):
+                continue
+            wrapper = _async_wrapper(operation) if is_async else _sync_wrapper(operation)
+            wrapt.wrap_function_wrapper(cls, "create", wrapper)
+        return bool(classes)
+    except Exception as exc:
+        report("openai.instrument", exc)
+        return False
+
+
+def uninstrument_openai() -> None:
+    """Remove the SDK's wrappers (other libraries' wrappers stay)."""
+    try:
+        for cls, _, _ in _classes():
+            fn = cls.__dict__.get("create")
+            if _is_ours(fn):
+                cls.create = fn.__wrapped__
+    except Exception as exc:
+        report("openai.uninstrument", exc)
+    with _lock:
+        _no_inject.clear()

@@ -1,0 +1,152 @@
+"""Instruments created once from the contract's MetricSpecs, with allow-listed, capped dimensions.
+
+Every record goes through :meth:`Instruments.record`: attributes not in the metric's contract
+dimensions are dropped (user, session, tenant and response ids never reach a metric), and each
+dimension's distinct values are capped (``contract.MAX_DIMENSION_VALUES``, then
+``contract.OVERFLOW_VALUE``), so customMetrics cardinality stays bounded whatever the app passes.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from . import contract as c
+
+_METER_NAME = "llm_insights"
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("llm-insights")
+    except Exception:
+        return "0"
+
+
+def bucket_for(value: float, bounds: tuple[float, ...]) -> str:
+    """The ``llm_insights.bucket.le`` label of *value*: the first bound b with value <= b."""
+    for b in bounds:
+        if value <= b:
+            return c.bucket_label(b)
+    return c.INF_BOUND
+
+
+def finite_number(value: Any) -> float | None:
+    """*value* as a finite float, or None for anything else (None, NaN, inf, str, bool)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    f = float(value)
+    return f if math.isfinite(f) else None
+
+
+class _DimensionCap:
+    """Per-key bound on the number of distinct metric attribute values."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._seen: dict[str, set[Any]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, key: str, value: Any) -> Any:
+        if key == c.ATTR_BUCKET_LE:
+            return value
+        seen = self._seen.get(key)
+        if seen is not None and value in seen:
+            return value
+        with self._lock:
+            seen = self._seen.setdefault(key, set())
+            if value in seen:
+                return value
+            if len(seen) >= self.limit:
+                return c.OVERFLOW_VALUE
+            seen.add(value)
+            return value
+
+
+class Instruments:
+    """All contract instruments on one meter."""
+
+    def __init__(self, meter_provider: Any = None) -> None:
+        from opentelemetry import metrics
+
+        provider = meter_provider or metrics.get_meter_provider()
+        meter = provider.get_meter(_METER_NAME, _version())
+        self._by_name: dict[str, Any] = {}
+        self._allowed: dict[str, frozenset[str]] = {}
+        self.cap = _DimensionCap(c.MAX_DIMENSION_VALUES)
+        for spec in c.METRICS:
+            self._allowed[spec.name] = frozenset(spec.dimensions)
+            if spec.instrument == "histogram":
+                try:
+                    inst = meter.create_histogram(
+                        spec.name,
+                        unit=spec.unit,
+                        description=spec.description,
+                        explicit_bucket_boundaries_advisory=list(spec.bounds) or None,
+                    )
+                except TypeError:  # opentelemetry-api < 1.23 has no advisory boundaries
+                    inst = meter.create_histogram(
+                        spec.name, unit=spec.unit, description=spec.description
+                    )
+            else:
+                inst = meter.create_counter(spec.name, unit=spec.unit, description=spec.description)
+            self._by_name[spec.name] = inst
+
+    def _attrs(self, spec: c.MetricSpec, attrs: Mapping[str, Any] | None) -> dict[str, Any]:
+        allowed = self._allowed[spec.name]
+        out: dict[str, Any] = {}
+        for k, v in (attrs or {}).items():
+            if k in allowed and v is not None and isinstance(v, (str, bool, int, float)):
+                out[k] = self.cap(k, v)
+        return out
+
+    def record(self, spec: c.MetricSpec, value: Any, attrs: Mapping[str, Any] | None) -> None:
+        """Record *value* on a histogram (non-finite values are dropped, never recorded)."""
+        v = finite_number(value)
+        if v is not None:
+            self._by_name[spec.name].record(v, self._attrs(spec, attrs))
+
+    def add(self, spec: c.MetricSpec, value: Any, attrs: Mapping[str, Any] | None) -> None:
+        v = finite_number(value)
+        if v is not None and v >= 0:
+            self._by_name[spec.name].add(v, self._attrs(spec, attrs))
+
+    def bucket(self, spec: c.MetricSpec, value: Any, attrs: Mapping[str, Any] | None) -> None:
+        """Count *value* in its bucket of a ``*.buckets`` counter."""
+        v = finite_number(value)
+        if v is not None:
+            self.add(spec, 1, {**(attrs or {}), c.ATTR_BUCKET_LE: bucket_for(v, spec.bounds)})
+
+
+def views() -> list[Any]:
+    """Metric views for a MeterProvider: contract bucket boundaries and attribute allow-lists.
+
+    ``configure()`` passes them to the Azure Monitor distro; pass them to your own
+    ``MeterProvider(views=...)`` when you wire OpenTelemetry yourself.
+    """
+    from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
+
+    out = []
+    for spec in c.METRICS:
+        if spec.instrument == "histogram":
+            out.append(
+                View(
+                    instrument_name=spec.name,
+                    meter_name=_METER_NAME,
+                    aggregation=ExplicitBucketHistogramAggregation(list(spec.bounds)),
+                    attribute_keys=set(spec.dimensions),
+                )
+            )
+        else:
+            out.append(
+                View(
+                    instrument_name=spec.name,
+                    meter_name=_METER_NAME,
+                    attribute_keys=set(spec.dimensions),
+                )
+            )
+    return out

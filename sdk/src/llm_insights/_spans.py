@@ -1,0 +1,235 @@
+"""Application-level spans: ``chain``, ``retrieval``, ``tool`` (context managers and decorators,
+sync and async), ``llm_call`` for clients the kit does not patch, and ``attributes`` for the
+user/session/tenant ids that go on spans only, never on metrics.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import inspect
+import time
+from collections.abc import Callable
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from . import _state
+from . import contract as c
+from ._guard import guarded, report
+
+_span_attrs: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
+    "llm_insights_span_attributes", default=None
+)
+
+_ID_KEYS = {"user_id": c.ENDUSER_ID, "session_id": c.SESSION_ID, "tenant_id": c.ATTR_TENANT_ID}
+
+
+def current_span_attributes() -> dict[str, Any]:
+    return _span_attrs.get() or {}
+
+
+def _id_attrs(kw: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for k, v in kw.items():
+        key = _ID_KEYS.get(k, k)
+        if v is not None and isinstance(v, (str, bool, int, float)):
+            out[key] = v
+    return out
+
+
+class attributes:
+    """Put ids on every span started inside (``user_id``, ``session_id``, ``tenant_id`` or any
+    attribute key). Span-only: metric dimensions come from the contract's allow-list.
+    """
+
+    def __init__(
+        self,
+        *,
+        user_id: str | None = None,
+        session_id: str | None = None,
+        tenant_id: str | None = None,
+        **extra: Any,
+    ) -> None:
+        self._attrs = _id_attrs(
+            {"user_id": user_id, "session_id": session_id, "tenant_id": tenant_id, **extra}
+        )
+        self._token: Any = None
+
+    def __enter__(self) -> attributes:
+        self._token = _span_attrs.set({**current_span_attributes(), **self._attrs})
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._token is not None:
+            _span_attrs.reset(self._token)
+
+
+class _Step:
+    """Base of chain/retrieval/tool: one span per use, as ``with`` or as a decorator."""
+
+    operation = ""
+    kind = SpanKind.INTERNAL
+
+    def __init__(self, name: str, **attrs: Any) -> None:
+        self.name = name if isinstance(name, str) and name else "unnamed"
+        self._extra = attrs
+        self._span: Any = None
+        self._token: Any = None
+        self._start = 0.0
+        self._error: str | None = None
+
+    def _span_name(self) -> str:
+        return f"{self.operation} {self.name}"
+
+    def _attributes(self) -> dict[str, Any]:
+        return {c.GEN_AI_OPERATION_NAME: self.operation}
+
+    def _clone(self) -> _Step:
+        return type(self)(self.name, **self._extra)
+
+    # -- span lifecycle (never raises) ---------------------------------------------------------
+    @guarded("spans.start")
+    def _begin(self) -> None:
+        attrs = {**current_span_attributes(), **_id_attrs(self._extra), **self._attributes()}
+        self._span = _state.tracer().start_span(self._span_name(), kind=self.kind, attributes=attrs)
+        self._token = otel_context.attach(trace.set_span_in_context(self._span))
+        self._start = time.perf_counter()
+
+    @guarded("spans.end")
+    def _end(self, exc: BaseException | None) -> None:
+        if self._token is not None:
+            try:
+                otel_context.detach(self._token)
+            except Exception as e:
+                report("spans.detach", e)
+            self._token = None
+        if self._span is None:
+            return
+        duration = time.perf_counter() - self._start
+        if exc is not None:
+            self._error = type(exc).__name__
+            self._span.set_attribute(c.ERROR_TYPE, self._error)
+            self._span.record_exception(exc)
+            self._span.set_status(Status(StatusCode.ERROR, self._error))
+        try:
+            self._finish(duration)
+        finally:
+            self._span.end()
+
+    def _finish(self, duration: float) -> None:
+        """Metrics of the step (subclasses)."""
+
+    # -- protocols -------------------------------------------------------------------------------
+    def __enter__(self) -> Any:
+        self._begin()
+        return self
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+        self._end(exc)
+        return False
+
+    async def __aenter__(self) -> Any:
+        return self.__enter__()
+
+    async def __aexit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+        return self.__exit__(exc_type, exc, tb)
+
+    def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """Decorator: a fresh span per call of *fn* (sync or async)."""
+        if inspect.iscoroutinefunction(fn):
+
+            @functools.wraps(fn)
+            async def awrapper(*args: Any, **kwargs: Any) -> Any:
+                async with self._clone():
+                    return await fn(*args, **kwargs)
+
+            return awrapper
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with self._clone():
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+class chain(_Step):
+    """A pipeline step grouping retrievals, tools and LLM calls: one INTERNAL span."""
+
+    operation = c.OPERATION_CHAIN
+
+    def _attributes(self) -> dict[str, Any]:
+        return {
+            c.GEN_AI_OPERATION_NAME: self.operation,
+            c.ATTR_CHAIN_NAME: self.name,
+            c.GEN_AI_WORKFLOW_NAME: self.name,
+        }
+
+
+class tool(_Step):
+    """A tool execution (``execute_tool {name}``), timed in ``llm_insights.tool.duration``."""
+
+    operation = c.OPERATION_EXECUTE_TOOL
+
+    def _attributes(self) -> dict[str, Any]:
+        return {c.GEN_AI_OPERATION_NAME: self.operation, c.GEN_AI_TOOL_NAME: self.name}
+
+    def _finish(self, duration: float) -> None:
+        attrs = {c.GEN_AI_TOOL_NAME: self.name}
+        if self._error:
+            attrs[c.ERROR_TYPE] = self._error
+        _state.instruments().record(c.TOOL_DURATION, duration, attrs)
+
+
+class retrieval(_Step):
+    """A retrieval (``retrieval {name}``, CLIENT). Call ``record_documents(scores=...)`` inside."""
+
+    operation = c.OPERATION_RETRIEVAL
+    kind = SpanKind.CLIENT
+
+    def __init__(self, name: str, **attrs: Any) -> None:
+        super().__init__(name, **attrs)
+        self.documents: int | None = None
+        self.top_score: float | None = None
+
+    def _attributes(self) -> dict[str, Any]:
+        return {
+            c.GEN_AI_OPERATION_NAME: self.operation,
+            c.ATTR_RETRIEVAL_NAME: self.name,
+            c.GEN_AI_DATA_SOURCE_ID: self.name,
+        }
+
+    @guarded("retrieval.record_documents")
+    def record_documents(self, scores: Any = None, *, count: Any = None) -> None:
+        """What the retrieval returned: relevance *scores* (one per document) and/or *count*."""
+        from ._metrics import finite_number
+
+        valid = []
+        if scores is not None:
+            scores = list(scores)
+            valid = [v for v in (finite_number(s) for s in scores) if v is not None]
+        n = finite_number(count)
+        if n is not None and n >= 0 and n == int(n):
+            self.documents = int(n)
+        elif scores is not None:
+            self.documents = len(scores)
+        self.top_score = max(valid) if valid else None
+
+    def _finish(self, duration: float) -> None:
+        inst = _state.instruments()
+        dims = {c.ATTR_RETRIEVAL_NAME: self.name}
+        err = {**dims, c.ERROR_TYPE: self._error} if self._error else dims
+        inst.record(c.RETRIEVAL_DURATION, duration, err)
+        if self.documents is None:
+            return
+        self._span.set_attribute(c.ATTR_RETRIEVAL_DOCUMENTS, self.documents)
+        inst.record(c.RETRIEVAL_DOCUMENTS, self.documents, dims)
+        if self.documents == 0:
+            inst.add(c.RETRIEVAL_EMPTY, 1, dims)
+        elif self.top_score is not None:
+            self._span.set_attribute(c.ATTR_RETRIEVAL_TOP_SCORE, self.top_score)
+            inst.record(c.RETRIEVAL_TOP_SCORE, self.top_score, dims)
+            inst.bucket(c.RETRIEVAL_TOP_SCORE_BUCKET_COUNTS, self.top_score, dims)

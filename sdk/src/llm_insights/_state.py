@@ -1,0 +1,113 @@
+"""Process-wide SDK state: the providers telemetry goes to, settings, and the instruments.
+
+Providers default to OpenTelemetry's globals (set by ``configure()`` through the Azure Monitor
+distro, or by the app). Tests and apps that wire OpenTelemetry themselves inject providers with
+``use_providers()``; instruments are rebuilt when the providers change.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._metrics import Instruments
+
+CONTENT_OFF = "off"
+CONTENT_ON = "on"
+CONTENT_ON_ERROR = "on_error"
+
+
+@dataclass
+class Settings:
+    """What ``configure()`` decided; read at every call, so changes apply immediately."""
+
+    capture_content: str = CONTENT_OFF
+    content_sample_rate: float = 1.0
+    redact: Callable[[str], str] | None = None
+    prices: Any = None  # _cost.PriceTable, loaded lazily
+    refusal_patterns: Any = None  # compiled, from _quality
+    hallucination_patterns: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+_lock = threading.RLock()
+_tracer_provider: Any = None
+_meter_provider: Any = None
+_logger_provider: Any = None
+_instruments: Instruments | None = None
+_tracer: Any = None
+_logger: Any = None
+settings = Settings()
+
+
+def use_providers(
+    tracer_provider: Any = None, meter_provider: Any = None, logger_provider: Any = None
+) -> None:
+    """Send the SDK's telemetry to these providers (None: OpenTelemetry's global one)."""
+    global _tracer_provider, _meter_provider, _logger_provider, _instruments, _tracer, _logger
+    with _lock:
+        _tracer_provider, _meter_provider, _logger_provider = (
+            tracer_provider,
+            meter_provider,
+            logger_provider,
+        )
+        _instruments = _tracer = _logger = None
+
+
+def providers() -> tuple[Any, Any, Any]:
+    """The effective (tracer, meter, logger) providers."""
+    from opentelemetry import _logs, metrics, trace
+
+    return (
+        _tracer_provider or trace.get_tracer_provider(),
+        _meter_provider or metrics.get_meter_provider(),
+        _logger_provider or _logs.get_logger_provider(),
+    )
+
+
+def instruments() -> Instruments:
+    global _instruments
+    inst = _instruments
+    if inst is None:
+        with _lock:
+            if _instruments is None:
+                _instruments = Instruments(_meter_provider)
+            inst = _instruments
+    return inst
+
+
+def tracer() -> Any:
+    global _tracer
+    t = _tracer
+    if t is None:
+        from opentelemetry import trace
+
+        from ._metrics import _version
+
+        with _lock:
+            provider = _tracer_provider or trace.get_tracer_provider()
+            _tracer = t = provider.get_tracer("llm_insights", _version())
+    return t
+
+
+def event_logger() -> Any:
+    global _logger
+    lg = _logger
+    if lg is None:
+        from opentelemetry import _logs
+
+        from ._metrics import _version
+
+        with _lock:
+            provider = _logger_provider or _logs.get_logger_provider()
+            _logger = lg = provider.get_logger("llm_insights", _version())
+    return lg
+
+
+def reset() -> None:
+    """Back to defaults (tests)."""
+    global settings
+    use_providers()
+    settings = Settings()

@@ -1,0 +1,400 @@
+"""The real openai client over HTTP to the loopback stand-in: spans, metrics, streams, Azure."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+
+import llm_insights
+import openai
+import pytest
+import wrapt
+from llm_insights import contract as c
+from openai.resources.chat.completions import AsyncCompletions, Completions
+from openai.resources.embeddings import AsyncEmbeddings, Embeddings
+
+from llm_insights_kit.local.llm_standin import Scripted, filter_results
+
+pytestmark = pytest.mark.e2e
+
+MSG = [{"role": "user", "content": "What is the dose of ibuprofen?"}]
+
+
+@pytest.fixture(autouse=True)
+def _instrumented(telemetry):
+    assert llm_insights.instrument_openai()
+    yield
+
+
+def test_chat_span_and_metrics(telemetry, stand, openai_client):
+    stand.script(Scripted(text="Take 200 mg.", input_tokens=12, output_tokens=4))
+    resp = openai_client.chat.completions.create(model="gpt-4o", messages=MSG, max_tokens=50)
+    assert resp.choices[0].message.content == "Take 200 mg."
+    span = telemetry.span("chat gpt-4o")
+    assert span.kind.name == "CLIENT"
+    a = span.attributes
+    assert a[c.GEN_AI_OPERATION_NAME] == "chat"
+    assert a[c.GEN_AI_PROVIDER_NAME] == a[c.GEN_AI_SYSTEM] == c.PROVIDER_OPENAI
+    assert a[c.GEN_AI_REQUEST_MODEL] == a[c.GEN_AI_RESPONSE_MODEL] == "gpt-4o"
+    assert a[c.GEN_AI_RESPONSE_ID] == resp.id
+    assert a[c.GEN_AI_RESPONSE_FINISH_REASONS] == ("stop",)
+    assert (a[c.GEN_AI_USAGE_INPUT_TOKENS], a[c.GEN_AI_USAGE_OUTPUT_TOKENS]) == (12, 4)
+    assert a[c.SERVER_ADDRESS] == "127.0.0.1"
+    assert a[c.GEN_AI_REQUEST_MAX_TOKENS] == 50
+    # gpt-4o: 0.0025 / 0.01 USD per 1K
+    assert a[c.MS_COST_INPUT] == pytest.approx(12 * 0.0025 / 1000)
+    assert a[c.MS_COST_OUTPUT] == pytest.approx(4 * 0.01 / 1000)
+    assert a[c.ATTR_COST_TOTAL] == pytest.approx(a[c.MS_COST_INPUT] + a[c.MS_COST_OUTPUT])
+
+    metrics = telemetry.metrics()
+    usage = metrics[c.TOKEN_USAGE.name]
+    assert usage.unit == "{token}"
+    by_type = {p.attributes[c.GEN_AI_TOKEN_TYPE]: p for p in usage.data.data_points}
+    assert (by_type["input"].sum, by_type["output"].sum) == (12, 4)
+    assert tuple(by_type["input"].explicit_bounds) == c.TOKEN_BUCKETS
+    dur = metrics[c.OPERATION_DURATION.name]
+    assert dur.unit == "s"
+    [p] = dur.data.data_points
+    assert p.count == 1 and tuple(p.explicit_bounds) == c.DURATION_BUCKETS
+    assert c.ERROR_TYPE not in p.attributes
+    assert telemetry.total(c.DURATION_BUCKET_COUNTS.name) == 1
+    assert telemetry.total(c.COST.name, gen_ai__token__type="input") == pytest.approx(3e-5)
+    assert telemetry.total(c.RESPONSE_LENGTH.name) == 1
+
+
+def test_stream_usage_injected_and_hidden(telemetry, stand, openai_client):
+    stand.script(Scripted(text="one two three", input_tokens=7, output_tokens=3))
+    stream = openai_client.chat.completions.create(model="gpt-4o", messages=MSG, stream=True)
+    chunks = list(stream)
+    # the app sees exactly a stream without usage: no usage-only chunk, no usage values
+    assert all(ch.choices for ch in chunks)
+    assert "".join(ch.choices[0].delta.content or "" for ch in chunks) == "one two three"
+    assert stand.requests[-1].body["stream_options"] == {"include_usage": True}
+    a = telemetry.span("chat gpt-4o").attributes
+    assert (a[c.GEN_AI_USAGE_INPUT_TOKENS], a[c.GEN_AI_USAGE_OUTPUT_TOKENS]) == (7, 3)
+    assert a[c.ATTR_STREAM_END] == c.STREAM_END_COMPLETED
+    assert a[c.ATTR_STREAM_CHUNKS] == 3
+    assert a[c.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] > 0
+    assert telemetry.total(c.TIME_TO_FIRST_CHUNK.name) == 1
+    assert telemetry.total(c.TTFT_BUCKET_COUNTS.name) == 1
+    assert telemetry.total(c.TIME_PER_OUTPUT_CHUNK.name) == 2  # gaps after the first chunk
+    assert telemetry.total(c.OPERATION_DURATION.name) == 1
+
+
+def test_stream_usage_chunk_kept_when_app_asked(telemetry, stand, openai_client):
+    stand.script(Scripted(text="a b", input_tokens=5, output_tokens=2))
+    stream = openai_client.chat.completions.create(
+        model="gpt-4o", messages=MSG, stream=True, stream_options={"include_usage": True}
+    )
+    chunks = list(stream)
+    assert chunks[-1].choices == [] and chunks[-1].usage.completion_tokens == 2
+    assert telemetry.span().attributes[c.GEN_AI_USAGE_OUTPUT_TOKENS] == 2
+
+
+def test_stream_timing_to_first_chunk(telemetry, stand, openai_client):
+    stand.script(Scripted(text="x y z", latency=0.15, chunk_interval=0.05))
+    list(openai_client.chat.completions.create(model="gpt-4o", messages=MSG, stream=True))
+    a = telemetry.span().attributes
+    assert 0.15 <= a[c.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] < 1.0
+    [ttft] = telemetry.points(c.TIME_TO_FIRST_CHUNK.name)
+    assert ttft.sum == pytest.approx(a[c.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK])
+    [bucket] = telemetry.points(c.TTFT_BUCKET_COUNTS.name)
+    assert bucket.attributes[c.ATTR_BUCKET_LE] == "0.2"
+    [gaps] = telemetry.points(c.TIME_PER_OUTPUT_CHUNK.name)
+    assert gaps.count == 2 and gaps.sum >= 0.09
+
+
+def test_stream_closed_early_is_recorded(telemetry, stand, openai_client):
+    stand.script(Scripted(text="a b c d e f", chunk_interval=0.01))
+    stream = openai_client.chat.completions.create(model="gpt-4o", messages=MSG, stream=True)
+    with stream as s:
+        next(iter(s))
+    a = telemetry.span().attributes
+    assert a[c.ATTR_STREAM_END] == c.STREAM_END_CLOSED and a[c.ATTR_STREAM_CLOSED_EARLY] is True
+    assert a[c.ATTR_USAGE_KNOWN] is False and c.GEN_AI_USAGE_INPUT_TOKENS not in a
+    assert telemetry.total(c.OPERATION_DURATION.name) == 1
+    assert telemetry.points(c.TOKEN_USAGE.name) == []  # unknown, not zero
+
+
+def test_stream_never_consumed_is_recorded(telemetry, stand, openai_client):
+    stream = openai_client.chat.completions.create(model="gpt-4o", messages=MSG, stream=True)
+    del stream
+    gc.collect()
+    a = telemetry.span().attributes
+    assert a[c.ATTR_STREAM_END] == c.STREAM_END_ABANDONED and a[c.ATTR_STREAM_CHUNKS] == 0
+    assert telemetry.total(c.OPERATION_DURATION.name) == 1
+
+
+def test_stream_error_midway_keeps_partial_usage(telemetry, stand, openai_client):
+    stand.script(Scripted(text="a b c d", fail_after_chunks=2, continuous_usage=True))
+    stream = openai_client.chat.completions.create(model="gpt-4o", messages=MSG, stream=True)
+    got = []
+    with pytest.raises(openai.APIError):
+        for ch in stream:
+            got.append(ch)
+    assert len(got) == 2
+    a = telemetry.span().attributes
+    assert a[c.ATTR_STREAM_END] == c.STREAM_END_ERROR
+    assert a[c.GEN_AI_USAGE_OUTPUT_TOKENS] == 2  # the last usage seen before the failure
+    assert a[c.ERROR_TYPE] == "APIError"
+    [p] = telemetry.points(c.OPERATION_DURATION.name)
+    assert p.attributes[c.ERROR_TYPE] == "APIError"
+
+
+def test_old_azure_rejecting_stream_options_is_retried_without(telemetry, stand, azure_client):
+    stand.script(Scripted(text="ok then", reject_stream_options=True))
+    stand.script(Scripted(text="ok then", reject_stream_options=True))
+    chunks = list(
+        azure_client.chat.completions.create(model="chat-prod", messages=MSG, stream=True)
+    )
+    assert "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices) == "ok then"
+    assert [("stream_options" in r.body) for r in stand.requests] == [True, False]
+    a = telemetry.span().attributes
+    assert a[c.ATTR_USAGE_KNOWN] is False and c.ERROR_TYPE not in a
+    # that endpoint is not asked again
+    list(azure_client.chat.completions.create(model="chat-prod", messages=MSG, stream=True))
+    assert "stream_options" not in stand.requests[-1].body
+
+
+def test_azure_deployment_resolves_price_through_response_model(telemetry, stand, azure_client):
+    stand.script(Scripted(input_tokens=1000, output_tokens=1000))
+    azure_client.chat.completions.create(model="chat-prod", messages=MSG)
+    a = telemetry.span("chat chat-prod").attributes
+    assert a[c.GEN_AI_PROVIDER_NAME] == c.PROVIDER_AZURE_OPENAI
+    assert a[c.ATTR_DEPLOYMENT] == "chat-prod"
+    assert a[c.GEN_AI_RESPONSE_MODEL] == "gpt-4o-2024-08-06"
+    assert a[c.ATTR_COST_TOTAL] == pytest.approx(0.0025 + 0.01)
+    assert stand.requests[-1].path == "/openai/deployments/chat-prod/chat/completions"
+
+
+def test_azure_stream_prompt_filter_chunk_is_not_first_token(telemetry, stand, azure_client):
+    stand.script(Scripted(text="a b", latency=0.0, ttft=0.1))
+    chunks = list(
+        azure_client.chat.completions.create(model="chat-prod", messages=MSG, stream=True)
+    )
+    assert chunks[0].choices == []  # Azure's prompt-filter chunk reaches the app unchanged
+    a = telemetry.span().attributes
+    assert a[c.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] >= 0.1
+    assert a[c.GEN_AI_RESPONSE_MODEL] == "gpt-4o-2024-08-06"
+
+
+@pytest.mark.parametrize(
+    ("scenario", "exc", "error_type"),
+    [
+        ("rate_limit", openai.RateLimitError, "429"),
+        ("server_error", openai.InternalServerError, "500"),
+        ("content_filter_prompt", openai.BadRequestError, c.ERROR_TYPE_CONTENT_FILTER),
+    ],
+)
+def test_http_errors_set_error_type(telemetry, stand, azure_client, scenario, exc, error_type):
+    with pytest.raises(exc):
+        azure_client.chat.completions.create(
+            model="chat-prod", messages=MSG, extra_headers={"x-standin-scenario": scenario}
+        )
+    [p] = telemetry.points(c.OPERATION_DURATION.name)
+    assert p.attributes[c.ERROR_TYPE] == error_type and p.count == 1
+    span = telemetry.span()
+    assert span.attributes[c.ERROR_TYPE] == error_type
+    assert span.status.status_code.name == "ERROR"
+
+
+def test_plain_400_is_not_a_content_filter_hit(telemetry, stand, openai_client):
+    stand.script(Scripted(status=400, error_code="invalid_value"))
+    with pytest.raises(openai.BadRequestError):
+        openai_client.chat.completions.create(model="gpt-4o", messages=MSG)
+    [p] = telemetry.points(c.OPERATION_DURATION.name)
+    assert p.attributes[c.ERROR_TYPE] == "400"
+    assert telemetry.points(c.CONTENT_FILTER_HITS.name) == []
+
+
+def test_content_filter_blocked_prompt_counts_hit_and_event(telemetry, stand, azure_client):
+    stand.script(
+        Scripted(
+            status=400,
+            error_code="content_filter",
+            prompt_filter=filter_results(violence=("high", True), hate="low"),
+        )
+    )
+    with pytest.raises(openai.BadRequestError):
+        azure_client.chat.completions.create(model="chat-prod", messages=MSG)
+    hits = {
+        (p.attributes[c.ATTR_FILTER_CATEGORY], p.attributes[c.ATTR_FILTER_SEVERITY]): (
+            p.attributes[c.ATTR_FILTER_SOURCE],
+            p.attributes[c.ATTR_FILTER_FILTERED],
+        )
+        for p in telemetry.points(c.CONTENT_FILTER_HITS.name)
+    }
+    assert hits == {("violence", "high"): ("prompt", "true"), ("hate", "low"): ("prompt", "false")}
+    events = [e for e in telemetry.span().events if e.name == c.EVENT_CONTENT_FILTER]
+    assert len(events) == 2
+
+
+def test_content_filter_on_completion_and_finish_reason(telemetry, stand, azure_client):
+    stand.script(
+        Scripted(
+            text="partial",
+            finish_reason="content_filter",
+            prompt_filter=filter_results(sexual="low"),
+            completion_filter=filter_results(violence=("medium", True)),
+        )
+    )
+    resp = azure_client.chat.completions.create(model="chat-prod", messages=MSG)
+    assert resp.choices[0].finish_reason == "content_filter"
+    got = sorted(
+        (p.attributes[c.ATTR_FILTER_SOURCE], p.attributes[c.ATTR_FILTER_CATEGORY], p.value)
+        for p in telemetry.points(c.CONTENT_FILTER_HITS.name)
+    )
+    assert got == [("completion", "violence", 1), ("prompt", "sexual", 1)]
+
+
+def test_content_filter_in_stream(telemetry, stand, azure_client):
+    stand.script(
+        Scripted(
+            text="a b",
+            finish_reason="content_filter",
+            completion_filter=filter_results(self_harm=("high", True)),
+        )
+    )
+    list(azure_client.chat.completions.create(model="chat-prod", messages=MSG, stream=True))
+    [p] = telemetry.points(c.CONTENT_FILTER_HITS.name)
+    assert p.attributes[c.ATTR_FILTER_CATEGORY] == "self_harm"
+    assert p.attributes[c.ATTR_FILTER_SOURCE] == c.FILTER_SOURCE_COMPLETION
+
+
+def test_embeddings(telemetry, stand, openai_client):
+    stand.script(Scripted(input_tokens=40))
+    resp = openai_client.embeddings.create(model="text-embedding-3-small", input=["a", "b"])
+    assert len(resp.data) == 2 and len(resp.data[0].embedding) == 8
+    a = telemetry.span("embeddings text-embedding-3-small").attributes
+    assert a[c.GEN_AI_OPERATION_NAME] == c.OPERATION_EMBEDDINGS
+    assert a[c.GEN_AI_USAGE_INPUT_TOKENS] == 40 and c.GEN_AI_USAGE_OUTPUT_TOKENS not in a
+    assert a[c.MS_COST_INPUT] == pytest.approx(40 * 0.00002 / 1000)
+    assert telemetry.total(c.TOKEN_USAGE.name, gen_ai__token__type="output") == 0
+    assert telemetry.points(c.RESPONSE_LENGTH.name) == []  # not a completion
+
+
+def test_azure_embeddings(telemetry, stand, azure_client):
+    stand.deployments["emb"] = "text-embedding-3-large"
+    azure_client.embeddings.create(model="emb", input="hello")
+    a = telemetry.span().attributes
+    assert a[c.GEN_AI_RESPONSE_MODEL] == "text-embedding-3-large" and a[c.ATTR_DEPLOYMENT] == "emb"
+    assert stand.requests[-1].path == "/openai/deployments/emb/embeddings"
+
+
+def test_async_chat_stream_and_embeddings(telemetry, stand):
+    async def main() -> list[str]:
+        client = openai.AsyncOpenAI(base_url=stand.base_url, api_key="t", max_retries=0)
+        stand.script(Scripted(text="hi", input_tokens=3, output_tokens=1))
+        await client.chat.completions.create(model="gpt-4o-mini", messages=MSG)
+        stand.script(Scripted(text="a b c", input_tokens=3, output_tokens=3))
+        stream = await client.chat.completions.create(
+            model="gpt-4o-mini", messages=MSG, stream=True
+        )
+        texts = [ch.choices[0].delta.content async for ch in stream]
+        await client.embeddings.create(model="text-embedding-3-small", input="x")
+        await client.close()
+        return texts
+
+    texts = asyncio.run(main())
+    assert "".join(t or "" for t in texts) == "a b c"
+    names = sorted(s.name for s in telemetry.spans())
+    assert names == ["chat gpt-4o-mini", "chat gpt-4o-mini", "embeddings text-embedding-3-small"]
+    streamed = [s for s in telemetry.spans() if s.attributes.get(c.GEN_AI_REQUEST_STREAM)]
+    assert streamed[0].attributes[c.GEN_AI_USAGE_OUTPUT_TOKENS] == 3
+    assert telemetry.total(c.OPERATION_DURATION.name) == 3
+
+
+def test_async_azure_stream_closed_early(telemetry, stand):
+    async def main() -> None:
+        client = openai.AsyncAzureOpenAI(
+            azure_endpoint=stand.azure_endpoint,
+            api_key="t",
+            api_version="2024-10-21",
+            max_retries=0,
+        )
+        stand.script(Scripted(text="a b c d"))
+        stream = await client.chat.completions.create(model="chat-prod", messages=MSG, stream=True)
+        async for _ in stream:
+            break
+        await stream.close()
+        await client.close()
+
+    asyncio.run(main())
+    a = telemetry.span().attributes
+    assert a[c.ATTR_STREAM_END] == c.STREAM_END_CLOSED
+    assert a[c.GEN_AI_PROVIDER_NAME] == c.PROVIDER_AZURE_OPENAI
+
+
+def test_with_raw_response_unchanged_and_recorded(telemetry, stand, openai_client):
+    stand.script(Scripted(text="raw", input_tokens=2, output_tokens=1))
+    raw = openai_client.chat.completions.with_raw_response.create(model="gpt-4o", messages=MSG)
+    assert raw.http_response.status_code == 200
+    assert raw.parse().choices[0].message.content == "raw"
+    a = telemetry.span().attributes
+    assert a[c.GEN_AI_USAGE_OUTPUT_TOKENS] == 1
+
+
+def test_with_streaming_response_still_works(telemetry, stand, openai_client):
+    with openai_client.chat.completions.with_streaming_response.create(
+        model="gpt-4o", messages=MSG
+    ) as resp:
+        assert resp.parse().choices[0].message.content
+    assert telemetry.total(c.OPERATION_DURATION.name) == 1
+
+
+def test_uninstrument_removes_wrappers(telemetry, stand, openai_client):
+    llm_insights.uninstrument_openai()
+    openai_client.chat.completions.create(model="gpt-4o", messages=MSG)
+    assert telemetry.spans() == []
+    for cls in (Completions, AsyncCompletions, Embeddings, AsyncEmbeddings):
+        assert not isinstance(cls.__dict__["create"], wrapt.FunctionWrapper)
+    llm_insights.instrument_openai()
+    llm_insights.instrument_openai()  # idempotent: one span per call, not two
+    openai_client.chat.completions.create(model="gpt-4o", messages=MSG)
+    assert len(telemetry.spans()) == 1
+
+
+def test_missing_usage_is_unknown_not_zero(telemetry, stand, openai_client):
+    stand.script(Scripted(include_usage=False))
+    openai_client.chat.completions.create(model="gpt-4o", messages=MSG)
+    a = telemetry.span().attributes
+    assert a[c.ATTR_USAGE_KNOWN] is False
+    assert c.GEN_AI_USAGE_INPUT_TOKENS not in a and c.ATTR_COST_TOTAL not in a
+    assert telemetry.points(c.TOKEN_USAGE.name) == []
+    assert telemetry.points(c.COST.name) == [] and telemetry.points(c.UNPRICED_CALLS.name) == []
+
+
+def test_zero_tokens_with_price_is_a_real_zero_cost(telemetry, stand, openai_client):
+    stand.script(Scripted(text="", chunks=[], input_tokens=0, output_tokens=0))
+    openai_client.chat.completions.create(model="gpt-4o", messages=MSG)
+    a = telemetry.span().attributes
+    assert a[c.ATTR_USAGE_KNOWN] is True and a[c.ATTR_COST_TOTAL] == 0
+    assert telemetry.total(c.TOKEN_USAGE.name) == 2  # input and output, both 0
+
+
+def test_unpriced_model_counts_and_leaves_cost_unset(telemetry, stand, openai_client):
+    openai_client.chat.completions.create(model="my-finetune-xyz", messages=MSG)
+    a = telemetry.span().attributes
+    assert a[c.ATTR_UNPRICED] is True and c.ATTR_COST_TOTAL not in a and c.MS_COST_INPUT not in a
+    assert telemetry.total(c.UNPRICED_CALLS.name) == 1
+    assert telemetry.points(c.COST.name) == []
+
+
+def test_quality_signals_refusal_and_hallucination(telemetry, stand, openai_client):
+    for scenario in ("refusal", "hallucination", "ok"):
+        openai_client.chat.completions.create(
+            model="gpt-4o", messages=MSG, extra_headers={"x-standin-scenario": scenario}
+        )
+    assert telemetry.total(c.REFUSALS.name) == 1
+    assert telemetry.total(c.HALLUCINATION_MARKERS.name) == 1
+    assert telemetry.total(c.RESPONSE_LENGTH.name) == 3  # the denominator
+    refused = [s for s in telemetry.spans() if s.attributes[c.ATTR_REFUSAL]]
+    assert len(refused) == 1 and refused[0].attributes[c.ATTR_RESPONSE_LENGTH] > 0
+
+
+def test_http_span_nests_under_llm_span(telemetry, stand, openai_client):
+    with llm_insights.chain("rag"):
+        openai_client.chat.completions.create(model="gpt-4o", messages=MSG)
+    chain_span = telemetry.span("chain rag")
+    llm = telemetry.span("chat gpt-4o")
+    assert llm.parent.span_id == chain_span.context.span_id
