@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from ..artifacts import AlertRuleSpec, RenderContext
 from ..errors import KitError
+from ..kql.paths import ALERTS_DIR
 from .durations import format_short_duration
 from .evaluator import Evaluation, QueryStore, RuleEvaluator, format_series, format_value
 from .fixtures import (
@@ -28,7 +29,7 @@ from .fixtures import (
     load_fixture_file,
     rows_for_test,
 )
-from .stacks import kit_root, stack_context
+from .stacks import stack_context
 
 RuleLoader = Callable[[RenderContext, Path | None], list[AlertRuleSpec]]
 
@@ -56,7 +57,8 @@ def default_store() -> InsertableStore:
 
 
 def default_fixture_dir() -> Path:
-    return kit_root() / "alerts" / "tests"
+    """The kit's own rule tests: ``alerts/tests/``."""
+    return ALERTS_DIR / "tests"
 
 
 @dataclass
@@ -216,21 +218,35 @@ def run_test(
             evaluator = RuleEvaluator(store, rules[rule_name])
             for exp in expectations:
                 _check_aligned(fixture, test, exp, evaluator.frequency)
-            last = fixture.origin + max(e.at for e in expectations)
             start = min(fixture.origin, fixture.origin + min(e.at for e in expectations))
-            evaluations = evaluator.run(evaluator.schedule(start, last))
-            at_time: dict[datetime, list[Evaluation]] = {}
-            for ev in evaluations:
-                at_time.setdefault(ev.at, []).append(ev)
             for exp in expectations:
                 at = fixture.origin + exp.at
-                cases[exp.index] = check(exp, at, at_time.get(at, []))
+                evaluations = evaluator.run(_history(evaluator, exp, start, at))
+                cases[exp.index] = check(exp, at, [e for e in evaluations if e.at == at])
             outcome.queries += evaluator.queries_run
         outcome.cases = [cases[i] for i in sorted(cases)]
     finally:
         store.close()
     outcome.seconds = time.perf_counter() - started
     return outcome
+
+
+def _history(
+    evaluator: RuleEvaluator, exp: Expectation, start: datetime, at: datetime
+) -> list[datetime]:
+    """The evaluation times whose state decides *exp*; windows are cached, so this only saves work.
+
+    ``firing`` and the value depend on the windows at *at* alone (a stateful instance is fired
+    exactly while its condition is met; a stateless one fires at every evaluation that meets
+    it). A fired/resolved ``event`` of a stateful rule also needs the evaluation before. Whether
+    a stateless rule's notification was muted depends on every notification since the start.
+    """
+    rule = evaluator.rule
+    if exp.notified is not None and not rule.auto_mitigate:
+        return list(evaluator.schedule(start, at))
+    if exp.event is not None or exp.notified is not None:
+        return [at - evaluator.frequency, at]
+    return [at]
 
 
 def _check_aligned(fixture: FixtureFile, test: RuleTest, exp: Expectation, freq: timedelta) -> None:

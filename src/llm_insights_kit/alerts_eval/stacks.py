@@ -14,6 +14,7 @@ import yaml
 
 from ..artifacts import RenderContext
 from ..errors import KitError
+from ..kql.paths import KIT_ROOT
 
 CONFIG_NAMESPACE = "llm-insights"
 ALERTS_KEY = f"{CONFIG_NAMESPACE}:alerts"
@@ -22,7 +23,7 @@ ENVIRONMENT_KEY = f"{CONFIG_NAMESPACE}:environment"
 
 def kit_root() -> Path:
     """The directory holding the kit's ``alerts/`` and stack files (the source checkout)."""
-    return Path(__file__).resolve().parents[3]
+    return KIT_ROOT
 
 
 def find_stack_file(stack: str, search: Sequence[Path]) -> Path:
