@@ -1,0 +1,1 @@
+"""Policy pack rules for llm-insights stacks."""
