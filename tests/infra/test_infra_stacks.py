@@ -55,10 +55,11 @@ def cfg(stack: str, key: str, default: Any = None) -> Any:
 
 
 def render_ctx(stack: str) -> RenderContext:
+    budget = cfg(stack, "dashboards.dailyBudgetUsd")
     return RenderContext(
         stack=stack,
         environment=cfg(stack, "environment", stack),
-        daily_budget_usd=cfg(stack, "dashboards.dailyBudgetUsd"),
+        daily_budget_usd=None if budget is None else float(budget),
         alert_overrides=cfg(stack, "alerts", {}),
         config_file=f"Pulumi.{stack}.yaml",
     )
