@@ -94,14 +94,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def post_chat(req: ChatRequest) -> dict[str, Any]:
         model = _pick_model(settings, req.model)
         try:
-            result = chat.answer(
-                client,
-                retriever,
-                req.message,
-                model=model,
-                max_tokens=settings.max_tokens,
-                k=settings.retrieval_k,
-            )
+            with llm_insights.attributes(user_id=req.user_id, session_id=req.session_id):
+                result = chat.answer(
+                    client,
+                    retriever,
+                    req.message,
+                    model=model,
+                    max_tokens=settings.max_tokens,
+                    k=settings.retrieval_k,
+                )
         except openai.OpenAIError as exc:
             raise _upstream_error(exc) from exc
         return {
@@ -119,14 +120,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def post_chat_stream(req: ChatRequest) -> StreamingResponse:
         model = _pick_model(settings, req.model)
         try:
-            prepared, chunks = chat.stream(
-                client,
-                retriever,
-                req.message,
-                model=model,
-                max_tokens=settings.max_tokens,
-                k=settings.retrieval_k,
-            )
+            with llm_insights.attributes(user_id=req.user_id, session_id=req.session_id):
+                prepared, chunks = chat.stream(
+                    client,
+                    retriever,
+                    req.message,
+                    model=model,
+                    max_tokens=settings.max_tokens,
+                    k=settings.retrieval_k,
+                )
         except openai.OpenAIError as exc:
             raise _upstream_error(exc) from exc
 

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..artifacts import AlertRuleSpec
+from ..artifacts import AlertRuleSpec, RenderContext
 from ..errors import KitError
 from ..kql.paths import KIT_ROOT
 from ..local.envelopes import parse_time
@@ -38,7 +38,6 @@ from .display import Display
 from .workload import DEPLOYMENT_MAIN, DEPLOYMENTS, Outcome, Phase, demo_phases, run_phase
 
 DEMO_DIR = KIT_ROOT / "build" / "demo"
-SERVICE_NAME = "chat-app"
 # Export often so each phase's metrics land in its own minute, and the end-of-run flush is small.
 METRIC_EXPORT_INTERVAL_MS = 2000
 SPAN_EXPORT_DELAY_MS = 500
@@ -66,8 +65,11 @@ class DemoResult:
     wall_seconds: float = 0.0
 
 
-def app_environment(standin: LLMStandin, ingest: IngestServer, environment: str) -> dict[str, str]:
+def app_environment(
+    standin: LLMStandin, ingest: IngestServer, ctx: RenderContext
+) -> dict[str, str]:
     """What the Container App would get from the Pulumi stack, pointed at loopback stand-ins."""
+    environment = ctx.environment
     return {
         "AZURE_OPENAI_ENDPOINT": standin.azure_endpoint,
         "AZURE_OPENAI_API_KEY": "local-demo-key",
@@ -75,16 +77,18 @@ def app_environment(standin: LLMStandin, ingest: IngestServer, environment: str)
         "CHAT_ALLOWED_MODELS": ",".join(d for d in DEPLOYMENTS if d != DEPLOYMENT_MAIN),
         # One failure is one failed call in the demo's truth; production keeps the retries.
         "OPENAI_MAX_RETRIES": "0",
-        "OTEL_SERVICE_NAME": SERVICE_NAME,
         "OTEL_RESOURCE_ATTRIBUTES": f"deployment.environment.name={environment}",
+        "LLM_INSIGHTS_ENVIRONMENT": environment,
         LOCAL_ENDPOINT_ENV: ingest.url,
         "APPLICATIONINSIGHTS_CONNECTION_STRING": ingest.connection_string,
         "OTEL_METRIC_EXPORT_INTERVAL": str(METRIC_EXPORT_INTERVAL_MS),
         "OTEL_BSP_SCHEDULE_DELAY": str(SPAN_EXPORT_DELAY_MS),
-        # The production default sampler (rate-limited); counts stay exact because they come
-        # from metrics, which are never sampled.
-        "OTEL_TRACES_SAMPLER": "microsoft.rate_limited",
-        "OTEL_TRACES_SAMPLER_ARG": "5",
+        # Microsoft's own endpoints are unreachable here (and none of the demo's business).
+        "APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL": "true",
+        "APPLICATIONINSIGHTS_SDKSTATS_DISABLED": "true",
+        # Service name and trace sampler as the stack sets them; counts stay exact under any
+        # sampler because they come from metrics, which are never sampled.
+        **kit_parts.telemetry_env(ctx),
     }
 
 
@@ -143,7 +147,7 @@ def run_demo(
             standin = LLMStandin(deployments=DEPLOYMENT_MODELS).start()
         try:
             with display.step("Sample app examples/chat-app (uvicorn child process)") as s:
-                app = AppProcess(app_environment(standin, ingest, ctx.environment), app_log)
+                app = AppProcess(app_environment(standin, ingest, ctx), app_log)
                 app.start()
                 s.note(app.url)
             started = clock()
@@ -159,7 +163,8 @@ def run_demo(
             finally:
                 with display.step("Stopping the app (graceful: the SDK flushes)") as s:
                     code = app.stop()
-                    s.note(f"exit code {code}")
+                    # uvicorn re-raises SIGTERM after its graceful shutdown: -15 is a clean exit
+                    s.note("clean exit" if code in (0, -15) else f"exit code {code}, see app log")
             ended = clock()
         finally:
             standin.stop()

@@ -133,7 +133,11 @@ def healthy_phase(rng: random.Random, n: int = 150) -> Phase:
 
 
 def latency_spike(rng: random.Random, n: int = 45) -> Phase:
-    """The LLM slows down: 4-9 s answers, streams wait 3-6 s for the first token."""
+    """The LLM slows down: 4-9 s answers, streams wait 4-8 s for the first token.
+
+    ~33 of the ~255 calls the main deployment gets in a window take over 5 s (13 % > 5 %, so
+    p95 > 5 s: latency rule), and ~18 of its ~60 streams wait over 3 s for the first token
+    (30 %: time-to-first-token rule, p95 > 3 s)."""
     requests = []
     for _ in range(n):
         stream = rng.random() < 0.4
@@ -148,10 +152,12 @@ def latency_spike(rng: random.Random, n: int = 45) -> Phase:
 
 
 def error_burst(rng: random.Random, n: int = 50) -> Phase:
-    """The LLM fails: 500s and 429s (the app runs with retries off, so each is one failure)."""
-    scripts = [Scripted(status=500, error_code="server_error")] * (n * 2 // 5) + [
-        Scripted(status=429, error_code="rate_limit_exceeded", retry_after=1)
-    ] * (n // 4)
+    """The LLM fails: 40 % 500s and 40 % 429s (the app runs with retries off, so each is one
+    failed call). Against the ~255 calls the main deployment gets in a window, 20 throttled
+    calls are ~8 % (throttling rule: > 5 %) and all errors ~20 % (error-rate rule: > 5 %)."""
+    server_error = Scripted(status=500, error_code="server_error")
+    throttled = Scripted(status=429, error_code="rate_limit_exceeded", retry_after=1)
+    scripts = [server_error] * (n * 2 // 5) + [throttled] * (n * 2 // 5)
     scripts += [_healthy_script(rng, False) for _ in range(n - len(scripts))]
     rng.shuffle(scripts)
     requests = [_request(rng, s, stream=False, feedback_rate=0) for s in scripts]
@@ -159,7 +165,10 @@ def error_burst(rng: random.Random, n: int = 50) -> Phase:
 
 
 def content_filter_spike(rng: random.Random, n: int = 40) -> Phase:
-    """Prompts and completions hit Azure content filters."""
+    """Prompts and completions hit Azure content filters: 3/8 of the phase's prompts are blocked
+    (HTTP 400 content_filter), 3/8 of its completions cut (finish_reason content_filter). With the
+    healthy phase's few low-severity annotations that is ~34 hits over ~310 calls in the window
+    (~0.11 per call; content-filter rule: > 0.05)."""
     blocked = Scripted(
         status=400,
         error_code="content_filter",
@@ -172,7 +181,7 @@ def content_filter_spike(rng: random.Random, n: int = 40) -> Phase:
         finish_reason="content_filter",
         completion_filter=filter_results(self_harm=("medium", True)),
     )
-    scripts = [blocked] * (n * 3 // 8) + [cut] * (n // 4)
+    scripts = [blocked] * (n * 3 // 8) + [cut] * (n * 3 // 8)
     scripts += [_healthy_script(rng, False) for _ in range(n - len(scripts))]
     rng.shuffle(scripts)
     requests = [_request(rng, s, stream=False, feedback=(-1,)) for s in scripts]
@@ -180,7 +189,8 @@ def content_filter_spike(rng: random.Random, n: int = 40) -> Phase:
 
 
 def unpriced_model(rng: random.Random, n: int = 25) -> Phase:
-    """A new deployment goes live before its model is in the price table."""
+    """A new deployment goes live before its model is in the price table (unpriced-model rule:
+    any unpriced call)."""
     requests = [
         _request(rng, _healthy_script(rng, False), deployment=DEPLOYMENT_PREVIEW, stream=False)
         for _ in range(n)
