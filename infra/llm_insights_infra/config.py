@@ -271,8 +271,9 @@ class _Reader:
             raise self.fail(key, value, "must be a number") from None
         low_ok = number > lo if lo_open else number >= lo
         if not (low_ok and number <= hi) or number != number:
-            bracket = "(" if lo_open else ""
-            raise self.fail(key, value, f"must be {bracket}{_num(lo)}..{_num(hi)}")
+            if lo_open:
+                raise self.fail(key, value, f"must be > {_num(lo)} and ≤ {_num(hi)}")
+            raise self.fail(key, value, f"must be {_num(lo)}..{_num(hi)}")
         return number
 
     def secret(self, key: str, pattern: re.Pattern[str], allowed: str) -> pulumi.Output[str] | None:
