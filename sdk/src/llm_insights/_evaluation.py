@@ -81,7 +81,9 @@ def _emit(
         lg.emit(LogRecord(body=c.EVENT_EVALUATION_RESULT, attributes=attrs))
     if value is not None:
         if name == c.EVALUATION_USER_FEEDBACK:
-            _state.instruments().record(c.FEEDBACK_SCORE, value, {})
+            if value >= 0:  # histograms reject negatives; the bucket counter keeps them
+                _state.instruments().record(c.FEEDBACK_SCORE, value, {})
+            _state.instruments().bucket(c.FEEDBACK_BUCKET_COUNTS, value, {})
         else:
             _state.instruments().record(
                 c.EVALUATION_SCORE,

@@ -105,9 +105,10 @@ class Instruments:
         return out
 
     def record(self, spec: c.MetricSpec, value: Any, attrs: Mapping[str, Any] | None) -> None:
-        """Record *value* on a histogram (non-finite values are dropped, never recorded)."""
+        """Record *value* on a histogram (non-finite and negative values, which OpenTelemetry
+        histograms reject, are dropped)."""
         v = finite_number(value)
-        if v is not None:
+        if v is not None and v >= 0:
             self._by_name[spec.name].record(v, self._attrs(spec, attrs))
 
     def add(self, spec: c.MetricSpec, value: Any, attrs: Mapping[str, Any] | None) -> None:

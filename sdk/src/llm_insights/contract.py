@@ -386,8 +386,19 @@ FEEDBACK_SCORE = MetricSpec(
     f"{NS}.feedback.score",
     "histogram",
     "1",
-    "User feedback scores (the app's scale, e.g. -1/1 or 1..5).",
+    "User feedback scores >= 0 (the app's scale, e.g. 0/1 thumbs or 1..5 stars). OpenTelemetry "
+    "histograms reject negative values: a negative score is counted only in "
+    "llm_insights.feedback.score.buckets.",
     (),
+    (-1, 0, 1, 2, 3, 4, 5),
+)
+FEEDBACK_BUCKET_COUNTS = MetricSpec(
+    f"{NS}.feedback.score.buckets",
+    "counter",
+    "{feedback}",
+    "Every feedback score per bucket (non-cumulative; le = bucket upper bound, negatives "
+    "included): counts of thumbs-down/up and the score distribution.",
+    (ATTR_BUCKET_LE,),
     (-1, 0, 1, 2, 3, 4, 5),
 )
 EVALUATION_SCORE = MetricSpec(
@@ -427,6 +438,7 @@ METRICS: tuple[MetricSpec, ...] = (
     RETRIEVAL_TOP_SCORE_BUCKET_COUNTS,
     TOOL_DURATION,
     FEEDBACK_SCORE,
+    FEEDBACK_BUCKET_COUNTS,
     EVALUATION_SCORE,
     SDK_ERRORS,
 )

@@ -1,0 +1,176 @@
+"""The SDK never raises into the app, never changes results, and degrades bad input to unknown."""
+
+from __future__ import annotations
+
+import math
+
+import llm_insights
+import openai
+import pytest
+from llm_insights import _guard, _state
+from llm_insights import contract as c
+
+from llm_insights_kit.local.llm_standin import Scripted
+
+MSG = [{"role": "user", "content": "hi"}]
+
+
+@pytest.mark.parametrize(
+    ("inp", "out", "known_in", "known_out"),
+    [
+        (-5, 3, None, 3),
+        (2.5, "7", None, None),
+        (math.nan, math.inf, None, None),
+        (True, None, None, None),
+        (10.0, 0, 10, 0),
+    ],
+)
+def test_bad_token_counts_become_unknown(telemetry, inp, out, known_in, known_out):
+    with llm_insights.llm_call(provider="openai", model="gpt-4o") as call:
+        call.record_usage(input_tokens=inp, output_tokens=out)
+    a = telemetry.span().attributes
+    assert a.get(c.GEN_AI_USAGE_INPUT_TOKENS) == known_in
+    assert a.get(c.GEN_AI_USAGE_OUTPUT_TOKENS) == known_out
+    sums = {p.attributes[c.GEN_AI_TOKEN_TYPE]: p.sum for p in telemetry.points(c.TOKEN_USAGE.name)}
+    expected = {k: v for k, v in (("input", known_in), ("output", known_out)) if v is not None}
+    assert sums == expected
+
+
+def test_non_utf8_and_odd_text(telemetry):
+    llm_insights.configure("svc", capture_content=True)
+    with llm_insights.llm_call(provider="openai", model="gpt-4o", messages=[{"content": 5}]) as cl:
+        cl.record_completion(b"caf\xe9 \xff")
+        cl.record_completion("\ud800 lone surrogate")
+        cl.record_completion(None)
+        cl.record_completion(12345)
+    a = telemetry.span().attributes
+    assert a[c.ATTR_RESPONSE_LENGTH] > 0
+    assert "\ufffd" in a[c.GEN_AI_OUTPUT_MESSAGES] or "?" in a[c.GEN_AI_OUTPUT_MESSAGES]
+
+
+def test_garbage_api_inputs_never_raise(telemetry):
+    with llm_insights.llm_call(provider=None, model=123, operation=None) as call:  # type: ignore[arg-type]
+        call.record_usage(object(), [])
+        call.record_response(model=5, id=None)
+        call.record_content_filter("not a mapping")
+        call.record_content_filter({"hate": {"severity": 7}})
+    with llm_insights.retrieval(None) as r:  # type: ignore[arg-type]
+        r.record_documents(scores=[math.nan, "x", None, 0.3], count=-1)
+    llm_insights.record_feedback(None, "great")  # type: ignore[arg-type]
+    llm_insights.evaluate(None, "judge", score=math.nan)
+    assert telemetry.total(c.OPERATION_DURATION.name) == 1
+    assert telemetry.span("retrieval unnamed").attributes[c.ATTR_RETRIEVAL_TOP_SCORE] == 0.3
+
+
+def test_internal_failure_is_caught_logged_once_and_counted(
+    telemetry, stand, openai_client, monkeypatch, caplog
+):
+    llm_insights.instrument_openai()
+    real = _state.instruments()
+
+    class Broken:
+        def __getattr__(self, name):
+            if name in ("add",):
+                return real.add
+            raise RuntimeError("instrumentation bug")
+
+    monkeypatch.setattr(_state, "instruments", lambda: Broken())
+    before = _guard.error_counts().get("llm_call.finish", 0)
+    with caplog.at_level("WARNING", logger="llm_insights"):
+        r1 = openai_client.chat.completions.create(model="gpt-4o", messages=MSG)
+        r2 = openai_client.chat.completions.create(model="gpt-4o", messages=MSG)
+    assert r1.choices[0].message.content and r2.choices[0].message.content
+    assert _guard.error_counts()["llm_call.finish"] == before + 2
+    warnings = [r for r in caplog.records if "llm_call.finish" in r.getMessage()]
+    assert len(warnings) <= 1  # logged once per site (zero if an earlier test logged it)
+    monkeypatch.undo()
+    errs = [
+        p
+        for p in telemetry.points(c.SDK_ERRORS.name)
+        if p.attributes[c.ATTR_SDK_COMPONENT] == "llm_call.finish"
+    ]
+    assert errs and errs[0].value == 2
+    assert len(telemetry.spans()) == 2  # spans still ended
+
+
+def test_broken_tracer_does_not_break_the_app(telemetry, stand, openai_client, monkeypatch):
+    llm_insights.instrument_openai()
+
+    def broken_tracer():
+        raise RuntimeError("no tracer")
+
+    monkeypatch.setattr(_state, "tracer", broken_tracer)
+    resp = openai_client.chat.completions.create(model="gpt-4o", messages=MSG)
+    assert resp.choices[0].message.content
+    chunks = list(openai_client.chat.completions.create(model="gpt-4o", messages=MSG, stream=True))
+    assert chunks and "stream_options" not in stand.requests[-1].body  # no telemetry, no change
+    with llm_insights.chain("c"):
+        pass
+    assert _guard.error_counts().get("openai.prepare", 0) >= 2
+
+
+def test_app_exceptions_propagate_unchanged(telemetry, stand, openai_client):
+    llm_insights.instrument_openai()
+    stand.script(Scripted(status=429, error_code="rate_limit_exceeded", retry_after=2))
+    with pytest.raises(openai.RateLimitError) as info:
+        openai_client.chat.completions.create(model="gpt-4o", messages=MSG)
+    assert info.value.response.headers["retry-after"] == "2"
+    with pytest.raises(ZeroDivisionError), llm_insights.chain("c"):
+        1 / 0  # noqa: B018
+
+
+def test_result_is_the_same_object(telemetry, stand, openai_client):
+    llm_insights.instrument_openai()
+    stand.script(Scripted(response_id="fixed"))
+    resp = openai_client.chat.completions.create(model="gpt-4o", messages=MSG)
+    assert type(resp) is openai.types.chat.ChatCompletion and resp.id == "fixed"
+    stream = openai_client.chat.completions.create(model="gpt-4o", messages=MSG, stream=True)
+    assert isinstance(stream, openai.Stream)  # the proxy passes isinstance
+    assert stream.response.status_code == 200  # attributes forwarded
+    stream.close()
+
+
+def test_evaluators_run_in_background(telemetry):
+    seen = []
+
+    def judge(inp):
+        seen.append(inp.text)
+        return llm_insights.Evaluation("groundedness", score=0.8, label="pass")
+
+    def crashing(_inp):
+        raise RuntimeError("judge down")
+
+    llm_insights.register_evaluator(judge)
+    llm_insights.register_evaluator(crashing)
+    with llm_insights.llm_call(provider="openai", model="gpt-4o") as call:
+        call.record_response(id="resp-1")
+        call.record_completion("The answer.")
+    llm_insights.flush()
+    assert seen == ["The answer."]
+    [log] = telemetry.logs()
+    attrs = log.log_record.attributes
+    assert attrs[c.MS_CUSTOM_EVENT_NAME] == c.EVENT_EVALUATION_RESULT
+    assert attrs[c.GEN_AI_EVALUATION_NAME] == "groundedness"
+    assert attrs[c.GEN_AI_EVALUATION_SCORE_LABEL] == "pass"
+    assert attrs[c.GEN_AI_RESPONSE_ID] == "resp-1"
+    [p] = telemetry.points(c.EVALUATION_SCORE.name)
+    assert p.sum == 0.8 and p.attributes[c.GEN_AI_EVALUATION_NAME] == "groundedness"
+    assert _guard.error_counts().get("evaluator", 0) >= 1
+
+
+def test_record_feedback_event_and_histogram(telemetry):
+    llm_insights.record_feedback(response_id="chatcmpl-1", score=-1)
+    [log] = telemetry.logs()
+    a = log.log_record.attributes
+    assert a[c.MS_CUSTOM_EVENT_NAME] == c.EVENT_EVALUATION_RESULT
+    assert a[c.GEN_AI_EVALUATION_NAME] == c.EVALUATION_USER_FEEDBACK
+    assert a[c.GEN_AI_EVALUATION_SCORE_VALUE] == -1 and a[c.GEN_AI_RESPONSE_ID] == "chatcmpl-1"
+    assert telemetry.points(c.FEEDBACK_SCORE.name) == []  # OTel histograms reject negatives
+    llm_insights.record_feedback(response_id="chatcmpl-2", score=4)
+    [p] = telemetry.points(c.FEEDBACK_SCORE.name)
+    assert p.sum == 4 and tuple(p.explicit_bounds) == c.FEEDBACK_SCORE.bounds
+    buckets = {
+        b.attributes[c.ATTR_BUCKET_LE]: b.value
+        for b in telemetry.points(c.FEEDBACK_BUCKET_COUNTS.name)
+    }
+    assert buckets == {"-1": 1, "4": 1}
