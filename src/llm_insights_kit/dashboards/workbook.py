@@ -73,8 +73,12 @@ class WorkbookBuilder:
         size: int = 0,
         width: int | None = None,
         chart: dict[str, Any] | None = None,
+        fixed_time_ms: int | None = None,
     ) -> dict[str, Any]:
-        """A log query step; ``source`` is a key of SOURCES (or free text) naming the data."""
+        """A log query step; ``source`` is a key of SOURCES (or free text) naming the data.
+
+        ``fixed_time_ms`` gives the panel its own time context (e.g. 30 days for budget burn)
+        instead of the TimeRange parameter."""
         note = SOURCES.get(source, source)
         content: dict[str, Any] = {
             "version": "KqlItem/1.0",
@@ -82,11 +86,14 @@ class WorkbookBuilder:
             "size": size,
             "title": title,
             "noDataMessage": f"No data in this time range. {SOURCE_PREFIX}{note}",
-            "timeContextFromParameter": TIME_RANGE,
             "queryType": QUERY_TYPE_LOGS,
             "resourceType": RESOURCE_TYPE,
             "visualization": visualization,
         }
+        if fixed_time_ms:
+            content["timeContext"] = {"durationMs": fixed_time_ms}
+        else:
+            content["timeContextFromParameter"] = TIME_RANGE
         if chart:
             content.update(chart)
         item: dict[str, Any] = {"type": ITEM_QUERY, "name": name, "content": content}
