@@ -12,7 +12,7 @@ import contextvars
 import json
 import runpy
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -259,7 +259,13 @@ def _resolve(value: Any) -> tuple[Any, bool]:
     return _sync_await(out.future()), bool(_sync_await(out.is_secret()))
 
 
-def _run(stack: str, values: dict[str, str], secret_keys: list[str]) -> StackRun:
+def _main() -> None:
+    runpy.run_path(str(INFRA), run_name="__main__")
+
+
+def _run(
+    stack: str, values: dict[str, str], secret_keys: list[str], program: Callable[[], Any] = _main
+) -> StackRun:
     run = StackRun(stack=stack, config=values)
     pulumi_settings.ROOT.set(None)
     pulumi.runtime.set_all_config(values, secret_keys)
@@ -268,7 +274,7 @@ def _run(stack: str, values: dict[str, str], secret_keys: list[str]) -> StackRun
         mocks, project=PROJECT, stack=stack, preview=False, monitor=RecordingMonitor(mocks, run)
     )
     try:
-        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(INFRA), run_name="__main__")))
+        _sync_await(run_pulumi_func(program))
     except Exception as err:  # the test decides whether an error was expected
         run.error = err
         return run
@@ -292,3 +298,8 @@ def run_program(
         secrets = FAKE_SECRETS.get(stack, {})
     values, secret_keys = engine_config(stack_config, secrets)
     return contextvars.copy_context().run(_run, stack, values, secret_keys)
+
+
+def run_function(program: Callable[[], Any], stack: str = "unit") -> StackRun:
+    """Run ``program`` (e.g. one component) under the same recording mocks."""
+    return contextvars.copy_context().run(_run, stack, {}, [], program)

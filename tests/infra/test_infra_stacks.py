@@ -6,6 +6,7 @@ so the assertions follow config rather than restating it.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -65,6 +66,16 @@ def render_ctx(stack: str) -> RenderContext:
     )
 
 
+@functools.cache
+def expected_rules(stack: str) -> dict[str, Any]:
+    return {s.name: s for s in load_rules(render_ctx(stack))}
+
+
+@functools.cache
+def expected_workbooks(stack: str) -> dict[str, Any]:
+    return {w.key: w for w in render_workbooks(render_ctx(stack))}
+
+
 def routes(stack: str) -> dict[str, list[str]]:
     return {r: list(cfg(stack, "notifications.routes", {}).get(r, [])) for r in ROUTES}
 
@@ -93,8 +104,8 @@ def test_inventory(stack_runs, stack):
         COMPONENT: 1,
         ACTION_GROUP: sum(1 for r in routes(stack).values() if r),
         WORKFLOW: int("slack" in used),
-        WORKBOOK: len(render_workbooks(render_ctx(stack))),
-        RULE: len(load_rules(render_ctx(stack))),
+        WORKBOOK: len(expected_workbooks(stack)),
+        RULE: len(expected_rules(stack)),
         MANAGED_ENV: int(bool(image)),
         CONTAINER_APP: int(bool(image)),
         IDENTITY: int(bool(image) and entra),
@@ -335,7 +346,7 @@ def test_slack_workflow_keeps_the_url_secret(stack_runs, stack):
 @STACKS
 def test_every_alert_rule_declared_and_wired(stack_runs, stack):
     run = stack_runs[stack]
-    specs = {s.name: s for s in load_rules(render_ctx(stack))}
+    specs = expected_rules(stack)
     comp = run.one(COMPONENT)
     groups = run.outputs["actionGroupIds"]
     declared = {r.inputs["ruleName"].removesuffix(f"-{stack}"): r for r in run.of_type(RULE)}
@@ -387,7 +398,7 @@ def test_alert_overrides_reach_the_rules(stack_runs):
 @STACKS
 def test_every_workbook_declared_with_stable_guid(stack_runs, stack):
     run = stack_runs[stack]
-    artifacts = {w.key: w for w in render_workbooks(render_ctx(stack))}
+    artifacts = expected_workbooks(stack)
     comp = run.one(COMPONENT)
     declared = {r.name.removeprefix(f"{NS}-{stack}-"): r for r in run.of_type(WORKBOOK)}
     assert set(declared) == set(artifacts)

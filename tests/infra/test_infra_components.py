@@ -1,0 +1,196 @@
+"""Components on their own, with artifacts built in the test, and config edge cases."""
+
+from __future__ import annotations
+
+import json
+
+import infra_harness as harness
+import pytest
+from llm_insights_infra.alert_rules import AlertRules, AlertRulesArgs
+from llm_insights_infra.config import Renderers, parse_config
+from llm_insights_infra.slack_workflow import workflow_definition
+from llm_insights_infra.workbooks import Workbooks, WorkbooksArgs, workbook_guid
+
+from llm_insights_kit.artifacts import AlertRuleSpec, Dimension, FailingPeriods, WorkbookArtifact
+
+pytestmark = pytest.mark.pulumi
+
+COMPONENT_ID = (
+    "/subscriptions/S/resourceGroups/RG/providers/Microsoft.Insights/components/Appi-Unit"
+)
+TAGS = {"project": "llm-insights", "environment": "unit", "stack": "unit", "managed-by": "t"}
+
+
+def spec(name: str, route: str, **overrides) -> AlertRuleSpec:
+    fields = dict(
+        name=name,
+        display_name=name.replace("-", " "),
+        description=f"{name} fired",
+        severity=0 if route == "critical" else 3,
+        enabled=True,
+        evaluation_frequency="PT5M",
+        window_size="PT15M",
+        query="customMetrics | summarize v = sum(valueSum) by model = tostring(customDimensions.m)",
+        time_aggregation="Maximum",
+        metric_measure_column="v",
+        operator="GreaterThan",
+        threshold=4.0,
+        route=route,
+        source_file="alerts/unit.yaml",
+        failing_periods=FailingPeriods(2, 2),
+        dimensions=(Dimension("model"),),
+        auto_mitigate=False,
+        mute_actions_duration="PT30M",
+    )
+    fields.update(overrides)
+    return AlertRuleSpec(**fields)
+
+
+def test_alert_rules_component_routes_and_copies_arm_properties():
+    rules = [
+        spec("unit-critical", "critical"),
+        spec("unit-info", "info", metric_measure_column=None, time_aggregation="Count",
+             dimensions=(), auto_mitigate=True, mute_actions_duration=None),
+    ]  # fmt: skip
+
+    def program():
+        AlertRules(
+            "unit",
+            AlertRulesArgs(
+                resource_group_name="rg",
+                location="westeurope",
+                stack="unit",
+                component_id=COMPONENT_ID,
+                rules=rules,
+                action_group_ids={"critical": "/ag/critical", "warning": "/ag/warning"},
+                tags=TAGS,
+            ),
+        )
+
+    run = harness.run_function(program)
+    assert run.error is None, run.error
+    declared = {r.name: r.inputs for r in run.of_type("azure-native:monitor:ScheduledQueryRule")}
+    assert set(declared) == {"unit-unit-critical", "unit-unit-info"}
+    critical, info = declared["unit-unit-critical"], declared["unit-unit-info"]
+    assert critical["ruleName"] == "unit-critical-unit"
+    assert critical["actions"]["actionGroups"] == ["/ag/critical"]
+    assert info["actions"].get("actionGroups", []) == []  # no receivers on this route
+    assert critical["muteActionsDuration"] == "PT30M" and critical["autoMitigate"] is False
+    assert "muteActionsDuration" not in info
+    (cond,) = critical["criteria"]["allOf"]
+    assert cond["failingPeriods"] == {"numberOfEvaluationPeriods": 2, "minFailingPeriodsToAlert": 2}
+    assert cond["dimensions"] == [{"name": "model", "operator": "Include", "values": ["*"]}]
+    assert cond["metricMeasureColumn"] == "v"
+    (info_cond,) = info["criteria"]["allOf"]
+    assert "metricMeasureColumn" not in info_cond and info_cond["timeAggregation"] == "Count"
+    assert all(r.parent.endswith("llm-insights:infra:AlertRules::unit") for r in run.custom)
+
+
+def test_alert_rules_reject_duplicate_names():
+    def program():
+        AlertRules(
+            "unit",
+            AlertRulesArgs("rg", "westeurope", "unit", COMPONENT_ID,
+                           [spec("dup", "critical"), spec("dup", "warning")], {}, TAGS),
+        )  # fmt: skip
+
+    run = harness.run_function(program)
+    assert isinstance(run.error, ValueError) and "duplicate alert rule names" in str(run.error)
+
+
+def test_workbooks_component_uses_stable_guids_sourced_to_the_component():
+    artifacts = [
+        WorkbookArtifact("llm-overview", "LLM overview", "Tokens, cost", '{"items": []}'),
+        WorkbookArtifact("llm-quality", "LLM quality", "Quality", '{"items": [1]}'),
+    ]
+
+    def program():
+        Workbooks(
+            "unit",
+            WorkbooksArgs(
+                "rg", "westeurope", "llm-insights", "unit", COMPONENT_ID, artifacts, TAGS
+            ),
+        )
+
+    run = harness.run_function(program)
+    assert run.error is None, run.error
+    declared = {r.name: r.inputs for r in run.of_type("azure-native:applicationinsights:Workbook")}
+    assert set(declared) == {"unit-llm-overview", "unit-llm-quality"}
+    for artifact in artifacts:
+        inputs = declared[f"unit-{artifact.key}"]
+        assert inputs["resourceName"] == workbook_guid("llm-insights", "unit", artifact.key)
+        assert inputs["sourceId"] == COMPONENT_ID.lower()
+        assert inputs["serializedData"] == artifact.serialized_data
+        assert inputs["tags"] == TAGS
+    assert workbook_guid("llm-insights", "unit", "a") == workbook_guid("llm-insights", "unit", "a")
+    assert workbook_guid("llm-insights", "unit", "a") != workbook_guid("llm-insights", "prod", "a")
+
+
+def test_existing_resource_group_is_looked_up_not_created():
+    config = harness.load_stack_file("dev")
+    config["llm-insights:resourceGroup.existing"] = True
+    config["llm-insights:resourceGroup.name"] = "rg-shared-observability"
+    run = harness.run_program("dev", config, {})
+    assert run.error is None, run.error
+    assert not run.of_type("azure-native:resources:ResourceGroup")
+    assert ("azure-native:resources:getResourceGroup",
+            {"resourceGroupName": "rg-shared-observability"}) in run.invokes  # fmt: skip
+    for res in run.custom:
+        assert res.inputs.get("resourceGroupName") == "rg-shared-observability", res.name
+
+
+def test_minimal_config_gets_documented_defaults():
+    fake = Renderers(render_workbooks=lambda ctx: [], load_rules=lambda ctx: [])
+    raw = {"azure-native:location": "westeurope", "llm-insights:notifications.emails": '["a@b.io"]'}
+    cfg = parse_config(raw, frozenset(), "qa", fake)
+    assert cfg.environment == "qa" and cfg.protect is True
+    assert cfg.resource_group.name == "rg-llm-insights-qa" and not cfg.resource_group.existing
+    assert cfg.workspace.retention_in_days == 30 and cfg.workspace.daily_quota_gb == 1.0
+    assert cfg.app_insights.sampling_percentage == 100.0
+    assert cfg.app_insights.disable_local_auth is False
+    assert cfg.telemetry.traces_sampler == "microsoft.rate_limited"
+    assert cfg.telemetry.traces_sampler_arg == 5.0
+    assert cfg.container_app is None
+    assert cfg.notifications.routes == {"critical": ("email",), "warning": ("email",), "info": ()}
+
+
+def test_default_routes_need_an_email():
+    fake = Renderers(render_workbooks=lambda ctx: [], load_rules=lambda ctx: [])
+    with pytest.raises(Exception, match=r"notifications.routes.critical uses email"):
+        parse_config({"azure-native:location": "westeurope"}, frozenset(), "qa", fake)
+
+
+def test_dev_environment_is_unprotected_by_default_and_overridable():
+    fake = Renderers(render_workbooks=lambda ctx: [], load_rules=lambda ctx: [])
+    base = {
+        "azure-native:location": "westeurope",
+        "llm-insights:notifications.routes": json.dumps({"critical": [], "warning": []}),
+    }
+    assert parse_config(base, frozenset(), "dev", fake).protect is False
+    forced = {**base, "llm-insights:protect": "true"}
+    assert parse_config(forced, frozenset(), "dev", fake).protect is True
+    named = {**base, "llm-insights:environment": "dev"}
+    assert parse_config(named, frozenset(), "sandbox-1", fake).protect is False
+
+
+def test_container_memory_defaults_to_twice_the_cpu():
+    fake = Renderers(render_workbooks=lambda ctx: [], load_rules=lambda ctx: [])
+    cfg = parse_config(
+        {
+            "azure-native:location": "westeurope",
+            "llm-insights:notifications.routes": "{}",
+            "llm-insights:containerApp.image": "myregistry.azurecr.io/team/llm-app:1.4.2",
+            "llm-insights:containerApp.cpu": "1.5",
+        },
+        frozenset(),
+        "qa",
+        fake,
+    )
+    assert cfg.container_app is not None
+    assert cfg.container_app.memory == "3Gi" and cfg.container_app.cpu == 1.5
+
+
+def test_slack_definition_is_valid_json_without_urls():
+    text = json.dumps(workflow_definition(), sort_keys=True)
+    assert "https://hooks" not in text
+    assert json.loads(text)["parameters"]["slackWebhookUrl"]["type"] == "SecureString"
