@@ -1,0 +1,127 @@
+"""configure(): connection string sources, local endpoint, strict mode, idempotence, options."""
+
+from __future__ import annotations
+
+import logging
+
+import llm_insights
+import pytest
+from llm_insights import _config, _state
+from llm_insights import contract as c
+
+REAL = "InstrumentationKey=11111111-1111-1111-1111-111111111111;IngestionEndpoint=https://x/"
+
+
+@pytest.fixture
+def distro(monkeypatch, telemetry):
+    """Capture what configure() hands the Azure Monitor distro (without setting globals)."""
+    import azure.monitor.opentelemetry as amo
+
+    calls: list[dict] = []
+    monkeypatch.setattr(amo, "configure_azure_monitor", lambda **kw: calls.append(kw))
+    for var in (c.ENV_CONNECTION_STRING, c.ENV_LOCAL_ENDPOINT, c.ENV_ENVIRONMENT):
+        monkeypatch.delenv(var, raising=False)
+    _config._reset_for_tests()
+    yield calls
+    _config._reset_for_tests()
+
+
+def test_no_connection_string_warns_once_and_runs(distro, caplog):
+    with caplog.at_level(logging.WARNING, logger="llm_insights"):
+        assert llm_insights.configure("svc") is False
+        assert llm_insights.configure("svc") is False
+    assert distro == []
+    warnings = [r for r in caplog.records if "no connection string" in r.getMessage()]
+    assert len(warnings) == 1
+    with llm_insights.llm_call(provider="openai", model="gpt-4o"):
+        pass  # still instrumented, just not exported
+
+
+def test_strict_raises_without_connection_string(distro):
+    with pytest.raises(llm_insights.ConfigurationError, match=c.ENV_CONNECTION_STRING):
+        llm_insights.configure("svc", strict=True)
+
+
+def test_empty_service_name_is_a_clear_error(distro):
+    with pytest.raises(llm_insights.ConfigurationError, match="service_name"):
+        llm_insights.configure("", strict=True)
+    assert llm_insights.configure("  ") is False
+
+
+def test_connection_string_argument_and_options(distro):
+    cred = object()
+    assert llm_insights.configure(
+        "pharmabot-api",
+        "1.0.0",
+        environment="prod",
+        connection_string=REAL,
+        credential=cred,
+        sampling_ratio=0.25,
+        disable_offline_storage=True,
+    )
+    [kw] = distro
+    assert kw["connection_string"] == REAL and kw["credential"] is cred
+    res = kw["resource"].attributes
+    assert res["service.name"] == "pharmabot-api" and res["service.version"] == "1.0.0"
+    assert res["deployment.environment"] == "prod"
+    assert kw["enable_live_metrics"] is True
+    assert kw["sampling_ratio"] == 0.25 and "traces_per_second" not in kw
+    assert kw["disable_offline_storage"] is True  # extra options pass through
+    view_names = {v._instrument_name for v in kw["views"]}
+    assert {m.name for m in c.METRICS} <= view_names
+
+
+def test_env_connection_string_and_sampling_left_to_the_distro(distro, monkeypatch):
+    monkeypatch.setenv(c.ENV_CONNECTION_STRING, REAL)
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER", "microsoft.fixed.percentage")
+    assert llm_insights.configure("svc")
+    [kw] = distro
+    assert kw["connection_string"] == REAL
+    assert "sampling_ratio" not in kw and "traces_per_second" not in kw  # the distro reads env
+
+
+def test_traces_per_second(distro):
+    llm_insights.configure("svc", connection_string=REAL, traces_per_second=2)
+    assert distro[0]["traces_per_second"] == 2.0
+
+
+def test_local_endpoint_builds_connection_string(distro, monkeypatch):
+    monkeypatch.setenv(c.ENV_LOCAL_ENDPOINT, "http://127.0.0.1:4999")
+    assert llm_insights.configure("svc")
+    conn = distro[0]["connection_string"]
+    assert conn == (
+        f"InstrumentationKey={c.LOCAL_INSTRUMENTATION_KEY};"
+        "IngestionEndpoint=http://127.0.0.1:4999/;LiveEndpoint=http://127.0.0.1:4999/"
+    )
+
+
+def test_real_connection_string_wins_over_local(distro, monkeypatch):
+    monkeypatch.setenv(c.ENV_LOCAL_ENDPOINT, "http://127.0.0.1:4999")
+    llm_insights.configure("svc", connection_string=REAL)
+    assert distro[0]["connection_string"] == REAL
+
+
+def test_twice_is_safe_and_updates_settings(distro):
+    assert llm_insights.configure("svc", connection_string=REAL)
+    assert llm_insights.configure("svc", connection_string=REAL, capture_content=True)
+    assert len(distro) == 1  # exporters set up once
+    assert _state.settings.capture_content == _state.CONTENT_ON
+
+
+def test_distro_failure_never_raises_unless_strict(distro, monkeypatch):
+    import azure.monitor.opentelemetry as amo
+
+    def broken(**kw):
+        raise RuntimeError("exporter init failed")
+
+    monkeypatch.setattr(amo, "configure_azure_monitor", broken)
+    assert llm_insights.configure("svc", connection_string=REAL) is False
+    _config._reset_for_tests()
+    with pytest.raises(llm_insights.ConfigurationError, match="exporter init failed"):
+        llm_insights.configure("svc", connection_string=REAL, strict=True)
+
+
+def test_flush_and_shutdown_never_raise(telemetry):
+    llm_insights.flush()
+    llm_insights.shutdown()
+    llm_insights.shutdown()
