@@ -31,7 +31,7 @@ from opentelemetry.sdk.metrics import MeterProvider  # noqa: E402
 from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader  # noqa: E402
 from opentelemetry.sdk.resources import Resource  # noqa: E402
 from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: E402
+from opentelemetry.sdk.trace.export import BatchSpanProcessor  # noqa: E402
 from opentelemetry.sdk.trace.id_generator import IdGenerator  # noqa: E402
 from opentelemetry.trace import SpanKind, Status, StatusCode  # noqa: E402
 
@@ -74,8 +74,10 @@ def landed() -> Iterator[tuple[IngestServer, LocalStore, dict]]:
         id_generator=_SeededIds(7),
     )
     tracer_provider.add_span_processor(
-        SimpleSpanProcessor(
-            exporter.AzureMonitorTraceExporter(tracer_provider=tracer_provider, **kw)
+        BatchSpanProcessor(
+            exporter.AzureMonitorTraceExporter(tracer_provider=tracer_provider, **kw),
+            max_export_batch_size=256,
+            schedule_delay_millis=60_000,
         )
     )
     tracer = tracer_provider.get_tracer("e2e")
@@ -108,6 +110,8 @@ def landed() -> Iterator[tuple[IngestServer, LocalStore, dict]]:
                     llm.set_status(Status(StatusCode.ERROR))
             with tracer.start_as_current_span("retrieve", kind=SpanKind.INTERNAL):
                 pass
+
+    assert tracer_provider.force_flush(30_000)
 
     meter_provider = MeterProvider(
         resource=resource,

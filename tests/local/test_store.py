@@ -140,8 +140,8 @@ def test_concurrent_ingest_and_query(store: LocalStore) -> None:
 
     def write() -> None:
         try:
-            for i in range(50):
-                store.insert("requests", [{"timestamp": T0, "name": f"r{i}"}] * 4)
+            for i in range(20):
+                store.insert("requests", [{"timestamp": T0, "name": f"r{i}"}] * 10)
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
