@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
+from llm_insights import contract
 from pulumi_azure_native import app, authorization, managedidentity, operationalinsights
 
 from .config import ContainerAppConfig, TelemetryConfig
@@ -20,14 +21,15 @@ CONNECTION_STRING_SECRET = "appinsights-connection-string"
 # Built-in role that may send telemetry to a component with local auth disabled.
 MONITORING_METRICS_PUBLISHER = "3913510d-42f4-4e42-8a64-420c390055eb"
 
-ENV_CONNECTION_STRING = "APPLICATIONINSIGHTS_CONNECTION_STRING"
-ENV_AUTHENTICATION_STRING = "APPLICATIONINSIGHTS_AUTHENTICATION_STRING"
+# The SDK's env var names come from the telemetry contract; the OTEL/Azure ones are standard.
+ENV_CONNECTION_STRING = contract.ENV_CONNECTION_STRING
+ENV_AUTHENTICATION_STRING = contract.ENV_AUTHENTICATION_STRING
+ENV_ENVIRONMENT = contract.ENV_ENVIRONMENT
 ENV_AZURE_CLIENT_ID = "AZURE_CLIENT_ID"
 ENV_SERVICE_NAME = "OTEL_SERVICE_NAME"
 ENV_RESOURCE_ATTRIBUTES = "OTEL_RESOURCE_ATTRIBUTES"
 ENV_TRACES_SAMPLER = "OTEL_TRACES_SAMPLER"
 ENV_TRACES_SAMPLER_ARG = "OTEL_TRACES_SAMPLER_ARG"
-ENV_ENVIRONMENT = "LLM_INSIGHTS_ENVIRONMENT"
 
 
 @dataclass(frozen=True)
