@@ -109,3 +109,26 @@ def test_invalid_capture_setting_strict_raises(telemetry):
     assert llm_insights.configure("svc", capture_content="sometimes") is False  # logged
     assert _state.settings.capture_content == _state.CONTENT_OFF
     _config._reset_for_tests()
+
+
+@pytest.mark.e2e
+def test_capture_through_openai_stream(telemetry, stand, openai_client):
+    from llm_insights_kit.local.llm_standin import Scripted
+
+    llm_insights.configure("svc", capture_content=True)
+    llm_insights.instrument_openai()
+    stand.script(Scripted(text="streamed answer"))
+    messages = [{"role": "user", "content": "question?"}]
+    list(openai_client.chat.completions.create(model="gpt-4o", messages=messages, stream=True))
+    messages.append({"role": "assistant", "content": "mutated after the call"})
+    a = telemetry.span().attributes
+    assert "mutated" not in a[c.GEN_AI_INPUT_MESSAGES]
+    assert json.loads(a[c.GEN_AI_INPUT_MESSAGES])[0]["parts"][0]["content"] == "question?"
+    out = json.loads(a[c.GEN_AI_OUTPUT_MESSAGES])
+    assert out == [
+        {
+            "role": "assistant",
+            "parts": [{"type": "text", "content": "streamed answer"}],
+            "finish_reason": "stop",
+        }
+    ]

@@ -39,7 +39,8 @@ class EvaluationInput:
     text: str
 
 
-Evaluator = Callable[[EvaluationInput], "Evaluation | list[Evaluation] | None"]
+# evaluator(EvaluationInput) -> Evaluation | list[Evaluation] | None
+Evaluator = Callable[..., Any]
 
 _evaluators: list[Evaluator] = []
 _queue: queue.Queue[EvaluationInput | None] = queue.Queue(maxsize=1000)

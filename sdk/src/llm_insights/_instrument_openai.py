@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import wrapt
 
+from . import _state
 from . import contract as c
 from ._call import LLMCall
 from ._guard import guarded, report
@@ -99,9 +100,17 @@ def _prepare(
         deployment=_deployment(base, model) if azure else None,
         streaming=stream,
         request_attributes=request_attrs,
-        messages=kwargs.get("messages") if operation == c.OPERATION_CHAT else None,
+        messages=_messages_snapshot(kwargs, operation),
     )
     return call, call_kwargs, inject, base
+
+
+def _messages_snapshot(kwargs: Mapping[str, Any], operation: str) -> Any:
+    """The prompt, copied only when content capture may use it (the app may mutate its list)."""
+    if operation != c.OPERATION_CHAT or _state.settings.capture_content == _state.CONTENT_OFF:
+        return None
+    messages = kwargs.get("messages")
+    return list(messages) if isinstance(messages, (list, tuple)) else messages
 
 
 def _rejects_stream_options(exc: BaseException) -> bool:
