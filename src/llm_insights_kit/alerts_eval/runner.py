@@ -29,7 +29,6 @@ from .fixtures import (
     load_fixture_file,
     rows_for_test,
 )
-from .stacks import stack_context
 
 RuleLoader = Callable[[RenderContext, Path | None], list[AlertRuleSpec]]
 
@@ -48,6 +47,13 @@ def default_loader(ctx: RenderContext, rules_dir: Path | None) -> list[AlertRule
     from ..alerts import load_rules  # the rule loader (dashboards/alerts area)
 
     return load_rules(ctx, rules_dir) if rules_dir is not None else load_rules(ctx)
+
+
+def context_for(stack: str | None, stack_file: Path | None = None) -> RenderContext:
+    """The stack's RenderContext exactly as ``llm-insights render`` builds it."""
+    from ..dashboards.stack import render_context
+
+    return render_context(stack, stack_file)
 
 
 def default_store() -> InsertableStore:
@@ -133,7 +139,7 @@ class _Rules:
     def context(self, stack: str | None) -> RenderContext:
         if stack not in self._contexts:
             use_file = self.stack_file if stack == self.stack else None
-            self._contexts[stack] = stack_context(stack, stack_file=use_file)
+            self._contexts[stack] = context_for(stack, use_file)
         return self._contexts[stack]
 
     def get(self, fixture: FixtureFile, stack: str | None) -> dict[str, AlertRuleSpec]:

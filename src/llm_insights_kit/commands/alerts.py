@@ -20,11 +20,11 @@ from ..alerts_eval.evaluator import RuleEvaluator
 from ..alerts_eval.runner import (
     RunReport,
     TestOutcome,
+    context_for,
     default_loader,
     describe_expectation,
     run_paths,
 )
-from ..alerts_eval.stacks import stack_context
 from ..errors import KitError
 
 HELP = (
@@ -68,7 +68,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="replay evaluations from this time (ISO 8601, or a duration before --at such as "
         "1h) so fired/resolved state and mutes are carried",
     )
-    ev.add_argument("--rule", action="append", dest="rules", metavar="NAME", help="only this rule")
+    ev.add_argument(
+        "--rule", action="append", dest="rule_names", metavar="NAME", help="only this rule"
+    )
     _rule_options(ev)
     ev.add_argument("--json", action="store_true", help="print results as JSON")
 
@@ -212,9 +214,9 @@ def _eval(args: argparse.Namespace, out: TextIO) -> int:
         since = at - delta if delta is not None else parse_time(args.since, "--since")
         if since > at:
             raise KitError(f"--since {args.since}", "must be before --at")
-    ctx = stack_context(args.stack, stack_file=args.stack_file)
+    ctx = context_for(args.stack, args.stack_file)
     rules = default_loader(ctx, args.rules)
-    wanted = set(args.rules or [])
+    wanted = set(args.rule_names or [])
     unknown = wanted - {r.name for r in rules}
     if unknown:
         raise KitError(

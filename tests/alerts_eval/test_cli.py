@@ -1,0 +1,197 @@
+"""``llm-insights alerts test|eval`` end to end: exit codes, diffs, stacks, user rules."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from llm_insights_kit.cli import main
+from llm_insights_kit.kql.paths import KIT_ROOT
+from llm_insights_kit.local.store import LocalStore
+
+from .conftest import minutes
+
+ERRORS_3PCT = """\
+evaluation_time_origin: 2026-01-01T00:00:00Z
+tests:
+  - name: three percent errors
+    series:
+      - table: customMetrics
+        metric: gen_ai.client.operation.duration
+        dimensions: {gen_ai.request.model: gpt-4o}
+        every: 1m
+        to: 15m
+        values: {valueCount: 97, valueSum: 116}
+      - table: customMetrics
+        metric: gen_ai.client.operation.duration
+        dimensions: {gen_ai.request.model: gpt-4o, error.type: "500"}
+        every: 1m
+        to: 15m
+        values: {valueCount: 3, valueSum: 1}
+    expect:
+      - {rule: llm-error-rate-high, at: 15m, firing: EXPECTED, value_between: [0.03, 0.03]}
+"""
+
+
+def _fixture(tmp_path: Path, text: str, name: str = "fx.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def test_wrong_expectation_fails_with_a_readable_diff(tmp_path, capsys):
+    path = _fixture(tmp_path, ERRORS_3PCT.replace("EXPECTED", "true"))
+    assert main(["alerts", "test", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert f"FAIL  {path}: three percent errors" in out
+    assert "expect[0] llm-error-rate-high at 15m (2026-01-01 00:15): FAILED" in out
+    assert "expected: firing=true, value in [0.03, 0.03]" in out
+    assert (
+        "got:      llm-error-rate-high silent at 2026-01-01 00:15: maximum of error_rate 0.03 "
+        "<= 0.05 (model=gpt-4o)" in out
+    )
+    assert "problem:  expected firing, but no matching instance fired" in out
+    assert out.rstrip().endswith("(1 rule queries)") and "1 tests FAILED" in out
+
+
+def test_prod_stack_changes_the_decision(tmp_path, capsys):
+    silent = _fixture(tmp_path, ERRORS_3PCT.replace("EXPECTED", "false"))
+    assert main(["alerts", "test", str(silent)]) == 0
+    assert main(["alerts", "test", "--stack", "prod", str(silent)]) == 1
+    out = capsys.readouterr().out
+    assert "[stack prod]" in out and "error_rate 0.03 > 0.02" in out
+    firing = _fixture(tmp_path, ERRORS_3PCT.replace("EXPECTED", "true"), "firing.yaml")
+    prod_file = KIT_ROOT / "Pulumi.prod.yaml"
+    assert main(["alerts", "test", "--stack-file", str(prod_file), str(firing)]) == 0
+
+
+def test_json_output(tmp_path, capsys):
+    path = _fixture(tmp_path, ERRORS_3PCT.replace("EXPECTED", "false"))
+    assert main(["alerts", "test", "--json", str(path)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    (test,) = data["tests"]
+    (case,) = test["cases"]
+    assert data["ok"] and case["ok"] and case["instances"][0]["value"] == pytest.approx(0.03)
+    assert data["coverage"]["llm-error-rate-high"] == {"firing": 0, "silent": 1}
+
+
+def test_require_coverage_fails_rules_without_both_cases(tmp_path, capsys):
+    path = _fixture(tmp_path, ERRORS_3PCT.replace("EXPECTED", "false"))
+    assert main(["alerts", "test", "--require-coverage", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "COVERAGE  llm-error-rate-high: no passing firing case" in out
+    assert "COVERAGE  llm-cost-spike: no passing firing or silent case" in out
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            ("llm-error-rate-high", "llm-error-rate-hgh"),
+            "test 'three percent errors': expect[0].rule = 'llm-error-rate-hgh': no such rule "
+            "(did you mean 'llm-error-rate-high'?)",
+        ),
+        (("at: 15m", "at: 7m"), "expect[0].at = 7m: not an evaluation time of llm-error-rate-high"),
+        (("gen_ai.request.model: gpt-4o}", "gen_ai.request.modle: gpt-4o}"), "modle"),
+    ],
+)
+def test_bad_fixtures_exit_2_without_traceback(tmp_path, capsys, change, message):
+    path = _fixture(tmp_path, ERRORS_3PCT.replace("EXPECTED", "false").replace(*change))
+    assert main(["alerts", "test", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {path}: ") and message in err
+    assert "Traceback" not in err
+
+
+USER_RULES = """\
+rules:
+  - name: shop-tool-failures
+    displayName: Shop tool failures
+    description: A checkout tool failed at least 3 times in 10 minutes.
+    severity: 3
+    route: info
+    evaluationFrequency: PT5M
+    windowSize: PT10M
+    query: |
+      {{ c.TABLE_LLM_SPANS }}
+      | where {{ k.dim(c.GEN_AI_OPERATION_NAME) }} == {{ c.OPERATION_EXECUTE_TOOL | kql_string }}
+      | where success == false
+      | project tool = {{ k.dim(c.GEN_AI_TOOL_NAME) }}
+    timeAggregation: Count
+    operator: GreaterThanOrEqual
+    threshold: 3
+    dimensions:
+      - {name: tool, operator: Exclude, values: [debug_echo]}
+    autoMitigate: true
+"""
+
+USER_TESTS = """\
+rule_files: [../rules]
+tests:
+  - name: a failing tool fires, an excluded one never does
+    series:
+      - table: dependencies
+        dimensions: {gen_ai.operation.name: execute_tool, gen_ai.tool.name: get_price}
+        values: {name: execute_tool get_price, success: false}
+        at: [1m, 2m, 3m]
+      - table: dependencies
+        dimensions: {gen_ai.operation.name: execute_tool, gen_ai.tool.name: debug_echo}
+        values: {name: execute_tool debug_echo, success: false}
+        at: 1m
+        count: 10
+      - table: dependencies
+        dimensions: {gen_ai.operation.name: execute_tool, gen_ai.tool.name: get_stock}
+        values: {name: execute_tool get_stock, success: false}
+        at: [1m, 2m]
+    expect:
+      - {rule: shop-tool-failures, at: 5m, firing: true, series: {tool: get_price}}
+      - {rule: shop-tool-failures, at: 5m, firing: false, series: {tool: get_stock},
+         value_between: [2, 2]}
+      - {rule: shop-tool-failures, at: 5m, firing: false, series: {tool: debug_echo}}
+      - {rule: shop-tool-failures, at: 15m, firing: false, event: resolved}
+"""
+
+
+def test_users_test_their_own_rules(tmp_path, capsys):
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "shop.yaml").write_text(USER_RULES, encoding="utf-8")
+    (tmp_path / "tests").mkdir()
+    path = _fixture(tmp_path / "tests", USER_TESTS)
+    assert main(["alerts", "test", "-v", str(path)]) == 0, capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "shop-tool-failures fired at 2026-01-01 00:05: row count 3 >= 3 (tool=get_price)" in out
+
+
+def test_eval_on_a_store_file(tmp_path, capsys):
+    db = tmp_path / "local.duckdb"
+    with LocalStore(db) as store:
+        store.insert(
+            "customMetrics",
+            [
+                {
+                    "timestamp": minutes(m),
+                    "name": "gen_ai.client.operation.duration",
+                    "valueSum": 10.0,
+                    "valueCount": 10,
+                    "customDimensions": {"gen_ai.request.model": "gpt-4o", "error.type": err},
+                }
+                for m in range(15)
+                for err in ("", "500")
+            ],
+        )
+    args = ["alerts", "eval", "--db", str(db), "--at", "2026-01-01T00:15:00Z"]
+    assert main([*args, "--rule", "llm-error-rate-high", "--rule", "llm-throttling"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "FIRING  llm-error-rate-high fired at 2026-01-01 00:15: maximum of error_rate 0.5 > 0.05 "
+        "(model=gpt-4o)" in out
+    )
+    assert "ok      llm-throttling silent at 2026-01-01 00:15" in out
+    assert main([*args, "--since", "30m", "--json", "--rule", "llm-error-rate-high"]) == 0
+    (result,) = json.loads(capsys.readouterr().out)
+    assert result["firing"] and result["event"] is None  # fired at 00:05, still firing
+    assert main([*args, "--rule", "nope"]) == 2
+    assert "--rule nope: no such rule" in capsys.readouterr().err
