@@ -196,6 +196,8 @@ def test_http_errors_set_error_type(telemetry, stand, azure_client, scenario, ex
     span = telemetry.span()
     assert span.attributes[c.ERROR_TYPE] == error_type
     assert span.status.status_code.name == "ERROR"
+    # one exception event (one row in exceptions), not one per layer
+    assert [e.name for e in span.events].count("exception") == 1
 
 
 def test_plain_400_is_not_a_content_filter_hit(telemetry, stand, openai_client):

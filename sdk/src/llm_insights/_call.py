@@ -106,7 +106,10 @@ class LLMCall:
     # -- filling in ------------------------------------------------------------------------
     def use_span(self) -> Any:
         """Context manager making this call's span current (so HTTP spans nest under it)."""
-        return trace.use_span(self.span, end_on_exit=False)
+        # the SDK records the exception itself (once), so use_span must not record it again
+        return trace.use_span(
+            self.span, end_on_exit=False, record_exception=False, set_status_on_exception=False
+        )
 
     def set_usage(self, input_tokens: Any = None, output_tokens: Any = None, cached: Any = None):
         if input_tokens is not None:
