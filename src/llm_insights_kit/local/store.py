@@ -26,6 +26,9 @@ from pathlib import Path
 from typing import Any
 
 import duckdb_kql
+from duckdb_kql import KqlSchemaError
+from duckdb_kql.engine import schema as kql_schema
+from duckdb_kql.translate import CLOCK_SLOT
 from llm_insights import contract
 
 from ..errors import KitError
@@ -33,6 +36,7 @@ from .envelopes import ITEM_TYPES, EnvelopeError, parse_time, rows_by_table
 from .kql import query_label, translate_error
 
 #: Kusto column type → DuckDB column type.
+_TRANSLATION_CACHE = 512
 DUCKDB_TYPES: dict[str, str] = {
     "string": "VARCHAR",
     "datetime": "TIMESTAMP",
@@ -97,6 +101,9 @@ class LocalStore:
                     continue
                 cols = ", ".join(f'"{name}" {DUCKDB_TYPES[kind]}' for name, kind in columns)
                 self._con.execute(f'CREATE TABLE IF NOT EXISTS "{table}" ({cols})')
+        self._translations: dict[tuple[str, bool], tuple[str, dict[str, Any]]] = {}
+        # Table -> columns for duckdb-kql (join/union need it); the tables never change shape.
+        self._kql_schema = kql_schema(self._con)
         self._json_columns = {
             table: "{" + ", ".join(f"'{n}': '{DUCKDB_TYPES[k]}'" for n, k in cols) + "}"
             for table, cols in self.schemas.items()
@@ -258,13 +265,17 @@ class LocalStore:
             if end < start:
                 raise KitError(f"{label}: time_range", f"end {end} is before start {start}")
             scope = (start, end)
+        try:
+            sql, params = self._translate(kql, query_now)
+        except Exception as exc:
+            raise translate_error(exc, label, kql) from None
         with self._lock:
             self._check_open()
             try:
                 if scope is not None:
                     self._scope(*scope)
                 try:
-                    relation = duckdb_kql.kql(self._con, kql, query_now=query_now)
+                    relation = self._con.sql(sql, params=params) if params else self._con.sql(sql)
                     columns = list(relation.columns)
                     types = [str(t) for t in relation.types]
                     raw = relation.fetchall()
@@ -275,7 +286,30 @@ class LocalStore:
                 raise
             except Exception as exc:
                 raise translate_error(exc, label, kql) from None
-        return QueryResult(columns, [_convert(row, types) for row in raw], types)
+        return QueryResult(columns, [_convert(row, types) for row in raw], types, sql)
+
+    def _translate(self, kql: str, now: datetime | None) -> tuple[str, dict[str, Any]]:
+        """KQL → (DuckDB SQL, parameters), cached by text: alert evaluation re-runs one query at
+        many instants, and duckdb-kql's ANTLR parser costs ~0.1-0.3 s per query. A pinned
+        ``now`` is a bound parameter of the SQL, so one translation serves every instant."""
+        key = (kql, now is not None)
+        cached = self._translations.get(key)
+        if cached is None:
+            translated = duckdb_kql.to_sql(kql, schema=self._kql_schema, query_now=now)
+            if translated.unbound:
+                raise KqlSchemaError(
+                    ", ".join(translated.unbound),
+                    hint="declared query parameter with no value and no default",
+                )
+            cached = (str(translated), dict(translated.parameters or {}))
+            with self._lock:
+                if len(self._translations) >= _TRANSLATION_CACHE:
+                    self._translations.pop(next(iter(self._translations)))
+                self._translations[key] = cached
+        sql, params = cached
+        if now is not None and CLOCK_SLOT in params:
+            params = {**params, CLOCK_SLOT: now}
+        return sql, params
 
     def _scope(self, start: datetime, end: datetime) -> None:
         for table in self.schemas:
