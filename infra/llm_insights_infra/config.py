@@ -41,6 +41,10 @@ _IMAGE_RE = re.compile(
     r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"  # path
     r"(?::[\w][\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$"  # tag, digest
 )
+_KEY_VAULT_RE = re.compile(
+    r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/(?P<rg>[-\w.()]{1,90})"
+    r"/providers/Microsoft\.KeyVault/vaults/(?P<vault>[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9])$"
+)
 _MEMORY_RE = re.compile(r"^(\d+(?:\.\d+)?)Gi$")
 _TAG_KEY_RE = re.compile(r"^[^<>%&\\?/]{1,512}$")
 
@@ -88,6 +92,9 @@ KEYS: tuple[Key, ...] = (
     Key("containerApp.maxReplicas", "integer", "Maximum replicas, 1..300, ≥ minReplicas.", 3),
     Key("containerApp.targetPort", "integer", "Ingress target port, 1..65535.", 8000),
     Key("containerApp.external", "boolean", "Expose ingress publicly.", True),
+    Key("containerApp.keyVaultId", "string",
+        "Resource id of an RBAC-mode Key Vault: the kit stores the connection string there and "
+        "the app reads it by Key Vault reference.", None, "unset (plain Container App secret)"),
     Key("notifications.emails", "array", "Email receivers (addresses).", []),
     Key("notifications.pagerdutyUrl", "string",
         "PagerDuty Azure integration URL (secret; webhook, common alert schema).", None, "unset",
@@ -142,6 +149,15 @@ class ContainerAppConfig:
     max_replicas: int
     target_port: int
     external: bool
+    key_vault_id: str | None = None
+
+    def key_vault(self) -> tuple[str, str] | None:
+        """(resource group, vault name) of ``key_vault_id``."""
+        if self.key_vault_id is None:
+            return None
+        match = _KEY_VAULT_RE.match(self.key_vault_id)
+        assert match is not None  # validated by parse_config
+        return match.group("rg"), match.group("vault")
 
 
 @dataclass(frozen=True)
@@ -521,6 +537,12 @@ def _container_app(r: _Reader) -> ContainerAppConfig | None:
         max_replicas=max_replicas,
         target_port=r.integer("containerApp.targetPort", 1, 65535),
         external=r.boolean("containerApp.external"),
+        key_vault_id=r.string(
+            "containerApp.keyVaultId",
+            _KEY_VAULT_RE,
+            "must be a Key Vault resource id: /subscriptions/<id>/resourceGroups/<rg>/providers/"
+            "Microsoft.KeyVault/vaults/<name>",
+        ),
     )
 
 

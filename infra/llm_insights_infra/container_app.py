@@ -3,7 +3,9 @@
 The connection string reaches the container only as a Container App secret referenced by
 ``secretRef``; with local auth disabled the app also gets a user-assigned identity holding
 "Monitoring Metrics Publisher" on the component and ``APPLICATIONINSIGHTS_AUTHENTICATION_STRING``
-(Entra ID ingestion).
+(Entra ID ingestion). With ``containerApp.keyVaultId`` the secret is a Key Vault reference instead:
+the kit stores the connection string in that vault and the identity reads it ("Key Vault Secrets
+User"), so the value never sits in the Container App's own configuration.
 """
 
 from __future__ import annotations
@@ -13,13 +15,15 @@ from dataclasses import dataclass
 
 import pulumi
 from llm_insights import contract
-from pulumi_azure_native import app, authorization, managedidentity, operationalinsights
+from pulumi_azure_native import app, authorization, keyvault, managedidentity, operationalinsights
 
 from .config import ContainerAppConfig, TelemetryConfig
 
 CONNECTION_STRING_SECRET = "appinsights-connection-string"
 # Built-in role that may send telemetry to a component with local auth disabled.
 MONITORING_METRICS_PUBLISHER = "3913510d-42f4-4e42-8a64-420c390055eb"
+# Built-in role that may read secret values (RBAC-mode vaults).
+KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
 
 # The SDK's env var names come from the telemetry contract; the OTEL/Azure ones are standard.
 ENV_CONNECTION_STRING = contract.ENV_CONNECTION_STRING
@@ -100,10 +104,14 @@ class AppHosting(pulumi.ComponentResource):
             app.EnvironmentVarArgs(name=ENV_CONNECTION_STRING, secret_ref=CONNECTION_STRING_SECRET)
         ]
         env_vars += [app.EnvironmentVarArgs(name=k, value=v) for k, v in plain_env(args)]
+        secret = app.SecretArgs(
+            name=CONNECTION_STRING_SECRET, value=pulumi.Output.secret(args.connection_string)
+        )
         identity_args = None
         self.identity_client_id = None
         depends: list[pulumi.Resource] = [environment]
-        if args.entra_id_ingestion:
+        key_vault = args.app.key_vault()
+        if args.entra_id_ingestion or key_vault is not None:
             identity = managedidentity.UserAssignedIdentity(
                 f"{name}-identity",
                 resource_group_name=args.resource_group_name,
@@ -114,32 +122,73 @@ class AppHosting(pulumi.ComponentResource):
             client = authorization.get_client_config_output(
                 opts=pulumi.InvokeOutputOptions(parent=self)
             )
-            role = authorization.RoleAssignment(
-                f"{name}-metrics-publisher",
-                scope=args.component_id,
-                principal_id=identity.principal_id,
-                principal_type="ServicePrincipal",
-                role_definition_id=pulumi.Output.concat(
-                    "/subscriptions/",
-                    client.subscription_id,
-                    "/providers/Microsoft.Authorization/roleDefinitions/",
-                    MONITORING_METRICS_PUBLISHER,
-                ),
-                description="Entra ID ingestion into Application Insights (llm-insights)",
-                opts=child,
-            )
-            env_vars += [
-                app.EnvironmentVarArgs(
-                    name=ENV_AUTHENTICATION_STRING,
-                    value=pulumi.Output.concat("Authorization=AAD;ClientId=", identity.client_id),
-                ),
-                app.EnvironmentVarArgs(name=ENV_AZURE_CLIENT_ID, value=identity.client_id),
-            ]
+
+            def grant(suffix: str, scope: pulumi.Input[str], role: str, why: str) -> None:
+                depends.append(  # the app must not start before it holds the role
+                    authorization.RoleAssignment(
+                        f"{name}-{suffix}",
+                        scope=scope,
+                        principal_id=identity.principal_id,
+                        principal_type="ServicePrincipal",
+                        role_definition_id=pulumi.Output.concat(
+                            "/subscriptions/",
+                            client.subscription_id,
+                            "/providers/Microsoft.Authorization/roleDefinitions/",
+                            role,
+                        ),
+                        description=f"{why} (llm-insights)",
+                        opts=child,
+                    )
+                )
+
             identity_args = app.ManagedServiceIdentityArgs(
                 type="UserAssigned", user_assigned_identities=[identity.id]
             )
             self.identity_client_id = identity.client_id
-            depends.append(role)  # the app's first export must not be refused
+            env_vars.append(
+                app.EnvironmentVarArgs(name=ENV_AZURE_CLIENT_ID, value=identity.client_id)
+            )
+
+            if args.entra_id_ingestion:
+                grant(
+                    "metrics-publisher",
+                    args.component_id,
+                    MONITORING_METRICS_PUBLISHER,
+                    "Entra ID ingestion into Application Insights",
+                )
+                env_vars.append(
+                    app.EnvironmentVarArgs(
+                        name=ENV_AUTHENTICATION_STRING,
+                        value=pulumi.Output.concat(
+                            "Authorization=AAD;ClientId=", identity.client_id
+                        ),
+                    )
+                )
+            if key_vault is not None:
+                vault_group, vault_name = key_vault
+                stored = keyvault.Secret(
+                    f"{name}-kv-connection-string",
+                    resource_group_name=vault_group,
+                    vault_name=vault_name,
+                    secret_name=f"{CONNECTION_STRING_SECRET}-{args.environment}",
+                    properties=keyvault.SecretPropertiesArgs(
+                        value=pulumi.Output.secret(args.connection_string),
+                        content_type="text/plain",
+                    ),
+                    tags=dict(args.tags),
+                    opts=child,
+                )
+                grant(
+                    "kv-secrets-user",
+                    args.app.key_vault_id,
+                    KEY_VAULT_SECRETS_USER,
+                    "Container App reads the connection string by Key Vault reference",
+                )
+                secret = app.SecretArgs(
+                    name=CONNECTION_STRING_SECRET,
+                    key_vault_url=stored.properties.secret_uri,
+                    identity=identity.id,
+                )
 
         container_app = app.ContainerApp(
             f"{name}-app",
@@ -150,12 +199,7 @@ class AppHosting(pulumi.ComponentResource):
             identity=identity_args,
             configuration=app.ConfigurationArgs(
                 active_revisions_mode="Single",
-                secrets=[
-                    app.SecretArgs(
-                        name=CONNECTION_STRING_SECRET,
-                        value=pulumi.Output.secret(args.connection_string),
-                    )
-                ],
+                secrets=[secret],
                 ingress=app.IngressArgs(
                     external=args.app.external, target_port=args.app.target_port
                 ),

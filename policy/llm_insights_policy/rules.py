@@ -42,6 +42,7 @@ TAGGABLE = (
     SCHEDULED_QUERY_RULE,
     ACTION_GROUP,
     WORKFLOW,
+    "azure-native:keyvault:Secret",
 )
 REQUIRED_TAGS = ("project", "environment", "stack", "managed-by")
 COMPONENT_SECRET_OUTPUTS = ("connectionString", "instrumentationKey")

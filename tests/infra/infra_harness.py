@@ -8,6 +8,7 @@ keeps, per registered resource, its plain inputs, which input paths were Pulumi 
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import json
 import runpy
@@ -60,6 +61,7 @@ ARM_TYPES = {
         "Microsoft.ManagedIdentity/userAssignedIdentities"
     ),
     "azure-native:authorization:RoleAssignment": "Microsoft.Authorization/roleAssignments",
+    "azure-native:keyvault:Secret": "Microsoft.KeyVault/vaults",
 }
 _NAME_INPUTS = (
     "resourceGroupName",
@@ -129,6 +131,11 @@ def _fake_id(token: str, inputs: Mapping[str, Any], name: str) -> str:
     rg = inputs.get("resourceGroupName", "rg")
     if token == "azure-native:resources:ResourceGroup":
         return f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{rg}"
+    if token == "azure-native:keyvault:Secret":
+        return (
+            f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{rg}/providers/Microsoft.KeyVault/"
+            f"vaults/{inputs['vaultName']}/secrets/{inputs['secretName']}"
+        )
     arm = ARM_TYPES.get(token, token.replace(":", "/"))
     own = next(
         (inputs[k] for k in _NAME_INPUTS[1:] if isinstance(inputs.get(k), str)),
@@ -161,6 +168,11 @@ class KitMocks(pulumi.runtime.Mocks):
         elif args.typ == "azure-native:managedidentity:UserAssignedIdentity":
             state["principalId"] = str(uuid.uuid5(seed, "principal"))
             state["clientId"] = str(uuid.uuid5(seed, "client"))
+        elif args.typ == "azure-native:keyvault:Secret":
+            uri = f"https://{inputs['vaultName']}.vault.azure.net/secrets/{inputs['secretName']}"
+            plain = _unwrap(inputs.get("properties", {}), "", set())  # inputs keep secret wrappers
+            props = {k: v for k, v in plain.items() if k != "value"}  # ARM never returns the value
+            state["properties"] = {**props, "secretUri": uri, "secretUriWithVersion": f"{uri}/v1"}
         elif args.typ == "azure-native:app:ContainerApp":
             state["latestRevisionFqdn"] = f"{state['name']}.example.azurecontainerapps.io"
             identity = state.get("identity")
@@ -266,6 +278,30 @@ def _main() -> None:
 def _run(
     stack: str, values: dict[str, str], secret_keys: list[str], program: Callable[[], Any] = _main
 ) -> StackRun:
+    """One program run on its own event loop, so a failed run's leftover tasks die with it."""
+    try:
+        previous: asyncio.AbstractEventLoop | None = (
+            asyncio.get_event_loop_policy().get_event_loop()
+        )
+    except RuntimeError:
+        previous = None
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        return _run_on_loop(stack, values, secret_keys, program)
+    finally:
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.run_until_complete(loop.shutdown_default_executor())
+        loop.close()
+        asyncio.set_event_loop(previous)
+
+
+def _run_on_loop(
+    stack: str, values: dict[str, str], secret_keys: list[str], program: Callable[[], Any]
+) -> StackRun:
     run = StackRun(stack=stack, config=values)
     pulumi_settings.ROOT.set(None)
     pulumi.runtime.set_all_config(values, secret_keys)
@@ -273,6 +309,9 @@ def _run(
     pulumi.runtime.set_mocks(
         mocks, project=PROJECT, stack=stack, preview=False, monitor=RecordingMonitor(mocks, run)
     )
+    # MockSettings leaves the pending-outputs set to the import-time default, shared by every run;
+    # give this run (this context) its own so a failed run's tasks cannot leak into the next.
+    pulumi_settings.SETTINGS.outputs = set()
     try:
         _sync_await(run_pulumi_func(program))
     except Exception as err:  # the test decides whether an error was expected

@@ -194,3 +194,66 @@ def test_slack_definition_is_valid_json_without_urls():
     text = json.dumps(workflow_definition(), sort_keys=True)
     assert "https://hooks" not in text
     assert json.loads(text)["parameters"]["slackWebhookUrl"]["type"] == "SecureString"
+
+
+VAULT_ID = (
+    "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-secrets"
+    "/providers/Microsoft.KeyVault/vaults/kv-llm-staging"
+)
+
+
+def test_key_vault_reference_replaces_the_inline_secret():
+    config = harness.load_stack_file("staging")
+    config["llm-insights:containerApp.keyVaultId"] = VAULT_ID
+    run = harness.run_program("staging", config)
+    assert run.error is None, run.error
+    stored = run.one("azure-native:keyvault:Secret")
+    assert stored.inputs["vaultName"] == "kv-llm-staging"
+    assert stored.inputs["resourceGroupName"] == "rg-secrets"
+    assert stored.inputs["properties"]["value"] == run.outputs["connectionString"]
+    assert "properties.value" in stored.secret_paths
+
+    app = run.one("azure-native:app:ContainerApp")
+    identity = run.one("azure-native:managedidentity:UserAssignedIdentity")
+    (secret,) = app.inputs["configuration"]["secrets"]
+    assert "value" not in secret
+    assert secret["keyVaultUrl"] == (
+        "https://kv-llm-staging.vault.azure.net/secrets/appinsights-connection-string-staging"
+    )
+    assert secret["identity"] == identity.id
+    assert app.inputs["identity"]["userAssignedIdentities"] == [identity.id]
+    (role,) = run.of_type("azure-native:authorization:RoleAssignment")  # local auth stays on
+    assert role.inputs["scope"] == VAULT_ID
+    assert role.inputs["roleDefinitionId"].endswith("4633458b-17de-408a-b874-0445c86b69e6")
+    env = {e["name"]: e for e in app.inputs["template"]["containers"][0]["env"]}
+    assert env["APPLICATIONINSIGHTS_CONNECTION_STRING"].get("secretRef")
+    assert "APPLICATIONINSIGHTS_AUTHENTICATION_STRING" not in env
+
+
+def test_bad_key_vault_id_is_rejected():
+    config = harness.load_stack_file("staging")
+    config["llm-insights:containerApp.keyVaultId"] = "kv-llm-staging"
+    run = harness.run_program("staging", config)
+    assert str(run.error).startswith(
+        "Pulumi.staging.yaml: llm-insights:containerApp.keyVaultId = kv-llm-staging: must be a "
+        "Key Vault resource id"
+    )
+    assert run.resources == []
+
+
+def test_a_failed_run_does_not_leak_into_the_next(monkeypatch):
+    """Pulumi keeps runtime state globally; each harness run must start clean."""
+    original = harness.KitMocks.new_resource
+
+    def corrupt(self, args):
+        rid, state = original(self, args)
+        if args.typ == "azure-native:applicationinsights:Component":
+            state["connectionString"] = {harness._SECRET_SIG_KEY: harness._SECRET_SIG}  # no value
+        return rid, state
+
+    monkeypatch.setattr(harness.KitMocks, "new_resource", corrupt)
+    assert harness.run_program("prod").error is not None
+    monkeypatch.setattr(harness.KitMocks, "new_resource", original)
+    again = harness.run_program("prod")
+    assert again.error is None, again.error
+    assert again.one("azure-native:applicationinsights:Component")
