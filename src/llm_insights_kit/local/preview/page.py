@@ -24,6 +24,7 @@ from .run import Group, Markdown, Panel, Parameter, QueryOutcome, WorkbookRun
 MAX_TABLE_ROWS = 50
 MAX_BARS = 25
 MAX_SERIES = 10
+WIDE_TABLE_COLUMNS = 5
 LINE_VISUALIZATIONS = frozenset({"timechart", "linechart", "areachart", "scatterchart"})
 BAR_VISUALIZATIONS = frozenset({"barchart", "columnchart", "piechart", "categoricalbar"})
 TILE_VISUALIZATIONS = frozenset({"tiles", "card"})
@@ -231,6 +232,10 @@ def panel_html(panel: Panel) -> str:
             width = f' style="flex-basis:calc({percent:g}% - 12px)"'
         except ValueError:
             width = ""
+    elif (
+        len(panel.outcome.columns) > WIDE_TABLE_COLUMNS and "<table" in body and "<svg" not in body
+    ):
+        width = ' style="flex-basis:100%"'  # a wide table gets the whole row, not a scrollbar
     source = f'<p class="note source">Source: {escape(panel.source)}</p>' if panel.source else ""
     rows = len(panel.outcome.rows)
     return (
