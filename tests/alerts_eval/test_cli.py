@@ -57,6 +57,15 @@ def test_wrong_expectation_fails_with_a_readable_diff(tmp_path, capsys):
     assert out.rstrip().endswith("(1 rule queries)") and "1 tests FAILED" in out
 
 
+def test_a_series_that_matches_nothing_lists_the_instances(tmp_path, capsys):
+    text = ERRORS_3PCT.replace("firing: EXPECTED,", "firing: false, series: {model: gpt-5},")
+    assert main(["alerts", "test", str(_fixture(tmp_path, text))]) == 1
+    out = capsys.readouterr().out
+    assert "got:      no instance with these dimension values; instances:" in out
+    assert "llm-error-rate-high silent at 2026-01-01 00:15: maximum of error_rate 0.03" in out
+    assert "problem:  expected value in [0.03, 0.03], but the query returned no matching" in out
+
+
 def test_prod_stack_changes_the_decision(tmp_path, capsys):
     silent = _fixture(tmp_path, ERRORS_3PCT.replace("EXPECTED", "false"))
     assert main(["alerts", "test", str(silent)]) == 0
@@ -96,6 +105,10 @@ def test_require_coverage_fails_rules_without_both_cases(tmp_path, capsys):
         ),
         (("at: 15m", "at: 7m"), "expect[0].at = 7m: not an evaluation time of llm-error-rate-high"),
         (("gen_ai.request.model: gpt-4o}", "gen_ai.request.modle: gpt-4o}"), "modle"),
+        (
+            ("firing: false,", "firing: false, series: {modle: gpt-4o},"),
+            "expect[0].series.modle: not a dimension of llm-error-rate-high; its dimensions: model",
+        ),
     ],
 )
 def test_bad_fixtures_exit_2_without_traceback(tmp_path, capsys, change, message):

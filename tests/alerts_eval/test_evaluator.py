@@ -190,3 +190,9 @@ def test_engine_errors_become_kit_errors():
 
     with pytest.raises(KitError, match="query failed locally: RuntimeError: percentiles"):
         evaluate(Broken(), make_rule(), minutes(5))
+
+
+def test_a_disabled_rule_never_fires():
+    (ev,) = evaluate(ListStore(["v"], [[minutes(1), 20.0]]), make_rule(enabled=False), minutes(5))
+    assert ev.breaching and ev.condition_met and not ev.firing and ev.event is None
+    assert ev.why.startswith("test-rule disabled (never fires) at")

@@ -73,8 +73,9 @@ class CaseOutcome:
 
     expectation: Expectation
     at: datetime
-    instances: list[Evaluation]
+    instances: list[Evaluation]  # the instances the expectation's ``series`` selects
     problems: list[str]
+    others: list[Evaluation] = field(default_factory=list)  # the rule's other instances
 
     @property
     def ok(self) -> bool:
@@ -214,6 +215,15 @@ def run_test(
                 + "; loaded: "
                 + ", ".join(sorted(rules)),
             )
+        dims = {d.name for d in rules[exp.rule].dimensions}
+        for key in exp.series:
+            if key not in dims:
+                allowed = ", ".join(sorted(dims)) or "none (the rule has one instance)"
+                raise KitError(
+                    str(fixture.path),
+                    f"test {test.name!r}: expect[{exp.index}].series.{key}: not a dimension of "
+                    f"{exp.rule}; its dimensions: {allowed}",
+                )
         by_rule.setdefault(exp.rule, []).append(exp)
     store = store_factory()
     try:
@@ -287,7 +297,8 @@ def check(exp: Expectation, at: datetime, evaluations: list[Evaluation]) -> Case
             ok = exp.value_between is None and exp.event in (None, "none") and not exp.notified
         if not ok:
             problems.append(_details_problem(exp, subjects))
-    return CaseOutcome(exp, at, matching, problems)
+    others = [ev for ev in evaluations if ev not in matching]
+    return CaseOutcome(exp, at, matching, problems, others)
 
 
 def _details_ok(exp: Expectation, ev: Evaluation) -> bool:

@@ -144,6 +144,10 @@ def write_report(report: RunReport, out: TextIO, *, verbose: bool = False) -> No
                 for i, ev in enumerate(case.instances):
                     label = "got:     " if i == 0 else "         "
                     out.write(f"        {label} {ev.why}\n")
+            elif case.others:
+                out.write("        got:      no instance with these dimension values; instances:\n")
+                for ev in case.others:
+                    out.write(f"                  {ev.why}\n")
             else:
                 out.write("        got:      no alert instance (the query returned no series)\n")
             for problem in case.problems:
