@@ -19,9 +19,10 @@ class ResourceGroupArgs:
 
 
 class ResourceGroup(pulumi.ComponentResource):
-    """Exposes ``name``; an existing group is looked up (never adopted or deleted)."""
+    """Exposes ``name`` and ``group_id``; an existing group is looked up (never adopted/deleted)."""
 
     name: pulumi.Output[str]
+    group_id: pulumi.Output[str]
 
     def __init__(
         self, name: str, args: ResourceGroupArgs, opts: pulumi.ResourceOptions | None = None
@@ -32,7 +33,7 @@ class ResourceGroup(pulumi.ComponentResource):
                 resource_group_name=args.name, opts=pulumi.InvokeOutputOptions(parent=self)
             )
             self.name = found.name
-            self.id = found.id
+            self.group_id = found.id
         else:
             group = resources.ResourceGroup(
                 f"{name}-rg",
@@ -42,5 +43,5 @@ class ResourceGroup(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
             )
             self.name = group.name
-            self.id = group.id
+            self.group_id = group.id
         self.register_outputs({"name": self.name})
