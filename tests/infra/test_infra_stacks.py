@@ -478,3 +478,21 @@ def policy_violations(run: harness.StackRun, stacks: list[str]) -> list[str]:
         for name in validations:
             getattr(policy, name)(args, lambda message, _urn=None: found.append(message))
     return found
+
+
+def test_prod_overrides_are_stricter_and_dev_only_switches_rules_off():
+    defaults = {
+        s.name: s
+        for s in load_rules(
+            RenderContext(stack="prod", environment="prod", config_file="Pulumi.prod.yaml")
+        )
+    }
+    prod = cfg("prod", "alerts", {})
+    assert any("threshold" in f for f in prod.values())
+    for name, fields in prod.items():
+        if "threshold" in fields:
+            assert defaults[name].operator in ("GreaterThan", "GreaterThanOrEqual"), name
+            assert fields["threshold"] < defaults[name].threshold, name
+    dev = cfg("dev", "alerts", {})
+    assert dev and all(fields == {"enabled": False} for fields in dev.values())
+    assert all(defaults[name].enabled for name in dev)
