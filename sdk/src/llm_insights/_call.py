@@ -67,7 +67,7 @@ class LLMCall:
         self.response_model: str | None = None
         self.response_id: str | None = None
         self.finish_reasons: list[str | None] = []
-        self.texts: list[str | None] = []
+        self._parts: list[list[str] | None] = []  # completion text pieces per choice
         self.input_tokens: int | None = None
         self.output_tokens: int | None = None
         self.cached_input_tokens: int | None = None
@@ -103,6 +103,11 @@ class LLMCall:
         name = f"{operation} {self.request_model}" if self.request_model else operation
         self.span = _state.tracer().start_span(name, kind=SpanKind.CLIENT, attributes=attrs)
 
+    @property
+    def texts(self) -> list[str | None]:
+        """Completion text per choice (None: no text seen for that choice)."""
+        return [None if p is None else "".join(p) for p in self._parts]
+
     # -- filling in ------------------------------------------------------------------------
     def use_span(self) -> Any:
         """Context manager making this call's span current (so HTTP spans nest under it)."""
@@ -127,12 +132,16 @@ class LLMCall:
 
     def add_text(self, text: Any, index: int = 0, finish_reason: Any = None) -> None:
         """Append completion text of choice *index* (streams call this per chunk)."""
-        while len(self.texts) <= index:
-            self.texts.append(None)
+        while len(self._parts) <= index:
+            self._parts.append(None)
             self.finish_reasons.append(None)
         t = clean_text(text)
         if t is not None:
-            self.texts[index] = (self.texts[index] or "") + t
+            parts = self._parts[index]
+            if parts is None:
+                self._parts[index] = [t]
+            else:
+                parts.append(t)
         if isinstance(finish_reason, str):
             self.finish_reasons[index] = finish_reason
 
@@ -234,8 +243,9 @@ class LLMCall:
             span.add_event(c.EVENT_CONTENT_FILTER, hit)
 
         text = None
+        texts = self.texts
         if self.operation == c.OPERATION_CHAT and not self.error_type:
-            parts = [t for t in self.texts if t is not None]
+            parts = [t for t in texts if t is not None]
             text = "".join(parts) if parts else None
         if text is not None:
             s = _state.settings
@@ -254,7 +264,7 @@ class LLMCall:
             span.set_attribute(c.ERROR_TYPE, self.error_type)
             span.set_status(Status(StatusCode.ERROR, self.error_type))
         if should_capture(bool(self.error_type)):
-            self._capture(span)
+            self._capture(span, texts)
         if text is not None:
             _evaluation.submit(self.response_id, self.response_model or self.request_model, text)
 
@@ -280,14 +290,14 @@ class LLMCall:
         if self.output_tokens is not None:
             inst.add(c.COST, cost.output, {**dims, c.GEN_AI_TOKEN_TYPE: c.TOKEN_TYPE_OUTPUT})
 
-    def _capture(self, span: Any) -> None:
+    def _capture(self, span: Any, texts: list[str | None]) -> None:
         truncated = False
         if self.messages is not None:
             text, cut = serialize(input_messages(self.messages))
             span.set_attribute(c.GEN_AI_INPUT_MESSAGES, text)
             truncated |= cut
-        if any(t is not None for t in self.texts):
-            text, cut = serialize(output_messages(self.texts, self.finish_reasons))
+        if any(t is not None for t in texts):
+            text, cut = serialize(output_messages(texts, self.finish_reasons))
             span.set_attribute(c.GEN_AI_OUTPUT_MESSAGES, text)
             truncated |= cut
         if truncated:

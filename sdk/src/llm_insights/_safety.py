@@ -15,6 +15,7 @@ from typing import Any
 
 from . import contract as c
 
+_MISSING = object()
 _RANK = {"safe": 0, "unknown": 1, "low": 2, "medium": 3, "high": 4}
 
 
@@ -22,12 +23,15 @@ def get(obj: Any, key: str) -> Any:
     """``obj[key]`` for mappings, ``obj.key`` for objects (pydantic extras included), else None."""
     if obj is None:
         return None
-    if isinstance(obj, Mapping):
+    if type(obj) is dict:  # fast path: the ABC check below is slow on hot stream paths
         return obj.get(key)
     try:
-        return getattr(obj, key, None)
+        value = getattr(obj, key, _MISSING)
     except Exception:
         return None
+    if value is not _MISSING:
+        return value
+    return obj.get(key) if isinstance(obj, Mapping) else None
 
 
 class FilterHits:
