@@ -257,3 +257,18 @@ def test_a_failed_run_does_not_leak_into_the_next(monkeypatch):
     again = harness.run_program("prod")
     assert again.error is None, again.error
     assert again.one("azure-native:applicationinsights:Component")
+
+
+def test_main_only_wires():
+    """`infra/__main__.py` declares no Azure resource itself: config → components → exports."""
+    import ast
+
+    tree = ast.parse((harness.INFRA / "__main__.py").read_text())
+    imported = {
+        node.module
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module is not None
+    } | {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+         for alias in node.names}  # fmt: skip
+    assert not any(name.startswith("pulumi_azure_native") for name in imported)
+    assert "llm_insights_infra.config" in imported
