@@ -254,13 +254,13 @@ def _history(
 
     ``firing`` and the value depend on the windows at *at* alone (a stateful instance is fired
     exactly while its condition is met; a stateless one fires at every evaluation that meets
-    it). A fired/resolved ``event`` of a stateful rule also needs the evaluation before. Whether
-    a stateless rule's notification was muted depends on every notification since the start.
+    it). A stateful rule's fired/resolved ``event`` also needs the evaluation before. Whether a
+    notification was muted depends on every notification since the start.
     """
     rule = evaluator.rule
-    if exp.notified is not None and not rule.auto_mitigate:
+    if exp.notified is not None and rule.mute_actions_duration:
         return list(evaluator.schedule(start, at))
-    if exp.event is not None or exp.notified is not None:
+    if rule.auto_mitigate and (exp.event is not None or exp.notified is not None):
         return [at - evaluator.frequency, at]
     return [at]
 
