@@ -1,0 +1,149 @@
+"""Workloads that straddle the alert rules' default thresholds, through the real SDK.
+
+Three workloads on the Azure deployment ``alert-chat`` (60 calls: 40 plain, 20 streamed):
+
+=========================  ======================  =====================  =====================
+rule (default threshold)   below                   above                  critical
+=========================  ======================  =====================  =====================
+error rate > 0.05          3/60 = 0.05 (equal)     6/60 = 0.10            7/60 = 0.117
+error rate > 0.10 (2 per.) 0.05                    0.10 (equal)           0.117
+throttled share > 0.05     3/60 = 0.05 (equal)     4/60 = 0.067           4/60
+latency p95 > 5 s          p95 bucket 5 (equal)    bucket 6               bucket 6
+latency p99 > 10 s (2 p.)  bucket 10 (equal)       bucket 10 (equal)      bucket 12
+TTFT p95 > 3 s             bucket 3 (equal)        bucket 4               bucket 4
+filter hits/call > 0.05    3/61 = 0.049            4/62 = 0.065           4/62
+unpriced calls > 0         0                       1                      1
+tokens per call > 10000    10000 (equal)           10000 + 60/54          10000 + 60/53
+cost per hour > 100 USD    ~99                     ~101                   ~101
+empty retrievals > 0.25    5/20 = 0.25 (equal)     6/20 = 0.30            6/20
+=========================  ======================  =====================  =====================
+
+Percentile buckets come from scripted latencies well inside a bucket (4.3 s, 5.3 s, 9.3 s,
+10.3 s; TTFT 2.5 s and 3.5 s): with 24 concurrent calls on 2 cores the overhead reaches
+~250 ms. One extra call on ``alert-batch`` (gpt-4o) carries the token volume that puts the
+hour's cost just below or above 100 USD; it is alone on its model, so per-model rules (minimum
+10-20 calls) ignore it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from .truth_plan import PRICES_FILE, PlannedCall, Workload
+
+MAIN = "alert-chat"
+BATCH = "alert-batch"
+PREVIEW = "alert-preview"
+ALERT_DEPLOYMENTS = {
+    MAIN: "gpt-4o-mini-2024-07-18",
+    BATCH: "gpt-4o-2024-08-06",
+    PREVIEW: "contoso-unpriced-preview",
+}
+LEVELS = ("below", "above", "critical")
+COST_TARGET_USD = {"below": 99.0, "above": 101.0, "critical": 101.0}
+TOKENS_IN, TOKENS_OUT = 9000, 1000  # 10000 per call: exactly the token-spike threshold
+
+
+@dataclass(frozen=True)
+class Level:
+    throttled: int
+    server_errors: int
+    slow: float  # latency of three plain calls (p95 bucket)
+    slowest: float  # latency of one plain call (p99 bucket)
+    ttft: float  # time to first token of two streams
+    filter_hits: int
+    unpriced: int
+    extra_output_tokens: int
+    empty_retrievals: int
+
+
+LEVEL_SPECS = {
+    "below": Level(3, 0, 4.3, 9.3, 2.5, 3, 0, 0, 5),
+    "above": Level(4, 2, 5.3, 9.3, 3.5, 4, 1, 60, 6),
+    "critical": Level(4, 3, 5.3, 10.3, 3.5, 4, 1, 60, 6),
+}
+
+# Expected decision of each rule (by name) for each level, evaluated 6 minutes after the flush so
+# both failing periods of the two-period rules hold the workload.
+EXPECTED_FIRING: dict[str, tuple[bool, bool, bool]] = {
+    "llm-error-rate-high": (False, True, True),
+    "llm-error-rate-critical": (False, False, True),
+    "llm-throttling": (False, True, True),
+    "llm-latency-p95-high": (False, True, True),
+    "llm-latency-p99-critical": (False, False, True),
+    "llm-ttft-slow": (False, True, True),
+    "llm-content-filter-spike": (False, True, True),
+    "llm-unpriced-model": (False, True, True),
+    "llm-token-spike": (False, True, True),
+    "llm-cost-spike": (False, True, True),
+    "llm-retrieval-empty-rate": (False, True, True),
+}
+# The series a firing rule must name (dimension values), when it splits by one.
+FIRING_SERIES: dict[str, dict[str, str]] = {
+    "llm-error-rate-high": {"model": MAIN},
+    "llm-error-rate-critical": {"model": MAIN},
+    "llm-throttling": {"deployment": MAIN},
+    "llm-latency-p95-high": {"model": MAIN},
+    "llm-latency-p99-critical": {"model": MAIN},
+    "llm-ttft-slow": {"model": MAIN},
+    "llm-unpriced-model": {"model": PREVIEW},
+    "llm-token-spike": {"model": MAIN},
+    "llm-retrieval-empty-rate": {"retriever": "truth-kb"},
+}
+
+
+def _price(model: str) -> dict[str, float]:
+    models = json.loads(PRICES_FILE.read_text())["models"]
+    return models[model]
+
+
+def _call(n: int, level: str, model: str, stream: bool, **script) -> PlannedCall:
+    base = {
+        "text": "Short answer.",
+        "input_tokens": TOKENS_IN,
+        "output_tokens": TOKENS_OUT,
+        "latency": 0.0,
+        "response_id": f"{level}-{n}",
+    }
+    return PlannedCall(f"{level}-{n}", "azure", model, stream, {**base, **script})
+
+
+def alert_workload(level: str) -> Workload:
+    spec = LEVEL_SPECS[level]
+    calls: list[PlannedCall] = []
+    n = iter(range(1, 1000))
+    errors = [{"status": 429, "error_code": "rate_limit_exceeded", "retry_after": 1}] * (
+        spec.throttled
+    ) + [{"status": 500, "error_code": "server_error"}] * spec.server_errors
+    for err in errors:
+        calls.append(_call(next(n), level, MAIN, False, **err))
+    calls += [_call(next(n), level, MAIN, False, latency=spec.slow) for _ in range(3)]
+    calls.append(_call(next(n), level, MAIN, False, latency=spec.slowest))
+    plain_left = 40 - len(calls)
+    for k in range(plain_left):
+        script = {}
+        if k < spec.filter_hits:
+            script["prompt_filter"] = {"hate": {"filtered": False, "severity": "low"}}
+        if k == 0 and spec.extra_output_tokens:
+            script["output_tokens"] = TOKENS_OUT + spec.extra_output_tokens
+        calls.append(_call(next(n), level, MAIN, False, **script))
+    for k in range(20):
+        calls.append(_call(next(n), level, MAIN, True, latency=spec.ttft if k < 2 else 0.0))
+    if spec.unpriced:
+        calls.append(_call(next(n), level, PREVIEW, False))
+    # the cost carrier: everything else's cost, topped up to the target with input tokens
+    mini, large = _price("gpt-4o-mini"), _price("gpt-4o")
+    ok_main = [c for c in calls if c.model == MAIN and "status" not in c.script]
+    main_cost = sum(
+        c.script["input_tokens"] / 1000 * mini["input"]
+        + c.script["output_tokens"] / 1000 * mini["output"]
+        for c in ok_main
+    )
+    batch_tokens = round((COST_TARGET_USD[level] - main_cost) / large["input"] * 1000)
+    calls.append(_call(next(n), level, BATCH, False, input_tokens=batch_tokens, output_tokens=0))
+    chains = [
+        {"id": f"{level}-r{k}", "scores": [] if k < spec.empty_retrievals else [0.8, 0.4]}
+        for k in range(20)
+    ]
+    return Workload(f"alerts-{level}", calls, concurrency=24, chains=chains)

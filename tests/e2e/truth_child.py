@@ -1,0 +1,124 @@
+"""Child process of the truth tests: the REAL SDK + openai client → LLM stand-in → local ingest.
+
+Run by ``conftest.py`` (never collected by pytest). ``llm_insights.configure()`` is process-global,
+so each test session's workloads run here, in one process, one after the other. Protocol, one JSON
+object per line: the parent sends ``{"workload": {...}}`` on stdin; the child runs it, flushes
+the SDK, and answers ``{"done": name, "calls": [...], "elapsed": s}`` with what each call measured
+on the client side; ``{"quit": true}`` shuts the SDK down and exits.
+
+A workload: ``{"name", "concurrency", "calls": [call...], "feedback": [[call_id, score]...],
+"chains": [{"id", "scores": [...], "tool": bool}...]}``; a call: ``{"id", "api": "openai" |
+"azure", "model", "stream", "script": {Scripted fields}}``. Each call's script is registered as a
+stand-in scenario named by its id and chosen by the ``x-standin-scenario`` header, so concurrent
+calls get exactly their own script.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import llm_insights
+import openai
+
+from llm_insights_kit.local.llm_standin import SCENARIO_HEADER, LLMStandin, Scripted
+
+AZURE_API_VERSION = "2024-10-21"
+RETRIEVER = "truth-kb"  # as truth_plan.RETRIEVER (this script runs outside the test package)
+TOOL = "lookup_drug_price"
+
+
+def _call(clients: dict[str, Any], call: dict[str, Any]) -> dict[str, Any]:
+    client = clients[call["api"]]
+    headers = {SCENARIO_HEADER: call["id"]}
+    messages = [{"role": "user", "content": f"question {call['id']}"}]
+    out: dict[str, Any] = {"id": call["id"], "error": None, "ttft": None}
+    start = time.perf_counter()
+    try:
+        if call["stream"]:
+            stream = client.chat.completions.create(
+                model=call["model"],
+                messages=messages,
+                stream=True,
+                stream_options={"include_usage": True},
+                extra_headers=headers,
+            )
+            for chunk in stream:
+                if out["ttft"] is None and any(
+                    ch.delta and ch.delta.content for ch in chunk.choices or []
+                ):
+                    out["ttft"] = time.perf_counter() - start
+        else:
+            client.chat.completions.create(
+                model=call["model"], messages=messages, extra_headers=headers
+            )
+    except openai.APIStatusError as exc:
+        out["error"] = exc.status_code
+    out["duration"] = time.perf_counter() - start
+    return out
+
+
+def _chain(chain: dict[str, Any]) -> None:
+    with llm_insights.chain("truth-chain"):
+        with llm_insights.retrieval(RETRIEVER) as r:
+            r.record_documents(chain["scores"])
+        if chain.get("tool"):
+            try:
+                with llm_insights.tool(TOOL):
+                    time.sleep(0.001)
+                    if chain.get("tool_error"):
+                        raise LookupError("not in the formulary")
+            except LookupError:
+                pass
+
+
+def run(workload: dict[str, Any], srv: LLMStandin, clients: dict[str, Any]) -> dict[str, Any]:
+    for call in workload["calls"]:
+        srv.scenarios[call["id"]] = Scripted(**call["script"])
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=workload.get("concurrency", 8)) as pool:
+        measured = list(pool.map(lambda c: _call(clients, c), workload["calls"]))
+    for chain in workload.get("chains", []):
+        _chain(chain)
+    for response_id, score in workload.get("feedback", []):
+        llm_insights.record_feedback(response_id, score)
+    for response_id, name, score, model in workload.get("evaluations", []):
+        llm_insights.evaluate(response_id, name, score, model=model)
+    llm_insights.flush()
+    return {"done": workload["name"], "calls": measured, "elapsed": time.perf_counter() - t0}
+
+
+def main() -> int:
+    config = json.loads(sys.stdin.readline())
+    llm_insights.configure(
+        service_name=config["service_name"],
+        local_endpoint=config["ingest_url"],
+        disable_offline_storage=True,
+        enable_live_metrics=False,
+    )
+    llm_insights.instrument_openai()
+    with LLMStandin(deployments=config.get("deployments", {})) as srv:
+        clients = {
+            "openai": openai.OpenAI(base_url=srv.base_url, api_key="truth", max_retries=0),
+            "azure": openai.AzureOpenAI(
+                azure_endpoint=srv.azure_endpoint,
+                api_key="truth",
+                api_version=AZURE_API_VERSION,
+                max_retries=0,
+            ),
+        }
+        print(json.dumps({"ready": True}), flush=True)
+        for line in sys.stdin:
+            message = json.loads(line)
+            if message.get("quit"):
+                break
+            print(json.dumps(run(message["workload"], srv, clients)), flush=True)
+    llm_insights.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

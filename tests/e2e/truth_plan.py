@@ -1,0 +1,441 @@
+"""Workloads with known truth for the end-to-end tests, and the truth computed from them.
+
+Everything that can be exact is planned exactly (call counts, errors, tokens, hence cost);
+latency and time to first token are scripted on the stand-in at values kept at least 50 ms below
+(and 10 ms above) every percentile bucket bound, and the truth is taken from what the client
+measured — so "the true percentile lies in the reported bucket" is a sharp check that neither
+scheduling noise nor the SDK's own overhead can flip.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import re
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from llm_insights import contract as c
+
+PRICES_FILE = Path(c.__file__).with_name("_prices.json")
+_DATE_SUFFIX = re.compile(r"-(\d{4}-\d{2}-\d{2}|\d{4})$")
+
+MINI = "gpt-4o-mini"
+LARGE = "gpt-4o"
+UNPRICED = "contoso-unpriced-preview"
+AZURE_DEPLOYMENT = "truth-chat"
+DEPLOYMENTS = {AZURE_DEPLOYMENT: "gpt-4o-mini-2024-07-18"}
+THROTTLED = "429"
+RETRIEVER = "truth-kb"  # the retriever and tool names the child uses
+TOOL = "lookup_drug_price"
+
+# Scripted latency ranges (seconds): inside one duration bucket each, away from its bounds.
+LATENCY_RANGES: tuple[tuple[float, float], ...] = (
+    (0.0, 0.04), (0.11, 0.19), (0.27, 0.44), (0.52, 0.69), (0.77, 0.94),
+)  # fmt: skip
+LATENCY_WEIGHTS = (30, 30, 20, 12, 8)
+# Streams: time to first token ranges, inside one TTFT bucket each (bounds .2 .3 .5 .75).
+TTFT_RANGES: tuple[tuple[float, float], ...] = (
+    (0.11, 0.14),
+    (0.21, 0.24),
+    (0.31, 0.44),
+    (0.51, 0.69),
+)
+TTFT_WEIGHTS = (35, 30, 20, 15)
+# Completion lengths (characters), inside the response-length buckets (bounds 50 100 200 500 1000).
+TEXT_LENGTHS = (31, 77, 143, 377, 733)
+TEXT_WEIGHTS = (30, 30, 20, 15, 5)
+REFUSAL_TEXT = "I'm sorry, but I can't help with that request."
+MARKER_TEXT = "As of my last knowledge update, the study (Smith et al., 2019) reported 42%."
+
+
+def load_prices() -> dict[str, dict[str, float]]:
+    data = json.loads(PRICES_FILE.read_text())
+    models = {k.lower(): v for k, v in data["models"].items()}
+    for alias, target in data.get("aliases", {}).items():
+        models.setdefault(alias.lower(), models[target.lower()])
+    return models
+
+
+def price_of(model: str, prices: dict[str, dict[str, float]]) -> dict[str, float] | None:
+    name = model.lower()
+    return prices.get(name) or prices.get(_DATE_SUFFIX.sub("", name))
+
+
+def bucket_of(value: float, bounds: Sequence[float]) -> float:
+    """The upper bound of the (non-cumulative) bucket holding *value*; inf past the last."""
+    for b in bounds:
+        if value <= b:
+            return float(b)
+    return math.inf
+
+
+def nearest_rank(values: Sequence[float], percent: float) -> float:
+    """The nearest-rank percentile: the smallest value with at least percent% at or below it."""
+    ordered = sorted(values)
+    rank = max(1, math.ceil(percent / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def _pick(rng: random.Random, ranges: Sequence[tuple[float, float]], weights: Sequence[int]):
+    low, high = rng.choices(ranges, weights=weights)[0]
+    return round(rng.uniform(low, high), 3)
+
+
+@dataclass
+class PlannedCall:
+    id: str
+    api: str  # openai | azure
+    model: str  # request model (Azure: the deployment)
+    stream: bool
+    script: dict[str, Any]
+    error: str | None = None  # expected error.type: HTTP status or "content_filter"
+    input_tokens: int = 0
+    output_tokens: int = 0
+    response_model: str | None = None
+    prompt_filter_hits: int = 0
+    completion_filter_hits: int = 0
+    refusal: bool = False
+    marker: bool = False
+
+    @property
+    def text_length(self) -> int:
+        return len(self.script.get("text", ""))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "api": self.api,
+            "model": self.model,
+            "stream": self.stream,
+            "script": self.script,
+        }
+
+
+@dataclass
+class Workload:
+    name: str
+    calls: list[PlannedCall]
+    concurrency: int = 16
+    chains: list[dict[str, Any]] = field(default_factory=list)
+    feedback: list[tuple[str, float]] = field(default_factory=list)
+    evaluations: list[tuple[str, str, float, str]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "concurrency": self.concurrency,
+            "calls": [call.to_json() for call in self.calls],
+            "chains": self.chains,
+            "feedback": [list(f) for f in self.feedback],
+            "evaluations": [list(e) for e in self.evaluations],
+        }
+
+
+def _text(rng: random.Random) -> str:
+    length = rng.choices(TEXT_LENGTHS, weights=TEXT_WEIGHTS)[0]
+    words = ("dose", "tablet", "refill", "generic", "price", "pharmacy", "delivery", "insulin")
+    text = ""
+    while len(text) < length:
+        text += rng.choice(words) + " "
+    return text[: length - 1] + "."
+
+
+def _ok(rng: random.Random, i: int, api: str, model: str, stream: bool, **script: Any):
+    input_tokens = rng.randint(20, 900)
+    output_tokens = rng.randint(5, 300)
+    if stream:
+        latency = _pick(rng, TTFT_RANGES, TTFT_WEIGHTS)
+    else:
+        latency = _pick(rng, LATENCY_RANGES, LATENCY_WEIGHTS)
+    s = {
+        "text": _text(rng),
+        "input_tokens": input_tokens,
+        "output_tokens": output_tokens,
+        "latency": latency,
+        "response_id": f"resp-{i}",
+        **script,
+    }
+    response_model = DEPLOYMENTS.get(model, model) if api == "azure" else model
+    return PlannedCall(
+        f"c{i}", api, model, stream, s, None, input_tokens, output_tokens, response_model
+    )
+
+
+def main_workload(seed: int = 20261125) -> Workload:
+    """~200 calls over two models, Azure and OpenAI paths, streams, errors, filters, unpriced."""
+    rng = random.Random(seed)
+    calls: list[PlannedCall] = []
+    i = 0
+
+    def nxt() -> int:
+        nonlocal i
+        i += 1
+        return i
+
+    for _ in range(70):
+        calls.append(_ok(rng, nxt(), "openai", MINI, stream=False))
+    for _ in range(25):
+        calls.append(_ok(rng, nxt(), "openai", LARGE, stream=False))
+    for _ in range(20):
+        calls.append(_ok(rng, nxt(), "openai", MINI, stream=True))
+    for _ in range(12):
+        calls.append(_ok(rng, nxt(), "openai", LARGE, stream=True))
+    for k in range(24):  # Azure path: low-severity prompt annotations, some filtered completions
+        call = _ok(rng, nxt(), "azure", AZURE_DEPLOYMENT, stream=False)
+        if k % 4 == 0:
+            call.script["prompt_filter"] = {"hate": {"filtered": False, "severity": "low"}}
+            call.prompt_filter_hits = 1
+        if k % 6 == 1:
+            call.script["finish_reason"] = "content_filter"
+            call.script["completion_filter"] = {
+                "violence": {"filtered": True, "severity": "medium"}
+            }
+            call.completion_filter_hits = 1
+        calls.append(call)
+    for _ in range(10):
+        calls.append(_ok(rng, nxt(), "openai", UNPRICED, stream=False))
+    for k in range(10):  # quality signals: refusals and hallucination markers, known counts
+        refusal = k < 6
+        call = _ok(rng, nxt(), "openai", MINI, stream=k % 3 == 0)
+        call.script["text"] = REFUSAL_TEXT if refusal else MARKER_TEXT
+        call.refusal, call.marker = refusal, not refusal
+        calls.append(call)
+    for _ in range(14):
+        n = nxt()
+        calls.append(
+            PlannedCall(
+                f"c{n}", "openai", MINI, False, {"status": 500, "error_code": "server_error"}, "500"
+            )
+        )
+    for _ in range(9):
+        n = nxt()
+        calls.append(
+            PlannedCall(
+                f"c{n}",
+                "openai",
+                LARGE,
+                False,
+                {"status": 429, "error_code": "rate_limit_exceeded", "retry_after": 1},
+                THROTTLED,
+            )
+        )
+    for _ in range(6):
+        n = nxt()
+        calls.append(
+            PlannedCall(
+                f"c{n}",
+                "azure",
+                AZURE_DEPLOYMENT,
+                False,
+                {
+                    "status": 400,
+                    "error_code": "content_filter",
+                    "error_message": "The response was filtered (prompt).",
+                    "prompt_filter": {"violence": {"filtered": True, "severity": "high"}},
+                },
+                "content_filter",
+                prompt_filter_hits=1,
+            )
+        )
+    rng.shuffle(calls)
+    chains = []
+    for k in range(20):
+        docs = rng.randint(0, 4) if k % 5 else 0
+        scores = sorted((round(rng.uniform(0.12, 0.97), 3) for _ in range(docs)), reverse=True)
+        chains.append(
+            {"id": f"chain{k}", "scores": scores, "tool": k % 2 == 0, "tool_error": k % 6 == 0}
+        )
+    ok_ids = [cl.script["response_id"] for cl in calls if cl.error is None]
+    feedback = [(rid, rng.choice([-1.0, 1.0, 1.0])) for rid in rng.sample(ok_ids, 15)]
+    ok = [cl for cl in calls if cl.error is None]
+    evaluations = [
+        (
+            cl.script["response_id"],
+            "groundedness",
+            round(rng.uniform(0.2, 1.0), 2),
+            cl.response_model,
+        )
+        for cl in rng.sample(ok, 12)
+    ]
+    return Workload("main", calls, 16, chains, feedback, evaluations)
+
+
+# Quality drift: a baseline of 110 responses without refusals, then 25 "current" responses with
+# 2 (0.08: drift score 0.8) or 3 (0.12: drift score 1.2) refusals; every text has the refusal's
+# length, so only the refusal rate moves (the rule's limit: a change of 0.10).
+DRIFT_LEVELS = ("below", "above")
+DRIFT_BASELINE, DRIFT_CURRENT = 110, 25
+DRIFT_REFUSALS = {"below": 2, "above": 3}
+DRIFT_TEXT = ("Refills can be requested seven days ahead, too" + "." * 47)[: len(REFUSAL_TEXT)]
+
+
+def drift_workload(level: str, part: str) -> Workload:
+    n = DRIFT_BASELINE if part == "baseline" else DRIFT_CURRENT
+    refusals = 0 if part == "baseline" else DRIFT_REFUSALS[level]
+    calls = []
+    for k in range(n):
+        cid = f"drift-{level}-{part}-{k}"
+        script = {
+            "text": REFUSAL_TEXT if k < refusals else DRIFT_TEXT,
+            "input_tokens": 100,
+            "output_tokens": 20,
+            "response_id": cid,
+        }
+        call = PlannedCall(cid, "openai", MINI, False, script, None, 100, 20, MINI)
+        call.refusal = k < refusals
+        calls.append(call)
+    return Workload(f"drift-{level}-{part}", calls, concurrency=16)
+
+
+# ---------------------------------------------------------------------------------------------
+# The truth of a run
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class ModelTruth:
+    calls: int = 0
+    errors: int = 0
+    throttled: int = 0
+    streams: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_input: float = 0.0
+    cost_output: float = 0.0
+    unpriced: int = 0
+    durations: list[float] = field(default_factory=list)
+    ttfts: list[float] = field(default_factory=list)
+
+
+@dataclass
+class Truth:
+    """What the dashboards must show for a workload, from the plan and the client's clocks."""
+
+    models: dict[str, ModelTruth]
+    errors_by_type: Counter[str]
+    durations: list[float]
+    ttfts: list[float]
+    prompt_filter_hits: int
+    completion_filter_hits: int
+    retrievals: int
+    empty_retrievals: int
+    top_scores: list[float]
+    tool_calls: int
+    feedback_scores: list[float]
+    evaluations: list[tuple[str, str, float, str]]
+    # per response model: response lengths, refusals, hallucination markers
+    lengths: dict[str, list[int]]
+    refusals: dict[str, int]
+    markers: dict[str, int]
+    tool_errors: int
+    documents: list[int]
+    # per response model ("" for failed calls, which have none): measured durations
+    by_response_model: dict[str, list[float]]
+    # calls per (deployment or "", request model, response model or "")
+    versions: Counter[tuple[str, str, str]]
+
+    @property
+    def calls(self) -> int:
+        return sum(m.calls for m in self.models.values())
+
+    @property
+    def errors(self) -> int:
+        return sum(m.errors for m in self.models.values())
+
+    @property
+    def throttled(self) -> int:
+        return sum(m.throttled for m in self.models.values())
+
+    @property
+    def input_tokens(self) -> int:
+        return sum(m.input_tokens for m in self.models.values())
+
+    @property
+    def output_tokens(self) -> int:
+        return sum(m.output_tokens for m in self.models.values())
+
+    @property
+    def cost(self) -> float:
+        return sum(m.cost_input + m.cost_output for m in self.models.values())
+
+    @property
+    def unpriced(self) -> int:
+        return sum(m.unpriced for m in self.models.values())
+
+
+def truth_of(workload: Workload, measured: list[dict[str, Any]]) -> Truth:
+    """The truth of *workload*, given the per-call measurements the child reported."""
+    by_id = {m["id"]: m for m in measured}
+    prices = load_prices()
+    models: dict[str, ModelTruth] = defaultdict(ModelTruth)
+    errors: Counter[str] = Counter()
+    durations, ttfts = [], []
+    prompt_hits = completion_hits = 0
+    lengths: dict[str, list[int]] = defaultdict(list)
+    refusals: Counter[str] = Counter()
+    markers: Counter[str] = Counter()
+    by_response_model: dict[str, list[float]] = defaultdict(list)
+    versions: Counter[tuple[str, str, str]] = Counter()
+    for call in workload.calls:
+        got = by_id[call.id]
+        m = models[call.model]
+        response_model = "" if call.error else (call.response_model or call.model)
+        by_response_model[response_model].append(got["duration"])
+        versions[(call.model if call.api == "azure" else "", call.model, response_model)] += 1
+        m.calls += 1
+        m.durations.append(got["duration"])
+        durations.append(got["duration"])
+        expected_status = int(call.script.get("status", 200))
+        actual = got["error"] or 200
+        if actual != expected_status:
+            raise AssertionError(
+                f"{call.id}: stand-in answered {actual}, planned {expected_status}"
+            )
+        prompt_hits += call.prompt_filter_hits
+        completion_hits += call.completion_filter_hits
+        if call.error is not None:
+            m.errors += 1
+            m.throttled += call.error == THROTTLED
+            errors[call.error] += 1
+            continue
+        m.input_tokens += call.input_tokens
+        m.output_tokens += call.output_tokens
+        response_model = call.response_model or call.model
+        lengths[response_model].append(call.text_length)
+        refusals[response_model] += call.refusal
+        markers[response_model] += call.marker
+        price = price_of(call.response_model or call.model, prices)
+        if price is None:
+            m.unpriced += 1
+        else:
+            m.cost_input += call.input_tokens / 1000 * price["input"]
+            m.cost_output += call.output_tokens / 1000 * price["output"]
+        if call.stream:
+            m.streams += 1
+            m.ttfts.append(got["ttft"])
+            ttfts.append(got["ttft"])
+    top_scores = [max(ch["scores"]) for ch in workload.chains if ch["scores"]]
+    return Truth(
+        dict(models),
+        errors,
+        durations,
+        ttfts,
+        prompt_hits,
+        completion_hits,
+        retrievals=len(workload.chains),
+        empty_retrievals=sum(1 for ch in workload.chains if not ch["scores"]),
+        top_scores=top_scores,
+        tool_calls=sum(1 for ch in workload.chains if ch.get("tool")),
+        tool_errors=sum(1 for ch in workload.chains if ch.get("tool") and ch.get("tool_error")),
+        documents=[len(ch["scores"]) for ch in workload.chains],
+        by_response_model=dict(by_response_model),
+        versions=versions,
+        feedback_scores=[s for _, s in workload.feedback],
+        evaluations=list(workload.evaluations),
+        lengths=dict(lengths),
+        refusals=dict(refusals),
+        markers=dict(markers),
+    )
