@@ -279,7 +279,7 @@ def test_every_taggable_resource_is_tagged(stack_runs, stack):
 @STACKS
 def test_children_are_parented_to_components(stack_runs, stack):
     for res in stack_runs[stack].custom:
-        assert "$llm-insights:infra:" in res.parent or "llm-insights:infra:" in res.parent, res.name
+        assert "$llm-insights:infra:" in res.parent, res.name
         assert res.name.startswith(f"{NS}-{stack}-"), res.name
 
 
