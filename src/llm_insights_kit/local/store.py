@@ -32,7 +32,7 @@ from duckdb_kql.translate import CLOCK_SLOT
 from llm_insights import contract
 
 from ..errors import KitError
-from .envelopes import ITEM_TYPES, EnvelopeError, parse_time, rows_by_table
+from .envelopes import ITEM_TYPES, EnvelopeError, envelope_rows, parse_time, rows_by_table
 from .kql import query_label, translate_error
 
 #: Kusto column type → DuckDB column type.
@@ -101,6 +101,7 @@ class LocalStore:
                     continue
                 cols = ", ".join(f'"{name}" {DUCKDB_TYPES[kind]}' for name, kind in columns)
                 self._con.execute(f'CREATE TABLE IF NOT EXISTS "{table}" ({cols})')
+        self._names = {t: frozenset(n for n, _ in cols) for t, cols in self.schemas.items()}
         self._translations: dict[tuple[str, bool], tuple[str, dict[str, Any]]] = {}
         # Table -> columns for duckdb-kql (join/union need it); the tables never change shape.
         self._kql_schema = kql_schema(self._con)
@@ -129,7 +130,7 @@ class LocalStore:
 
     def _row_values(self, table: str, row: Mapping[str, Any], where: str) -> list[Any]:
         columns = self.schemas[table]
-        unknown = set(row) - {name for name, _ in columns}
+        unknown = row.keys() - self._names[table]
         if unknown:
             allowed = ", ".join(name for name, _ in columns)
             raise KitError(
@@ -209,16 +210,22 @@ class LocalStore:
         What the ingestion endpoint does with a batch: Azure accepts the good items of a batch
         and reports the bad ones (HTTP 206), it does not drop the batch for one bad envelope.
         """
-        good: list[Mapping[str, Any]] = []
+        grouped: dict[str, list[dict[str, Any]]] = {}
         errors: list[tuple[int, str]] = []
         for index, envelope in enumerate(envelopes):
             try:
-                rows_by_table([envelope])
+                pairs = envelope_rows(envelope)
+                values = [(t, self._row_values(t, row, f"envelope {index}")) for t, row in pairs]
             except EnvelopeError as exc:
-                errors.append((index, str(exc).replace("envelope 0", f"envelope {index}", 1)))
+                errors.append((index, f"envelope {index}: {exc}"))
+            except KitError as exc:
+                errors.append((index, str(exc)))
+            except (TypeError, ValueError, AttributeError) as exc:
+                errors.append((index, f"envelope {index}: malformed ({exc})"))
             else:
-                good.append(envelope)
-        return (self.ingest(good) if good else 0), errors
+                for table, row_values in values:
+                    grouped.setdefault(table, []).append(row_values)
+        return self._write_all(grouped), errors
 
     def ingest(self, envelopes: Iterable[Mapping[str, Any]]) -> int:
         """Map envelopes to rows (see :mod:`.envelopes`) and insert them; returns rows written.
@@ -226,10 +233,14 @@ class LocalStore:
         A malformed envelope raises ``EnvelopeError`` naming its index and nothing is written.
         """
         grouped = rows_by_table(envelopes)
-        prepared = {
-            table: [self._row_values(table, row, f"{table} row") for row in rows]
-            for table, rows in grouped.items()
-        }
+        return self._write_all(
+            {
+                table: [self._row_values(table, row, f"{table} row") for row in rows]
+                for table, rows in grouped.items()
+            }
+        )
+
+    def _write_all(self, prepared: Mapping[str, Sequence[Sequence[Any]]]) -> int:
         with self._lock:
             for table, values in prepared.items():
                 self._write(table, values)
