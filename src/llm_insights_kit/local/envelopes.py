@@ -36,6 +36,11 @@ Columns:
   top parsed stack frame; ``problemId`` as sent, else ``type`` (+ `` at `` method); ``details``
   the chain as a dynamic array.
 - ``properties`` → ``customDimensions``, ``measurements`` → ``customMeasurements`` (dynamic).
+- What else the exporter sends lands as Application Insights stores it: the trace exporter's
+  ``_OTELRESOURCE_`` metric (resource attributes, value 0) and the exporter's customer SDK stats
+  metrics (``APPLICATIONINSIGHTS_SDKSTATS_DISABLED``) are ``customMetrics`` rows like any other,
+  so queries select metrics by ``name``. Availability, page views and unknown base types are
+  skipped (no table in the contract).
 - Context columns from the envelope tags (``_TAG_COLUMNS``), ``iKey`` from the envelope,
   ``itemType`` per table, ``itemId`` a fresh GUID (Azure assigns one at ingestion), and
   ``client_IP`` ``0.0.0.0`` when no ``ai.location.ip`` was sent, like Azure.
