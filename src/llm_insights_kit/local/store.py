@@ -90,7 +90,13 @@ class LocalStore:
         try:
             self._con = duckdb_kql.connect(self.path, read_only=self.read_only)
         except Exception as exc:  # duckdb.IOException etc.: locked or not a DuckDB file
-            raise KitError(self.path, f"cannot open the local store: {exc}") from None
+            hint = ""
+            if "lock" in str(exc).lower():
+                hint = (
+                    " (another process has it open for writing, e.g. `llm-insights serve`; "
+                    "stop it or copy the file first)"
+                )
+            raise KitError(self.path, f"cannot open the local store{hint}: {exc}") from None
         self._lock = threading.RLock()
         self._closed = False
         self._catalog = self._con.execute("SELECT current_database()").fetchone()[0]
