@@ -27,16 +27,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from llm_insights import contract
+
 from .envelopes import EnvelopeError, envelope_rows
 
 if TYPE_CHECKING:
     from .store import LocalStore
 
-#: The instrumentation key every local connection string carries (any GUID works; fixed so
-#: envelopes and stored rows are reproducible).
-LOCAL_IKEY = "00000000-0000-4000-8000-000000000001"
+#: The instrumentation key every local connection string carries (the SDK builds the same one).
+LOCAL_IKEY = contract.LOCAL_INSTRUMENTATION_KEY
 #: The env var the SDK reads to point ``llm_insights.configure()`` at a local endpoint.
-LOCAL_ENDPOINT_ENV = "LLM_INSIGHTS_LOCAL_ENDPOINT"
+LOCAL_ENDPOINT_ENV = contract.ENV_LOCAL_ENDPOINT
 
 TRACK_PATHS = frozenset({"/v2.1/track", "/v2/track"})
 QUICKPULSE_PREFIX = "/QuickPulseService.svc/"
