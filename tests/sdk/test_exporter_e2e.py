@@ -39,6 +39,13 @@ CHILD = textwrap.dedent(
             )
             list(client.chat.completions.create(
                 model="gpt-4o", messages=[{"role": "user", "content": "q"}], stream=True))
+    try:
+        client.chat.completions.create(
+            model="gpt-4o", messages=[{"role": "user", "content": "q"}],
+            extra_headers={"x-standin-scenario": "rate_limit"},
+        )
+    except openai.RateLimitError:
+        pass
     llm_insights.record_feedback(resp.id, 1.0, comment="private comment")
     llm_insights.flush()
     llm_insights.shutdown()
@@ -111,16 +118,27 @@ def test_real_exporter_envelopes(standin, tmp_path):
             metrics.setdefault(m["name"], []).append(
                 {"value": m["value"], "count": m.get("count"), **_props(e)}
             )
-    [duration] = metrics[c.OPERATION_DURATION.name]
-    assert duration["count"] == 2
-    assert duration[c.GEN_AI_REQUEST_MODEL] == "gpt-4o"
+    ok, failed = sorted(metrics[c.OPERATION_DURATION.name], key=lambda r: c.ERROR_TYPE in r)
+    assert ok["count"] == 2 and failed["count"] == 1
+    assert ok[c.GEN_AI_REQUEST_MODEL] == "gpt-4o"
+    assert failed[c.ERROR_TYPE] == "429"  # metrics keep the standard error.type
+    [throttled] = [
+        e
+        for e in deps
+        if e["data"]["baseData"]["success"] is False
+        and e["data"]["baseData"]["name"] == "chat gpt-4o"
+    ]
+    # the exporter drops error.type from span properties; the kit attribute carries it
+    assert c.ERROR_TYPE not in _props(throttled)
+    assert _props(throttled)[c.ATTR_ERROR_TYPE] == "429"
+    assert throttled["data"]["baseData"]["type"] == "GenAI | openai"
     # span-only ids never become metric dimensions
     for rows in metrics.values():
         for row in rows:
             assert not {c.ENDUSER_ID, c.SESSION_ID, c.ATTR_TENANT_ID} & set(row)
     tokens = {r[c.GEN_AI_TOKEN_TYPE]: r["value"] for r in metrics[c.TOKEN_USAGE.name]}
     assert tokens == {"input": 18, "output": 16}
-    assert sum(r["value"] for r in metrics[c.DURATION_BUCKET_COUNTS.name]) == 2
+    assert sum(r["value"] for r in metrics[c.DURATION_BUCKET_COUNTS.name]) == 3
     assert all(c.ATTR_BUCKET_LE in r for r in metrics[c.DURATION_BUCKET_COUNTS.name])
     expected = (
         c.COST,

@@ -95,7 +95,7 @@ def test_stream_timing_to_first_chunk(telemetry, stand, openai_client):
     stand.script(Scripted(text="x y z", latency=0.15, chunk_interval=0.05))
     list(openai_client.chat.completions.create(model="gpt-4o", messages=MSG, stream=True))
     a = telemetry.span().attributes
-    assert 0.15 <= a[c.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] < 1.0
+    assert 0.15 <= a[c.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] < 5.0
     [ttft] = telemetry.points(c.TIME_TO_FIRST_CHUNK.name)
     assert ttft.sum == pytest.approx(a[c.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK])
     [bucket] = telemetry.points(c.TTFT_BUCKET_COUNTS.name)
@@ -196,7 +196,7 @@ def test_http_errors_set_error_type(telemetry, stand, azure_client, scenario, ex
     [p] = telemetry.points(c.OPERATION_DURATION.name)
     assert p.attributes[c.ERROR_TYPE] == error_type and p.count == 1
     span = telemetry.span()
-    assert span.attributes[c.ERROR_TYPE] == error_type
+    assert span.attributes[c.ERROR_TYPE] == span.attributes[c.ATTR_ERROR_TYPE] == error_type
     assert span.status.status_code.name == "ERROR"
     # one exception event (one row in exceptions), not one per layer
     assert [e.name for e in span.events].count("exception") == 1

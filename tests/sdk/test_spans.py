@@ -66,7 +66,7 @@ def test_decorators_sync_and_async_and_errors(telemetry):
     assert len(telemetry.spans("chain sync_chain")) == 2
     assert len(telemetry.spans("execute_tool async_tool")) == 1
     failing = telemetry.span("execute_tool failing")
-    assert failing.attributes[c.ERROR_TYPE] == "KeyError"
+    assert failing.attributes[c.ERROR_TYPE] == failing.attributes[c.ATTR_ERROR_TYPE] == "KeyError"
     assert failing.status.status_code.name == "ERROR"
     errs = [p for p in telemetry.points(c.TOOL_DURATION.name) if c.ERROR_TYPE in p.attributes]
     assert len(errs) == 1 and errs[0].attributes[c.GEN_AI_TOOL_NAME] == "failing"

@@ -262,6 +262,7 @@ class LLMCall:
 
         if self.error_type:
             span.set_attribute(c.ERROR_TYPE, self.error_type)
+            span.set_attribute(c.ATTR_ERROR_TYPE, self.error_type)
             span.set_status(Status(StatusCode.ERROR, self.error_type))
         if should_capture(bool(self.error_type)):
             self._capture(span, texts)

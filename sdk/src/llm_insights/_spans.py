@@ -112,6 +112,7 @@ class _Step:
         if exc is not None:
             self._error = type(exc).__name__
             self._span.set_attribute(c.ERROR_TYPE, self._error)
+            self._span.set_attribute(c.ATTR_ERROR_TYPE, self._error)
             self._span.record_exception(exc)
             self._span.set_status(Status(StatusCode.ERROR, self._error))
         try:

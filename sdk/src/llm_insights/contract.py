@@ -120,6 +120,10 @@ ATTR_RETRIEVAL_DOCUMENTS = f"{NS}.retrieval.documents"  # count, spans
 ATTR_RETRIEVAL_TOP_SCORE = f"{NS}.retrieval.top_score"  # spans
 ATTR_CHAIN_NAME = f"{NS}.chain.name"
 ATTR_FEEDBACK_COMMENT = f"{NS}.feedback.comment"  # only with content capture on
+# error.type again, on spans: the Azure Monitor exporter drops the standard `error.type` from
+# span customDimensions (its _STANDARD_OPENTELEMETRY_HTTP_ATTRIBUTES), so span queries read this.
+# Metrics keep `error.type`.
+ATTR_ERROR_TYPE = f"{NS}.error.type"
 ATTR_SDK_COMPONENT = f"{NS}.sdk.component"  # where an internal SDK failure happened
 ATTR_TENANT_ID = f"{NS}.tenant.id"  # spans only, never a metric dimension
 ENDUSER_ID = "enduser.id"  # spans only
