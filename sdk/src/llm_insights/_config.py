@@ -102,8 +102,15 @@ def _apply_settings(
         raise ConfigurationError("configure(redact=...): must be a function text -> text")
     s.redact = redact
     s.prices = _cost.load(prices)
-    s.refusal_patterns = compile_patterns(refusal_patterns, REFUSAL_PATTERNS)
-    s.hallucination_patterns = compile_patterns(hallucination_patterns, HALLUCINATION_PATTERNS)
+    # None keeps the defaults (and their fast keyword gate)
+    s.refusal_patterns = (
+        None if refusal_patterns is None else compile_patterns(refusal_patterns, REFUSAL_PATTERNS)
+    )
+    s.hallucination_patterns = (
+        None
+        if hallucination_patterns is None
+        else compile_patterns(hallucination_patterns, HALLUCINATION_PATTERNS)
+    )
 
 
 def configure(

@@ -13,18 +13,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+_APOS = "['\u2019]"  # straight or typographic apostrophe
 REFUSAL_PATTERNS: tuple[str, ...] = (
-    r"\bI(?:'m| am) sorry,? (?:but )?I (?:can(?:'|no)t|cannot|am unable to|won't)\b",
-    r"^\s*I (?:can(?:'|no)t|cannot|am unable to|won't) (?:help|assist|provide|comply|do that)",
-    r"\bI(?:'m| am) (?:not able|unable) to (?:help|assist|provide|comply)",
-    r"\bas an AI(?: language)? model,? I (?:can(?:'|no)t|cannot|don't|do not)",
+    rf"\bI(?:{_APOS}m| am) sorry,? (?:but )?I (?:can{_APOS}t|cannot|am unable to|won{_APOS}t)\b",
+    rf"^\s*I (?:can{_APOS}t|cannot|am unable to|won{_APOS}t) "
+    r"(?:help|assist|provide|comply|do that)",
+    rf"\bI(?:{_APOS}m| am) (?:not able|unable) to (?:help|assist|provide|comply)",
+    rf"\bas an AI(?: language)? model,? I (?:can{_APOS}t|cannot|don{_APOS}t|do not)",
     r"\bI must (?:decline|refuse)\b",
 )
 HALLUCINATION_PATTERNS: tuple[str, ...] = (
     r"\bas of my (?:last |latest )?(?:knowledge )?(?:update|cutoff|training)",
-    r"\bI (?:don't|do not) have (?:access to )?(?:real-time|current|up-to-date)",
+    rf"\bI (?:don{_APOS}t|do not) have (?:access to )?(?:real-time|current|up-to-date)",
     r"\([A-Z][A-Za-z-]+ et al\.,? (?:19|20)\d{2}\)",
-    r"\bI(?:'m| am) not (?:entirely |completely )?(?:sure|certain)\b",
+    rf"\bI(?:{_APOS}m| am) not (?:entirely |completely )?(?:sure|certain)\b",
     r"\b(?:I believe|I think|probably|it is likely that)\b.{0,80}\b(?:\d+(?:\.\d+)?%|\d{4})",
 )
 
@@ -37,6 +39,13 @@ def compile_patterns(patterns: Iterable[str] | None, default: tuple[str, ...]) -
     return re.compile("|".join(f"(?:{p})" for p in items), re.IGNORECASE | re.MULTILINE)
 
 
+# Words one of the default patterns needs: when none occurs (most answers), the regexes are
+# skipped, which keeps the check to a few microseconds.
+_REFUSAL_GATE = ("sorry", "can't", "can\u2019t", "cannot", "unable", "as an ai", "must decline",
+                 "must refuse", "won't", "won\u2019t", "not able")  # fmt: skip
+_HALLUCINATION_GATE = ("as of my", "have access", "real-time", "current", "up-to-date",
+                       "et al", "not sure", "not certain", "not entirely", "not completely",
+                       "i believe", "i think", "probably", "likely")  # fmt: skip
 _DEFAULT_REFUSAL = compile_patterns(None, REFUSAL_PATTERNS)
 _DEFAULT_HALLUCINATION = compile_patterns(None, HALLUCINATION_PATTERNS)
 _SCAN_CHARS = 20_000  # markers sit near the start; bound the work on huge completions
@@ -67,9 +76,19 @@ def clean_text(value: Any) -> str | None:
 def assess(
     text: str, refusal: re.Pattern | None = None, hallucination: re.Pattern | None = None
 ) -> Quality:
+    """Flags for *text*; None patterns mean the defaults (gated by cheap keyword checks)."""
     head = text[:_SCAN_CHARS]
-    return Quality(
-        length=len(text),
-        refusal=bool((refusal or _DEFAULT_REFUSAL).search(head)),
-        hallucination_marker=bool((hallucination or _DEFAULT_HALLUCINATION).search(head)),
-    )
+    lowered = head.lower() if refusal is None or hallucination is None else ""
+    if refusal is None:
+        is_refusal = any(w in lowered for w in _REFUSAL_GATE) and bool(
+            _DEFAULT_REFUSAL.search(head)
+        )
+    else:
+        is_refusal = bool(refusal.search(head))
+    if hallucination is None:
+        is_marker = any(w in lowered for w in _HALLUCINATION_GATE) and bool(
+            _DEFAULT_HALLUCINATION.search(head)
+        )
+    else:
+        is_marker = bool(hallucination.search(head))
+    return Quality(length=len(text), refusal=is_refusal, hallucination_marker=is_marker)
