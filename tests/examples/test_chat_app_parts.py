@@ -6,9 +6,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from app.evaluators import price_accuracy
 from app.retriever import KNOWLEDGE_BASE, Document, InMemoryRetriever
 from app.settings import SettingsError, load_settings
-from app.tools import FORMULARY, UnknownDrugError, lookup_drug_price, mentioned_drugs
+from app.tools import (
+    FORMULARY,
+    UnknownDrugError,
+    drugs_to_price,
+    lookup_drug_price,
+    mentioned_drugs,
+    price_mentions,
+)
+from llm_insights import EvaluationInput
 from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,6 +48,34 @@ def test_tool_finds_named_drugs_and_prices_them() -> None:
     assert lookup_drug_price(" Metformin ")["price_usd"] == FORMULARY["metformin"][2]
     with pytest.raises(UnknownDrugError, match="not in the formulary"):
         lookup_drug_price("unobtainium")
+
+
+def test_price_questions_look_up_unknown_drugs_too() -> None:
+    assert drugs_to_price("How much is ozempic before insurance?") == ["ozempic"]
+    assert drugs_to_price("What is the price of metformin?") == ["metformin"]
+    assert drugs_to_price("Is sertraline cheaper than omeprazole?") == ["omeprazole", "sertraline"]
+    assert drugs_to_price("How long does delivery take?") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "score"),
+    [
+        ("Metformin costs 6.90 USD for 60 tablets.", 1.0),
+        ("Atorvastatin costs $21.00.", 0.0),
+        ("Metformin is 6.90 USD, atorvastatin 21 dollars.", 0.5),
+        ("Ask your pharmacist.", None),
+    ],
+)
+def test_price_accuracy_scores_stated_prices_against_the_formulary(
+    text: str, score: float | None
+) -> None:
+    result = price_accuracy(EvaluationInput("r1", "gpt-4o-mini", text))
+    if score is None:
+        assert result is None
+    else:
+        assert result is not None and result.score == score
+        assert result.label == ("accurate" if score == 1 else "inaccurate")
+    assert price_mentions("costs $6.90 or 7 USD") == [6.9, 7.0]
 
 
 def test_settings_choose_azure_when_its_endpoint_is_set() -> None:

@@ -16,7 +16,7 @@ import llm_insights
 from openai import OpenAI
 
 from .retriever import Hit, InMemoryRetriever
-from .tools import TOOL_NAME, lookup_drug_price, mentioned_drugs
+from .tools import TOOL_NAME, UnknownDrugError, drugs_to_price, lookup_drug_price
 
 SYSTEM_PROMPT = (
     "You are a pharmacy assistant. Answer from the context below; say so when it does not "
@@ -43,10 +43,15 @@ def retrieve(retriever: InMemoryRetriever, question: str, k: int) -> list[Hit]:
 
 
 def call_tools(question: str) -> list[dict[str, Any]]:
+    """Price every drug the question asks about; an unknown drug fails its tool span (so tool
+    errors show up) and the model is told it is not in the formulary."""
     results = []
-    for name in mentioned_drugs(question):
-        with llm_insights.tool(TOOL_NAME):
-            results.append(lookup_drug_price(name))
+    for name in drugs_to_price(question):
+        try:
+            with llm_insights.tool(TOOL_NAME):
+                results.append(lookup_drug_price(name))
+        except UnknownDrugError as exc:
+            results.append({"name": name, "error": str(exc)})
     return results
 
 

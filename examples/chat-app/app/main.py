@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from . import chat
+from .evaluators import price_accuracy
 from .llm import make_client
 from .retriever import KNOWLEDGE_BASE, InMemoryRetriever
 from .settings import Settings, load_settings
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
     llm_insights.configure(service_name=settings.service_name)
     llm_insights.instrument_openai()
+    llm_insights.register_evaluator(price_accuracy)
     client = make_client(settings)
     retriever = InMemoryRetriever(KNOWLEDGE_BASE)
 

@@ -40,10 +40,34 @@ class UnknownDrugError(LookupError):
     """The drug is not in the formulary."""
 
 
+_PRICE_QUESTION = re.compile(
+    r"\b(?:how much is|how much does|price of|cost of)\s+(?P<name>[a-z][a-z -]{1,40}?)"
+    r"(?=\s+(?:cost|before|after|and|with|for)\b|[?.!,]|$)",
+    re.IGNORECASE,
+)
+
+
 def mentioned_drugs(text: str) -> list[str]:
     """Formulary drugs named in ``text`` (whole words, case-insensitive), in formulary order."""
     lowered = text.lower()
     return [name for name in FORMULARY if re.search(rf"\b{re.escape(name)}\b", lowered)]
+
+
+def drugs_to_price(text: str) -> list[str]:
+    """What to look up: formulary drugs named in ``text``, plus the subject of a price question
+    ("how much is X") even when X is not in the formulary (the lookup then fails, visibly)."""
+    names = mentioned_drugs(text)
+    for match in _PRICE_QUESTION.finditer(text):
+        name = match["name"].strip().lower()
+        if not any(name == n or n in name for n in names):
+            names.append(name)
+    return names
+
+
+def price_mentions(text: str) -> list[float]:
+    """USD amounts an answer states ("6.90 USD", "$6.90")."""
+    found = re.findall(r"\$\s?(\d+(?:\.\d{1,2})?)|(\d+(?:\.\d{1,2})?)\s?(?:USD|dollars)\b", text)
+    return [float(a or b) for a, b in found]
 
 
 def lookup_drug_price(name: str) -> dict[str, Any]:

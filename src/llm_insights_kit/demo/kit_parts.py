@@ -61,6 +61,17 @@ def telemetry_env(ctx: RenderContext) -> dict[str, str]:
     }
 
 
-def write_previews(stack: str, store_path: Path) -> Path:
-    """Workbook previews over the demo's store; returns the index page."""
-    return Path(_attr("llm_insights_kit.preview", "write_previews")(stack, store_path))
+def write_previews(ctx: RenderContext, store_path: Path, out_dir: Path) -> Any:
+    """Every workbook of the stack rendered over the demo's store (``PreviewResult``)."""
+    render_workbooks = _attr("llm_insights_kit.dashboards", "render_workbooks")
+    render_previews = _attr("llm_insights_kit.local.preview", "render_previews")
+    from ..local.store import LocalStore
+
+    with LocalStore(store_path, read_only=True) as store:
+        return render_previews(
+            store,
+            render_workbooks(ctx),
+            out_dir,
+            stack=ctx.stack,
+            store_label=str(store_path),
+        )

@@ -38,6 +38,12 @@ from .display import Display
 from .workload import DEPLOYMENT_MAIN, DEPLOYMENTS, Outcome, Phase, demo_phases, run_phase
 
 DEMO_DIR = KIT_ROOT / "build" / "demo"
+PREVIEW_DIR = KIT_ROOT / "build" / "preview"
+# Panels a minutes-long demo cannot fill, and why.
+EMPTY_WHY = {
+    "llm-drift/quality-drift": " (compares the last hour with the hours before it; the demo "
+    "has minutes of data)",
+}
 # Export often so each phase's metrics land in its own minute, and the end-of-run flush is small.
 METRIC_EXPORT_INTERVAL_MS = 2000
 SPAN_EXPORT_DELAY_MS = 500
@@ -62,6 +68,8 @@ class DemoResult:
     healthy_alerts: list[RuleResult] = field(default_factory=list)
     end_alerts: list[RuleResult] = field(default_factory=list)
     preview_index: Path | None = None
+    preview_counts: dict[str, int] = field(default_factory=dict)
+    preview_empty: list[str] = field(default_factory=list)
     wall_seconds: float = 0.0
 
 
@@ -137,6 +145,8 @@ def run_demo(
     rules = kit_parts.load_alert_rules(ctx)
     phases = demo_phases(scale=scale)
     store_path = out_dir / "telemetry.duckdb"
+    # build/demo -> build/preview (what `llm-insights preview` writes); elsewhere: <out>/preview
+    preview_dir = PREVIEW_DIR if out_dir == DEMO_DIR else out_dir / "preview"
     app_log = out_dir / "app.log"
 
     with display.step("Local Application Insights (ingest endpoint + DuckDB store)"):
@@ -178,9 +188,17 @@ def run_demo(
         store.close()
 
     if previews:
-        with display.step("Workbook previews") as s:
-            result.preview_index = kit_parts.write_previews(stack, store_path)
-            s.note(str(result.preview_index))
+        with display.step("Workbook previews (every panel run on the demo's store)") as s:
+            preview = kit_parts.write_previews(ctx, store_path, preview_dir)
+            result.preview_index = preview.index
+            result.preview_counts = preview.counts()
+            result.preview_empty = [
+                f"{run.key}/{panel.step}"
+                for run in preview.runs
+                for panel in run.panels()
+                if panel.state == "empty"
+            ]
+            s.note(", ".join(f"{v} {k}" for k, v in result.preview_counts.items()))
     result.wall_seconds = time.monotonic() - t0
     _report(display, result, rules, stack)
     return result
@@ -206,7 +224,7 @@ def _report(display: Display, result: DemoResult, rules: list[AlertRuleSpec], st
     out.print(
         f"Drove {total} requests "
         + ", ".join(f"{name} {o.total}" for name, o in result.outcomes.items())
-        + f" between {result.started:%H:%M:%S} and {result.ended:%H:%M:%S} UTC."
+        + f", {result.started:%H:%M:%S}-{result.ended:%H:%M:%S} UTC."
     )
     print_alert_report(out, rules, result.healthy_alerts, result.end_alerts, result)
     rel = _relative
@@ -214,10 +232,20 @@ def _report(display: Display, result: DemoResult, rules: list[AlertRuleSpec], st
     out.print("[bold]Where to look[/bold]")
     out.print(f"  telemetry store   {rel(result.store_path)} (the six Application Insights tables)")
     if result.preview_index is not None:
-        out.print(f"  workbook previews {rel(result.preview_index)} (open in a browser)")
+        counts = result.preview_counts
+        out.print(
+            f"  workbook previews {rel(result.preview_index)} (open in a browser; panels: "
+            f"{counts.get('ok', 0)} with data, {counts.get('empty', 0)} empty, "
+            f"{counts.get('error', 0)} failed)"
+        )
+        for name in result.preview_empty:
+            out.print(f"      empty: {name}{EMPTY_WHY.get(name, '')}", highlight=False)
     out.print(f"  app log           {rel(result.app_log)}")
-    out.print(f"  query it          llm-insights serve --store {rel(result.store_path)}")
-    out.print(f"  alert tests       llm-insights alerts test --stack {stack}")
+    db = rel(result.store_path)
+    out.print(f"  re-render         llm-insights preview --stack {stack} --db {db}")
+    out.print(f"  evaluate alerts   llm-insights alerts eval --stack {stack} --db {db}")
+    out.print(f"  alert rule tests  llm-insights alerts test --stack {stack}")
+    out.print(f"  send your app     llm-insights serve --db {db}")
     out.print(f"Finished in {result.wall_seconds:.0f} s.")
 
 

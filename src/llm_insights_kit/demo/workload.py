@@ -43,6 +43,7 @@ QUESTIONS: tuple[str, ...] = (
     "Is sertraline cheaper than omeprazole?",
     "How is my co-pay calculated?",
     "Do cold-chain medicines ship express?",
+    "How much is ozempic before insurance?",  # not in the formulary: the price tool fails
 )
 ANSWERS: tuple[str, ...] = (
     "Metformin 500 mg costs 6.90 USD for 60 tablets before insurance.",
@@ -51,6 +52,8 @@ ANSWERS: tuple[str, ...] = (
     "Express delivery arrives the next working day when you order before 2 pm.",
     "An opened insulin pen can be kept at room temperature for up to 28 days. Never freeze it.",
     "Refills can be requested up to 7 days before your prescription runs out.",
+    # a wrong price (the formulary says 12.40): the app's price_accuracy evaluator scores it 0
+    "Atorvastatin 20 mg costs 21.00 USD for 30 tablets.",
 )
 
 
