@@ -16,6 +16,26 @@ from typing import Any
 from . import contract as c
 
 _METER_NAME = "llm_insights"
+_SCALARS = frozenset({str, bool, int, float})
+# Dimensions whose values come from outside the kit (models, deployments, hosts, names the app
+# picks, categories a service returns); the others are enumerations the SDK sets itself.
+_CAPPED = frozenset(
+    {
+        c.GEN_AI_REQUEST_MODEL,
+        c.GEN_AI_RESPONSE_MODEL,
+        c.ATTR_DEPLOYMENT,
+        c.SERVER_ADDRESS,
+        c.GEN_AI_PROVIDER_NAME,
+        c.GEN_AI_SYSTEM,
+        c.GEN_AI_OPERATION_NAME,
+        c.GEN_AI_TOOL_NAME,
+        c.ATTR_RETRIEVAL_NAME,
+        c.GEN_AI_EVALUATION_NAME,
+        c.ATTR_FILTER_CATEGORY,
+        c.ERROR_TYPE,
+        c.ATTR_SDK_COMPONENT,
+    }
+)
 
 
 def _version() -> str:
@@ -97,11 +117,14 @@ class Instruments:
             self._by_name[spec.name] = inst
 
     def _attrs(self, spec: c.MetricSpec, attrs: Mapping[str, Any] | None) -> dict[str, Any]:
+        if not attrs:
+            return {}
         allowed = self._allowed[spec.name]
+        cap = self.cap
         out: dict[str, Any] = {}
-        for k, v in (attrs or {}).items():
-            if k in allowed and v is not None and isinstance(v, (str, bool, int, float)):
-                out[k] = self.cap(k, v)
+        for k, v in attrs.items():
+            if k in allowed and type(v) in _SCALARS:
+                out[k] = cap(k, v) if k in _CAPPED else v
         return out
 
     def record(self, spec: c.MetricSpec, value: Any, attrs: Mapping[str, Any] | None) -> None:
