@@ -196,3 +196,10 @@ def test_a_disabled_rule_never_fires():
     (ev,) = evaluate(ListStore(["v"], [[minutes(1), 20.0]]), make_rule(enabled=False), minutes(5))
     assert ev.breaching and ev.condition_met and not ev.firing and ev.event is None
     assert ev.why.startswith("test-rule disabled (never fires) at")
+
+
+def test_infinite_values_serialize_as_json_strings():
+    store = ListStore(["v"], [[minutes(1), float("inf")]])
+    (ev,) = evaluate(store, make_rule(time_aggregation="Maximum"), minutes(5))
+    assert ev.firing and "inf > 10" in ev.why
+    assert ev.to_dict()["value"] == "+Inf"

@@ -99,7 +99,7 @@ class Evaluation:
             "rule": self.rule,
             "at": self.at.isoformat(),
             "series": dict(self.series),
-            "value": self.value,
+            "value": _json_number(self.value),
             "threshold": self.threshold,
             "operator": self.operator,
             "breaching": self.breaching,
@@ -111,6 +111,13 @@ class Evaluation:
             "notified": self.notified,
             "why": self.why,
         }
+
+
+def _json_number(value: float | None) -> float | str | None:
+    """JSON has no infinity: a percentile beyond the last bucket is reported as "+Inf"."""
+    if value is not None and math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    return value
 
 
 def compare(value: float | None, operator: str, threshold: float) -> bool:
