@@ -40,4 +40,8 @@ def run(args: argparse.Namespace) -> int:
         result = run_demo(
             args.stack, display, out_dir=args.out, scale=args.scale, previews=not args.no_previews
         )
-    return 0 if any(r.fired for r in result.end_alerts) else 1
+    # Success means the incident was seen: some rule fired, none failed to evaluate, every
+    # panel query ran (an empty panel is fine, a failing one is not).
+    fired = any(r.fired for r in result.end_alerts)
+    broken = any(r.error for r in result.end_alerts + result.healthy_alerts)
+    return 0 if fired and not broken and not result.preview_counts.get("error") else 1
