@@ -194,13 +194,8 @@ def panel_body(panel: Panel) -> tuple[str, str]:
     outcome = panel.outcome
     if outcome.state == "error":
         return "error", f'<div class="message error">{escape(outcome.error)}</div>'
-    if outcome.state == "empty":
-        return "empty", (
-            '<div class="message">No data in this time range.</div>'
-            if not panel.source
-            else f'<div class="message">No data in this time range. Source: '
-            f"{escape(panel.source)}</div>"
-        )
+    if outcome.state == "empty":  # the source note below says where the data would come from
+        return "empty", '<div class="message">No data in this time range.</div>'
     visualization = panel.visualization.lower()
     try:
         if visualization in LINE_VISUALIZATIONS:
