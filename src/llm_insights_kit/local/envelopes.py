@@ -34,7 +34,7 @@ Columns:
 - exceptions: the ``exceptions[]`` chain, outermost first — ``type``/``message``/``outerType``/
   ``outerMessage`` from the first, ``innermost*`` from the last; ``method``/``assembly`` from the
   top parsed stack frame; ``problemId`` as sent, else ``type`` (+ `` at `` method); ``details``
-  the chain as a dynamic array.
+  the chain as a dynamic array; ``handledAt`` ``UserCode`` (the exporter does not send it).
 - ``properties`` → ``customDimensions``, ``measurements`` → ``customMeasurements`` (dynamic).
 - What else the exporter sends lands as Application Insights stores it: the trace exporter's
   ``_OTELRESOURCE_`` metric (resource attributes, value 0) and the exporter's customer SDK stats

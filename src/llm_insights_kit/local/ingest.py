@@ -123,7 +123,8 @@ class _Fault:
 
 @dataclass
 class IngestStats:
-    """Counters since start: requests by kind and the bytes received on the wire (compressed)."""
+    """Counters since start: requests by kind, items, and request-body bytes as sent on the wire
+    (gzip-compressed when the client compresses — what telemetry volume costs in egress)."""
 
     track_requests: int = 0
     live_requests: int = 0
