@@ -351,7 +351,8 @@ def test_uninstrument_removes_wrappers(telemetry, stand, openai_client):
     openai_client.chat.completions.create(model="gpt-4o", messages=MSG)
     assert telemetry.spans() == []
     for cls in (Completions, AsyncCompletions, Embeddings, AsyncEmbeddings):
-        assert not isinstance(cls.__dict__["create"], wrapt.FunctionWrapper)
+        for method in ("create", "parse"):
+            assert not isinstance(cls.__dict__.get(method), wrapt.FunctionWrapper)
     llm_insights.instrument_openai()
     llm_insights.instrument_openai()  # idempotent: one span per call, not two
     openai_client.chat.completions.create(model="gpt-4o", messages=MSG)
@@ -402,3 +403,19 @@ def test_http_span_nests_under_llm_span(telemetry, stand, openai_client):
     chain_span = telemetry.span("chain rag")
     llm = telemetry.span("chat gpt-4o")
     assert llm.parent.span_id == chain_span.context.span_id
+
+
+def test_structured_output_parse(telemetry, stand, openai_client):
+    import pydantic
+
+    class Dose(pydantic.BaseModel):
+        mg: int
+
+    stand.script(Scripted(text='{"mg": 200}', input_tokens=20, output_tokens=5))
+    parsed = openai_client.chat.completions.parse(
+        model="gpt-4o", messages=MSG, response_format=Dose
+    )
+    assert parsed.choices[0].message.parsed == Dose(mg=200)
+    a = telemetry.span("chat gpt-4o").attributes
+    assert (a[c.GEN_AI_USAGE_INPUT_TOKENS], a[c.GEN_AI_USAGE_OUTPUT_TOKENS]) == (20, 5)
+    assert telemetry.total(c.OPERATION_DURATION.name) == 1  # parse does not double count

@@ -23,11 +23,16 @@ from ._guard import guarded, report
 from ._safety import get
 from ._stream import AsyncStreamProxy, StreamState, SyncStreamProxy
 
+# (module, class, method, operation, async); `parse` (structured outputs) posts on its own,
+# it does not go through `create`, so it is patched too where the installed openai has it.
+_CHAT = "openai.resources.chat.completions"
 _TARGETS = (
-    ("openai.resources.chat.completions", "Completions", c.OPERATION_CHAT, False),
-    ("openai.resources.chat.completions", "AsyncCompletions", c.OPERATION_CHAT, True),
-    ("openai.resources.embeddings", "Embeddings", c.OPERATION_EMBEDDINGS, False),
-    ("openai.resources.embeddings", "AsyncEmbeddings", c.OPERATION_EMBEDDINGS, True),
+    (_CHAT, "Completions", "create", c.OPERATION_CHAT, False),
+    (_CHAT, "AsyncCompletions", "create", c.OPERATION_CHAT, True),
+    (_CHAT, "Completions", "parse", c.OPERATION_CHAT, False),
+    (_CHAT, "AsyncCompletions", "parse", c.OPERATION_CHAT, True),
+    ("openai.resources.embeddings", "Embeddings", "create", c.OPERATION_EMBEDDINGS, False),
+    ("openai.resources.embeddings", "AsyncEmbeddings", "create", c.OPERATION_EMBEDDINGS, True),
 )
 _RAW_HEADER = "x-stainless-raw-response"
 _MARK = "_llm_insights_wrapper"
@@ -239,16 +244,18 @@ def _async_wrapper(operation: str) -> Any:
 
 
 # -- patching -------------------------------------------------------------------------------------
-def _classes() -> list[tuple[type, str, bool]]:
+def _classes() -> list[tuple[type, str, str, bool]]:
+    """(class, method, operation, async) of every patch target the installed openai has."""
     import importlib
 
     out = []
-    for module_name, cls_name, operation, is_async in _TARGETS:
+    for module_name, cls_name, method, operation, is_async in _TARGETS:
         try:
             cls = getattr(importlib.import_module(module_name), cls_name)
         except (ImportError, AttributeError):
             continue
-        out.append((cls, operation, is_async))
+        if method in cls.__dict__:
+            out.append((cls, method, operation, is_async))
     return out
 
 
@@ -260,11 +267,11 @@ def instrument_openai() -> bool:
     """Patch the installed openai package; True when it is (now or already) instrumented."""
     try:
         classes = _classes()
-        for cls, operation, is_async in classes:
-            if _is_ours(cls.__dict__.get("create")):
+        for cls, method, operation, is_async in classes:
+            if _is_ours(cls.__dict__.get(method)):
                 continue
             wrapper = _async_wrapper(operation) if is_async else _sync_wrapper(operation)
-            wrapt.wrap_function_wrapper(cls, "create", wrapper)
+            wrapt.wrap_function_wrapper(cls, method, wrapper)
         return bool(classes)
     except Exception as exc:
         report("openai.instrument", exc)
@@ -274,10 +281,10 @@ def instrument_openai() -> bool:
 def uninstrument_openai() -> None:
     """Remove the SDK's wrappers (other libraries' wrappers stay)."""
     try:
-        for cls, _, _ in _classes():
-            fn = cls.__dict__.get("create")
+        for cls, method, _, _ in _classes():
+            fn = cls.__dict__.get(method)
             if _is_ours(fn):
-                cls.create = fn.__wrapped__
+                setattr(cls, method, fn.__wrapped__)
     except Exception as exc:
         report("openai.uninstrument", exc)
     with _lock:
