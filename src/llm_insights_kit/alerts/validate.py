@@ -66,14 +66,19 @@ def check_window(value: Any, at: str) -> str:
     return check_choice(value, s.WINDOW_SIZES, at)
 
 
+def _is_bucket_counter(spec: Any) -> bool:
+    return (
+        isinstance(spec, contract.MetricSpec)
+        and bool(spec.bounds)
+        and contract.ATTR_BUCKET_LE in spec.dimensions
+    )
+
+
 def bucket_bounds(name: Any, at: str) -> tuple[float, ...]:
     """The bounds of the contract bucket counter named by ``thresholdBucketsOf``."""
     spec = getattr(contract, name, None) if isinstance(name, str) else None
-    if not isinstance(spec, contract.MetricSpec) or not spec.bounds:
-        known = sorted(
-            k for k, v in vars(contract).items()
-            if isinstance(v, contract.MetricSpec) and v.name.endswith(".buckets")
-        )  # fmt: skip
+    if not _is_bucket_counter(spec):
+        known = sorted(k for k, v in vars(contract).items() if _is_bucket_counter(v))
         raise KitError(at, "must name a contract bucket counter: " + _allowed(tuple(known)))
     return spec.bounds
 
