@@ -192,3 +192,14 @@ def test_instruments_drop_unlisted_attributes(telemetry):
     )
     [p] = telemetry.points(c.OPERATION_DURATION.name)
     assert dict(p.attributes) == {c.GEN_AI_REQUEST_MODEL: "gpt-4o"}
+
+
+def test_finish_reason_content_filter_alone_counts_one_hit(telemetry):
+    with llm_insights.llm_call(provider="azure.ai.openai", model="gpt-4o") as call:
+        call.record_completion("cut", finish_reason="content_filter")
+    [p] = telemetry.points(c.CONTENT_FILTER_HITS.name)
+    assert p.attributes[c.ATTR_FILTER_SOURCE] == c.FILTER_SOURCE_COMPLETION
+    assert p.attributes[c.ATTR_FILTER_CATEGORY] == "unknown"
+    assert p.attributes[c.ATTR_FILTER_FILTERED] == "true"
+    [event] = [e for e in telemetry.span().events if e.name == c.EVENT_CONTENT_FILTER]
+    assert event.attributes[c.ATTR_FILTER_CATEGORY] == "unknown"

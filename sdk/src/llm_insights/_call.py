@@ -7,6 +7,7 @@ metric, ``llm_insights.usage.known=false``), which is different from zero tokens
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -79,6 +80,7 @@ class LLMCall:
         self._last_chunk: float | None = None
         self.stream_end: str | None = None
         self.done = False
+        self._finish_lock = threading.Lock()
         self.start = time.perf_counter()
         attrs: dict[str, Any] = {
             c.GEN_AI_OPERATION_NAME: operation,
@@ -172,9 +174,10 @@ class LLMCall:
     @guarded("llm_call.finish")
     def finish(self, end: float | None = None) -> None:
         """Record everything once; later calls do nothing."""
-        if self.done:
-            return
-        self.done = True
+        with self._finish_lock:  # a GC finalizer and the app's thread may race here
+            if self.done:
+                return
+            self.done = True
         try:
             self._emit(time.perf_counter() if end is None else end)
         finally:
