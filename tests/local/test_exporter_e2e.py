@@ -174,6 +174,8 @@ def test_every_request_was_accepted(landed) -> None:
     assert server.stats.items_accepted == server.stats.items_received > 0
     assert server.bytes_received > 0
     assert not server.errors
+    # the Python exporter 1.0.0b58 sends plain JSON (bytes_received is the uncompressed size)
+    assert server.stats.compressed_requests == 0
 
 
 def test_server_spans_land_in_requests_with_item_count(landed) -> None:

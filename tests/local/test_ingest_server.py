@@ -55,6 +55,7 @@ def test_gzip_array_is_accepted_and_stored(server: IngestServer, store, path: st
     assert store.query("customMetrics | summarize sum(value)").scalar() == 3.0
     assert server.requests_received == 1
     assert server.bytes_received == len(body)
+    assert server.stats.compressed_requests == 1
 
 
 def test_plain_and_ndjson_bodies(server: IngestServer) -> None:

@@ -1,7 +1,9 @@
 """A loopback HTTP endpoint that speaks the Application Insights ingestion protocol.
 
-The Azure Monitor exporter (``azure-monitor-opentelemetry-exporter``) posts gzip-compressed JSON
-arrays of envelopes to ``{IngestionEndpoint}/v2.1/track`` and, with live metrics on, pings
+The Azure Monitor exporter (``azure-monitor-opentelemetry-exporter``) posts JSON arrays of
+envelopes to ``{IngestionEndpoint}/v2.1/track`` — uncompressed from the Python exporter 1.0.0b58
+(measured: no Content-Encoding, ~1.1 KB per LLM span), gzip from other SDKs; both are accepted —
+and, with live metrics on, pings
 ``{LiveEndpoint}/QuickPulseService.svc/ping`` (paths from the exporter's
 ``_quickpulse/_generated/livemetrics/_operations/_operations.py``). Pointing a connection string's
 ``IngestionEndpoint`` here sends the real exporter's output into a :class:`LocalStore`, so
@@ -133,6 +135,7 @@ class IngestStats:
     items_received: int = 0
     items_accepted: int = 0
     rejected_requests: int = 0
+    compressed_requests: int = 0  # track calls whose body was gzip/deflate
 
 
 class IngestServer:
@@ -402,6 +405,9 @@ class _Handler(BaseHTTPRequestHandler):
                 },
             )
             return
+        encoding = self.headers.get("Content-Encoding", "").strip().lower()
+        if body[:2] == b"\x1f\x8b" or encoding not in ("", "identity"):
+            self.server_ref._count("compressed_requests")
         accepted, errors = self.server_ref._accept(items, len(body))
         # Azure: 200 all accepted, 206 partial (per-item errors), 400 none valid, 500 store failed.
         if not errors:
