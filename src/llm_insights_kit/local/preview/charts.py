@@ -84,13 +84,18 @@ def line_chart(
     *,
     area: bool = False,
     y_label: str = "",
+    legend: bool | None = None,
 ) -> str:
-    """An SVG time chart of ``[(name, [(time, value), ...]), ...]`` (times sorted per series)."""
+    """An SVG time chart of ``[(name, [(time, value), ...]), ...]`` (times sorted per series).
+
+    The legend shows when there are several series, or when ``legend`` says so (a split column
+    with a single value still names it).
+    """
     series = [(name, [(t, v) for t, v in pts if _finite(v)]) for name, pts in series]
     points = [(t, v) for _, pts in series for t, v in pts]
     if not points:
         return ""
-    legend_rows = 1 if len(series) > 1 else 0
+    legend_rows = 1 if (len(series) > 1 if legend is None else legend) else 0
     height = HEIGHT + 18 * legend_rows
     times = [t.timestamp() for t, _ in points]
     t0, t1 = min(times), max(times)

@@ -136,7 +136,7 @@ def timechart_html(outcome: QueryOutcome, visualization: str) -> str:
     if splits:  # the biggest series first, like the portal's legend
         ordered.sort(key=lambda kv: -sum(abs(v) for _, v in kv[1] if _drawable(v)))
     shown = [(name, sorted(points, key=lambda p: p[0])) for name, points in ordered[:MAX_SERIES]]
-    svg = line_chart(shown, area=visualization == "areachart")
+    svg = line_chart(shown, area=visualization == "areachart", legend=bool(splits) or None)
     if not svg:
         raise ChartError("no finite value to draw")
     note = _undrawn_note(point for _, points in shown for _, point in points)
