@@ -17,25 +17,7 @@ from . import contract as c
 
 _METER_NAME = "llm_insights"
 _SCALARS = frozenset({str, bool, int, float})
-# Dimensions whose values come from outside the kit (models, deployments, hosts, names the app
-# picks, categories a service returns); the others are enumerations the SDK sets itself.
-_CAPPED = frozenset(
-    {
-        c.GEN_AI_REQUEST_MODEL,
-        c.GEN_AI_RESPONSE_MODEL,
-        c.ATTR_DEPLOYMENT,
-        c.SERVER_ADDRESS,
-        c.GEN_AI_PROVIDER_NAME,
-        c.GEN_AI_SYSTEM,
-        c.GEN_AI_OPERATION_NAME,
-        c.GEN_AI_TOOL_NAME,
-        c.ATTR_RETRIEVAL_NAME,
-        c.GEN_AI_EVALUATION_NAME,
-        c.ATTR_FILTER_CATEGORY,
-        c.ERROR_TYPE,
-        c.ATTR_SDK_COMPONENT,
-    }
-)
+_CAPPED = frozenset(c.CAPPED_DIMENSIONS)
 
 
 def _version() -> str:

@@ -156,11 +156,27 @@ MODEL_DIMENSIONS: tuple[str, ...] = (
     ATTR_DEPLOYMENT,
 )
 SPAN_ONLY_ATTRIBUTES: tuple[str, ...] = (ENDUSER_ID, SESSION_ID, ATTR_TENANT_ID, GEN_AI_RESPONSE_ID)
-# Values of any one metric dimension are capped: after this many distinct values in a process,
-# further new values are recorded as OVERFLOW_VALUE (so a stream of ad-hoc model or deployment
-# names cannot explode the number of customMetrics series).
+# Metric dimensions whose values come from outside the kit (models, deployments, hosts, names the
+# app picks, categories a service returns) are capped: after MAX_DIMENSION_VALUES distinct values
+# of one of them in a process, further new values are recorded as OVERFLOW_VALUE, so ad-hoc model
+# or deployment names cannot explode the number of customMetrics series. Spans keep real values.
 MAX_DIMENSION_VALUES = 50
 OVERFLOW_VALUE = "other"
+CAPPED_DIMENSIONS: tuple[str, ...] = (
+    GEN_AI_REQUEST_MODEL,
+    GEN_AI_RESPONSE_MODEL,
+    ATTR_DEPLOYMENT,
+    SERVER_ADDRESS,
+    GEN_AI_PROVIDER_NAME,
+    GEN_AI_SYSTEM,
+    GEN_AI_OPERATION_NAME,
+    GEN_AI_TOOL_NAME,
+    ATTR_RETRIEVAL_NAME,
+    GEN_AI_EVALUATION_NAME,
+    ATTR_FILTER_CATEGORY,
+    ERROR_TYPE,
+    ATTR_SDK_COMPONENT,
+)
 
 # ---------------------------------------------------------------------------------------------
 # Buckets
