@@ -1,0 +1,55 @@
+"""``python -m bench``: run every benchmark and write ``bench/RESULTS.md``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from . import report, runner, servers
+
+PHASES = ("overhead", "volume", "memory", "tooling")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    p.add_argument("--quick", action="store_true", help="few iterations (smoke run, ~1 min)")
+    p.add_argument("--only", action="append", choices=PHASES, help="run only these phases")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--memory-calls", type=int, default=100_000)
+    p.add_argument("--usd-per-gb", type=float, default=report.DEFAULT_USD_PER_GB)
+    p.add_argument("--out", type=Path, default=runner.REPO / "bench" / "RESULTS.md")
+    args = p.parse_args(argv)
+    opts = runner.Options(rounds=args.rounds, memory_calls=args.memory_calls)
+    if args.quick:
+        opts = runner.Options(
+            rounds=1, values=3, chat_loops=10, stream_loops=2, volume_calls=100,
+            memory_calls=4_000, memory_every=1_000,
+        )  # fmt: skip
+    opts.work.mkdir(parents=True, exist_ok=True)
+    phases = args.only or PHASES
+    res = runner.Results()
+    with servers.Servers() as srv:
+        for phase in phases:
+            runner.load_now(res)
+            start = time.monotonic()
+            print(f"bench: {phase} …", file=sys.stderr, flush=True)
+            if phase == "overhead":
+                runner.timings(srv, opts, res)
+            elif phase == "volume":
+                runner.volume(srv, opts, res)
+            elif phase == "memory":
+                runner.memory(srv, opts, res)
+            else:
+                runner.tooling(opts, res)
+            res.seconds[phase] = time.monotonic() - start
+    text = report.render(res, opts, args.usd_per_gb)
+    args.out.write_text(text, encoding="utf-8")
+    print(text)
+    print(f"bench: wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

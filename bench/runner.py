@@ -1,0 +1,186 @@
+"""Run each measurement in its own processes and collect the numbers (used by ``__main__``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyperf
+
+from . import configs, servers
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+@dataclass
+class Options:
+    rounds: int = 3
+    values: int = 6
+    chat_loops: int = 40
+    stream_loops: int = 8
+    volume_calls: int = 1000
+    memory_calls: int = 100_000
+    memory_every: int = 10_000
+    tooling_stack: str = "dev"
+    work: Path = REPO / "build" / "bench"
+
+
+@dataclass
+class Results:
+    # timings[config][benchmark] = per round, the CPU seconds-per-call values of that round
+    timings: dict[str, dict[str, list[list[float]]]] = field(default_factory=dict)
+    walls: dict[str, dict[str, list[float]]] = field(default_factory=dict)  # wall s per call
+    volume: dict[str, dict[str, Any]] = field(default_factory=dict)
+    memory: dict[str, Any] = field(default_factory=dict)
+    tooling: dict[str, Any] = field(default_factory=dict)
+    load: list[tuple[float, float, float]] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def _run(cmd: list[str], timeout: float, what: str) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{what} failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
+    return proc
+
+
+def timings(srv: servers.Servers, opts: Options, res: Results) -> None:
+    """pyperf in a fresh process per configuration per round, configurations interleaved."""
+    order = list(configs.CONFIGS)
+    for r in range(opts.rounds):
+        rotated = order[r % len(order) :] + order[: r % len(order)]
+        for cfg in rotated:
+            path = opts.work / f"overhead-{cfg}-r{r}.json"
+            wall = opts.work / f"overhead-{cfg}-r{r}-wall.json"
+            path.unlink(missing_ok=True)
+            _run(
+                [
+                    sys.executable, "-m", "bench.overhead", "--config", cfg,
+                    "--standin", srv.standin_url, "--ingest", srv.ingest_url,
+                    "--in-process", "--processes", "1", "--values", str(opts.values),
+                    "--warmups", "1", "--loops", str(opts.chat_loops),
+                    "--loops-stream", str(opts.stream_loops),
+                    "--quiet", "-o", str(path), "--wall-out", str(wall),
+                ],
+                timeout=300,
+                what=f"pyperf overhead {cfg}",
+            )  # fmt: skip
+            walls = json.loads(wall.read_text(encoding="utf-8"))
+            for bench in pyperf.BenchmarkSuite.load(str(path)).get_benchmarks():
+                full = bench.get_name()
+                name = full.split(":", 1)[1]
+                res.timings.setdefault(cfg, {}).setdefault(name, []).append(
+                    list(bench.get_values())
+                )
+                res.walls.setdefault(cfg, {}).setdefault(name, []).extend(walls.get(full, []))
+        srv.clear()
+        print(f"bench: overhead round {r + 1}/{opts.rounds} done", file=sys.stderr, flush=True)
+
+
+def _table_of(env: dict[str, Any]) -> str:
+    base = env.get("data", {}).get("baseType", "?")
+    return str(base)
+
+
+def volume(srv: servers.Servers, opts: Options, res: Results) -> None:
+    """Bytes at the ingestion endpoint for the same N calls under each configuration."""
+    for cfg in configs.VOLUME_CONFIGS:
+        srv.clear()
+        _run(
+            [
+                sys.executable, "-m", "bench.volume", "--config", cfg,
+                "--calls", str(opts.volume_calls),
+                "--standin", srv.standin_url, "--ingest", srv.ingest_url,
+            ],
+            timeout=300,
+            what=f"volume {cfg}",
+        )  # fmt: skip
+        stats = srv.stats(with_envelopes=True)
+        envelopes = stats.pop("envelopes")
+        by_type: dict[str, int] = {}
+        raw = 0
+        for env in envelopes:
+            by_type[_table_of(env)] = by_type.get(_table_of(env), 0) + 1
+            raw += len(json.dumps(env, separators=(",", ":")).encode())
+        res.volume[cfg] = {
+            "calls": opts.volume_calls,
+            "wire_bytes": stats["bytes_received"],
+            "requests": stats["track_requests"],
+            "items": stats["items_accepted"],
+            "json_bytes": raw,
+            "by_type": dict(sorted(by_type.items())),
+        }
+        print(f"bench: volume {cfg}: {stats['bytes_received']} B", file=sys.stderr, flush=True)
+    srv.clear()
+
+
+def memory(srv: servers.Servers, opts: Options, res: Results) -> None:
+    """RSS of a process making memory_calls instrumented calls (ingest cleared meanwhile)."""
+    cmd = [
+        sys.executable, "-m", "bench.memory", "--calls", str(opts.memory_calls),
+        "--every", str(opts.memory_every), "--ingest", srv.ingest_url,
+    ]  # fmt: skip
+    start = time.monotonic()
+    with subprocess.Popen(
+        cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as proc:
+        while proc.poll() is None:
+            time.sleep(2)
+            srv.clear()  # the endpoint keeps envelopes; it is not what is measured
+            if time.monotonic() - start > 600:
+                proc.kill()
+                raise RuntimeError("memory benchmark took longer than 10 minutes")
+        stdout, stderr = proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"memory benchmark failed (exit {proc.returncode}):\n{stderr[-4000:]}")
+    data = json.loads(stdout.strip().splitlines()[-1])
+    res.memory = {
+        "rss": {int(k): v for k, v in data["rss"].items()},
+        "seconds": time.monotonic() - start,
+        "calls": opts.memory_calls,
+    }
+    srv.clear()
+
+
+def _pyperf_command(name: str, command: list[str], opts: Options, timeout: float) -> dict:
+    path = opts.work / f"tool-{name}.json"
+    path.unlink(missing_ok=True)
+    cmd = [
+        sys.executable, "-m", "pyperf", "command", "--processes", "1", "--values", "1",
+        "--warmups", "0", "--loops", "1", "--quiet", "--name", name, "-o", str(path), "--",
+        *command,
+    ]  # fmt: skip
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0 or not path.exists():
+        return {"error": f"exit {proc.returncode}: {(proc.stderr or proc.stdout)[-600:]}"}
+    bench = pyperf.Benchmark.load(str(path))
+    return {"seconds": bench.median()}
+
+
+def tooling(opts: Options, res: Results) -> None:
+    """Wall time of the kit's own tooling (one run each: they take tens of seconds)."""
+    cli = str(BIN / "llm-insights")
+    out = opts.work / "render"
+    res.tooling["render"] = _pyperf_command(
+        "render", [cli, "render", "--stack", opts.tooling_stack, "--out", str(out)], opts, 300
+    )
+    res.tooling["lint"] = _pyperf_command(
+        "lint", [cli, "lint", "--stack", opts.tooling_stack], opts, 300
+    )
+    res.tooling["pulumi_mocks"] = _pyperf_command(
+        "pulumi-mock-suite",
+        [str(BIN / "pytest"), "-q", "-m", "pulumi", "tests/infra", "-p", "no:cacheprovider"],
+        opts,
+        600,
+    )
+
+
+def load_now(res: Results) -> None:
+    res.load.append(os.getloadavg())
