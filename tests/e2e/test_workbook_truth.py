@@ -21,6 +21,7 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pytest
@@ -119,6 +120,12 @@ def assert_bucket(
     )
 
 
+def kql_round(value: float, digits: int = 0) -> float:
+    """Kusto's round(): half away from zero (Python's round() rounds half to even)."""
+    quantum = Decimal(1).scaleb(-digits)
+    return float(Decimal(repr(value)).quantize(quantum, rounding=ROUND_HALF_UP))
+
+
 def ratio(num: float, den: float) -> float | None:
     return num / den if den else None
 
@@ -142,8 +149,8 @@ def check(workbook: str, step: str) -> Callable[[Check], Check]:
 def _headline(res: QueryResult, t: Truth) -> None:
     (row,) = rows(res)
     assert (row["calls"], row["errors"], row["throttled"]) == (t.calls, t.errors, t.throttled)
-    assert row["error_rate"] == approx(round(t.errors / t.calls, 4))
-    assert row["throttled_share"] == approx(round(t.throttled / t.calls, 4))
+    assert row["error_rate"] == approx(kql_round(t.errors / t.calls, 4))
+    assert row["throttled_share"] == approx(kql_round(t.throttled / t.calls, 4))
 
 
 @check("llm-overview", "call-rate")
@@ -167,7 +174,7 @@ def _errors_by_type(res: QueryResult, t: Truth) -> None:
     assert {k: r["calls"] for k, r in got.items()} == dict(t.errors_by_type)
     assert {k for k, r in got.items() if r["throttling"]} == {"429"}
     for k, r in got.items():
-        assert r["share_of_calls"] == approx(round(t.errors_by_type[k] / t.calls, 4))
+        assert r["share_of_calls"] == approx(kql_round(t.errors_by_type[k] / t.calls, 4))
 
 
 @check("llm-overview", "errors-by-model")
@@ -178,8 +185,8 @@ def _errors_by_model(res: QueryResult, t: Truth) -> None:
         r = got[model]
         assert (r["calls"], r["errors"]) == (m.calls, m.errors), model
         assert r["deployment"] == (AZURE_DEPLOYMENT if model == AZURE_DEPLOYMENT else "")
-        assert r["error_rate"] == approx(round(m.errors / m.calls, 4))
-        assert r["throttled_share"] == approx(round(m.throttled / m.calls, 4))
+        assert r["error_rate"] == approx(kql_round(m.errors / m.calls, 4))
+        assert r["throttled_share"] == approx(kql_round(m.throttled / m.calls, 4))
 
 
 @check("llm-overview", "latency-percentiles")
@@ -280,7 +287,7 @@ def _blocked(res: QueryResult, t: Truth) -> None:
     assert {k: r["blocked_prompts"] for k, r in got.items()} == {AZURE_DEPLOYMENT: blocked}
     calls = t.models[AZURE_DEPLOYMENT].calls
     assert got[AZURE_DEPLOYMENT]["calls"] == calls
-    assert got[AZURE_DEPLOYMENT]["blocked_share"] == approx(round(blocked / calls, 4))
+    assert got[AZURE_DEPLOYMENT]["blocked_share"] == approx(kql_round(blocked / calls, 4))
 
 
 def _quality_totals(t: Truth) -> tuple[int, int, int]:
@@ -304,9 +311,11 @@ def _rates_by_model(res: QueryResult, t: Truth) -> None:
     for model, lengths in t.lengths.items():
         r = got[model]
         assert r["responses"] == len(lengths), model
-        assert r["refusal_rate"] == approx(round(t.refusals[model] / len(lengths), 4))
-        assert r["hallucination_marker_rate"] == approx(round(t.markers[model] / len(lengths), 4))
-        assert r["mean_length_chars"] == round(sum(lengths) / len(lengths))
+        assert r["refusal_rate"] == approx(kql_round(t.refusals[model] / len(lengths), 4))
+        assert r["hallucination_marker_rate"] == approx(
+            kql_round(t.markers[model] / len(lengths), 4)
+        )
+        assert r["mean_length_chars"] == kql_round(sum(lengths) / len(lengths))
 
 
 @check("llm-quality-safety", "length-distribution")
@@ -352,7 +361,7 @@ def _evaluation_scores(res: QueryResult, t: Truth) -> None:
     for key, scores in expected.items():
         r = got[key]
         assert r["scored"] == len(scores)
-        assert r["mean_score"] == approx(round(sum(scores) / len(scores), 3))
+        assert r["mean_score"] == approx(kql_round(sum(scores) / len(scores), 3))
         assert (r["lowest"], r["highest"]) == (min(scores), max(scores))
 
 
@@ -370,12 +379,12 @@ def _tokens_headline(res: QueryResult, t: Truth) -> None:
     (row,) = rows(res)
     with_usage = sum(len(v) for v in t.lengths.values())
     assert (row["input_tokens"], row["output_tokens"]) == (t.input_tokens, t.output_tokens)
-    assert row["cost_usd"] == approx(round(t.cost, 4))
+    assert row["cost_usd"] == approx(kql_round(t.cost, 4))
     assert row["unpriced_calls"] == t.unpriced
     assert row["tokens_per_call"] == approx(
-        round((t.input_tokens + t.output_tokens) / with_usage, 1)
+        kql_round((t.input_tokens + t.output_tokens) / with_usage, 1)
     ), "tokens per call = (input + output) / calls with usage"
-    assert row["output_per_input"] == approx(round(t.output_tokens / t.input_tokens, 3))
+    assert row["output_per_input"] == approx(kql_round(t.output_tokens / t.input_tokens, 3))
 
 
 @check("llm-tokens-cost", "tokens-over-time")
@@ -419,9 +428,9 @@ def _tokens_by_model(res: QueryResult, t: Truth) -> None:
         assert r["operation"] == c.OPERATION_CHAT
         assert r["calls_with_usage"] == ok_calls
         assert (r["input_tokens"], r["output_tokens"]) == (m.input_tokens, m.output_tokens)
-        assert r["cost_usd"] == approx(round(m.cost_input + m.cost_output, 4))
+        assert r["cost_usd"] == approx(kql_round(m.cost_input + m.cost_output, 4))
         assert r["tokens_per_call"] == approx(
-            round((m.input_tokens + m.output_tokens) / ok_calls, 1)
+            kql_round((m.input_tokens + m.output_tokens) / ok_calls, 1)
         ), f"{model}: tokens per call = (input + output) / calls with usage"
 
 
@@ -440,7 +449,7 @@ def _budget_burn(res: QueryResult, t: Truth) -> None:
     assert ctx.daily_budget_usd is not None
     for r in got:
         assert r["budget_usd"] == ctx.daily_budget_usd
-        assert r["burn"] == approx(round(r["cost_usd"] / ctx.daily_budget_usd, 3))
+        assert r["burn"] == approx(kql_round(r["cost_usd"] / ctx.daily_budget_usd, 3))
 
 
 @check("llm-tokens-cost", "today-projection")
@@ -455,9 +464,9 @@ def _retrieval_summary(res: QueryResult, t: Truth) -> None:
     (row,) = rows(res)
     assert row["retriever"] == RETRIEVER
     assert (row["retrievals"], row["errors"]) == (t.retrievals, 0)
-    assert row["empty_rate"] == approx(round(t.empty_retrievals / t.retrievals, 4))
-    assert row["mean_documents"] == approx(round(sum(t.documents) / len(t.documents), 2))
-    assert row["mean_top_score"] == approx(round(sum(t.top_scores) / len(t.top_scores), 3))
+    assert row["empty_rate"] == approx(kql_round(t.empty_retrievals / t.retrievals, 4))
+    assert row["mean_documents"] == approx(kql_round(sum(t.documents) / len(t.documents), 2))
+    assert row["mean_top_score"] == approx(kql_round(sum(t.top_scores) / len(t.top_scores), 3))
     assert 0 <= row["mean_seconds"] <= row["max_seconds"] < 1
 
 
@@ -496,7 +505,7 @@ def _top_scores(res: QueryResult, t: Truth) -> None:
 def _tools_summary(res: QueryResult, t: Truth) -> None:
     (row,) = rows(res)
     assert (row["tool"], row["calls"], row["errors"]) == (TOOL, t.tool_calls, t.tool_errors)
-    assert row["error_rate"] == approx(round(t.tool_errors / t.tool_calls, 4))
+    assert row["error_rate"] == approx(kql_round(t.tool_errors / t.tool_calls, 4))
 
 
 @check("llm-rag-tools", "tool-errors")
@@ -642,11 +651,11 @@ def test_drift_panel_compares_the_last_hour_with_the_baseline(
         DRIFT_BASELINE,
     )
     assert (row["refusal_rate"], row["baseline_refusal_rate"]) == (
-        approx(round(refusal_rate, 4)),
+        approx(kql_round(refusal_rate, 4)),
         0,
     )
     assert row["length_change"] == 0
-    assert row["drift_score"] == approx(round(refusal_rate / 0.10, 2))
+    assert row["drift_score"] == approx(kql_round(refusal_rate / 0.10, 2))
 
 
 def test_dropdowns_offer_exactly_what_was_called(

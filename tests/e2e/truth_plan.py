@@ -244,7 +244,9 @@ def main_workload(seed: int = 20261125) -> Workload:
         )
     rng.shuffle(calls)
     chains = []
-    for k in range(20):
+    # 40 traces of retrieval + tool: with 25 % trace sampling the chance that no retrieval span
+    # is kept (an empty drill-down panel) is 0.75**40 ≈ 1e-5.
+    for k in range(40):
         docs = rng.randint(0, 4) if k % 5 else 0
         scores = sorted((round(rng.uniform(0.12, 0.97), 3) for _ in range(docs)), reverse=True)
         chains.append(
