@@ -51,6 +51,10 @@ def stack_context(
         data = yaml.safe_load(stack_file.read_text(encoding="utf-8")) or {}
     except OSError as exc:
         raise KitError(str(stack_file), f"cannot read stack file: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise KitError(
+            str(stack_file), f"not UTF-8 text (byte {exc.start}); save it as UTF-8"
+        ) from None
     except yaml.YAMLError as exc:
         raise KitError(str(stack_file), f"not valid YAML: {exc}") from None
     config = data.get("config") if isinstance(data, Mapping) else None

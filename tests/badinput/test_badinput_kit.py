@@ -1,0 +1,287 @@
+"""Malformed kit inputs (stack config, alert YAML, workbook templates) through the public entry
+points: the CLI answers each with exit 2 and one line naming the file and the key or field,
+never a traceback; the bad input is never silently dropped."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+
+from llm_insights_kit import cli
+from llm_insights_kit.kql.paths import ALERTS_DIR
+
+ERRORS_RULES = ALERTS_DIR / "errors.yaml"
+FIRST_RULE = "llm-error-rate-high"
+
+
+def _rules() -> dict:
+    return yaml.safe_load(ERRORS_RULES.read_text(encoding="utf-8"))
+
+
+def rules_dir(tmp: Path, mutate: Callable[[dict], None] | None = None, text: bytes | None = None):
+    """A rules directory holding errors.yaml, changed by *mutate* (or replaced by *text*)."""
+    d = tmp / "rules"
+    d.mkdir()
+    path = d / "errors.yaml"
+    if text is not None:
+        path.write_bytes(text)
+    else:
+        data = _rules()
+        if mutate:
+            mutate(data)
+        path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return d
+
+
+def first(field: str, value: object) -> Callable[[dict], None]:
+    def mutate(data: dict) -> None:
+        data["rules"][0][field] = value
+
+    return mutate
+
+
+def drop(field: str) -> Callable[[dict], None]:
+    def mutate(data: dict) -> None:
+        data["rules"][0].pop(field, None)
+
+    return mutate
+
+
+def stack_file(tmp: Path, config: object = None, text: bytes | None = None) -> Path:
+    path = tmp / "Pulumi.bad.yaml"
+    if text is not None:
+        path.write_bytes(text)
+    else:
+        path.write_text(yaml.safe_dump({"config": config}), encoding="utf-8")
+    return path
+
+
+def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    code = cli.main(argv)
+    out = capsys.readouterr()
+    return code, out.err + out.out
+
+
+BUDGET = "llm-insights:dashboards.dailyBudgetUsd"
+ALERTS = "llm-insights:alerts"
+
+# id -> (builder(tmp) -> argv tail, fragments the message must contain)
+STACK_CASES: dict[str, tuple[Callable[[Path], Path], tuple[str, ...]]] = {
+    "budget-negative": (lambda t: stack_file(t, {BUDGET: -5}), (BUDGET, "-5", "positive")),
+    "budget-string": (lambda t: stack_file(t, {BUDGET: "lots"}), (BUDGET, "'lots'")),
+    "budget-nan": (
+        lambda t: stack_file(t, text=b"config:\n  " + BUDGET.encode() + b": .nan\n"),
+        (BUDGET, "nan"),
+    ),
+    "budget-bool": (lambda t: stack_file(t, {BUDGET: True}), (BUDGET, "True")),
+    "yaml-syntax": (lambda t: stack_file(t, text=b"config: {a: [1, 2\n"), ("not valid YAML",)),
+    "config-not-mapping": (lambda t: stack_file(t, ["a", "b"]), ("config",)),
+    "override-unknown-rule": (
+        lambda t: stack_file(t, {ALERTS: {"llm-nope": {"threshold": 1}}}),
+        ("llm-nope", "unknown rule"),
+    ),
+    "override-bad-severity": (
+        lambda t: stack_file(t, {ALERTS: {FIRST_RULE: {"severity": 9}}}),
+        (FIRST_RULE, "severity", "0-4"),
+    ),
+    "override-unknown-field": (
+        lambda t: stack_file(t, {ALERTS: {FIRST_RULE: {"thresold": 0.1}}}),
+        (FIRST_RULE, "thresold"),
+    ),
+    "override-bad-window": (
+        lambda t: stack_file(t, {ALERTS: {FIRST_RULE: {"windowSize": "PT7M"}}}),
+        (FIRST_RULE, "windowSize", "PT5M"),
+    ),
+    "not-utf8": (lambda t: stack_file(t, text=b"config:\n  x: \xff\xfe\n"), ("Pulumi.bad.yaml",)),
+    "missing-file": (lambda t: t / "Pulumi.gone.yaml", ("Pulumi.gone.yaml",)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(STACK_CASES))
+def test_bad_stack_config(case: str, tmp_path: Path, capsys) -> None:
+    build, fragments = STACK_CASES[case]
+    path = build(tmp_path)
+    code, msg = run_cli(
+        ["render", "--stack-file", str(path), "--out", str(tmp_path / "out")], capsys
+    )
+    assert code == 2, msg
+    assert "Traceback" not in msg
+    assert path.name in msg, msg
+    for fragment in fragments:
+        assert fragment in msg, (fragment, msg)
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.json"))
+
+
+def _dup(data: dict) -> None:
+    data["rules"].append(dict(data["rules"][0]))
+
+
+def _dimensions(data: dict) -> None:
+    data["rules"][0]["dimensions"] = [
+        {"name": f"d{i}", "operator": "Include", "values": ["*"]} for i in range(7)
+    ]
+
+
+def _mute_and_mitigate(data: dict) -> None:
+    data["rules"][0]["muteActionsDuration"] = "PT30M"
+    data["rules"][0]["autoMitigate"] = True
+
+
+def _failing(data: dict) -> None:
+    data["rules"][0]["failingPeriods"] = {
+        "numberOfEvaluationPeriods": 2,
+        "minFailingPeriodsToAlert": 3,
+    }
+
+
+def _count_with_column(data: dict) -> None:
+    data["rules"][0]["timeAggregation"] = "Count"
+    data["rules"][0]["metricMeasureColumn"] = "error_rate"
+
+
+def _window(data: dict) -> None:
+    data["rules"][0]["evaluationFrequency"] = "PT5M"
+    data["rules"][0]["windowSize"] = "PT1M"
+
+
+RULE_CASES: dict[str, tuple[Callable[[Path], Path], tuple[str, ...]]] = {
+    "severity-7": (lambda t: rules_dir(t, first("severity", 7)), ("severity = 7", "0-4")),
+    "frequency-PT2M": (
+        lambda t: rules_dir(t, first("evaluationFrequency", "PT2M")),
+        ("evaluationFrequency", "PT2M", "PT5M"),
+    ),
+    "window-PT1M-with-PT5M": (lambda t: rules_dir(t, _window), ("windowSize", "PT1M")),
+    "missing-query": (lambda t: rules_dir(t, drop("query")), ("query", "required")),
+    "missing-threshold": (lambda t: rules_dir(t, drop("threshold")), ("threshold", "required")),
+    "count-with-measure-column": (
+        lambda t: rules_dir(t, _count_with_column),
+        ("metricMeasureColumn", "Count"),
+    ),
+    "operator-unknown": (
+        lambda t: rules_dir(t, first("operator", "Bigger")),
+        ("operator", "Bigger", "GreaterThan"),
+    ),
+    "seven-dimensions": (lambda t: rules_dir(t, _dimensions), ("dimensions", "6")),
+    "mute-with-automitigate": (
+        lambda t: rules_dir(t, _mute_and_mitigate),
+        ("muteActionsDuration", "autoMitigate"),
+    ),
+    "failing-periods": (
+        lambda t: rules_dir(t, _failing),
+        ("minFailingPeriodsToAlert", "numberOfEvaluationPeriods"),
+    ),
+    "threshold-string": (lambda t: rules_dir(t, first("threshold", "high")), ("threshold",)),
+    "threshold-nan": (lambda t: rules_dir(t, first("threshold", float("nan"))), ("threshold",)),
+    "unknown-field": (lambda t: rules_dir(t, first("treshold", 1)), ("treshold",)),
+    "unknown-route": (lambda t: rules_dir(t, first("route", "pager")), ("route", "pager")),
+    "duplicate-name": (lambda t: rules_dir(t, _dup), (FIRST_RULE,)),
+    "template-undefined-macro": (
+        lambda t: rules_dir(t, first("query", "{{ k.no_such_macro() }}")),
+        ("query", "no_such_macro"),
+    ),
+    "template-syntax": (
+        lambda t: rules_dir(t, first("query", "customMetrics | {% if %}")),
+        ("query", "template error"),
+    ),
+    "yaml-syntax": (lambda t: rules_dir(t, text=b"rules:\n  - name: [x\n"), ("not valid YAML",)),
+    "rules-not-list": (lambda t: rules_dir(t, text=b"rules: 3\n"), ("rules",)),
+    "not-utf8": (lambda t: rules_dir(t, text=b"rules:\n  - name: \xff\n"), ()),
+}
+
+
+@pytest.mark.parametrize("case", sorted(RULE_CASES))
+def test_bad_alert_rule(case: str, tmp_path: Path, capsys) -> None:
+    build, fragments = RULE_CASES[case]
+    d = build(tmp_path)
+    code, msg = run_cli(["render", "--rules-dir", str(d), "--out", str(tmp_path / "out")], capsys)
+    assert code == 2, msg
+    assert "Traceback" not in msg
+    assert "errors.yaml" in msg, msg
+    for fragment in fragments:
+        assert fragment in msg, (fragment, msg)
+
+
+# -- workbook templates: the renderer over a copy of dashboards/ with one broken workbook ------
+def _dashboards_copy(tmp: Path, name: str, body: str, monkeypatch) -> None:
+    from llm_insights_kit.kql import paths, templates
+
+    root = tmp / "dashboards"
+    shutil.copytree(paths.TEMPLATES_DIR, root)
+    (root / "workbooks" / f"{name}.json.j2").write_text(body, encoding="utf-8")
+    original = templates.environment
+    monkeypatch.setattr(templates, "environment", lambda root_=root: original(root_))
+
+
+WORKBOOK_CASES = {
+    "jinja-syntax": ("{% for x in %}", "template error"),
+    "undefined-name": ("{{ c.NO_SUCH_METRIC }}", "NO_SUCH_METRIC"),
+    "not-json": ("this is not json", "did not render to JSON"),
+    "no-meta": ('{"version": "Notebook/1.0", "items": []}', "wb.notebook"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(WORKBOOK_CASES))
+def test_bad_workbook_template(case: str, tmp_path: Path, monkeypatch) -> None:
+    from llm_insights_kit.artifacts import RenderContext
+    from llm_insights_kit.dashboards.render import render_workbook
+    from llm_insights_kit.errors import KitError
+
+    body, fragment = WORKBOOK_CASES[case]
+    _dashboards_copy(tmp_path, "broken", body, monkeypatch)
+    with pytest.raises(KitError) as info:
+        render_workbook("broken", RenderContext())
+    msg = str(info.value)
+    assert "workbooks/broken.json.j2" in msg, msg
+    assert fragment in msg, msg
+
+
+def _notebook(items: list[dict]) -> str:
+    import json
+
+    return json.dumps({"version": "Notebook/1.0", "items": items})
+
+
+def _query_item(name: str, query: str) -> dict:
+    return {
+        "type": 3,
+        "name": name,
+        "content": {
+            "version": "KqlItem/1.0",
+            "query": query,
+            "queryType": 0,
+            "resourceType": "microsoft.insights/components",
+            "visualization": "table",
+        },
+    }
+
+
+LINT_CASES = {
+    "hardcoded-subscription": (
+        [
+            _query_item(
+                "q1",
+                "customMetrics // /subscriptions/11111111-2222-3333-4444-555555555555/x",
+            )
+        ],
+        "subscriptions",
+    ),
+    "unnamed-step": ([{**_query_item("", "customMetrics"), "name": ""}], "name"),
+    "too-long-query": ([_query_item("q1", "customMetrics\n" + "| take 1\n" * 400)], "3000"),
+    "too-many-queries": ([_query_item(f"q{i}", "customMetrics") for i in range(41)], "40"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LINT_CASES))
+def test_workbook_lint_names_the_problem(case: str) -> None:
+    from llm_insights_kit.dashboards.lint import lint_workbook
+
+    items, fragment = LINT_CASES[case]
+    problems = lint_workbook("bad-workbook", _notebook(items))
+    text = "\n".join(str(p) for p in problems)
+    assert problems, f"{case}: no lint problem reported"
+    assert fragment in text.replace(",", ""), text
+    assert "bad-workbook" in text, text
