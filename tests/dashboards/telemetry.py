@@ -110,7 +110,7 @@ def spans(at: datetime, n: int = 5) -> list[dict[str, Any]]:
                         contract.ATTR_DEPLOYMENT: DEPLOYMENT,
                         contract.ATTR_RETRIEVAL_NAME: "docs",
                         contract.GEN_AI_TOOL_NAME: "get_price",
-                        contract.ERROR_TYPE: "500" if i == 0 else "",
+                        contract.ATTR_ERROR_TYPE: "500" if i == 0 else "",
                     },
                 }
             )

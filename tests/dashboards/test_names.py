@@ -60,6 +60,12 @@ def test_unknown_names_are_caught(query, kind, name):
     assert [(p.kind, p.name) for p in problems] == [(kind, name)]
 
 
+def test_span_queries_must_not_read_error_type():
+    q = 'dependencies | where isnotempty(tostring(customDimensions["error.type"]))'
+    (problem,) = check_query("q", q)
+    assert problem.name == contract.ERROR_TYPE and contract.ATTR_ERROR_TYPE in problem.problem
+
+
 def test_sdk_no_longer_emitting_a_metric_breaks_the_check(golden_workbooks, monkeypatch):
     """Simulate the SDK renaming the duration metric: every query still reading it is reported."""
     renamed = contract.OPERATION_DURATION.name + ".v2"

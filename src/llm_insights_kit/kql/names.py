@@ -119,6 +119,19 @@ def check_query(where: str, query: str) -> list[NameProblem]:
             problems.append(
                 NameProblem(where, attr, "attribute", "not an attribute in the contract")
             )
+    span_only = (
+        contract.TABLE_METRICS not in read.tables and contract.TABLE_LLM_SPANS in read.tables
+    )
+    if span_only and contract.ERROR_TYPE in read.attributes:
+        problems.append(
+            NameProblem(
+                where,
+                contract.ERROR_TYPE,
+                "attribute",
+                "the Azure Monitor exporter drops it from span customDimensions; spans carry "
+                f"{contract.ATTR_ERROR_TYPE}",
+            )
+        )
     metrics = [contract.METRICS_BY_NAME[n] for n in read.names if n in contract.METRICS_BY_NAME]
     only_metrics = read.tables == (contract.TABLE_METRICS,)
     if metrics and only_metrics:
