@@ -36,6 +36,9 @@ class PanelQuery:
     visualization: str
     source: str
     kind: str = "panel"
+    # A panel with its own time context (e.g. 30 days for budget burn) instead of {TimeRange}:
+    # local runs should scope it to [end - fixed_time_ms, end).
+    fixed_time_ms: int | None = None
 
 
 def iter_queries(workbook: str | Mapping[str, Any], key: str = "") -> list[PanelQuery]:
@@ -59,6 +62,7 @@ def iter_queries(workbook: str | Mapping[str, Any], key: str = "") -> list[Panel
                         content.get("query", ""),
                         content.get("visualization", ""),
                         source,
+                        fixed_time_ms=content.get("timeContext", {}).get("durationMs"),
                     )
                 )
             elif item.get("type") == ITEM_PARAMETERS:
