@@ -1,0 +1,102 @@
+"""Property-based: whatever shape of chat completion the server sends, the instrumented client
+returns what the bare client returns (or raises the same error), and the SDK records a token
+count exactly when the server's count is a usable non-negative integer."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import llm_insights
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from llm_insights import _guard
+from llm_insights import contract as c
+
+from .conftest import MESSAGES, client_answering
+
+counts = st.one_of(
+    st.none(),
+    st.integers(min_value=-(10**6), max_value=10**9),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.booleans(),
+    st.text(max_size=5),
+    st.lists(st.integers(), max_size=2),
+)
+texts = st.one_of(st.none(), st.text(max_size=40), st.integers(), st.lists(st.text(), max_size=2))
+choice = st.fixed_dictionaries(
+    {},
+    optional={
+        "index": st.one_of(st.integers(-3, 10**6), st.none(), st.text(max_size=3)),
+        "message": st.one_of(
+            st.none(),
+            st.fixed_dictionaries(
+                {}, optional={"role": st.sampled_from(["assistant", "tool"]), "content": texts}
+            ),
+        ),
+        "finish_reason": st.one_of(st.none(), st.sampled_from(["stop", "length"]), st.integers()),
+    },
+)
+usage = st.one_of(
+    st.none(),
+    st.fixed_dictionaries(
+        {}, optional={"prompt_tokens": counts, "completion_tokens": counts, "total_tokens": counts}
+    ),
+)
+bodies = st.fixed_dictionaries(
+    {"object": st.just("chat.completion"), "created": st.just(1_760_000_000)},
+    optional={
+        "id": st.one_of(st.text(max_size=10), st.none(), st.integers()),
+        "model": st.one_of(st.sampled_from(["gpt-4o", "acme-9", ""]), st.none(), st.integers()),
+        "choices": st.one_of(st.none(), st.lists(choice, max_size=3)),
+        "usage": usage,
+    },
+)
+
+
+def _usable(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if not math.isfinite(value) or value < 0 or value != int(value):
+        return None
+    return int(value)
+
+
+def _call(client: Any) -> tuple[Any, BaseException | None]:
+    try:
+        return client.chat.completions.create(model="gpt-4o", messages=MESSAGES), None
+    except Exception as exc:
+        return None, exc
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning:pydantic.main")
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(body=bodies)
+def test_any_response_shape(pipeline, body: dict[str, Any]) -> None:
+    pipeline.spans.clear()
+    raw = json.dumps(body, allow_nan=True).encode()
+    client = client_answering(raw)
+    failures_before = sum(_guard.error_counts().values())
+
+    llm_insights.instrument_openai()
+    got, got_exc = _call(client)
+    llm_insights.uninstrument_openai()
+    want, want_exc = _call(client)
+
+    assert type(got_exc) is type(want_exc)  # the SDK adds no error and swallows none
+    if want is not None:
+        assert got.model_dump(warnings=False) == want.model_dump(warnings=False)
+    spans = pipeline.spans.get_finished_spans()
+    assert len(spans) == 1 and spans[0].end_time is not None
+    attrs = spans[0].attributes
+    u = body.get("usage")
+    if got is not None and isinstance(u, dict):
+        assert attrs.get(c.GEN_AI_USAGE_INPUT_TOKENS) == _usable(u.get("prompt_tokens"))
+        assert attrs.get(c.GEN_AI_USAGE_OUTPUT_TOKENS) == _usable(u.get("completion_tokens"))
+    else:
+        assert c.GEN_AI_USAGE_INPUT_TOKENS not in attrs
+    assert sum(_guard.error_counts().values()) == failures_before  # odd data is not an SDK bug
