@@ -348,7 +348,16 @@ def _feedback(res: QueryResult, t: Truth) -> None:
     )
     row = single(res, "user-feedback")
     if row is not None:
-        assert row["mean_score"] == approx(sum(t.feedback_scores) / len(t.feedback_scores))
+        n = len(t.feedback_scores)
+        assert row["mean_score"] == approx(sum(t.feedback_scores) / n)
+        assert row["negative_share"] == approx(sum(1 for x in t.feedback_scores if x < 0) / n)
+
+
+@check("llm-quality-safety", "feedback-distribution")
+def _feedback_distribution(res: QueryResult, t: Truth) -> None:
+    bounds = c.FEEDBACK_BUCKET_COUNTS.bounds
+    expected = Counter(f"<= {c.bucket_label(bucket_of(x, bounds))}" for x in t.feedback_scores)
+    assert {r["bucket"]: r["n"] for r in rows(res)} == dict(expected)
 
 
 @check("llm-quality-safety", "evaluation-scores")
@@ -687,17 +696,7 @@ def test_every_panel_has_a_truth_check(panels: list[Any]) -> None:
 
 # Panels known to disagree with the truth, each a reported bug in another area. Strict: when
 # the fix lands the test XPASSes, fails, and the entry must be removed.
-KNOWN_GAPS: dict[str, str] = {
-    "llm-overview/failed-calls": "error_type is empty on every failed span: the Azure Monitor "
-    "exporter drops the standard `error.type` attribute from span customDimensions "
-    "(_STANDARD_OPENTELEMETRY_HTTP_ATTRIBUTES); the SDK should also set a kit attribute and "
-    "the panel read it",
-    "llm-quality-safety/user-feedback": "thumbs-down (-1) ratings are not counted: OpenTelemetry "
-    "histograms reject negative values, so llm_insights.feedback.score drops them; the panel "
-    "should count ratings from the feedback bucket counter",
-    "llm-drift/latency-p95-drift": "failed calls (no response model) show up as a model named "
-    "'' — performance-drift and quality-drift filter isnotempty(model), this panel does not",
-}
+KNOWN_GAPS: dict[str, str] = {}
 
 
 def _truth_params() -> list[Any]:
