@@ -7,16 +7,15 @@ content-filter spike, an unpriced model); the app is stopped gracefully so it fl
 rule is evaluated at the end of the healthy phase and at the end of the run; workbook previews are
 written. Timestamps are real (the exporter's): nothing is back-dated.
 
-Why the incident fires rules whose windows (≥ 5 min) also hold the healthy phase: the whole run
-lasts about a minute, so each window holds both phases, and the incident is sized so its share
-of the window's calls crosses each rate/percentile threshold despite the healthy dilution (see
-``workload.py`` for the mix and the numbers printed by the run).
+Why the incident fires rules whose windows (15 min or more) also hold the healthy phase: the
+whole run lasts about a minute, so each window holds both phases, and the incident is sized so
+its share of the window's calls crosses each rate/percentile threshold despite the healthy
+dilution (see ``workload.py`` for the mix and the numbers printed by the run).
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,7 +34,16 @@ from . import kit_parts
 from .alert_report import RuleResult, evaluate_rules, print_alert_report
 from .app_process import AppProcess
 from .display import Display
-from .workload import DEPLOYMENT_MAIN, DEPLOYMENTS, Outcome, Phase, demo_phases, run_phase
+from .workload import (
+    DEPLOYMENT_LARGE,
+    DEPLOYMENT_MAIN,
+    DEPLOYMENT_PREVIEW,
+    DEPLOYMENTS,
+    Outcome,
+    Phase,
+    demo_phases,
+    run_phase,
+)
 
 DEMO_DIR = KIT_ROOT / "build" / "demo"
 PREVIEW_DIR = KIT_ROOT / "build" / "preview"
@@ -51,9 +59,9 @@ EXPORT_TIMEOUT_S = 15.0
 METRIC_BASE_TYPE = "MetricData"
 # Stand-in deployments report dated model versions, as Azure OpenAI does.
 DEPLOYMENT_MODELS = {
-    "chat": "gpt-4o-mini-2024-07-18",
-    "chat-large": "gpt-4o-2024-08-06",
-    "chat-preview": DEPLOYMENTS["chat-preview"],
+    DEPLOYMENT_MAIN: "gpt-4o-mini-2024-07-18",
+    DEPLOYMENT_LARGE: "gpt-4o-2024-08-06",
+    DEPLOYMENT_PREVIEW: DEPLOYMENTS[DEPLOYMENT_PREVIEW],
 }
 
 
@@ -167,8 +175,9 @@ def run_demo(
                 for phase in phases:
                     outcomes[phase.name] = _drive(display, phase, app.url, standin)
                     if phase.name == "healthy":
-                        with display.step("Letting the healthy phase's telemetry land"):
-                            wait_for_metric_export(ingest, clock(), EXPORT_TIMEOUT_S)
+                        with display.step("Letting the healthy phase's telemetry land") as s:
+                            if not wait_for_metric_export(ingest, clock(), EXPORT_TIMEOUT_S):
+                                s.note("no metric export yet: the healthy check may miss some")
                         healthy_end = clock()
             finally:
                 with display.step("Stopping the app (graceful: the SDK flushes)") as s:
@@ -254,7 +263,3 @@ def _relative(path: Path) -> str:
         return os.path.relpath(path, Path.cwd())
     except ValueError:
         return str(path)
-
-
-def clean(out_dir: Path = DEMO_DIR) -> None:
-    shutil.rmtree(out_dir, ignore_errors=True)
