@@ -7,8 +7,9 @@ Tolerances, stated once:
 - cost: exact to 1e-9 USD where the panel does not round, to the panel's rounding where it does;
 - percentiles (latency, time to first token, response length): bucket-exact — the true
   nearest-rank percentile of what the client measured lies in the bucket whose upper bound the
-  panel reports, allowing CLOCK_SLACK_S (20 ms) for the client's clock differing from the
-  SDK's (on the kept spans: usually under 1 ms, rarely 5 ms; a test holds it to 20 ms);
+  panel reports, allowing CLOCK_SLACK_S (50 ms) for the client's clock differing from the
+  SDK's (on the kept spans: usually under 1 ms, 5 ms seen; a test holds it to 50 ms, which
+  a machine loaded by other work needs);
   response lengths: no slack;
 - means of measured durations: within 20 ms + 5 %;
 - sampled span panels (drill-down): every row represents 100 / 25 = 4 calls.
@@ -54,7 +55,7 @@ pytestmark = [pytest.mark.e2e]
 
 STACK = "dev"
 ITEM_COUNT = round(100 / SAMPLING_PERCENT)
-CLOCK_SLACK_S = 0.02
+CLOCK_SLACK_S = 0.05
 MEAN_TOLERANCE_S = 0.02
 MEAN_TOLERANCE_REL = 0.05
 GRAIN = "1d"  # one time bin for the run, so per-interval panels can be checked whole
