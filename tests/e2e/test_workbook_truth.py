@@ -21,7 +21,6 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -733,4 +732,3 @@ def test_sampling_was_on_and_counts_still_exact(main_run: tuple[Ran, Truth]) -> 
     assert spans["min_ic"] == spans["max_ic"] == ITEM_COUNT
     assert 0 < spans["kept"] < truth.calls
     assert math.isclose(spans["kept"] / truth.calls, SAMPLING_PERCENT / 100, abs_tol=0.15)
-    assert ran.end - ran.start < timedelta(minutes=5)
