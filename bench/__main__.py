@@ -9,7 +9,7 @@ from pathlib import Path
 
 from . import report, runner, servers
 
-PHASES = ("overhead", "volume", "memory", "tooling")
+PHASES = ("overhead", "volume", "memory", "profile", "tooling")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
                 runner.volume(srv, opts, res)
             elif phase == "memory":
                 runner.memory(srv, opts, res)
+            elif phase == "profile":
+                runner.profile(srv, res)
             else:
                 runner.tooling(opts, res)
             res.seconds[phase] = time.monotonic() - start

@@ -236,8 +236,10 @@ def memory_section(res: Results, verdicts: list[str]) -> list[str]:
         "",
         f"Growth from {mid:,} to {last:,} calls: {growth / 2**20:+.2f} MiB "
         f"({per_10k / 1024:+.1f} KiB per 10k calls); {m['seconds']:.0f} s. Every call had a new "
-        "user id, session id and response id; in-process HTTP transport; trace sampling 10 %, "
-        "metrics exported every 5 s to the loopback endpoint.",
+        "user id, session id and response id and one of 500 model names; every 20th call went "
+        "through the instrumented openai client (in-process HTTP transport), the others through "
+        "`llm_insights.llm_call()` (the same recording path); trace sampling 10 %, metrics "
+        "exported every 5 s to the loopback endpoint.",
         "",
     ]
     flat = growth < 4 * 2**20
@@ -245,6 +247,41 @@ def memory_section(res: Results, verdicts: list[str]) -> list[str]:
         f"- Memory flat after warm-up: **{'met' if flat else 'MISSED'}** "
         f"({growth / 2**20:+.2f} MiB from {mid:,} to {last:,} calls; threshold 4 MiB)."
     )
+    return lines
+
+
+def profile_section(res: Results) -> list[str]:
+    prof = res.profile
+    if not prof:
+        return []
+    lines = [
+        "## Where llm_insights' time goes (cProfile, self time)",
+        "",
+        "cProfile inflates many small calls, so read shares, not absolute times. The 'app, "
+        "openai client, HTTP' share is what the baseline pays too.",
+        "",
+    ]
+    for key, title in (
+        ("chat", "non-streaming calls"),
+        ("stream", f"{servers.LONG_CHUNKS}-chunk streams"),
+    ):
+        p = prof[key]
+        total = p["total"] or 1.0
+        lines += [
+            f"**{title}** ({p['calls']} profiled):",
+            "",
+            "| component | share of self time |",
+            "|---|---|",
+            *(f"| {k} | {v / total:.0%} |" for k, v in p["by_component"].items()),
+            "",
+            "| instrumentation function | share | calls per LLM call |",
+            "|---|---|---|",
+            *(
+                f"| `{f['function']}` | {f['seconds'] / total:.1%} | {f['per_call']:.1f} |"
+                for f in p["top"]
+            ),
+            "",
+        ]
     return lines
 
 
@@ -277,6 +314,7 @@ def render(res: Results, opts: Options, usd_per_gb: float) -> str:
     body += stream_section(res, opts, verdicts)
     body += volume_section(res, usd_per_gb, verdicts)
     body += memory_section(res, verdicts)
+    body += profile_section(res)
     body += tooling_section(res, opts)
     load = ", ".join(f"{a:.1f}" for a, _, _ in res.load)
     head = [

@@ -40,6 +40,7 @@ class Results:
     volume: dict[str, dict[str, Any]] = field(default_factory=dict)
     memory: dict[str, Any] = field(default_factory=dict)
     tooling: dict[str, Any] = field(default_factory=dict)
+    profile: dict[str, Any] = field(default_factory=dict)
     load: list[tuple[float, float, float]] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -180,6 +181,20 @@ def tooling(opts: Options, res: Results) -> None:
         opts,
         600,
     )
+
+
+def profile(srv: servers.Servers, res: Results) -> None:
+    """cProfile of llm_insights' calls in a child process: where its time goes."""
+    proc = _run(
+        [
+            sys.executable, "-m", "bench.profile",
+            "--standin", srv.standin_url, "--ingest", srv.ingest_url,
+        ],
+        timeout=300,
+        what="profile",
+    )  # fmt: skip
+    res.profile = json.loads(proc.stdout.strip().splitlines()[-1])
+    srv.clear()
 
 
 def load_now(res: Results) -> None:
