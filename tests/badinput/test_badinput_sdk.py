@@ -22,6 +22,12 @@ def _span(pipeline) -> Any:
     return spans[0]
 
 
+def _new_failures(before: dict[str, int]) -> set[str]:
+    """SDK failure components counted since *before*, except the (requested) usage.* ones."""
+    now = _guard.error_counts()
+    return {k for k, v in now.items() if v > before.get(k, 0) and not k.startswith("usage")}
+
+
 def _token_sums(pipeline) -> dict[str, float]:
     return {
         p.attributes[c.GEN_AI_TOKEN_TYPE]: p.sum
@@ -63,7 +69,7 @@ def test_bad_usage_becomes_unknown(case: str, pipeline) -> None:
     assert a[c.ATTR_USAGE_KNOWN] is (want_in is not None or want_out is not None)
     expected = {t: v for t, v in (("input", want_in), ("output", want_out)) if v is not None}
     assert _token_sums(pipeline) == expected  # unknown is never recorded as 0
-    assert _guard.error_counts() == before  # handled as data, not as an SDK failure
+    assert not _new_failures(before)  # handled as data: nothing inside the SDK broke
     # the duration is counted whatever the usage: the call is never lost
     durations = pipeline.points()[c.OPERATION_DURATION.name]
     assert sum(p.count for p in durations) == 1
@@ -73,15 +79,18 @@ def test_bad_usage_becomes_unknown(case: str, pipeline) -> None:
     strict=True,
     reason="SDK: an invalid usage value (negative, fractional, NaN, string) silently becomes "
     "unknown; the issue asks for a logged and counted degradation (request to the SDK owner: "
-    "log once and count it, e.g. report('usage.invalid', ...) in LLMCall.set_usage)",
+    "log it once naming the field and count it, e.g. report('usage.invalid', ...) in "
+    "LLMCall.set_usage)",
 )
 def test_invalid_usage_is_logged_and_counted(pipeline, caplog) -> None:
     caplog.set_level(logging.WARNING, logger="llm_insights")
+    before = _guard.error_counts()
     client_answering(_raw_usage("-5", "3")).chat.completions.create(
         model="gpt-4o", messages=MESSAGES
     )
     assert "prompt_tokens" in caplog.text
-    assert sum(_guard.error_counts().values()) > 0
+    after = _guard.error_counts()
+    assert any(v > before.get(k, 0) for k, v in after.items() if k.startswith("usage"))
 
 
 SHAPE_CASES: dict[str, Any] = {
