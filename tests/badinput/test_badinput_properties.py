@@ -105,3 +105,91 @@ def test_any_response_shape(pipeline, body: dict[str, Any]) -> None:
         if v > failures_before.get(k, 0) and not k.startswith("usage")
     }
     assert not broke, broke
+
+
+delta = st.fixed_dictionaries(
+    {},
+    optional={
+        "role": st.sampled_from(["assistant"]),
+        "content": st.one_of(st.none(), st.text(max_size=12), st.integers()),
+        "refusal": st.one_of(st.none(), st.text(max_size=5)),
+    },
+)
+chunk_choice = st.fixed_dictionaries(
+    {},
+    optional={
+        "index": st.one_of(st.integers(-2, 300), st.none()),
+        "delta": st.one_of(st.none(), delta),
+        "finish_reason": st.one_of(st.none(), st.sampled_from(["stop", "length"])),
+    },
+)
+chunks = st.lists(
+    st.fixed_dictionaries(
+        {"object": st.just("chat.completion.chunk"), "created": st.just(1_760_000_000)},
+        optional={
+            "id": st.one_of(st.text(max_size=8), st.none()),
+            "model": st.one_of(st.sampled_from(["gpt-4o", "x"]), st.none(), st.integers()),
+            "choices": st.one_of(st.none(), st.lists(chunk_choice, max_size=2)),
+            "usage": usage,
+        },
+    ),
+    max_size=6,
+)
+
+
+def _sse(events: list[dict[str, Any]]) -> bytes:
+    body = "".join(f"data: {json.dumps(e, allow_nan=True)}\n\n" for e in events)
+    return (body + "data: [DONE]\n\n").encode()
+
+
+def _stream(client: Any) -> tuple[list[Any], BaseException | None]:
+    seen: list[Any] = []
+    try:
+        for chunk in client.chat.completions.create(
+            model="gpt-4o",
+            messages=MESSAGES,
+            stream=True,
+            stream_options={"include_usage": True},  # asked by the app: nothing is hidden
+        ):
+            seen.append(chunk.model_dump(warnings=False))
+        return seen, None
+    except Exception as exc:
+        return seen, exc
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning:pydantic.main")
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(events=chunks)
+def test_any_stream_shape(pipeline, events: list[dict[str, Any]]) -> None:
+    import httpx2
+    import openai
+
+    raw = _sse(events)
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, content=raw, headers={"content-type": "text/event-stream"})
+
+    client = openai.OpenAI(
+        base_url="http://llm.invalid/v1",
+        api_key="t",
+        max_retries=0,
+        http_client=httpx2.Client(transport=httpx2.MockTransport(handler)),
+    )
+    pipeline.spans.clear()
+    failures_before = _guard.error_counts()
+    llm_insights.instrument_openai()
+    got, got_exc = _stream(client)
+    llm_insights.uninstrument_openai()
+    want, want_exc = _stream(client)
+    assert type(got_exc) is type(want_exc)
+    assert got == want  # the app sees exactly the chunks it would see without the SDK
+    spans = pipeline.spans.get_finished_spans()
+    assert len(spans) == 1 and spans[0].end_time is not None  # recorded once, at the end
+    broke = {
+        k
+        for k, v in _guard.error_counts().items()
+        if v > failures_before.get(k, 0) and not k.startswith("usage")
+    }
+    assert not broke, broke
