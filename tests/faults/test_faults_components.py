@@ -115,10 +115,39 @@ def test_evaluator_that_raises_is_counted(providers) -> None:
     assert _durations(reader) == 1
 
 
-@pytest.mark.parametrize("storage", ["cannot-create", "capacity-reached"])
+def _disk_full(monkeypatch) -> None:
+    """Every write into offline storage fails with ENOSPC, as on a full disk (only the
+    exporter's storage module sees the patched ``os``)."""
+    import errno
+    import os
+    import types
+
+    from azure.monitor.opentelemetry.exporter import _storage
+
+    class FullFile:
+        def write(self, _text: str) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def __enter__(self) -> FullFile:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            return None
+
+    def fdopen(fd: int, *args: object, **kwargs: object) -> FullFile:
+        os.close(fd)
+        return FullFile()
+
+    patched = types.ModuleType("os")
+    patched.__dict__.update(os.__dict__)
+    patched.fdopen = fdopen  # type: ignore[attr-defined]
+    monkeypatch.setattr(_storage, "os", patched)
+
+
+@pytest.mark.parametrize("storage", ["disk-full", "cannot-create", "capacity-reached"])
 def test_offline_storage_unwritable(tmp_path: Path, monkeypatch, storage: str, caplog) -> None:
-    """A full disk (the exporter's own cap reached) or a storage path that cannot exist: the
-    outage's telemetry is dropped (logged), the app is unaffected, and export resumes."""
+    """A full disk (ENOSPC, or the exporter's own cap reached) or a storage path that cannot
+    exist: the outage's telemetry is dropped, the app is unaffected, and export resumes."""
     from azure.monitor.opentelemetry.exporter import AzureMonitorTraceExporter
 
     from llm_insights_kit.local.ingest import IngestServer
@@ -131,8 +160,10 @@ def test_offline_storage_unwritable(tmp_path: Path, monkeypatch, storage: str, c
         kw = exporter_options(ingest, tmp_path / "offline")
         if storage == "cannot-create":
             kw["storage_directory"] = str(blocker / "offline")
-        else:
+        elif storage == "capacity-reached":
             kw["storage_max_size"] = 1  # bytes: every put is refused as over capacity
+        else:
+            _disk_full(monkeypatch)
         exporter = AzureMonitorTraceExporter(**kw)
         tp = TracerProvider()
         tp.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=100))
@@ -155,6 +186,10 @@ def test_offline_storage_unwritable(tmp_path: Path, monkeypatch, storage: str, c
                 for e in ingest.envelopes
             }
             assert after in got  # export resumed after the outage
+            stored = [p for p in (tmp_path / "offline").rglob("*.blob") if p.is_file()]
+            assert not stored  # nothing half-written was left to resend
+            if storage == "disk-full":  # the exporter did try to store the outage's batch
+                assert list((tmp_path / "offline").rglob("*.tmp"))
             assert outage[0] not in got  # dropped: nowhere to keep it (documented limit)
         finally:
             llm_insights.uninstrument_openai()
