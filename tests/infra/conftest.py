@@ -3,7 +3,9 @@ of each committed stack per session (each run ≈ 1 s; runs are isolated from ea
 
 from __future__ import annotations
 
+import asyncio
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,3 +26,16 @@ def stack_runs() -> dict[str, harness.StackRun]:
         if run.error is not None:
             raise AssertionError(f"stack {stack} failed under mocks: {run.error!r}")
     return runs
+
+
+@pytest.fixture(autouse=True)
+def _event_loop() -> Iterator[None]:
+    """Give each test its own event loop: config parsing creates Outputs, which need one, and
+    tests elsewhere (``asyncio.run``) leave the main thread with none."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        yield
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
