@@ -111,6 +111,8 @@ def test_arm_properties_shape(rules):
         ("latency.yaml", "llm-latency-p95-high", {"thresholdBucketsOf": "OPERATION_DURATION"},
          "thresholdBucketsOf = \"OPERATION_DURATION\": must name a contract bucket counter"),
         ("errors.yaml", "llm-throttling", {"cooldown": "PT1H"}, "cooldown = \"PT1H\": unknown field"),
+        ("errors.yaml", "llm-throttling", {"minWindowSize": "PT7M"}, "minWindowSize = \"PT7M\": one of PT1M"),
+        ("errors.yaml", "llm-throttling", {"minWindowSize": "PT1H"}, "windowSize = \"PT15M\": must be at least PT1H"),
         ("errors.yaml", "llm-throttling", {"query": ...}, "rule llm-throttling: query: required field is missing"),
         ("errors.yaml", "llm-throttling", {"query": "{{ k.metric(c.NO_SUCH_METRIC) }}"}, "NO_SUCH_METRIC"),
         ("errors.yaml", "llm-throttling", {"name": "LLM Throttling"}, "name = 'LLM Throttling': required: lowercase"),
@@ -218,6 +220,12 @@ def test_overrides_are_cross_checked(rules):
     assert "bucket bound" in str(info.value) and "Pulumi.prod.yaml" in str(info.value)
     with pytest.raises(KitError, match="must be at most windowSize x numberOfEvaluationPeriods"):
         load_rules(_ctx({"llm-throttling": {"evaluationFrequency": "PT1H", "windowSize": "PT5M"}}))
+    # drift compares the last hour with the rest of its window: a 1-hour window has no baseline
+    with pytest.raises(KitError) as info:
+        load_rules(_ctx({"llm-quality-drift": {"windowSize": "PT1H"}}))
+    assert 'rule llm-quality-drift: windowSize = "PT1H": must be at least PT2H' in str(info.value)
+    assert "Pulumi.prod.yaml" in str(info.value)
+    assert load_rules(_ctx({"llm-quality-drift": {"windowSize": "PT2H"}}))
 
 
 # -- rule queries on the local store: windows scoped like Azure, now() pinned --------------------

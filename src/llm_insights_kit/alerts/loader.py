@@ -1,10 +1,12 @@
 """Load alert rules from YAML, render their KQL, apply stack overrides, validate everything.
 
 A rule file holds ``rules:``, a list of rules with the scheduled-query-rule fields (camelCase as in
-ARM) plus ``route`` (notification route), ``parameters`` (values for the query template, ``p.*``)
-and ``thresholdBucketsOf`` (for percentile rules: the contract bucket counter whose bounds the
-threshold must be one of). ``query`` is a Jinja template using the shared KQL macros (``k.*``) and
-the contract (``c.*``); it carries no time filter — Azure runs it over the last ``windowSize``.
+ARM) plus ``route`` (notification route), ``parameters`` (values for the query template, ``p.*``),
+``thresholdBucketsOf`` (for percentile rules: the contract bucket counter whose bounds the
+threshold must be one of) and ``minWindowSize`` (the shortest window the query means something
+over, e.g. a drift rule whose baseline lives inside its window; overrides may not go below it).
+``query`` is a Jinja template using the shared KQL macros (``k.*``) and the contract (``c.*``);
+it carries no time filter — Azure runs it over the last ``windowSize``.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from ..kql.paths import ALERTS_DIR, KIT_ROOT
 from ..kql.templates import render_string
 from . import schema as s
 from .validate import (
+    RuleChecks,
     check_choice,
     check_enabled,
     check_overrides,
@@ -38,7 +41,7 @@ REQUIRED = (
 )  # fmt: skip
 OPTIONAL = (
     "displayName", "enabled", "parameters", "metricMeasureColumn", "thresholdBucketsOf",
-    "dimensions", "failingPeriods", "autoMitigate", "muteActionsDuration",
+    "dimensions", "failingPeriods", "autoMitigate", "muteActionsDuration", "minWindowSize",
 )  # fmt: skip
 FAILING_PERIOD_FIELDS = ("numberOfEvaluationPeriods", "minFailingPeriodsToAlert")
 DIMENSION_FIELDS = ("name", "operator", "values")
@@ -92,8 +95,8 @@ def _rule_name(raw: Mapping[str, Any], index: int, shown: str) -> str:
 
 def parse_rule(
     raw: Mapping[str, Any], index: int, shown: str, ctx: RenderContext
-) -> tuple[AlertRuleSpec, str | None]:
-    """One rule from its YAML mapping (query rendered), plus its ``thresholdBucketsOf``."""
+) -> tuple[AlertRuleSpec, RuleChecks]:
+    """One rule from its YAML mapping (query rendered), plus the checks it declares."""
     name = _rule_name(raw, index, shown)
 
     def at(field: str) -> str:
@@ -187,7 +190,10 @@ def parse_rule(
         auto_mitigate=auto_mitigate,
         mute_actions_duration=mute,
     )
-    return rule, raw.get("thresholdBucketsOf")
+    min_window = raw.get("minWindowSize")
+    if min_window is not None:
+        check_choice(min_window, s.WINDOW_SIZES, at("minWindowSize"))
+    return rule, RuleChecks(raw.get("thresholdBucketsOf"), min_window)
 
 
 _OVERRIDE_ATTRS = {
@@ -208,22 +214,22 @@ def load_rules(ctx: RenderContext, rules_dir: Path | None = None) -> list[AlertR
     files = rule_files(directory)
     if not files:
         raise KitError(str(directory), "no rule files (*.yaml) found")
-    parsed: dict[str, tuple[AlertRuleSpec, str | None]] = {}
+    parsed: dict[str, tuple[AlertRuleSpec, RuleChecks]] = {}
     for path in files:
         shown = display_path(path)
         for index, raw in enumerate(read_rule_file(path)):
-            rule, buckets = parse_rule(raw, index, shown, ctx)
+            rule, checks = parse_rule(raw, index, shown, ctx)
             if rule.name in parsed:
                 raise KitError(
                     f"{shown}: rule {rule.name}",
                     f"duplicate rule name (also in {parsed[rule.name][0].source_file})",
                 )
-            parsed[rule.name] = (rule, buckets)
+            parsed[rule.name] = (rule, checks)
 
     overrides = check_overrides(ctx.alert_overrides or {}, parsed, ctx.config_file)
     rules: list[AlertRuleSpec] = []
     for name in sorted(parsed):
-        rule, buckets = parsed[name]
+        rule, checks = parsed[name]
         changes = overrides.get(name, {})
         note = ""
         if changes:
@@ -232,6 +238,6 @@ def load_rules(ctx: RenderContext, rules_dir: Path | None = None) -> list[AlertR
             note = (
                 f" (after overrides of {fields} from {ctx.config_file} llm-insights:alerts.{name})"
             )
-        check_rule(rule, buckets, note)
+        check_rule(rule, checks, note)
         rules.append(rule)
     return rules

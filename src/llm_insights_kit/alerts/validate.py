@@ -10,6 +10,7 @@ import json
 import math
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from llm_insights import contract
@@ -96,10 +97,24 @@ def _identifier_in_query(column: str, query: str) -> bool:
     return re.search(rf"(?<![\w.]){re.escape(column)}(?![\w])", query) is not None
 
 
-def check_rule(rule: AlertRuleSpec, bucket_metric: str | None, note: str = "") -> None:
+@dataclass(frozen=True)
+class RuleChecks:
+    """What a rule file declares about its own rule, beyond the ARM fields.
+
+    ``bucket_metric``: the contract bucket counter whose bounds the threshold must be one of.
+    ``min_window``: the shortest ``windowSize`` the query is meaningful for.
+    """
+
+    bucket_metric: str | None = None
+    min_window: str | None = None
+
+
+def check_rule(rule: AlertRuleSpec, checks: RuleChecks | None = None, note: str = "") -> None:
     """Cross-field checks on a fully built rule (overrides applied). ``note`` says where
     overridden values came from, appended to messages."""
     f, n = rule.source_file, rule.name
+    checks = checks or RuleChecks()
+    bucket_metric = checks.bucket_metric
 
     def fail(field: str, value: Any, problem: str) -> None:
         raise KitError(where(f, n, field, value), problem + note)
@@ -128,6 +143,13 @@ def check_rule(rule: AlertRuleSpec, bucket_metric: str | None, note: str = "") -
             frequency,
             f"must be at most windowSize x numberOfEvaluationPeriods ({window} x {periods}), "
             "or data between evaluations is never looked at",
+        )
+    if checks.min_window and window_td < s.parse_duration(checks.min_window):
+        fail(
+            "windowSize",
+            window,
+            f"must be at least {checks.min_window} (minWindowSize): the query compares periods "
+            "inside its window, and a shorter one leaves it no baseline",
         )
     if window_td * periods > s.MAX_LOOKBACK:
         fail(
