@@ -174,3 +174,46 @@ def test_record_feedback_event_and_histogram(telemetry):
         for b in telemetry.points(c.FEEDBACK_BUCKET_COUNTS.name)
     }
     assert buckets == {"-1": 1, "4": 1}
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(-5, "-5"), (2.5, "2.5"), (math.nan, "nan"), ("12", "'12'"), (True, "True")],
+)
+def test_invalid_usage_is_logged_once_per_field_and_counted(telemetry, caplog, value, shown):
+    caplog.set_level("WARNING", logger="llm_insights")
+    before = _guard.error_counts().get(c.SDK_COMPONENT_USAGE_INVALID, 0)
+    for _ in range(3):
+        with llm_insights.llm_call(provider="openai", model="gpt-4o") as call:
+            call.record_usage(input_tokens=value, output_tokens=4)
+    mine = [r for r in caplog.records if "record_usage(input_tokens)" in r.getMessage()]
+    assert len(mine) == 1, [r.getMessage() for r in mine]  # logged once, naming the field
+    assert shown in mine[0].getMessage() and "unknown" in mine[0].getMessage()
+    assert not mine[0].exc_info  # bad data, not a bug: no traceback
+    assert _guard.error_counts()[c.SDK_COMPONENT_USAGE_INVALID] == before + 3
+    assert telemetry.total(c.SDK_ERRORS.name, llm_insights__sdk__component="usage.invalid") == 3
+    for span in telemetry.spans():  # degraded to unknown, never a wrong number
+        assert c.GEN_AI_USAGE_INPUT_TOKENS not in span.attributes
+        assert span.attributes[c.GEN_AI_USAGE_OUTPUT_TOKENS] == 4
+    assert sum(p.sum for p in telemetry.points(c.TOKEN_USAGE.name)) == 12
+
+
+def test_valid_and_missing_usage_is_not_counted_invalid(telemetry):
+    before = _guard.error_counts().get(c.SDK_COMPONENT_USAGE_INVALID, 0)
+    with llm_insights.llm_call(provider="openai", model="gpt-4o") as call:
+        call.record_usage(input_tokens=10.0, output_tokens=None, cached_input_tokens=0)
+    assert _guard.error_counts().get(c.SDK_COMPONENT_USAGE_INVALID, 0) == before
+    assert telemetry.total(c.SDK_ERRORS.name) == 0
+
+
+def test_invalid_usage_from_the_real_client_names_the_response_field(
+    telemetry, openai_client, stand, caplog
+):
+    caplog.set_level("WARNING", logger="llm_insights")
+    stand.script(Scripted(input_tokens=7, output_tokens=-1))
+    llm_insights.instrument_openai()
+    openai_client.chat.completions.create(model="gpt-4o", messages=MSG)
+    assert "usage.completion_tokens" in caplog.text
+    a = telemetry.span().attributes
+    assert a[c.GEN_AI_USAGE_INPUT_TOKENS] == 7 and c.GEN_AI_USAGE_OUTPUT_TOKENS not in a
+    assert telemetry.total(c.SDK_ERRORS.name, llm_insights__sdk__component="usage.invalid") == 1

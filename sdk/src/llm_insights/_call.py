@@ -17,7 +17,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from . import _cost, _evaluation, _state
 from . import contract as c
 from ._content import input_messages, output_messages, serialize, should_capture
-from ._guard import guarded, report
+from ._guard import guarded, report, report_invalid
 from ._metrics import finite_number
 from ._quality import assess, clean_text
 from ._safety import FilterHits
@@ -32,6 +32,27 @@ def token_count(value: Any) -> int | None:
     if v is None or v < 0 or v != int(v):
         return None
     return int(v)
+
+
+# where each set_usage() argument came from, for the invalid-value log line
+USAGE_FIELDS_OPENAI = (
+    "usage.prompt_tokens",
+    "usage.completion_tokens",
+    "usage.prompt_tokens_details.cached_tokens",
+)
+USAGE_FIELDS_LLM_CALL = (
+    "record_usage(input_tokens)",
+    "record_usage(output_tokens)",
+    "record_usage(cached_input_tokens)",
+)
+
+
+def _usable_count(value: Any, field: str) -> int | None:
+    """token_count(value); an unusable value is reported as a counted degradation."""
+    n = token_count(value)
+    if n is None:
+        report_invalid(c.SDK_COMPONENT_USAGE_INVALID, field, value, "unknown")
+    return n
 
 
 def error_type_of(exc: BaseException) -> str:
@@ -118,13 +139,25 @@ class LLMCall:
             self.span, end_on_exit=False, record_exception=False, set_status_on_exception=False
         )
 
-    def set_usage(self, input_tokens: Any = None, output_tokens: Any = None, cached: Any = None):
+    def set_usage(
+        self,
+        input_tokens: Any = None,
+        output_tokens: Any = None,
+        cached: Any = None,
+        *,
+        fields: tuple[str, str, str] = USAGE_FIELDS_OPENAI,
+    ) -> None:
+        """Usage counts as reported; *fields* name where each came from (for the log line).
+
+        None means "not reported" and changes nothing; any other value that is not a usable
+        count becomes unknown and is reported (logged once per field, counted).
+        """
         if input_tokens is not None:
-            self.input_tokens = token_count(input_tokens)
+            self.input_tokens = _usable_count(input_tokens, fields[0])
         if output_tokens is not None:
-            self.output_tokens = token_count(output_tokens)
+            self.output_tokens = _usable_count(output_tokens, fields[1])
         if cached is not None:
-            self.cached_input_tokens = token_count(cached)
+            self.cached_input_tokens = _usable_count(cached, fields[2])
 
     def set_response(self, model: Any = None, response_id: Any = None) -> None:
         if isinstance(model, str) and model:

@@ -23,24 +23,66 @@ _lock = threading.Lock()
 _counts: dict[str, int] = {}
 
 
+def _count(component: str, log_key: str) -> bool:
+    """Count one failure of *component*; True the first time *log_key* is seen (log it)."""
+    with _lock:
+        first = log_key not in _logged
+        _logged.add(log_key)
+        _counts[component] = _counts.get(component, 0) + 1
+    return first
+
+
+def _emit(component: str) -> None:
+    from . import _state  # late: _state imports the metrics that import this module
+
+    _state.instruments().add(c.SDK_ERRORS, 1, {c.ATTR_SDK_COMPONENT: component})
+
+
 def report(component: str, exc: BaseException) -> None:
     """Log the first failure of *component* (with traceback) and count every one."""
     try:
-        with _lock:
-            first = component not in _logged
-            _logged.add(component)
-            _counts[component] = _counts.get(component, 0) + 1
-        if first:
+        if _count(component, component):
             logger.warning(
                 "llm_insights: instrumentation failure in %s (logged once; the app is unaffected)",
                 component,
                 exc_info=exc,
             )
-        from . import _state  # late: _state imports the metrics that import this module
-
-        _state.instruments().add(c.SDK_ERRORS, 1, {c.ATTR_SDK_COMPONENT: component})
+        _emit(component)
     except Exception:
         pass
+
+
+def report_invalid(component: str, field: str, value: Any, recorded_as: str) -> None:
+    """A value from outside (the provider's response, the app) the SDK could not use.
+
+    Not a bug, so no traceback: the first bad value of each *field* is logged (with its type and
+    a short repr), every one is counted in ``llm_insights.sdk.errors`` under *component*.
+    """
+    try:
+        if _count(component, f"{component}:{field}"):
+            shown = repr(value)
+            if len(shown) > 40:
+                shown = shown[:37] + "..."
+            logger.warning(
+                "llm_insights: invalid %s = %s (%s), recorded as %s "
+                "(logged once per field; counted in %s{%s=%s})",
+                field,
+                shown,
+                type(value).__name__,
+                recorded_as,
+                c.SDK_ERRORS.name,
+                c.ATTR_SDK_COMPONENT,
+                component,
+            )
+        _emit(component)
+    except Exception:
+        pass
+
+
+def forget_logged() -> None:
+    """Log each failure site's next failure again (``_state.reset()``; counts are kept)."""
+    with _lock:
+        _logged.clear()
 
 
 def error_counts() -> dict[str, int]:

@@ -8,7 +8,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 
 from . import contract as c
-from ._call import LLMCall
+from ._call import USAGE_FIELDS_LLM_CALL, LLMCall
 from ._guard import guarded, report
 
 
@@ -93,7 +93,9 @@ class llm_call:
         cached_input_tokens: Any = None,
     ) -> None:
         if self._call is not None:
-            self._call.set_usage(input_tokens, output_tokens, cached_input_tokens)
+            self._call.set_usage(
+                input_tokens, output_tokens, cached_input_tokens, fields=USAGE_FIELDS_LLM_CALL
+            )
 
     @guarded("llm_call.record_completion")
     def record_completion(self, text: Any, *, finish_reason: Any = None, index: int = 0) -> None:

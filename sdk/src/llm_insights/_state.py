@@ -107,7 +107,10 @@ def event_logger() -> Any:
 
 
 def reset() -> None:
-    """Back to defaults (tests)."""
+    """Back to defaults (tests): providers, settings, and which failures were already logged."""
     global settings
+    from . import _guard
+
     use_providers()
     settings = Settings()
+    _guard.forget_logged()

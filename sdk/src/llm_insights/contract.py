@@ -125,6 +125,9 @@ ATTR_FEEDBACK_COMMENT = f"{NS}.feedback.comment"  # only with content capture on
 # Metrics keep `error.type`.
 ATTR_ERROR_TYPE = f"{NS}.error.type"
 ATTR_SDK_COMPONENT = f"{NS}.sdk.component"  # where an internal SDK failure happened
+# llm_insights.sdk.component of a usage count the provider or app reported that could not be
+# used (negative, fractional, NaN/inf, string, bool): recorded as unknown, logged once per field
+SDK_COMPONENT_USAGE_INVALID = "usage.invalid"
 ATTR_TENANT_ID = f"{NS}.tenant.id"  # spans only, never a metric dimension
 ENDUSER_ID = "enduser.id"  # spans only
 SESSION_ID = "session.id"  # spans only
