@@ -52,3 +52,23 @@ def test_every_attribute_listed():
     for name in (c.GEN_AI_USAGE_INPUT_TOKENS, c.MS_COST_INPUT, c.ATTR_STREAM_END, c.ERROR_TYPE):
         assert name in c.ATTRIBUTES
     assert len(c.ATTRIBUTES) == len(set(c.ATTRIBUTES))
+
+
+def test_throttled_error_type_is_what_a_429_records():
+    import httpx2
+    import openai
+    from llm_insights._call import error_type_of
+
+    req = httpx2.Request("POST", "http://127.0.0.1/v1/chat/completions")
+    exc = openai.RateLimitError("slow down", response=httpx2.Response(429, request=req), body=None)
+    assert error_type_of(exc) == c.ERROR_TYPE_THROTTLED
+
+
+def test_llm_operations_cover_every_instrumented_operation():
+    from llm_insights._instrument_openai import _TARGETS
+
+    assert {t[3] for t in _TARGETS} <= set(c.LLM_OPERATIONS)
+    assert len(set(c.LLM_OPERATIONS)) == len(c.LLM_OPERATIONS)
+    assert not {c.OPERATION_RETRIEVAL, c.OPERATION_EXECUTE_TOOL, c.OPERATION_CHAIN} & set(
+        c.LLM_OPERATIONS
+    )

@@ -140,6 +140,11 @@ FILTER_SEVERITIES: tuple[str, ...] = ("safe", "low", "medium", "high", "unknown"
 # exception class names.
 ERROR_TYPE_CONTENT_FILTER = "content_filter"  # a prompt blocked by Azure content safety (HTTP 400)
 ERROR_TYPE_OTHER = "_OTHER"
+ERROR_TYPE_THROTTLED = "429"  # a throttled call: the HTTP status, as a string
+
+# The operations that are LLM calls (gen_ai.operation.name of an LLMCall span and its metrics),
+# as opposed to retrieval, tool, chain and agent spans.
+LLM_OPERATIONS: tuple[str, ...] = (OPERATION_CHAT, OPERATION_TEXT_COMPLETION, OPERATION_EMBEDDINGS)
 
 STREAM_END_COMPLETED = "completed"
 STREAM_END_CLOSED = "closed"  # closed by the app before the end

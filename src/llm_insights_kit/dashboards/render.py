@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from llm_insights import contract
+
 from ..artifacts import RenderContext, WorkbookArtifact
 from ..errors import KitError
 from ..kql.paths import WORKBOOKS_DIR
@@ -13,7 +15,6 @@ from ..kql.templates import render_file
 from .workbook import FILTERS, SOURCES, WorkbookBuilder
 
 TEMPLATE_SUFFIX = ".json.j2"
-THROTTLED_ERROR_TYPE = "429"  # error.type of a throttled call (HTTP status as a string)
 
 
 def workbook_keys(directory: Path = WORKBOOKS_DIR) -> list[str]:
@@ -26,7 +27,7 @@ def template_variables(ctx: RenderContext, *, workbook: bool) -> dict[str, Any]:
     return {
         "workbook": workbook,
         "filters": [(name, attr) for name, _label, attr in FILTERS],
-        "throttled": THROTTLED_ERROR_TYPE,
+        "throttled": contract.ERROR_TYPE_THROTTLED,
         "daily_budget_usd": ctx.daily_budget_usd,
         "environment": ctx.environment,
     }
