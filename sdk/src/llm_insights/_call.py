@@ -225,52 +225,57 @@ class LLMCall:
         dims = dict(self.base)
         if self.response_model:
             dims[c.GEN_AI_RESPONSE_MODEL] = self.response_model
-        # span attributes, usage before anything long (content last)
+        md = inst.model_dims(dims)  # allow-listed and capped once, shared by every measurement
+        # span attributes, collected and set at once (one lock, one validation pass), in this
+        # order: usage before anything long (content last)
+        sa: dict[str, Any] = {}
         if self.response_model:
-            span.set_attribute(c.GEN_AI_RESPONSE_MODEL, self.response_model)
+            sa[c.GEN_AI_RESPONSE_MODEL] = self.response_model
         if self.response_id:
-            span.set_attribute(c.GEN_AI_RESPONSE_ID, self.response_id)
+            sa[c.GEN_AI_RESPONSE_ID] = self.response_id
         reasons = [r for r in self.finish_reasons if r]
         if reasons:
-            span.set_attribute(c.GEN_AI_RESPONSE_FINISH_REASONS, reasons)
+            sa[c.GEN_AI_RESPONSE_FINISH_REASONS] = reasons
         usage_known = self.input_tokens is not None or self.output_tokens is not None
-        span.set_attribute(c.ATTR_USAGE_KNOWN, usage_known)
+        sa[c.ATTR_USAGE_KNOWN] = usage_known
         if self.input_tokens is not None:
-            span.set_attribute(c.GEN_AI_USAGE_INPUT_TOKENS, self.input_tokens)
+            sa[c.GEN_AI_USAGE_INPUT_TOKENS] = self.input_tokens
         if self.output_tokens is not None:
-            span.set_attribute(c.GEN_AI_USAGE_OUTPUT_TOKENS, self.output_tokens)
+            sa[c.GEN_AI_USAGE_OUTPUT_TOKENS] = self.output_tokens
         if self.cached_input_tokens is not None:
-            span.set_attribute(c.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, self.cached_input_tokens)
+            sa[c.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = self.cached_input_tokens
         if self.input_tokens and self.output_tokens is not None:
-            span.set_attribute(c.ATTR_OUTPUT_INPUT_RATIO, self.output_tokens / self.input_tokens)
+            sa[c.ATTR_OUTPUT_INPUT_RATIO] = self.output_tokens / self.input_tokens
 
         duration = max(0.0, end - self.start)
-        dur_dims = {**dims, c.ERROR_TYPE: self.error_type} if self.error_type else dims
-        inst.record(c.OPERATION_DURATION, duration, dur_dims)
-        inst.bucket(c.DURATION_BUCKET_COUNTS, duration, dur_dims)
+        dur_dims = md
+        if self.error_type:
+            dur_dims = {**md, c.ERROR_TYPE: inst.capped(c.ERROR_TYPE, self.error_type)}
+        inst.record_dims(c.OPERATION_DURATION, duration, dur_dims)
+        inst.bucket_dims(c.DURATION_BUCKET_COUNTS, duration, dur_dims)
 
         for count, ttype in (
             (self.input_tokens, c.TOKEN_TYPE_INPUT),
             (self.output_tokens, c.TOKEN_TYPE_OUTPUT),
         ):
             if count is not None:
-                inst.record(c.TOKEN_USAGE, count, {**dims, c.GEN_AI_TOKEN_TYPE: ttype})
-        self._cost(inst, dims, usage_known)
+                inst.record_dims(c.TOKEN_USAGE, float(count), {**md, c.GEN_AI_TOKEN_TYPE: ttype})
+        self._cost(inst, md, usage_known, sa)
 
         if self.streaming:
-            span.set_attribute(c.ATTR_STREAM_CHUNKS, self.chunks)
+            sa[c.ATTR_STREAM_CHUNKS] = self.chunks
             if self.stream_end:
-                span.set_attribute(c.ATTR_STREAM_END, self.stream_end)
-                span.set_attribute(
-                    c.ATTR_STREAM_CLOSED_EARLY,
-                    self.stream_end in (c.STREAM_END_CLOSED, c.STREAM_END_ABANDONED),
+                sa[c.ATTR_STREAM_END] = self.stream_end
+                sa[c.ATTR_STREAM_CLOSED_EARLY] = self.stream_end in (
+                    c.STREAM_END_CLOSED,
+                    c.STREAM_END_ABANDONED,
                 )
         if self.ttft is not None:
-            span.set_attribute(c.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, self.ttft)
-            inst.record(c.TIME_TO_FIRST_CHUNK, self.ttft, dims)
-            inst.bucket(c.TTFT_BUCKET_COUNTS, self.ttft, dims)
+            sa[c.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = self.ttft
+            inst.record_dims(c.TIME_TO_FIRST_CHUNK, self.ttft, md)
+            inst.bucket_dims(c.TTFT_BUCKET_COUNTS, self.ttft, md)
         for gap in self.intervals:
-            inst.record(c.TIME_PER_OUTPUT_CHUNK, gap, dims)
+            inst.record_dims(c.TIME_PER_OUTPUT_CHUNK, gap, md)
 
         for reason in reasons:
             self.filters.add_finish_reason(reason)
@@ -286,26 +291,28 @@ class LLMCall:
         if text is not None:
             s = _state.settings
             q = assess(text, s.refusal_patterns, s.hallucination_patterns)
-            span.set_attribute(c.ATTR_RESPONSE_LENGTH, q.length)
-            span.set_attribute(c.ATTR_REFUSAL, q.refusal)
-            span.set_attribute(c.ATTR_HALLUCINATION_MARKER, q.hallucination_marker)
-            inst.record(c.RESPONSE_LENGTH, q.length, dims)
-            inst.bucket(c.RESPONSE_LENGTH_BUCKET_COUNTS, q.length, dims)
+            sa[c.ATTR_RESPONSE_LENGTH] = q.length
+            sa[c.ATTR_REFUSAL] = q.refusal
+            sa[c.ATTR_HALLUCINATION_MARKER] = q.hallucination_marker
+            inst.record_dims(c.RESPONSE_LENGTH, float(q.length), md)
+            inst.bucket_dims(c.RESPONSE_LENGTH_BUCKET_COUNTS, q.length, md)
             if q.refusal:
-                inst.add(c.REFUSALS, 1, dims)
+                inst.add_dims(c.REFUSALS, 1.0, md)
             if q.hallucination_marker:
-                inst.add(c.HALLUCINATION_MARKERS, 1, dims)
+                inst.add_dims(c.HALLUCINATION_MARKERS, 1.0, md)
 
         if self.error_type:
-            span.set_attribute(c.ERROR_TYPE, self.error_type)
-            span.set_attribute(c.ATTR_ERROR_TYPE, self.error_type)
+            sa[c.ERROR_TYPE] = self.error_type
+            sa[c.ATTR_ERROR_TYPE] = self.error_type
+        span.set_attributes(sa)
+        if self.error_type:
             span.set_status(Status(StatusCode.ERROR, self.error_type))
         if should_capture(bool(self.error_type)):
             self._capture(span, texts)
         if text is not None:
             _evaluation.submit(self.response_id, self.response_model or self.request_model, text)
 
-    def _cost(self, inst: Any, dims: dict[str, Any], usage_known: bool) -> None:
+    def _cost(self, inst: Any, md: dict[str, Any], usage_known: bool, sa: dict[str, Any]) -> None:
         if not usage_known:
             return
         s = _state.settings
@@ -313,19 +320,22 @@ class LLMCall:
             s.prices = _cost.load()
         price = s.prices.resolve(self.response_model) or s.prices.resolve(self.request_model)
         if price is None:
-            self.span.set_attribute(c.ATTR_UNPRICED, True)
-            inst.add(c.UNPRICED_CALLS, 1, dims)
+            sa[c.ATTR_UNPRICED] = True
+            inst.add_dims(c.UNPRICED_CALLS, 1.0, md)
             return
         cost = _cost.compute(price, self.input_tokens, self.output_tokens, self.cached_input_tokens)
         if self.input_tokens is not None:
-            self.span.set_attribute(c.MS_COST_INPUT, cost.input)
+            sa[c.MS_COST_INPUT] = cost.input
         if self.output_tokens is not None:
-            self.span.set_attribute(c.MS_COST_OUTPUT, cost.output)
-        self.span.set_attribute(c.ATTR_COST_TOTAL, cost.total)
-        if self.input_tokens is not None:
-            inst.add(c.COST, cost.input, {**dims, c.GEN_AI_TOKEN_TYPE: c.TOKEN_TYPE_INPUT})
-        if self.output_tokens is not None:
-            inst.add(c.COST, cost.output, {**dims, c.GEN_AI_TOKEN_TYPE: c.TOKEN_TYPE_OUTPUT})
+            sa[c.MS_COST_OUTPUT] = cost.output
+        sa[c.ATTR_COST_TOTAL] = cost.total
+        for count, value, ttype in (
+            (self.input_tokens, cost.input, c.TOKEN_TYPE_INPUT),
+            (self.output_tokens, cost.output, c.TOKEN_TYPE_OUTPUT),
+        ):
+            v = finite_number(value)
+            if count is not None and v is not None and v >= 0:
+                inst.add_dims(c.COST, v, {**md, c.GEN_AI_TOKEN_TYPE: ttype})
 
     def _capture(self, span: Any, texts: list[str | None]) -> None:
         truncated = False

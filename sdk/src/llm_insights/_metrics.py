@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import threading
+from bisect import bisect_left
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,6 +19,7 @@ from . import contract as c
 _METER_NAME = "llm_insights"
 _SCALARS = frozenset({str, bool, int, float})
 _CAPPED = frozenset(c.CAPPED_DIMENSIONS)
+_MODEL_DIMS = frozenset(c.MODEL_DIMENSIONS)
 
 
 def _version() -> str:
@@ -80,6 +82,11 @@ class Instruments:
         self._by_name: dict[str, Any] = {}
         self._allowed: dict[str, frozenset[str]] = {}
         self.cap = _DimensionCap(c.MAX_DIMENSION_VALUES)
+        # bucket labels computed once, not per record
+        self._labels: dict[str, tuple[str, ...]] = {
+            spec.name: (*(c.bucket_label(b) for b in spec.bounds), c.INF_BOUND)
+            for spec in c.METRICS
+        }
         for spec in c.METRICS:
             self._allowed[spec.name] = frozenset(spec.dimensions)
             if spec.instrument == "histogram":
@@ -126,6 +133,38 @@ class Instruments:
         v = finite_number(value)
         if v is not None:
             self.add(spec, 1, {**(attrs or {}), c.ATTR_BUCKET_LE: bucket_for(v, spec.bounds)})
+
+    # -- the per-call fast path -----------------------------------------------------------------
+    # One LLM call records up to ten measurements with the same model dimensions. Allow-listing
+    # and capping them once per call (``model_dims``), then handing the same dict to every
+    # instrument, keeps the SDK's own work per measurement to a dict lookup; OpenTelemetry
+    # copies the attributes on record, so sharing the dict is safe.
+    def model_dims(self, attrs: Mapping[str, Any]) -> dict[str, Any]:
+        """The contract's MODEL_DIMENSIONS of *attrs*, scalar values only, capped."""
+        cap = self.cap
+        return {
+            k: cap(k, v) if k in _CAPPED else v
+            for k, v in attrs.items()
+            if k in _MODEL_DIMS and type(v) in _SCALARS
+        }
+
+    def capped(self, key: str, value: str) -> str:
+        """*value* of dimension *key* after the distinct-value cap."""
+        return self.cap(key, value) if key in _CAPPED else value
+
+    def record_dims(self, spec: c.MetricSpec, value: float, dims: dict[str, Any]) -> None:
+        """Record on a histogram; *dims* come from ``model_dims`` (plus keys of *spec*'s own
+        dimensions, already capped) and *value* is a finite number >= 0 the SDK computed."""
+        self._by_name[spec.name].record(value, dims)
+
+    def add_dims(self, spec: c.MetricSpec, value: float, dims: dict[str, Any]) -> None:
+        """``record_dims`` for counters."""
+        self._by_name[spec.name].add(value, dims)
+
+    def bucket_dims(self, spec: c.MetricSpec, value: float, dims: dict[str, Any]) -> None:
+        """Count finite *value* in its bucket of a ``*.buckets`` counter (``bucket`` semantics)."""
+        label = self._labels[spec.name][bisect_left(spec.bounds, value)]
+        self._by_name[spec.name].add(1, {**dims, c.ATTR_BUCKET_LE: label})
 
 
 def views() -> list[Any]:
