@@ -38,6 +38,7 @@ def test_chat_span_and_metrics(telemetry, stand, openai_client):
     assert a[c.GEN_AI_REQUEST_MODEL] == a[c.GEN_AI_RESPONSE_MODEL] == "gpt-4o"
     assert a[c.GEN_AI_RESPONSE_ID] == resp.id
     assert a[c.GEN_AI_RESPONSE_FINISH_REASONS] == ("stop",)
+    assert a[c.ATTR_FINISH_REASONS] == '["stop"]'
     assert (a[c.GEN_AI_USAGE_INPUT_TOKENS], a[c.GEN_AI_USAGE_OUTPUT_TOKENS]) == (12, 4)
     assert a[c.SERVER_ADDRESS] == "127.0.0.1"
     assert a[c.GEN_AI_REQUEST_MAX_TOKENS] == 50

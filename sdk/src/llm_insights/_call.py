@@ -7,6 +7,7 @@ metric, ``llm_insights.usage.known=false``), which is different from zero tokens
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from typing import Any
@@ -24,6 +25,10 @@ from ._safety import FilterHits
 from ._spans import current_span_attributes
 
 _MAX_INTERVALS = 10_000
+# Span attributes travel as text: float noise ("0.0009599999999999999") costs ingestion bytes on
+# every call and says nothing. Span costs keep 1e-12 USD, ratios 6 decimals; metrics are exact.
+_USD_DIGITS = 12
+_RATIO_DIGITS = 6
 
 
 def token_count(value: Any) -> int | None:
@@ -53,6 +58,20 @@ def _usable_count(value: Any, field: str) -> int | None:
     if n is None:
         report_invalid(c.SDK_COMPONENT_USAGE_INVALID, field, value, "unknown")
     return n
+
+
+def finish_reasons_json(reasons: list[str]) -> str:
+    """``'["stop","length"]'``, which KQL can ``parse_json`` (the Azure Monitor exporter turns
+    the string array itself into a Python tuple repr). Keeps the leading reasons that fit in
+    ``FINISH_REASONS_JSON_MAX_CHARS``, so the exporter never cuts it into invalid JSON."""
+    kept: list[str] = []
+    size = 2  # the brackets
+    for r in reasons:
+        size += len(json.dumps(r)) + (1 if kept else 0)
+        if size > c.FINISH_REASONS_JSON_MAX_CHARS:
+            break
+        kept.append(r)
+    return json.dumps(kept, separators=(",", ":"))
 
 
 def error_type_of(exc: BaseException) -> str:
@@ -178,7 +197,7 @@ class LLMCall:
             else:
                 parts.append(t)
         if isinstance(finish_reason, str):
-            self.finish_reasons[index] = finish_reason
+            self.finish_reasons[index] = finish_reason[: c.FINISH_REASON_MAX_CHARS]
 
     def chunk(self, has_content: bool) -> None:
         """A streamed chunk arrived; content chunks time the first token and the gaps."""
@@ -235,7 +254,8 @@ class LLMCall:
             sa[c.GEN_AI_RESPONSE_ID] = self.response_id
         reasons = [r for r in self.finish_reasons if r]
         if reasons:
-            sa[c.GEN_AI_RESPONSE_FINISH_REASONS] = reasons
+            sa[c.GEN_AI_RESPONSE_FINISH_REASONS] = reasons  # OpenTelemetry: a string array
+            sa[c.ATTR_FINISH_REASONS] = finish_reasons_json(reasons)  # what KQL reads
         usage_known = self.input_tokens is not None or self.output_tokens is not None
         sa[c.ATTR_USAGE_KNOWN] = usage_known
         if self.input_tokens is not None:
@@ -245,7 +265,9 @@ class LLMCall:
         if self.cached_input_tokens is not None:
             sa[c.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = self.cached_input_tokens
         if self.input_tokens and self.output_tokens is not None:
-            sa[c.ATTR_OUTPUT_INPUT_RATIO] = self.output_tokens / self.input_tokens
+            sa[c.ATTR_OUTPUT_INPUT_RATIO] = round(
+                self.output_tokens / self.input_tokens, _RATIO_DIGITS
+            )
 
         duration = max(0.0, end - self.start)
         dur_dims = md
@@ -325,10 +347,10 @@ class LLMCall:
             return
         cost = _cost.compute(price, self.input_tokens, self.output_tokens, self.cached_input_tokens)
         if self.input_tokens is not None:
-            sa[c.MS_COST_INPUT] = cost.input
+            sa[c.MS_COST_INPUT] = round(cost.input, _USD_DIGITS)
         if self.output_tokens is not None:
-            sa[c.MS_COST_OUTPUT] = cost.output
-        sa[c.ATTR_COST_TOTAL] = cost.total
+            sa[c.MS_COST_OUTPUT] = round(cost.output, _USD_DIGITS)
+        sa[c.ATTR_COST_TOTAL] = round(cost.total, _USD_DIGITS)
         for count, value, ttype in (
             (self.input_tokens, cost.input, c.TOKEN_TYPE_INPUT),
             (self.output_tokens, cost.output, c.TOKEN_TYPE_OUTPUT),

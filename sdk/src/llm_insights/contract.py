@@ -124,6 +124,12 @@ ATTR_FEEDBACK_COMMENT = f"{NS}.feedback.comment"  # only with content capture on
 # span customDimensions (its _STANDARD_OPENTELEMETRY_HTTP_ATTRIBUTES), so span queries read this.
 # Metrics keep `error.type`.
 ATTR_ERROR_TYPE = f"{NS}.error.type"
+# gen_ai.response.finish_reasons again, as a JSON array string ('["stop"]'): the standard
+# attribute is a string array on spans, which the Azure Monitor exporter str()s into a Python
+# tuple repr ("('stop',)") in customDimensions. KQL reads this one (parse_json, has).
+ATTR_FINISH_REASONS = f"{NS}.response.finish_reasons"
+FINISH_REASON_MAX_CHARS = 64  # a longer finish reason (no real one is) is cut to this
+FINISH_REASONS_JSON_MAX_CHARS = 1024  # the JSON keeps the leading reasons that fit (8,192 cut)
 ATTR_SDK_COMPONENT = f"{NS}.sdk.component"  # where an internal SDK failure happened
 # llm_insights.sdk.component of a usage count the provider or app reported that could not be
 # used (negative, fractional, NaN/inf, string, bool): recorded as unknown, logged once per field
