@@ -72,6 +72,27 @@ def _per_chunk_rounds(res: Results, cfg: str) -> list[list[float]]:
     ]
 
 
+def _revision() -> str:
+    """The commit measured, and whether the SDK had uncommitted changes."""
+    import subprocess
+
+    from .runner import REPO
+
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "sdk/src"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    except OSError:
+        return "unknown"
+    return f"{head}{' + uncommitted SDK changes' if dirty else ''}" if head else "unknown"
+
+
 def overhead_section(res: Results, opts: Options, verdicts: list[str]) -> list[str]:
     if not res.timings:
         return []
@@ -324,6 +345,7 @@ def render(res: Results, opts: Options, usd_per_gb: float) -> str:
         f"(`python -m bench`), total {sum(res.seconds.values()):.0f} s.",
         "",
         f"- Machine: {_machine()}.",
+        f"- Revision: {_revision()}.",
         f"- Software: {_versions()}.",
         f"- 1-minute load average at each phase: {load} (other work shared the machine; "
         "interleaved rounds and paired differences are how the comparison copes).",
