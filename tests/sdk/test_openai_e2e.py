@@ -352,7 +352,7 @@ def test_uninstrument_removes_wrappers(telemetry, stand, openai_client):
     openai_client.chat.completions.create(model="gpt-4o", messages=MSG)
     assert telemetry.spans() == []
     for cls in (Completions, AsyncCompletions, Embeddings, AsyncEmbeddings):
-        for method in ("create", "parse"):
+        for method in ("create", "parse", "stream"):
             assert not isinstance(cls.__dict__.get(method), wrapt.FunctionWrapper)
     llm_insights.instrument_openai()
     llm_insights.instrument_openai()  # idempotent: one span per call, not two

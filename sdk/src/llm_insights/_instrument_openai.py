@@ -9,6 +9,7 @@ versions) the call is retried once without it and that endpoint is never asked a
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -21,7 +22,13 @@ from . import contract as c
 from ._call import LLMCall
 from ._guard import guarded, report
 from ._safety import get
-from ._stream import AsyncStreamProxy, StreamState, SyncStreamProxy
+from ._stream import (
+    AsyncStreamManagerProxy,
+    AsyncStreamProxy,
+    StreamManagerProxy,
+    StreamState,
+    SyncStreamProxy,
+)
 
 # (module, class, method, operation, async); `parse` (structured outputs) posts on its own,
 # it does not go through `create`, so it is patched too where the installed openai has it.
@@ -33,6 +40,15 @@ _TARGETS = (
     (_CHAT, "AsyncCompletions", "parse", c.OPERATION_CHAT, True),
     ("openai.resources.embeddings", "Embeddings", "create", c.OPERATION_EMBEDDINGS, False),
     ("openai.resources.embeddings", "AsyncEmbeddings", "create", c.OPERATION_EMBEDDINGS, True),
+)
+# `stream()` helpers: they call the (patched) `create(stream=True)`, so the call is recorded
+# there; their managers' `with` exit closes the HTTP response without going through the stream
+# proxy, so the manager is wrapped to record an early close when it happens (not at GC).
+_STREAM_HELPERS = (
+    (_CHAT, "Completions", False),
+    (_CHAT, "AsyncCompletions", True),
+    ("openai.resources.beta.chat.completions", "Completions", False),  # openai 1.x
+    ("openai.resources.beta.chat.completions", "AsyncCompletions", True),
 )
 _RAW_HEADER = "x-stainless-raw-response"
 _MARK = "_llm_insights_wrapper"
@@ -243,19 +259,41 @@ def _async_wrapper(operation: str) -> Any:
     return wrapper
 
 
+def _stream_helper_wrapper(is_async: bool) -> Any:
+    def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: dict[str, Any]) -> Any:
+        manager = wrapped(*args, **kwargs)
+        try:
+            return AsyncStreamManagerProxy(manager) if is_async else StreamManagerProxy(manager)
+        except Exception as exc:
+            report("openai.stream_helper", exc)
+            return manager
+
+    wrapper._llm_insights_wrapper = True  # type: ignore[attr-defined]
+    return wrapper
+
+
 # -- patching -------------------------------------------------------------------------------------
-def _classes() -> list[tuple[type, str, str, bool]]:
-    """(class, method, operation, async) of every patch target the installed openai has."""
+def _classes() -> list[tuple[type, str, Any]]:
+    """(class, method, wrapper factory) of every patch target the installed openai has."""
     import importlib
 
-    out = []
-    for module_name, cls_name, method, operation, is_async in _TARGETS:
+    def find(module_name: str, cls_name: str, method: str) -> type | None:
         try:
             cls = getattr(importlib.import_module(module_name), cls_name)
         except (ImportError, AttributeError):
-            continue
-        if method in cls.__dict__:
-            out.append((cls, method, operation, is_async))
+            return None
+        return cls if method in cls.__dict__ else None
+
+    out: list[tuple[type, str, Any]] = []
+    for module_name, cls_name, method, operation, is_async in _TARGETS:
+        cls = find(module_name, cls_name, method)
+        if cls is not None:
+            factory = _async_wrapper if is_async else _sync_wrapper
+            out.append((cls, method, functools.partial(factory, operation)))
+    for module_name, cls_name, is_async in _STREAM_HELPERS:
+        cls = find(module_name, cls_name, "stream")
+        if cls is not None:
+            out.append((cls, "stream", functools.partial(_stream_helper_wrapper, is_async)))
     return out
 
 
@@ -267,11 +305,10 @@ def instrument_openai() -> bool:
     """Patch the installed openai package; True when it is (now or already) instrumented."""
     try:
         classes = _classes()
-        for cls, method, operation, is_async in classes:
+        for cls, method, make_wrapper in classes:
             if _is_ours(cls.__dict__.get(method)):
                 continue
-            wrapper = _async_wrapper(operation) if is_async else _sync_wrapper(operation)
-            wrapt.wrap_function_wrapper(cls, method, wrapper)
+            wrapt.wrap_function_wrapper(cls, method, make_wrapper())
         return bool(classes)
     except Exception as exc:
         report("openai.instrument", exc)
@@ -281,7 +318,7 @@ def instrument_openai() -> bool:
 def uninstrument_openai() -> None:
     """Remove the SDK's wrappers (other libraries' wrappers stay)."""
     try:
-        for cls, method, _, _ in _classes():
+        for cls, method, _ in _classes():
             fn = cls.__dict__.get(method)
             if _is_ours(fn):
                 setattr(cls, method, fn.__wrapped__)

@@ -5,6 +5,10 @@ the openai ``Stream``/``AsyncStream``. It times the first content chunk and the 
 chunks, keeps the last usage seen (so an error mid-stream keeps partial usage), hides the
 usage-only final chunk only when the SDK itself asked for it, and records the call once: when
 the stream is exhausted, closed, fails, or is garbage-collected never consumed.
+
+openai's ``chat.completions.stream()`` helper wraps such a (proxied) stream in an event stream
+whose ``with`` exit closes the HTTP response directly; its manager is proxied too, so leaving the
+``with`` block records a stream the app did not exhaust as closed, right then.
 """
 
 from __future__ import annotations
@@ -160,3 +164,49 @@ class AsyncStreamProxy(wrapt.ObjectProxy):
             await self.__wrapped__.close()
         finally:
             self._self_state.end(c.STREAM_END_CLOSED)
+
+
+def _end_closed(event_stream: Any) -> None:
+    """The manager's ``with`` block ended: a stream not yet recorded was closed early."""
+    try:
+        raw = getattr(event_stream, "_raw_stream", None)
+        if isinstance(raw, (SyncStreamProxy, AsyncStreamProxy)):
+            raw._self_state.end(c.STREAM_END_CLOSED)
+    except Exception as exc:
+        report("stream.helper_close", exc)
+
+
+class StreamManagerProxy(wrapt.ObjectProxy):
+    """``chat.completions.stream()``'s manager: records an early close at ``with`` exit."""
+
+    def __init__(self, wrapped: Any) -> None:
+        super().__init__(wrapped)
+        self._self_stream = None
+
+    def __enter__(self) -> Any:
+        self._self_stream = self.__wrapped__.__enter__()
+        return self._self_stream
+
+    def __exit__(self, *exc: Any) -> Any:
+        try:
+            return self.__wrapped__.__exit__(*exc)
+        finally:
+            _end_closed(self._self_stream)
+
+
+class AsyncStreamManagerProxy(wrapt.ObjectProxy):
+    """The async ``stream()`` manager: records an early close at ``async with`` exit."""
+
+    def __init__(self, wrapped: Any) -> None:
+        super().__init__(wrapped)
+        self._self_stream = None
+
+    async def __aenter__(self) -> Any:
+        self._self_stream = await self.__wrapped__.__aenter__()
+        return self._self_stream
+
+    async def __aexit__(self, *exc: Any) -> Any:
+        try:
+            return await self.__wrapped__.__aexit__(*exc)
+        finally:
+            _end_closed(self._self_stream)
