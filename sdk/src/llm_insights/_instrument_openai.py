@@ -57,14 +57,27 @@ _lock = threading.Lock()
 
 
 # -- request side -----------------------------------------------------------------------------
-def _endpoint(instance: Any) -> tuple[Any, str, str | None, int | None]:
+_targets: dict[tuple[type, str], tuple[str | None, int | None, bool]] = {}
+_TARGETS_MAX = 256  # distinct (client class, base URL) pairs remembered
+
+
+def _target(instance: Any) -> tuple[str, str | None, int | None, bool]:
+    """(base URL, host, port, is Azure) of the client behind *instance*; parsed once per
+    (client class, base URL), not on every call."""
     client = getattr(instance, "_client", None)
     base = str(getattr(client, "base_url", "") or "")
-    parts = urlsplit(base)
-    port = parts.port
-    if port is None:
-        port = 443 if parts.scheme == "https" else 80 if parts.scheme == "http" else None
-    return client, base, parts.hostname, port
+    key = (type(client), base)
+    hit = _targets.get(key)
+    if hit is None:
+        parts = urlsplit(base)
+        port = parts.port
+        if port is None:
+            port = 443 if parts.scheme == "https" else 80 if parts.scheme == "http" else None
+        hit = (parts.hostname, port, _is_azure(client, base, parts.hostname))
+        if len(_targets) >= _TARGETS_MAX:
+            _targets.clear()
+        _targets[key] = hit
+    return (base, *hit)
 
 
 def _is_azure(client: Any, base: str, host: str | None) -> bool:
@@ -92,8 +105,7 @@ def _raw_mode(kwargs: Mapping[str, Any]) -> str | None:
 def _prepare(
     instance: Any, kwargs: dict[str, Any], operation: str
 ) -> tuple[LLMCall, dict[str, Any], bool, str] | None:
-    client, base, host, port = _endpoint(instance)
-    azure = _is_azure(client, base, host)
+    base, host, port, azure = _target(instance)
     model = kwargs.get("model")
     stream = kwargs.get("stream") is True and operation == c.OPERATION_CHAT
     raw = _raw_mode(kwargs)
