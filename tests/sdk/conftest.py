@@ -81,6 +81,17 @@ class Telemetry:
         return list(self.logs_exporter.get_finished_logs())
 
 
+# Tests that drive the real openai client against the loopback stand-in: the ones the openai
+# 1.x/2.x compatibility run selects (`-m openai_compat` with another openai first on PYTHONPATH).
+_STANDIN_FIXTURES = frozenset({"stand", "standin", "openai_client", "azure_client"})
+
+
+def pytest_collection_modifyitems(items: list[Any]) -> None:
+    for item in items:
+        if _STANDIN_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.openai_compat)
+
+
 @pytest.fixture
 def telemetry() -> Iterator[Telemetry]:
     t = Telemetry()
