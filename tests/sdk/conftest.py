@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -86,8 +87,14 @@ class Telemetry:
 _STANDIN_FIXTURES = frozenset({"stand", "standin", "openai_client", "azure_client"})
 
 
+_HERE = Path(__file__).parent
+
+
 def pytest_collection_modifyitems(items: list[Any]) -> None:
+    # a conftest hook sees the whole session's items: mark only this folder's
     for item in items:
+        if not Path(str(item.path)).is_relative_to(_HERE):
+            continue
         if _STANDIN_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.openai_compat)
 
