@@ -11,35 +11,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from llm_insights import contract
-
-MODEL, DEPLOYMENT = "gpt-4o", "chat-main"
-VALUES: dict[str, str] = {
-    contract.GEN_AI_OPERATION_NAME: contract.OPERATION_CHAT,
-    contract.GEN_AI_PROVIDER_NAME: contract.PROVIDER_AZURE_OPENAI,
-    contract.GEN_AI_SYSTEM: contract.PROVIDER_AZURE_OPENAI,
-    contract.GEN_AI_REQUEST_MODEL: MODEL,
-    contract.GEN_AI_RESPONSE_MODEL: f"{MODEL}-2024-11-20",
-    contract.SERVER_ADDRESS: "contoso.openai.azure.com",
-    contract.ATTR_DEPLOYMENT: DEPLOYMENT,
-    contract.ERROR_TYPE: "",
-    contract.GEN_AI_TOKEN_TYPE: contract.TOKEN_TYPE_INPUT,
-    contract.ATTR_RETRIEVAL_NAME: "docs",
-    contract.GEN_AI_TOOL_NAME: "get_price",
-    contract.ATTR_SDK_COMPONENT: "openai.wrapper",
-    contract.ATTR_FILTER_CATEGORY: "violence",
-    contract.ATTR_FILTER_SEVERITY: "medium",
-    contract.ATTR_FILTER_SOURCE: contract.FILTER_SOURCE_COMPLETION,
-    contract.ATTR_FILTER_FILTERED: "true",
-    contract.GEN_AI_EVALUATION_NAME: "relevance",
-}
+from support.telemetry import DEPLOYMENT, MODEL, metric_dimensions
 
 
 def dims(spec: contract.MetricSpec, **overrides: str) -> dict[str, str]:
     """The metric's own dimensions with sample values (empty values are left out, like OTel)."""
-    out = {k: overrides.get(k, VALUES.get(k, "x")) for k in spec.dimensions}
     unknown = set(overrides) - set(spec.dimensions)
     assert not unknown, f"{spec.name} has no dimension {unknown}"
-    return {k: v for k, v in out.items() if v != ""}
+    return metric_dimensions(spec, overrides)
 
 
 def metric_row(

@@ -11,6 +11,7 @@ import random
 from datetime import datetime, timedelta
 
 from llm_insights import contract
+from support.telemetry import VALUES, metric_dimensions
 
 from llm_insights_kit.local.store import LocalStore
 
@@ -18,36 +19,18 @@ MODELS = (("gpt-4o", "chat-main"), ("gpt-4o-mini", "chat-mini"))
 ERRORS = ("", "", "", "", "", "", "", "", "429", "TimeoutError", "content_filter")
 STEP = timedelta(minutes=5)
 
-_VALUES = {
-    contract.GEN_AI_OPERATION_NAME: contract.OPERATION_CHAT,
-    contract.GEN_AI_PROVIDER_NAME: contract.PROVIDER_AZURE_OPENAI,
-    contract.GEN_AI_SYSTEM: contract.PROVIDER_AZURE_OPENAI,
-    contract.SERVER_ADDRESS: "contoso.openai.azure.com",
-    contract.ATTR_RETRIEVAL_NAME: "docs",
-    contract.GEN_AI_TOOL_NAME: "get_price",
-    contract.ATTR_SDK_COMPONENT: "openai.wrapper",
-    contract.ATTR_FILTER_CATEGORY: "violence",
-    contract.ATTR_FILTER_SEVERITY: "medium",
-    contract.ATTR_FILTER_SOURCE: contract.FILTER_SOURCE_COMPLETION,
-    contract.ATTR_FILTER_FILTERED: "true",
-    contract.GEN_AI_EVALUATION_NAME: "relevance",
-}
-
 
 def _dims(spec: contract.MetricSpec, model: str, deployment: str, rng: random.Random) -> dict:
-    dims = {}
-    for key in spec.dimensions:
-        if key in (contract.GEN_AI_REQUEST_MODEL, contract.GEN_AI_RESPONSE_MODEL):
-            dims[key] = model
-        elif key == contract.ATTR_DEPLOYMENT:
-            dims[key] = deployment
-        elif key == contract.ERROR_TYPE:
-            error = rng.choice(ERRORS)
-            if error:
-                dims[key] = error
-        elif key in _VALUES:
-            dims[key] = _VALUES[key]
-    return dims
+    error = rng.choice(ERRORS) if contract.ERROR_TYPE in spec.dimensions else ""
+    return metric_dimensions(
+        spec,
+        {
+            contract.GEN_AI_REQUEST_MODEL: model,
+            contract.GEN_AI_RESPONSE_MODEL: model,
+            contract.ATTR_DEPLOYMENT: deployment,
+            contract.ERROR_TYPE: error,
+        },
+    )
 
 
 def populate(store: LocalStore, start: datetime, end: datetime, seed: int = 1) -> int:
@@ -104,7 +87,7 @@ def populate(store: LocalStore, start: datetime, end: datetime, seed: int = 1) -
                     contract.GEN_AI_REQUEST_MODEL: model,
                     contract.GEN_AI_RESPONSE_MODEL: model,
                     contract.ATTR_DEPLOYMENT: deployment,
-                    contract.SERVER_ADDRESS: _VALUES[contract.SERVER_ADDRESS],
+                    contract.SERVER_ADDRESS: VALUES[contract.SERVER_ADDRESS],
                     contract.GEN_AI_USAGE_INPUT_TOKENS: str(rng.randint(50, 900)),
                     contract.GEN_AI_USAGE_OUTPUT_TOKENS: str(rng.randint(20, 400)),
                     contract.ATTR_COST_TOTAL: str(round(rng.uniform(0.0001, 0.02), 6)),
@@ -123,7 +106,7 @@ def populate(store: LocalStore, start: datetime, end: datetime, seed: int = 1) -
                 spans.append(
                     {"timestamp": when, "id": f"{rng.getrandbits(64):016x}",
                      "name": f"{contract.OPERATION_CHAT} {model}", "type": "N/A",
-                     "target": _VALUES[contract.SERVER_ADDRESS], "success": not failed,
+                     "target": VALUES[contract.SERVER_ADDRESS], "success": not failed,
                      "resultCode": attrs.get(contract.ERROR_TYPE, "200"), "duration": duration,
                      "operation_Id": op_id, "operation_Name": "POST /chat", "itemCount": 2,
                      "customDimensions": attrs, "cloud_RoleName": "llm.chat-api"}
@@ -138,14 +121,14 @@ def populate(store: LocalStore, start: datetime, end: datetime, seed: int = 1) -
                     (
                         contract.OPERATION_RETRIEVAL,
                         {
-                            contract.ATTR_RETRIEVAL_NAME: _VALUES[contract.ATTR_RETRIEVAL_NAME],
+                            contract.ATTR_RETRIEVAL_NAME: VALUES[contract.ATTR_RETRIEVAL_NAME],
                             contract.ATTR_RETRIEVAL_DOCUMENTS: str(rng.randint(0, 8)),
                             contract.ATTR_RETRIEVAL_TOP_SCORE: str(round(rng.random(), 3)),
                         },
                     ),
                     (
                         contract.OPERATION_EXECUTE_TOOL,
-                        {contract.GEN_AI_TOOL_NAME: _VALUES[contract.GEN_AI_TOOL_NAME]},
+                        {contract.GEN_AI_TOOL_NAME: VALUES[contract.GEN_AI_TOOL_NAME]},
                     ),
                 ):
                     spans.append(
@@ -174,7 +157,7 @@ def populate(store: LocalStore, start: datetime, end: datetime, seed: int = 1) -
                     traces.append(
                         {"timestamp": when, "message": contract.EVENT_CONTENT_FILTER,
                          "operation_Id": op_id, "itemCount": 2,
-                         "customDimensions": {k: _VALUES[k] for k in (
+                         "customDimensions": {k: VALUES[k] for k in (
                              contract.ATTR_FILTER_CATEGORY, contract.ATTR_FILTER_SEVERITY,
                              contract.ATTR_FILTER_SOURCE, contract.ATTR_FILTER_FILTERED)}}
                     )  # fmt: skip
