@@ -285,3 +285,66 @@ def test_workbook_lint_names_the_problem(case: str) -> None:
     assert problems, f"{case}: no lint problem reported"
     assert fragment in text.replace(",", ""), text
     assert "bad-workbook" in text, text
+
+
+# -- files and directories the CLI is pointed at: a clear exit 2, never an OSError traceback ---
+def _a_file(tmp: Path) -> Path:
+    path = tmp / "a-file"
+    path.write_text("not a directory\n", encoding="utf-8")
+    return path
+
+
+PATH_CASES: dict[str, tuple[Callable[[Path], list[str]], tuple[str, ...]]] = {
+    "render-out-is-a-file": (
+        lambda t: ["render", "--out", str(_a_file(t))],
+        ("--out", "cannot create the output directory"),
+    ),
+    "render-out-under-a-file": (
+        lambda t: ["render", "--out", str(_a_file(t) / "sub")],
+        ("--out", "cannot create the output directory"),
+    ),
+    "demo-out-is-a-file": (
+        lambda t: ["demo", "--plain", "--no-previews", "--out", str(_a_file(t))],
+        ("--out", "cannot create the output directory"),
+    ),
+    "preview-out-is-a-file": (
+        lambda t: ["preview", "--db", str(_store(t)), "--out", str(_a_file(t))],
+        ("--out", "cannot create the output directory"),
+    ),
+    "serve-db-under-a-file": (
+        lambda t: ["serve", "--port", "0", "--db", str(_a_file(t) / "sub" / "t.duckdb")],
+        ("--db", "cannot create the directory of the local store"),
+    ),
+    "alerts-test-fixture-not-utf8": (
+        lambda t: ["alerts", "test", str(_bytes(t / "f.yaml", b"tests:\n  - name: \xff\xfe\n"))],
+        ("f.yaml", "not UTF-8"),
+    ),
+    "alerts-test-fixture-bad-yaml": (
+        lambda t: ["alerts", "test", str(_bytes(t / "f.yaml", b"tests: [\n  - a: {\n"))],
+        ("f.yaml", "not valid YAML at line", "column"),
+    ),
+}
+
+
+def _store(tmp: Path) -> Path:
+    from llm_insights_kit.local.store import LocalStore
+
+    path = tmp / "store.duckdb"
+    LocalStore(path).close()
+    return path
+
+
+def _bytes(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize("case", sorted(PATH_CASES))
+def test_bad_paths(case: str, tmp_path: Path, capsys) -> None:
+    build, fragments = PATH_CASES[case]
+    code, msg = run_cli(build(tmp_path), capsys)
+    assert code == 2, msg
+    assert "Traceback" not in msg
+    assert len(msg.strip().splitlines()) == 1, msg  # one line, not a dump
+    for fragment in fragments:
+        assert fragment in msg, (fragment, msg)

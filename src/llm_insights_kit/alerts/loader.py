@@ -16,11 +16,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ..artifacts import AlertRuleSpec, Dimension, FailingPeriods, RenderContext
 from ..dashboards.render import template_variables
 from ..errors import KitError
+from ..fsutil import read_yaml
 from ..kql.paths import ALERTS_DIR, KIT_ROOT
 from ..kql.templates import render_string
 from . import schema as s
@@ -61,16 +60,7 @@ def rule_files(rules_dir: Path) -> list[Path]:
 
 def read_rule_file(path: Path) -> list[Mapping[str, Any]]:
     shown = display_path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise KitError(shown, f"cannot read: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise KitError(shown, f"not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise KitError(shown, f"not valid YAML{at}: {getattr(exc, 'problem', exc)}") from None
+    data = read_yaml(path, "rule file", shown)
     if (
         not isinstance(data, Mapping)
         or set(data) != {"rules"}

@@ -19,10 +19,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import yaml
 from llm_insights import contract
 
 from ..errors import KitError
+from ..fsutil import read_yaml
 from .durations import parse_short_duration
 
 DEFAULT_ORIGIN = datetime(2026, 1, 1, tzinfo=UTC)
@@ -161,14 +161,7 @@ def parse_origin(where: _Where, value: Any) -> datetime:
 def load_fixture_file(path: Path) -> FixtureFile:
     """Parse and validate one fixture file (rules are resolved later, by the runner)."""
     where = _Where(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise KitError(str(path), f"cannot read fixture file: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f"line {mark.line + 1}: " if mark is not None else ""
-        raise KitError(str(path), f"{at}not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    data = read_yaml(path, "fixture file")
     if not isinstance(data, Mapping):
         raise KitError(str(path), "expected a mapping with a 'tests' list at the top level")
     _keys(where, "", data, _FILE_KEYS)

@@ -10,10 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import yaml
-
 from ..artifacts import RenderContext
 from ..errors import KitError
+from ..fsutil import read_yaml
 from ..kql.paths import KIT_ROOT
 
 CONFIG_NAMESPACE = "llm-insights"
@@ -47,16 +46,7 @@ def stack_context(
         stack_file = find_stack_file(stack, [*search, Path.cwd(), kit_root()])
     if stack is None:
         stack = stack_file.name.removeprefix("Pulumi.").removesuffix(".yaml")
-    try:
-        data = yaml.safe_load(stack_file.read_text(encoding="utf-8")) or {}
-    except OSError as exc:
-        raise KitError(str(stack_file), f"cannot read stack file: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise KitError(
-            str(stack_file), f"not UTF-8 text (byte {exc.start}); save it as UTF-8"
-        ) from None
-    except yaml.YAMLError as exc:
-        raise KitError(str(stack_file), f"not valid YAML: {exc}") from None
+    data = read_yaml(stack_file, "stack file") or {}
     config = data.get("config") if isinstance(data, Mapping) else None
     if config is None:
         config = {}

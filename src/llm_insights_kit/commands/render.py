@@ -9,6 +9,7 @@ from pathlib import Path
 from ..alerts import load_rules
 from ..dashboards import render_workbooks
 from ..dashboards.stack import render_context
+from ..fsutil import ensure_dir, write_text
 
 HELP = (
     "Render the workbooks (Notebook/1.0 JSON) and alert rules (ARM properties JSON) of a stack "
@@ -24,9 +25,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
-    return path
+    return write_text(path, text if text.endswith("\n") else text + "\n", "--out")
 
 
 def _clear_stale(directory: Path, keep: set[str]) -> None:
@@ -39,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     ctx = render_context(args.stack, args.stack_file)
     workbooks = render_workbooks(ctx)
     rules = load_rules(ctx, rules_dir=args.rules_dir) if args.rules_dir else load_rules(ctx)
-    out: Path = args.out
+    out = ensure_dir(args.out, "--out")
     written = []
     for wb in workbooks:
         written.append(_write(out / "workbooks" / f"{wb.key}.json", wb.serialized_data))

@@ -13,11 +13,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ..alerts_eval.stacks import CONFIG_NAMESPACE, stack_context
 from ..artifacts import RenderContext
 from ..errors import KitError
+from ..fsutil import read_yaml
 
 DASHBOARDS_KEY = f"{CONFIG_NAMESPACE}:dashboards"
 BUDGET_FIELD = "dailyBudgetUsd"
@@ -50,6 +49,6 @@ def render_context(stack: str | None, stack_file: Path | None = None) -> RenderC
     if stack is None and stack_file is None:
         return ctx
     path = Path(ctx.config_file)
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = read_yaml(path, "stack file") or {}
     config = data.get("config") or {} if isinstance(data, Mapping) else {}
     return dataclasses.replace(ctx, daily_budget_usd=_budget(config, ctx.config_file))

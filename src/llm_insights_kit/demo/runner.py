@@ -25,6 +25,7 @@ from typing import Any
 
 from ..artifacts import AlertRuleSpec, RenderContext
 from ..errors import KitError
+from ..fsutil import ensure_dir
 from ..kql.paths import KIT_ROOT
 from ..local.envelopes import parse_time
 from ..local.ingest import LOCAL_ENDPOINT_ENV, IngestServer
@@ -148,7 +149,7 @@ def run_demo(
 ) -> DemoResult:
     """Run the demo end to end; raises ``KitError`` with the failing part named."""
     t0 = time.monotonic()
-    out_dir.mkdir(parents=True, exist_ok=True)
+    ensure_dir(out_dir, "--out")
     ctx = kit_parts.render_context(stack)
     rules = kit_parts.load_alert_rules(ctx)
     phases = demo_phases(scale=scale)

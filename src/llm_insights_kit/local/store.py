@@ -32,6 +32,7 @@ from duckdb_kql.translate import CLOCK_SLOT
 from llm_insights import contract
 
 from ..errors import KitError
+from ..fsutil import ensure_dir
 from .envelopes import ITEM_TYPES, EnvelopeError, envelope_rows, parse_time, rows_by_table
 from .kql import query_label, translate_error
 
@@ -86,7 +87,7 @@ class LocalStore:
         self.path = str(path)
         self.read_only = read_only and self.path != ":memory:"
         if self.path != ":memory:" and not self.read_only:
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            ensure_dir(Path(self.path).parent, "--db", "directory of the local store")
         try:
             self._con = duckdb_kql.connect(self.path, read_only=self.read_only)
         except Exception as exc:  # duckdb.IOException etc.: locked or not a DuckDB file

@@ -18,6 +18,7 @@ from llm_insights import contract
 
 from ...artifacts import RenderContext, WorkbookArtifact
 from ...errors import KitError
+from ...fsutil import ensure_dir
 from ..store import LocalStore
 from .page import index_page, workbook_page
 from .run import WorkbookRun, run_workbook
@@ -83,7 +84,7 @@ def render_previews(
         raise KitError("time range", f"end {end:%Y-%m-%dT%H:%M:%SZ} is not after the start")
     time_range = (start, end)
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
+        ensure_dir(out_dir, "--out")
     except OSError as exc:
         raise KitError(
             str(out_dir), f"cannot create the output directory: {exc.strerror}"
