@@ -7,8 +7,10 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 STACK ?= dev
 PYTEST_ARGS ?=
+# Older openai majors the SDK supports (3.x is in the lock); 1.x/2.x need `distro`, which 3.x dropped.
+OPENAI_COMPAT ?= 1.109.1 2.8.0
 
-.PHONY: setup demo test lint fmt render bench lock browser clean
+.PHONY: setup demo test test-compat lint fmt render bench lock browser clean
 
 setup: $(STAMP) $(NODE_STAMP)
 
@@ -38,6 +40,17 @@ test: setup browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory test-compat
+
+# The SDK's real-client tests again under each older openai major (installed beside the venv).
+test-compat: setup
+	@for v in $(OPENAI_COMPAT); do \
+	  echo "== SDK against openai $$v"; \
+	  $(BIN)/pip install --quiet --disable-pip-version-check --no-deps \
+	    --target .compat/openai-$$v openai==$$v distro==1.9.0 >/dev/null || exit 1; \
+	  LLM_INSIGHTS_EXPECT_OPENAI=$$v PYTHONPATH=.compat/openai-$$v \
+	    $(BIN)/pytest -q -p no:cacheprovider -m openai_compat tests/sdk || exit 1; \
+	done
 
 lint: setup
 	$(BIN)/ruff check .
@@ -62,4 +75,4 @@ lock:
 	/tmp/llm-insights-lock/bin/pip freeze --exclude-editable > requirements.lock
 
 clean:
-	rm -rf $(VENV) node_modules build .pytest_cache
+	rm -rf $(VENV) node_modules build .pytest_cache .compat
