@@ -56,15 +56,34 @@ class attributes:
         self._attrs = _id_attrs(
             {"user_id": user_id, "session_id": session_id, "tenant_id": tenant_id, **extra}
         )
-        self._token: Any = None
+        # one (token, previous value) per active entry: the same instance may be entered again
+        # while active (nested reuse), so a single token would be reset twice
+        self._entries: list[tuple[Any, dict[str, Any] | None]] = []
 
     def __enter__(self) -> attributes:
-        self._token = _span_attrs.set({**current_span_attributes(), **self._attrs})
+        try:
+            previous = _span_attrs.get()
+            token = _span_attrs.set({**(previous or {}), **self._attrs})
+            self._entries.append((token, previous))
+        except Exception as e:
+            report("spans.attributes", e)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._token is not None:
-            _span_attrs.reset(self._token)
+        try:
+            if not self._entries:
+                return
+            token, previous = self._entries.pop()
+            try:
+                _span_attrs.reset(token)
+            except (ValueError, RuntimeError) as e:
+                # exited in another contextvars context (a generator driven from copied
+                # contexts, e.g. Starlette's iterate_in_threadpool) or a token already used:
+                # restore what this entry replaced instead of raising into the app
+                report("spans.attributes", e)
+                _span_attrs.set(previous)
+        except Exception as e:
+            report("spans.attributes", e)
 
 
 class _Step:
