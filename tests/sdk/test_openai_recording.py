@@ -4,7 +4,9 @@ responses."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import inspect
 import time
 
 import llm_insights
@@ -66,3 +68,24 @@ def test_azure_deployment_from_client_url(telemetry, stand):
     assert dur.attributes[c.GEN_AI_REQUEST_MODEL] == "gpt-4o"
     usage = telemetry.points(c.TOKEN_USAGE.name)
     assert usage and all(p.attributes[c.ATTR_DEPLOYMENT] == "chat-prod" for p in usage)
+
+
+def test_async_with_raw_response_unchanged_and_recorded(telemetry, stand):
+    stand.script(Scripted(text="raw", input_tokens=2, output_tokens=1))
+
+    async def main():
+        client = openai.AsyncOpenAI(base_url=stand.base_url, api_key="test", max_retries=0)
+        raw = await client.chat.completions.with_raw_response.create(model="gpt-4o", messages=MSG)
+        assert raw.http_response.status_code == 200
+        # openai's raw response parses synchronously on async clients too (legacy response)
+        first = raw.parse()
+        first = await first if inspect.isawaitable(first) else first
+        assert first.choices[0].message.content == "raw"
+        again = raw.parse()
+        assert (await again if inspect.isawaitable(again) else again) is first  # cached
+        await client.close()
+
+    asyncio.run(main())
+    a = telemetry.span("chat gpt-4o").attributes
+    assert (a[c.GEN_AI_USAGE_INPUT_TOKENS], a[c.GEN_AI_USAGE_OUTPUT_TOKENS]) == (2, 1)
+    assert telemetry.total(c.TOKEN_USAGE.name) == 2

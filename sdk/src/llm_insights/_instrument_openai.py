@@ -10,6 +10,7 @@ versions) the call is retried once without it and that endpoint is never asked a
 from __future__ import annotations
 
 import functools
+import inspect
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -198,7 +199,7 @@ def _handle(call: LLMCall, result: Any, inject: bool, raw: str | None, is_async:
         if raw is not None:
             # with_raw_response: parse() is cached, so the app's later parse() gets the same
             # object; with_streaming_response bodies are not read (duration to headers only).
-            if raw != "stream" and not call.streaming and hasattr(result, "parse") and not is_async:
+            if raw != "stream" and not call.streaming and hasattr(result, "parse"):
                 _record_response(call, result.parse())
         else:
             _record_response(call, result)
@@ -260,7 +261,13 @@ def _async_wrapper(operation: str) -> Any:
         raw = _raw_mode(kwargs)
         if raw not in (None, "stream") and not call.streaming and hasattr(result, "parse"):
             try:
-                _record_response(call, await result.parse())
+                # with_raw_response: openai's legacy raw response parses synchronously even on
+                # async clients; an async one returns an awaitable. Both cache the parsed body,
+                # so the app's own parse() gets the same object.
+                parsed = result.parse()
+                if inspect.isawaitable(parsed):
+                    parsed = await parsed
+                _record_response(call, parsed)
             except Exception as e:
                 report("openai.response", e)
             call.finish()
