@@ -29,7 +29,7 @@ def test_no_stack_means_the_rules_own_defaults():
     ("text", "message"),
     [
         ("config: [1]\n", "config: expected a mapping"),
-        ("config:\n  llm-insights:alerts: [a]\n", "expected a mapping of rule name -> overrides"),
+        ("config:\n  llm-insights:alerts: [a]\n", "must be a mapping of rule name → {threshold"),
         ("config: {\n", "not valid YAML"),
     ],
 )

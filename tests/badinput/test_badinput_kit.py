@@ -71,13 +71,28 @@ ALERTS = "llm-insights:alerts"
 
 # id -> (builder(tmp) -> argv tail, fragments the message must contain)
 STACK_CASES: dict[str, tuple[Callable[[Path], Path], tuple[str, ...]]] = {
-    "budget-negative": (lambda t: stack_file(t, {BUDGET: -5}), (BUDGET, "-5", "positive")),
-    "budget-string": (lambda t: stack_file(t, {BUDGET: "lots"}), (BUDGET, "'lots'")),
+    # stack files are validated by the Pulumi program's schema: the messages pulumi up gives
+    "budget-negative": (lambda t: stack_file(t, {BUDGET: -5}), (f"{BUDGET} = -5", "must be > 0")),
+    "budget-string": (lambda t: stack_file(t, {BUDGET: "lots"}), (f"{BUDGET} = lots", "number")),
+    "budget-too-large": (
+        lambda t: stack_file(t, {BUDGET: 5_000_000}),
+        (f"{BUDGET} = 5000000", "≤ 1000000"),
+    ),
+    "budget-nested-form": (
+        lambda t: stack_file(t, {"llm-insights:dashboards": {"dailyBudgetUsd": 50}}),
+        ("llm-insights:dashboards: unknown key", "did you mean dashboards.dailyBudgetUsd"),
+    ),
+    "typo-key": (
+        lambda t: stack_file(t, {"llm-insights:alertz": {}}),
+        ("llm-insights:alertz: unknown key", "did you mean alerts"),
+    ),
+    "empty-file": (lambda t: stack_file(t, text=b""), ("expected a Pulumi stack file",)),
+    "top-level-list": (lambda t: stack_file(t, text=b"- a\n- b\n"), ("got a list",)),
     "budget-nan": (
         lambda t: stack_file(t, text=b"config:\n  " + BUDGET.encode() + b": .nan\n"),
         (BUDGET, "nan"),
     ),
-    "budget-bool": (lambda t: stack_file(t, {BUDGET: True}), (BUDGET, "True")),
+    "budget-bool": (lambda t: stack_file(t, {BUDGET: True}), (f"{BUDGET} = true", "number")),
     "yaml-syntax": (lambda t: stack_file(t, text=b"config: {a: [1, 2\n"), ("not valid YAML",)),
     "config-not-mapping": (lambda t: stack_file(t, ["a", "b"]), ("config",)),
     "override-unknown-rule": (

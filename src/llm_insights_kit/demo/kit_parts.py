@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ..artifacts import AlertRuleSpec, RenderContext
 from ..errors import KitError
+from ..stack_config import KEYS_BY_NAME, read_stack_file
 
-CONFIG_NAMESPACE = "llm-insights"
-# What the Pulumi program passes the Container App when the stack does not say (infra config).
-DEFAULT_SAMPLER = "microsoft.rate_limited"
-DEFAULT_SAMPLER_ARG = {"microsoft.rate_limited": "5", "microsoft.fixed.percentage": "1.0"}
-DEFAULT_SERVICE_NAME = "llm-app"
+# What the Pulumi program passes the Container App when the stack does not say (the schema).
+DEFAULT_SERVICE_NAME: str = KEYS_BY_NAME["telemetry.serviceName"].default
 
 
 def _attr(module: str, name: str) -> Any:
@@ -40,24 +35,11 @@ def load_alert_rules(ctx: RenderContext) -> list[AlertRuleSpec]:
 
 def telemetry_env(ctx: RenderContext) -> dict[str, str]:
     """The telemetry settings the stack gives its Container App (service name, sampler)."""
-    try:
-        data = yaml.safe_load(Path(ctx.config_file).read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError):
-        data = {}
-    config = data.get("config") if isinstance(data, Mapping) else None
-    config = config if isinstance(config, Mapping) else {}
-
-    def get(key: str) -> Any:
-        return config.get(f"{CONFIG_NAMESPACE}:{key}")
-
-    sampler = str(get("telemetry.tracesSampler") or DEFAULT_SAMPLER)
-    arg = get("telemetry.tracesSamplerArg")
+    telemetry = read_stack_file(Path(ctx.config_file), ctx.stack).telemetry
     return {
-        "OTEL_SERVICE_NAME": str(get("telemetry.serviceName") or DEFAULT_SERVICE_NAME),
-        "OTEL_TRACES_SAMPLER": sampler,
-        "OTEL_TRACES_SAMPLER_ARG": format(arg, "g")
-        if isinstance(arg, int | float)
-        else DEFAULT_SAMPLER_ARG.get(sampler, "5"),
+        "OTEL_SERVICE_NAME": telemetry.service_name,
+        "OTEL_TRACES_SAMPLER": telemetry.traces_sampler,
+        "OTEL_TRACES_SAMPLER_ARG": format(telemetry.traces_sampler_arg, "g"),
     }
 
 
