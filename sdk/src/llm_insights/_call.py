@@ -2,7 +2,14 @@
 
 Both the openai instrumentation and ``llm_call()`` (for clients the kit does not patch) fill an
 :class:`LLMCall` and ``finish()`` it. Usage that was never reported stays *unknown* (no token
-metric, ``llm_insights.usage.known=false``), which is different from zero tokens.
+metric, no usage attributes, ``llm_insights.usage.known=false``), which is different from zero
+tokens (``gen_ai.usage.*_tokens=0``).
+
+Spans carry what queries and Azure's views read, and flags only when they say something: every
+call pays ingestion for every byte, so ``usage.known`` appears only as ``false`` (reported usage
+shows as the usage attributes themselves), refusal and hallucination-marker flags only as
+``true``, and nothing derivable twice over (total cost = ``microsoft.gen_ai.cost.input`` +
+``.output``; an early stream close = ``llm_insights.stream.end`` closed/abandoned).
 """
 
 from __future__ import annotations
@@ -257,7 +264,8 @@ class LLMCall:
             sa[c.GEN_AI_RESPONSE_FINISH_REASONS] = reasons  # OpenTelemetry: a string array
             sa[c.ATTR_FINISH_REASONS] = finish_reasons_json(reasons)  # what KQL reads
         usage_known = self.input_tokens is not None or self.output_tokens is not None
-        sa[c.ATTR_USAGE_KNOWN] = usage_known
+        if not usage_known:  # known usage shows as the gen_ai.usage.* attributes themselves
+            sa[c.ATTR_USAGE_KNOWN] = False
         if self.input_tokens is not None:
             sa[c.GEN_AI_USAGE_INPUT_TOKENS] = self.input_tokens
         if self.output_tokens is not None:
@@ -288,10 +296,6 @@ class LLMCall:
             sa[c.ATTR_STREAM_CHUNKS] = self.chunks
             if self.stream_end:
                 sa[c.ATTR_STREAM_END] = self.stream_end
-                sa[c.ATTR_STREAM_CLOSED_EARLY] = self.stream_end in (
-                    c.STREAM_END_CLOSED,
-                    c.STREAM_END_ABANDONED,
-                )
         if self.ttft is not None:
             sa[c.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = self.ttft
             inst.record_dims(c.TIME_TO_FIRST_CHUNK, self.ttft, md)
@@ -314,13 +318,13 @@ class LLMCall:
             s = _state.settings
             q = assess(text, s.refusal_patterns, s.hallucination_patterns)
             sa[c.ATTR_RESPONSE_LENGTH] = q.length
-            sa[c.ATTR_REFUSAL] = q.refusal
-            sa[c.ATTR_HALLUCINATION_MARKER] = q.hallucination_marker
             inst.record_dims(c.RESPONSE_LENGTH, float(q.length), md)
             inst.bucket_dims(c.RESPONSE_LENGTH_BUCKET_COUNTS, q.length, md)
-            if q.refusal:
+            if q.refusal:  # the flags are set only when true: absent = not flagged
+                sa[c.ATTR_REFUSAL] = True
                 inst.add_dims(c.REFUSALS, 1.0, md)
             if q.hallucination_marker:
+                sa[c.ATTR_HALLUCINATION_MARKER] = True
                 inst.add_dims(c.HALLUCINATION_MARKERS, 1.0, md)
 
         if self.error_type:
@@ -350,7 +354,6 @@ class LLMCall:
             sa[c.MS_COST_INPUT] = round(cost.input, _USD_DIGITS)
         if self.output_tokens is not None:
             sa[c.MS_COST_OUTPUT] = round(cost.output, _USD_DIGITS)
-        sa[c.ATTR_COST_TOTAL] = round(cost.total, _USD_DIGITS)
         for count, value, ttype in (
             (self.input_tokens, cost.input, c.TOKEN_TYPE_INPUT),
             (self.output_tokens, cost.output, c.TOKEN_TYPE_OUTPUT),

@@ -99,15 +99,18 @@ MS_COST_OUTPUT = "microsoft.gen_ai.cost.output"
 # Kit-specific attributes
 NS = "llm_insights"
 ATTR_DEPLOYMENT = f"{NS}.deployment"  # Azure deployment name; the request model elsewhere
-ATTR_COST_TOTAL = f"{NS}.cost.total"  # USD, spans only
-ATTR_UNPRICED = f"{NS}.unpriced"  # bool, spans only: the model had no price
-ATTR_USAGE_KNOWN = f"{NS}.usage.known"  # bool: usage was reported (zero tokens != unknown)
-ATTR_REFUSAL = f"{NS}.response.refusal"  # bool
-ATTR_HALLUCINATION_MARKER = f"{NS}.response.hallucination_marker"  # bool
+# Span flags are set only when they say something (every span byte is ingested and billed):
+# no total-cost attribute (microsoft.gen_ai.cost.input + .output is the total).
+ATTR_UNPRICED = f"{NS}.unpriced"  # True only, spans only: the model had no price
+# False only: usage was never reported (unknown). Reported usage shows as the gen_ai.usage.*
+# attributes themselves, so zero tokens (usage attributes = 0) != unknown (absent + this false).
+ATTR_USAGE_KNOWN = f"{NS}.usage.known"
+ATTR_REFUSAL = f"{NS}.response.refusal"  # True only (absent: not a refusal)
+ATTR_HALLUCINATION_MARKER = f"{NS}.response.hallucination_marker"  # True only
 ATTR_RESPONSE_LENGTH = f"{NS}.response.length"  # characters of completion text
 ATTR_STREAM_CHUNKS = f"{NS}.stream.chunks"
-ATTR_STREAM_CLOSED_EARLY = f"{NS}.stream.closed_early"
-ATTR_STREAM_END = f"{NS}.stream.end"  # completed | closed | error | abandoned (never consumed/GC)
+# completed | closed | error | abandoned (never consumed/GC); closed/abandoned = closed early
+ATTR_STREAM_END = f"{NS}.stream.end"
 ATTR_OUTPUT_INPUT_RATIO = f"{NS}.response.output_input_ratio"  # output/input tokens, spans only
 ATTR_CONTENT_TRUNCATED = f"{NS}.content.truncated"  # bool: captured content was cut to fit
 ATTR_BUCKET_LE = f"{NS}.bucket.le"  # upper bound of a bucket counter's bucket ("+Inf" last)
