@@ -111,11 +111,24 @@ class _Step:
 
     # -- span lifecycle (never raises) ---------------------------------------------------------
     @guarded("spans.start")
-    def _begin(self) -> None:
+    def _begin(self, attach: bool = True) -> None:
         attrs = {**current_span_attributes(), **_id_attrs(self._extra), **self._attributes()}
         self._span = _state.tracer().start_span(self._span_name(), kind=self.kind, attributes=attrs)
-        self._token = otel_context.attach(trace.set_span_in_context(self._span))
+        if attach:
+            self._token = otel_context.attach(trace.set_span_in_context(self._span))
         self._start = time.perf_counter()
+
+    @guarded("spans.attach")
+    def _attach(self) -> Any:
+        """Make the span current for one step of a decorated generator (None: no span)."""
+        if self._span is None:
+            return None
+        return otel_context.attach(trace.set_span_in_context(self._span))
+
+    @guarded("spans.detach")
+    def _detach(self, token: Any) -> None:
+        if token is not None:
+            otel_context.detach(token)
 
     @guarded("spans.end")
     def _end(self, exc: BaseException | None) -> None:
@@ -158,7 +171,90 @@ class _Step:
         return self.__exit__(exc_type, exc, tb)
 
     def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
-        """Decorator: a fresh span per call of *fn* (sync or async)."""
+        """Decorator: a fresh span per call of *fn* (sync or async); for a generator function,
+        per iteration of the generator it returns."""
+        if inspect.isasyncgenfunction(fn):
+
+            @functools.wraps(fn)
+            async def agen_wrapper(*args: Any, **kwargs: Any) -> Any:
+                step = self._clone()
+                agen = fn(*args, **kwargs)
+                step._begin(attach=False)
+                failure: BaseException | None = None
+                try:
+                    to_send: Any = None
+                    to_throw: BaseException | None = None
+                    while True:
+                        token = step._attach()
+                        try:
+                            if to_throw is not None:
+                                thrown, to_throw = to_throw, None
+                                item = await agen.athrow(thrown)
+                            else:
+                                item = await agen.asend(to_send)
+                        except StopAsyncIteration:
+                            return
+                        finally:
+                            step._detach(token)
+                        try:
+                            to_send = yield item
+                        except GeneratorExit:
+                            raise
+                        except BaseException as e:  # athrow() by the app: pass it in
+                            to_throw = e
+                except GeneratorExit:  # closed early (aclose() or GC): not a failure
+                    await agen.aclose()
+                    raise
+                except BaseException as e:
+                    failure = e
+                    raise
+                finally:
+                    step._end(failure)
+
+            return agen_wrapper
+
+        if inspect.isgeneratorfunction(fn):
+
+            @functools.wraps(fn)
+            def gen_wrapper(*args: Any, **kwargs: Any) -> Any:
+                # the span covers the iteration and is current only while the generator runs
+                # (between yields the caller's context is untouched, whichever context it is)
+                step = self._clone()
+                gen = fn(*args, **kwargs)
+                step._begin(attach=False)
+                failure: BaseException | None = None
+                try:
+                    to_send: Any = None
+                    to_throw: BaseException | None = None
+                    while True:
+                        token = step._attach()
+                        try:
+                            if to_throw is not None:
+                                thrown, to_throw = to_throw, None
+                                item = gen.throw(thrown)
+                            else:
+                                item = gen.send(to_send)
+                        except StopIteration as stop:
+                            return stop.value
+                        finally:
+                            step._detach(token)
+                        try:
+                            to_send = yield item
+                        except GeneratorExit:
+                            raise
+                        except BaseException as e:  # throw() by the app: pass it in
+                            to_throw = e
+                except GeneratorExit:  # closed early (close() or GC): not a failure
+                    gen.close()
+                    raise
+                except BaseException as e:
+                    failure = e
+                    raise
+                finally:
+                    step._end(failure)
+
+            return gen_wrapper
+
         if inspect.iscoroutinefunction(fn):
 
             @functools.wraps(fn)
