@@ -17,6 +17,8 @@ import pulumi
 from llm_insights import contract
 from pulumi_azure_native import app, authorization, keyvault, managedidentity, operationalinsights
 
+from llm_insights_kit.stack_config import app_telemetry_env
+
 from .config import ContainerAppConfig, TelemetryConfig
 
 CONNECTION_STRING_SECRET = "appinsights-connection-string"
@@ -25,15 +27,15 @@ MONITORING_METRICS_PUBLISHER = "3913510d-42f4-4e42-8a64-420c390055eb"
 # Built-in role that may read secret values (RBAC-mode vaults).
 KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
 
-# The SDK's env var names come from the telemetry contract; the OTEL/Azure ones are standard.
+# Env var names come from the telemetry contract (the SDK's and the standard OTEL ones).
 ENV_CONNECTION_STRING = contract.ENV_CONNECTION_STRING
 ENV_AUTHENTICATION_STRING = contract.ENV_AUTHENTICATION_STRING
 ENV_ENVIRONMENT = contract.ENV_ENVIRONMENT
 ENV_AZURE_CLIENT_ID = "AZURE_CLIENT_ID"
-ENV_SERVICE_NAME = "OTEL_SERVICE_NAME"
-ENV_RESOURCE_ATTRIBUTES = "OTEL_RESOURCE_ATTRIBUTES"
-ENV_TRACES_SAMPLER = "OTEL_TRACES_SAMPLER"
-ENV_TRACES_SAMPLER_ARG = "OTEL_TRACES_SAMPLER_ARG"
+ENV_SERVICE_NAME = contract.ENV_OTEL_SERVICE_NAME
+ENV_RESOURCE_ATTRIBUTES = contract.ENV_OTEL_RESOURCE_ATTRIBUTES
+ENV_TRACES_SAMPLER = contract.ENV_OTEL_TRACES_SAMPLER
+ENV_TRACES_SAMPLER_ARG = contract.ENV_OTEL_TRACES_SAMPLER_ARG
 
 
 @dataclass(frozen=True)
@@ -51,20 +53,10 @@ class AppHostingArgs:
     tags: Mapping[str, str]
 
 
-def _sampler_arg(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else str(value)
-
-
 def plain_env(args: AppHostingArgs) -> list[tuple[str, str]]:
-    """The non-secret settings every deployment passes to the app, sorted by name."""
-    env = {
-        ENV_SERVICE_NAME: args.telemetry.service_name,
-        ENV_RESOURCE_ATTRIBUTES: f"deployment.environment.name={args.environment}",
-        ENV_ENVIRONMENT: args.environment,
-        ENV_TRACES_SAMPLER: args.telemetry.traces_sampler,
-        ENV_TRACES_SAMPLER_ARG: _sampler_arg(args.telemetry.traces_sampler_arg),
-    }
-    return sorted(env.items())
+    """The non-secret settings every deployment passes to the app, sorted by name (the kit's
+    definition, which the local demo also runs its app with)."""
+    return sorted(app_telemetry_env(args.environment, args.telemetry).items())
 
 
 class AppHosting(pulumi.ComponentResource):

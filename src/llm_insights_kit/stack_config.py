@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from llm_insights import contract
+
 from .artifacts import RenderContext
 from .errors import KitError
 from .fsutil import read_yaml
@@ -694,3 +696,27 @@ def render_context(
     """The RenderContext of a stack; with neither argument the kit's defaults (no overrides)."""
     settings = load_stack(stack, stack_file, search)
     return RenderContext() if settings is None else settings.render_context()
+
+
+def sampler_arg_text(value: float) -> str:
+    """``5`` for 5.0, ``0.25`` for 0.25: the value of ``OTEL_TRACES_SAMPLER_ARG``."""
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def app_telemetry_env(environment: str, telemetry: TelemetryConfig) -> dict[str, str]:
+    """The telemetry settings a stack gives its app, by variable name (sorted).
+
+    One definition for the Container App (infra) and the local demo's app, so the demo runs the
+    app exactly as the stack would: service name, environment (SDK variable and resource
+    attribute), trace sampler and its argument.
+    """
+    env = {
+        contract.ENV_OTEL_SERVICE_NAME: telemetry.service_name,
+        contract.ENV_OTEL_RESOURCE_ATTRIBUTES: (
+            f"{contract.RESOURCE_DEPLOYMENT_ENVIRONMENT_NAME}={environment}"
+        ),
+        contract.ENV_ENVIRONMENT: environment,
+        contract.ENV_OTEL_TRACES_SAMPLER: telemetry.traces_sampler,
+        contract.ENV_OTEL_TRACES_SAMPLER_ARG: sampler_arg_text(telemetry.traces_sampler_arg),
+    }
+    return dict(sorted(env.items()))

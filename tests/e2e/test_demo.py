@@ -78,6 +78,8 @@ def test_telemetry_env_defaults_without_stack_settings(tmp_path: Path) -> None:
     stack_file.write_text("config: {}\n")
     env = kit_parts.telemetry_env(RenderContext(config_file=str(stack_file)))
     assert env == {
+        "LLM_INSIGHTS_ENVIRONMENT": "dev",
+        "OTEL_RESOURCE_ATTRIBUTES": "deployment.environment.name=dev",
         "OTEL_SERVICE_NAME": kit_parts.DEFAULT_SERVICE_NAME,
         "OTEL_TRACES_SAMPLER": "microsoft.rate_limited",
         "OTEL_TRACES_SAMPLER_ARG": "5",

@@ -107,3 +107,46 @@ def test_committed_stacks_read_alike(stack: str) -> None:
                  "daily_budget_usd", "alert_overrides"):  # fmt: skip
         assert getattr(kit, name) == getattr(program, name), name
     assert kit.render_context().alert_overrides == program.render_context.alert_overrides
+
+
+def test_demo_app_gets_the_container_apps_telemetry_settings() -> None:
+    """The local demo runs the app with exactly the plain settings the Container App gets."""
+    from llm_insights_infra.container_app import AppHostingArgs, plain_env
+
+    from llm_insights_kit.demo.runner import app_environment
+    from llm_insights_kit.local.ingest import IngestServer
+    from llm_insights_kit.local.llm_standin import LLMStandin
+
+    config = harness.load_stack_file("prod")
+    values, secret = harness.engine_config(config, harness.FAKE_SECRETS["prod"])
+    cfg = parse_config(values, set(secret), "prod")
+    args = AppHostingArgs(
+        resource_group_name="rg", location=cfg.location, environment=cfg.environment,
+        app=cfg.container_app, telemetry=cfg.telemetry, workspace_name="ws",
+        workspace_customer_id="id", component_id="c", connection_string="cs",
+        entra_id_ingestion=False, tags={},
+    )  # fmt: skip
+    with LLMStandin() as standin, IngestServer() as ingest:
+        demo = app_environment(standin, ingest, cfg.render_context)
+    container = dict(plain_env(args))
+    assert container and {k: demo.get(k) for k in container} == container
+
+
+NAMED_IN_THE_CONTRACT = (
+    "APPLICATIONINSIGHTS_CONNECTION_STRING", "LLM_INSIGHTS_ENVIRONMENT", "OTEL_SERVICE_NAME",
+    "OTEL_RESOURCE_ATTRIBUTES", "OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG",
+    "deployment.environment", "deployment.environment.name",
+)  # fmt: skip
+
+
+def test_env_and_resource_names_are_not_retyped() -> None:
+    """Env var and resource attribute names live in the contract; kit and infra import them."""
+    offenders = []
+    for root in (harness.REPO / "src" / "llm_insights_kit", harness.REPO / "infra"):
+        for path in sorted(root.rglob("*.py")):
+            text = path.read_text(encoding="utf-8")
+            for name in NAMED_IN_THE_CONTRACT:
+                for quote in ('"', "'"):
+                    if f"{quote}{name}{quote}" in text or f"{quote}{name}=" in text:
+                        offenders.append(f"{path.relative_to(harness.REPO)}: {name}")
+    assert offenders == []

@@ -490,6 +490,15 @@ ENV_CAPTURE_CONTENT = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 ENV_LOCAL_ENDPOINT = "LLM_INSIGHTS_LOCAL_ENDPOINT"  # http://127.0.0.1:PORT of a local ingest server
 ENV_PRICES_FILE = "LLM_INSIGHTS_PRICES_FILE"  # JSON price overrides
 ENV_ENVIRONMENT = "LLM_INSIGHTS_ENVIRONMENT"  # deployment.environment when not passed
+# Standard OpenTelemetry settings the kit hands the app (Container App, demo); the SDK's
+# distro reads them itself.
+ENV_OTEL_SERVICE_NAME = "OTEL_SERVICE_NAME"
+ENV_OTEL_RESOURCE_ATTRIBUTES = "OTEL_RESOURCE_ATTRIBUTES"
+ENV_OTEL_TRACES_SAMPLER = "OTEL_TRACES_SAMPLER"
+ENV_OTEL_TRACES_SAMPLER_ARG = "OTEL_TRACES_SAMPLER_ARG"
+# Resource attributes naming the environment (semconv: ``.name`` is current, the bare key older).
+RESOURCE_DEPLOYMENT_ENVIRONMENT = "deployment.environment"
+RESOURCE_DEPLOYMENT_ENVIRONMENT_NAME = "deployment.environment.name"
 LOCAL_INSTRUMENTATION_KEY = "00000000-0000-4000-8000-000000000001"
 # Captured content is cut so that each content attribute stays well below the exporter's 8,192
 # characters per property value; usage attributes are set before content ones.

@@ -14,6 +14,8 @@ import threading
 import time
 from pathlib import Path
 
+from llm_insights import contract
+
 from ..errors import KitError
 from ..local.ingest import LOCAL_ENDPOINT_ENV, IngestServer
 from ..local.store import LocalStore
@@ -64,7 +66,7 @@ def run(args: argparse.Namespace, *, stop: threading.Event | None = None) -> int
         out = sys.stdout
         print(f"llm-insights local ingestion on {server.url} → {args.db}", file=out)
         print(f"  export {LOCAL_ENDPOINT_ENV}={server.url}", file=out)
-        print(f"  APPLICATIONINSIGHTS_CONNECTION_STRING={server.connection_string}", file=out)
+        print(f"  {contract.ENV_CONNECTION_STRING}={server.connection_string}", file=out)
         print("  Ctrl-C to stop.", file=out, flush=True)
         stop = stop or _stop_on_sigterm()
         seen = 0

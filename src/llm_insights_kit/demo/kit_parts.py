@@ -8,7 +8,7 @@ from typing import Any
 
 from ..artifacts import AlertRuleSpec, RenderContext
 from ..errors import KitError
-from ..stack_config import KEYS_BY_NAME, read_stack_file
+from ..stack_config import KEYS_BY_NAME, app_telemetry_env, read_stack_file
 
 # What the Pulumi program passes the Container App when the stack does not say (the schema).
 DEFAULT_SERVICE_NAME: str = KEYS_BY_NAME["telemetry.serviceName"].default
@@ -34,13 +34,10 @@ def load_alert_rules(ctx: RenderContext) -> list[AlertRuleSpec]:
 
 
 def telemetry_env(ctx: RenderContext) -> dict[str, str]:
-    """The telemetry settings the stack gives its Container App (service name, sampler)."""
+    """The telemetry settings the stack gives its Container App (service name, environment,
+    sampler), from the same definition the Pulumi program uses."""
     telemetry = read_stack_file(Path(ctx.config_file), ctx.stack).telemetry
-    return {
-        "OTEL_SERVICE_NAME": telemetry.service_name,
-        "OTEL_TRACES_SAMPLER": telemetry.traces_sampler,
-        "OTEL_TRACES_SAMPLER_ARG": format(telemetry.traces_sampler_arg, "g"),
-    }
+    return app_telemetry_env(ctx.environment, telemetry)
 
 
 def write_previews(ctx: RenderContext, store_path: Path, out_dir: Path) -> Any:

@@ -23,6 +23,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from llm_insights import contract
+
 from ..artifacts import AlertRuleSpec, RenderContext
 from ..errors import KitError
 from ..fsutil import ensure_dir
@@ -86,7 +88,6 @@ def app_environment(
     standin: LLMStandin, ingest: IngestServer, ctx: RenderContext
 ) -> dict[str, str]:
     """What the Container App would get from the Pulumi stack, pointed at loopback stand-ins."""
-    environment = ctx.environment
     return {
         "AZURE_OPENAI_ENDPOINT": standin.azure_endpoint,
         "AZURE_OPENAI_API_KEY": "local-demo-key",
@@ -94,17 +95,15 @@ def app_environment(
         "CHAT_ALLOWED_MODELS": ",".join(d for d in DEPLOYMENTS if d != DEPLOYMENT_MAIN),
         # One failure is one failed call in the demo's truth; production keeps the retries.
         "OPENAI_MAX_RETRIES": "0",
-        "OTEL_RESOURCE_ATTRIBUTES": f"deployment.environment.name={environment}",
-        "LLM_INSIGHTS_ENVIRONMENT": environment,
         LOCAL_ENDPOINT_ENV: ingest.url,
-        "APPLICATIONINSIGHTS_CONNECTION_STRING": ingest.connection_string,
+        contract.ENV_CONNECTION_STRING: ingest.connection_string,
         "OTEL_METRIC_EXPORT_INTERVAL": str(METRIC_EXPORT_INTERVAL_MS),
         "OTEL_BSP_SCHEDULE_DELAY": str(SPAN_EXPORT_DELAY_MS),
         # Microsoft's own endpoints are unreachable here (and none of the demo's business).
         "APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL": "true",
         "APPLICATIONINSIGHTS_SDKSTATS_DISABLED": "true",
-        # Service name and trace sampler as the stack sets them; counts stay exact under any
-        # sampler because they come from metrics, which are never sampled.
+        # Service name, environment and trace sampler as the stack sets them; counts stay exact
+        # under any sampler because they come from metrics, which are never sampled.
         **kit_parts.telemetry_env(ctx),
     }
 
