@@ -9,6 +9,12 @@ endpoint. Only the instrumentation differs:
 - ``floor``: the least any GenAI instrumentation can do, written by hand: one CLIENT span with
   the GenAI attributes and the two GenAI histograms (duration, token usage).
 - ``llm_insights``: ``llm_insights.instrument_openai()`` with its defaults.
+- ``equivalent`` ("same telemetry by hand"): exactly the span attributes and metric
+  measurements llm_insights emits for a non-streaming chat call (same span, same instruments on
+  the same meter, same dimensions and values), written by hand around the call. llm_insights
+  minus this is the cost of the SDK's own logic; this minus ``floor`` is the cost of the extra
+  telemetry. Not a peer and not a target: information. Non-streaming only (the streaming
+  table leaves it out: a wrapper around the app's loop cannot see the chunks).
 - ``openai_v2``: OpenTelemetry's ``opentelemetry-instrumentation-openai-v2``.
 - ``traceloop``: Traceloop's ``opentelemetry-instrumentation-openai`` (OpenLLMetry), defaults
   (it records prompts and completions unless ``TRACELOOP_TRACE_CONTENT=false``).
@@ -27,14 +33,24 @@ from . import servers
 BASELINE = "baseline"
 FLOOR = "floor"
 LLM_INSIGHTS = "llm_insights"
+EQUIVALENT = "equivalent"
 OPENAI_V2 = "openai_v2"
 TRACELOOP = "traceloop"
 TRACELOOP_NOCONTENT = "traceloop_nocontent"
 
-#: Overhead and streaming are compared across these; volume adds TRACELOOP_NOCONTENT.
-CONFIGS = (BASELINE, FLOOR, LLM_INSIGHTS, OPENAI_V2, TRACELOOP)
+#: Overhead is compared across these; streaming leaves EQUIVALENT out (non-streaming only);
+#: volume adds TRACELOOP_NOCONTENT.
+CONFIGS = (BASELINE, FLOOR, EQUIVALENT, LLM_INSIGHTS, OPENAI_V2, TRACELOOP)
+STREAM_CONFIGS = tuple(cfg for cfg in CONFIGS if cfg != EQUIVALENT)
 PEERS = (OPENAI_V2, TRACELOOP)
-VOLUME_CONFIGS = (FLOOR, LLM_INSIGHTS, OPENAI_V2, TRACELOOP, TRACELOOP_NOCONTENT)
+VOLUME_CONFIGS = (FLOOR, EQUIVALENT, LLM_INSIGHTS, OPENAI_V2, TRACELOOP, TRACELOOP_NOCONTENT)
+#: How the report names a configuration (the key is what ``--config`` takes).
+LABELS = {EQUIVALENT: "equivalent (same telemetry by hand)"}
+
+
+def label(config: str) -> str:
+    return LABELS.get(config, config)
+
 
 #: Keep the exporter on loopback: Microsoft's statsbeat/control-plane endpoints are not reachable.
 QUIET_EXPORTER_ENV = {
@@ -44,6 +60,8 @@ QUIET_EXPORTER_ENV = {
 }
 
 MODEL = "gpt-4o"
+MAX_TOKENS = 256
+TEMPERATURE = 0.2
 MESSAGES = [
     {"role": "system", "content": "You answer questions about medicines, briefly."},
     {"role": "user", "content": "What is the maximum daily dose of ibuprofen for adults?"},
@@ -144,11 +162,144 @@ def _floor_wrapper() -> Callable[[Callable[[], Any]], Any]:
     return wrap
 
 
+def _equivalent_wrapper(
+    standin_url: str, tracer_provider: Any = None, meter_provider: Any = None
+) -> Callable[[Callable[[], Any]], Any]:
+    """What llm_insights records for one non-streaming chat call, by hand: its span (name,
+    kind, attributes at start and at the end) and its eight measurements (duration and its
+    bucket counter, input/output tokens, input/output cost, response length and its bucket
+    counter) on the same instruments of the same meter, so its views apply alike.
+
+    Everything that does not depend on the response is prepared once here, as a careful
+    hand-written integration would; per call it reads the response and records.
+    ``tests/bench/test_equivalent.py`` proves the output equals llm_insights' own.
+    """
+    import json
+    from bisect import bisect_left
+    from urllib.parse import urlsplit
+
+    from llm_insights import _cost
+    from llm_insights import contract as c
+    from llm_insights._metrics import _METER_NAME, _version
+    from opentelemetry import metrics, trace
+    from opentelemetry.trace import SpanKind
+
+    tracer = (tracer_provider or trace.get_tracer_provider()).get_tracer(_METER_NAME, _version())
+    meter = (meter_provider or metrics.get_meter_provider()).get_meter(_METER_NAME, _version())
+
+    def histogram(spec: c.MetricSpec) -> Any:
+        return meter.create_histogram(
+            spec.name,
+            unit=spec.unit,
+            description=spec.description,
+            explicit_bucket_boundaries_advisory=list(spec.bounds),
+        )
+
+    def counter(spec: c.MetricSpec) -> Any:
+        return meter.create_counter(spec.name, unit=spec.unit, description=spec.description)
+
+    duration, tokens, length = (
+        histogram(s) for s in (c.OPERATION_DURATION, c.TOKEN_USAGE, c.RESPONSE_LENGTH)
+    )
+    cost = counter(c.COST)
+    duration_le, length_le = (
+        counter(s) for s in (c.DURATION_BUCKET_COUNTS, c.RESPONSE_LENGTH_BUCKET_COUNTS)
+    )
+
+    def labels(spec: c.MetricSpec) -> tuple[str, ...]:
+        return (*(c.bucket_label(b) for b in spec.bounds), c.INF_BOUND)
+
+    duration_labels = labels(c.DURATION_BUCKET_COUNTS)
+    length_labels = labels(c.RESPONSE_LENGTH_BUCKET_COUNTS)
+    duration_bounds = c.DURATION_BUCKET_COUNTS.bounds
+    length_bounds = c.RESPONSE_LENGTH_BUCKET_COUNTS.bounds
+    price = _cost.load().resolve(MODEL)  # the app's price list, read once
+    if price is None or price.cached_input is None or price.output is None:
+        raise RuntimeError(f"the bench model {MODEL!r} needs input, cached and output prices")
+    url = urlsplit(standin_url)
+    base = {
+        c.GEN_AI_OPERATION_NAME: c.OPERATION_CHAT,
+        c.GEN_AI_PROVIDER_NAME: c.PROVIDER_OPENAI,
+        c.GEN_AI_SYSTEM: c.PROVIDER_OPENAI,
+        c.GEN_AI_REQUEST_MODEL: MODEL,
+        c.SERVER_ADDRESS: url.hostname,
+    }
+    start_attrs = {
+        **base,
+        c.SERVER_PORT: url.port,
+        c.GEN_AI_REQUEST_MAX_TOKENS: MAX_TOKENS,
+        c.GEN_AI_REQUEST_TEMPERATURE: TEMPERATURE,
+    }
+    name = f"{c.OPERATION_CHAT} {MODEL}"
+    token_in, token_out = (
+        {c.GEN_AI_TOKEN_TYPE: t} for t in (c.TOKEN_TYPE_INPUT, c.TOKEN_TYPE_OUTPUT)
+    )
+
+    def wrap(call: Callable[[], Any]) -> Any:
+        start = time.perf_counter()
+        span = tracer.start_span(name, kind=SpanKind.CLIENT, attributes=start_attrs)
+        try:
+            with trace.use_span(span, end_on_exit=False):
+                resp = call()
+            end = time.perf_counter()
+            usage = resp.usage
+            n_in, n_out = usage.prompt_tokens, usage.completion_tokens
+            cached = usage.prompt_tokens_details.cached_tokens
+            choice = resp.choices[0]
+            text = choice.message.content
+            dims = {**base, c.GEN_AI_RESPONSE_MODEL: resp.model}
+            c_in = ((n_in - cached) * price.input + cached * price.cached_input) / 1000
+            c_out = n_out * price.output / 1000
+            span.set_attributes(
+                {
+                    c.GEN_AI_RESPONSE_MODEL: resp.model,
+                    c.GEN_AI_RESPONSE_ID: resp.id,
+                    c.GEN_AI_RESPONSE_FINISH_REASONS: [choice.finish_reason],
+                    c.ATTR_FINISH_REASONS: json.dumps(
+                        [choice.finish_reason], separators=(",", ":")
+                    ),
+                    c.GEN_AI_USAGE_INPUT_TOKENS: n_in,
+                    c.GEN_AI_USAGE_OUTPUT_TOKENS: n_out,
+                    c.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: cached,
+                    c.ATTR_OUTPUT_INPUT_RATIO: round(n_out / n_in, 6),
+                    c.MS_COST_INPUT: round(c_in, 12),
+                    c.MS_COST_OUTPUT: round(c_out, 12),
+                    c.ATTR_RESPONSE_LENGTH: len(text),
+                }
+            )
+            seconds = end - start
+            duration.record(seconds, dims)
+            duration_le.add(
+                1,
+                {**dims, c.ATTR_BUCKET_LE: duration_labels[bisect_left(duration_bounds, seconds)]},
+            )
+            tokens.record(n_in, {**dims, **token_in})
+            tokens.record(n_out, {**dims, **token_out})
+            cost.add(c_in, {**dims, **token_in})
+            cost.add(c_out, {**dims, **token_out})
+            length.record(len(text), dims)
+            length_le.add(
+                1,
+                {**dims, c.ATTR_BUCKET_LE: length_labels[bisect_left(length_bounds, len(text))]},
+            )
+            return resp
+        finally:
+            span.end()
+
+    return wrap
+
+
 def setup(
-    config: str, ingest_url: str, *, metric_interval_ms: int = 60_000, sampling: float = 1.0
+    config: str,
+    ingest_url: str,
+    *,
+    metric_interval_ms: int = 60_000,
+    sampling: float = 1.0,
+    standin_url: str = "",
 ) -> tuple[Setup, Callable[[Callable[[], Any]], Any]]:
     """Wire *config* in this process; return its providers and a wrapper for each app call
-    (identity except for the hand-written floor). Call before the openai client is created."""
+    (identity except for the hand-written floor and equivalent; the equivalent needs
+    *standin_url* for its server attributes). Call before the openai client is created."""
     os.environ.update(QUIET_EXPORTER_ENV)
     if config == TRACELOOP_NOCONTENT:
         os.environ["TRACELOOP_TRACE_CONTENT"] = "false"
@@ -158,6 +309,8 @@ def setup(
     _providers(ingest_url, s, metric_interval_ms, sampling)
     if config == FLOOR:
         return s, _floor_wrapper()
+    if config == EQUIVALENT:
+        return s, _equivalent_wrapper(standin_url)
     if config == LLM_INSIGHTS:
         import llm_insights
 
@@ -191,8 +344,8 @@ def chat_call(cl: Any, wrap: Callable[[Callable[[], Any]], Any]) -> Callable[[],
             lambda: cl.chat.completions.create(
                 model=MODEL,
                 messages=MESSAGES,
-                max_tokens=256,
-                temperature=0.2,
+                max_tokens=MAX_TOKENS,
+                temperature=TEMPERATURE,
                 extra_headers=headers,
             )
         )

@@ -17,6 +17,7 @@ from .stats import Summary, paired, ratio, summary
 #: list prices differ: pass ``--usd-per-gb`` for yours.
 DEFAULT_USD_PER_GB = 2.30
 FLOOR_TARGET = 1.5
+_SPAN_TYPE = "RemoteDependencyData"  # the envelope of a CLIENT span
 _PACKAGES = (
     "llm-insights",
     "openai",
@@ -118,7 +119,7 @@ def overhead_section(res: Results, opts: Options, verdicts: list[str]) -> list[s
             continue
         a = added[cfg]
         lines.append(
-            f"| {cfg} | {cell} | {_spread_us(a)} | {_x(ratio(a.median, floor))} "
+            f"| {configs.label(cfg)} | {cell} | {_spread_us(a)} | {_x(ratio(a.median, floor))} "
             f"| {_x(ratio(li, s.median))} | {wall} |"
         )
     n = sum(len(r) for r in base)
@@ -149,6 +150,16 @@ def overhead_section(res: Results, opts: Options, verdicts: list[str]) -> list[s
             f"- No slower than `{peer}`: **{'met' if ok else 'MISSED'}** (llm_insights - {peer} "
             f"= {_spread_us(d)} CPU per call)."
         )
+    if configs.EQUIVALENT in added:
+        eq = added[configs.EQUIVALENT].median
+        logic = paired(rounds[configs.LLM_INSIGHTS], rounds[configs.EQUIVALENT])
+        verdicts.append(
+            "- For information, not a target: the same telemetry written by hand "
+            f"(`{configs.EQUIVALENT}`) adds {_us(eq)} ({_x(ratio(eq, floor))} the floor's); "
+            f"llm_insights adds {_x(ratio(li_added, eq))} of that, i.e. its own logic costs "
+            f"llm_insights - {configs.EQUIVALENT} = {_spread_us(logic)} CPU per call, and the "
+            f"telemetry it emits beyond the floor {_us(eq - floor)}."
+        )
     return lines
 
 
@@ -166,7 +177,7 @@ def stream_section(res: Results, opts: Options, verdicts: list[str]) -> list[str
         "|---|---|---|---|",
     ]
     per: dict[str, Summary] = {}
-    for cfg in configs.CONFIGS:
+    for cfg in configs.STREAM_CONFIGS:
         lo = summary([v for r in res.timings[cfg]["stream-long"] for v in r])
         sh = summary([v for r in res.timings[cfg]["stream-short"] for v in r])
         head = f"| {cfg} | {lo.median * 1e3:.3f} ms | {sh.median * 1e3:.3f} ms"
@@ -181,7 +192,8 @@ def stream_section(res: Results, opts: Options, verdicts: list[str]) -> list[str
         f"{servers.SHORT_CHUNKS}-chunk stream) ÷ {extra}, minus the same for the baseline, per "
         "round, so the per-call cost cancels out. llm_insights asks for "
         "`stream_options.include_usage` (one extra usage chunk per stream, hidden from the app); "
-        f"that is counted. {opts.stream_loops} streams per value.",
+        f"that is counted. {opts.stream_loops} streams per value. `{configs.EQUIVALENT}` is "
+        "non-streaming only, so it has no row here.",
         "",
     ]
     li = per[configs.LLM_INSIGHTS].median
@@ -201,17 +213,21 @@ def volume_section(res: Results, usd_per_gb: float, verdicts: list[str]) -> list
         "## Telemetry volume per 1,000 calls (same Azure Monitor exporter, loopback ingestion)",
         "",
         "| configuration | envelopes (by type) | bytes sent by the exporter | compact JSON "
+        "| compact JSON per span "
         f"| USD per 1M LLM calls at ${usd_per_gb:.2f}/GB |",
-        "|---|---|---|---|---|",
+        "|---|---|---|---|---|---|",
     ]
     usd: dict[str, float] = {}
     for cfg, v in res.volume.items():
         k = 1000 / v["calls"]
         types = ", ".join(f"{n} {t.replace('Data', '')}" for t, n in v["by_type"].items())
         usd[cfg] = v["wire_bytes"] / v["calls"] * 1e6 / 1e9 * usd_per_gb
+        spans = v["by_type"].get(_SPAN_TYPE)
+        span_bytes = v.get("json_bytes_by_type", {}).get(_SPAN_TYPE)
+        per_span = f"{span_bytes / spans:,.0f} B" if spans and span_bytes else "n/a"
         lines.append(
-            f"| {cfg} | {types} | {v['wire_bytes'] * k / 1024:,.1f} KiB "
-            f"| {v['json_bytes'] * k / 1024:,.1f} KiB | ${usd[cfg]:,.2f} |"
+            f"| {configs.label(cfg)} | {types} | {v['wire_bytes'] * k / 1024:,.1f} KiB "
+            f"| {v['json_bytes'] * k / 1024:,.1f} KiB | {per_span} | ${usd[cfg]:,.2f} |"
         )
     lines += [
         "",
@@ -234,6 +250,14 @@ def volume_section(res: Results, usd_per_gb: float, verdicts: list[str]) -> list
             "1M calls; "
             + ", ".join(f"{p} ${u:,.2f}" for p, u in peers.items())
             + f"; hand-written floor ${usd[configs.FLOOR]:,.2f})."
+        )
+    eq = res.volume.get(configs.EQUIVALENT)
+    mine = res.volume.get(configs.LLM_INSIGHTS)
+    if eq and mine:
+        verdicts.append(
+            "- For information: llm_insights' bytes ÷ the same telemetry by hand "
+            f"(`{configs.EQUIVALENT}`) = {_x(ratio(mine['wire_bytes'], eq['wire_bytes']))} "
+            "(the volume is the telemetry's, not the SDK's way of emitting it)."
         )
     return lines
 
@@ -350,10 +374,12 @@ def render(res: Results, opts: Options, usd_per_gb: float) -> str:
         f"- 1-minute load average at each phase: {load} (other work shared the machine; "
         "interleaved rounds and paired differences are how the comparison copes).",
         "- Configurations: `baseline` (no telemetry), `floor` (one span + the two GenAI "
-        "histograms by hand), `llm_insights`, `openai_v2` (opentelemetry-instrumentation-openai-"
-        "v2), `traceloop` (opentelemetry-instrumentation-openai, OpenLLMetry; records content "
-        "by default), all with the same providers and Azure Monitor exporters "
-        "(see `bench/configs.py`).",
+        "histograms by hand), `equivalent` (same telemetry by hand: exactly the span "
+        "attributes and metric measurements llm_insights emits for a non-streaming call, "
+        "written by hand; information, not a target), `llm_insights`, `openai_v2` "
+        "(opentelemetry-instrumentation-openai-v2), `traceloop` "
+        "(opentelemetry-instrumentation-openai, OpenLLMetry; records content by default), "
+        "all with the same providers and Azure Monitor exporters (see `bench/configs.py`).",
         "",
         "## Targets",
         "",

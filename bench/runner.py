@@ -106,10 +106,14 @@ def volume(srv: servers.Servers, opts: Options, res: Results) -> None:
         stats = srv.stats(with_envelopes=True)
         envelopes = stats.pop("envelopes")
         by_type: dict[str, int] = {}
+        bytes_by_type: dict[str, int] = {}
         raw = 0
         for env in envelopes:
-            by_type[_table_of(env)] = by_type.get(_table_of(env), 0) + 1
-            raw += len(json.dumps(env, separators=(",", ":")).encode())
+            t = _table_of(env)
+            size = len(json.dumps(env, separators=(",", ":")).encode())
+            by_type[t] = by_type.get(t, 0) + 1
+            bytes_by_type[t] = bytes_by_type.get(t, 0) + size
+            raw += size
         res.volume[cfg] = {
             "calls": opts.volume_calls,
             "wire_bytes": stats["bytes_received"],
@@ -117,6 +121,7 @@ def volume(srv: servers.Servers, opts: Options, res: Results) -> None:
             "items": stats["items_accepted"],
             "json_bytes": raw,
             "by_type": dict(sorted(by_type.items())),
+            "json_bytes_by_type": dict(sorted(bytes_by_type.items())),
         }
         print(f"bench: volume {cfg}: {stats['bytes_received']} B", file=sys.stderr, flush=True)
     srv.clear()

@@ -19,7 +19,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--ingest", required=True)
     args = p.parse_args(argv)
     # one metric export, at shutdown: what one 60-second interval holds for these calls
-    setup, wrap = configs.setup(args.config, args.ingest, metric_interval_ms=3_600_000)
+    setup, wrap = configs.setup(
+        args.config, args.ingest, metric_interval_ms=3_600_000, standin_url=args.standin
+    )
     call = configs.chat_call(configs.client(args.standin), wrap)
     for _ in range(args.calls):
         call()
