@@ -667,6 +667,8 @@ def read_stack_file(path: Path, stack: str | None = None) -> StackSettings:
 def find_stack_file(stack: str, search: Sequence[Path]) -> Path:
     """``Pulumi.<stack>.yaml`` in the first directory of *search* that has it."""
     name = f"Pulumi.{stack}.yaml"
+    # each place once (the current directory is often the kit checkout), in search order
+    search = list(dict.fromkeys(Path(d).resolve() for d in search))
     for directory in search:
         candidate = directory / name
         if candidate.is_file():

@@ -363,3 +363,40 @@ def test_bad_paths(case: str, tmp_path: Path, capsys) -> None:
     assert len(msg.strip().splitlines()) == 1, msg  # one line, not a dump
     for fragment in fragments:
         assert fragment in msg, (fragment, msg)
+
+
+# -- messages: one line that says what is accepted -------------------------------------------
+def _store_argv(tmp: Path, *extra: str) -> list[str]:
+    return ["alerts", "eval", "--db", str(_store(tmp)), "--at", "2026-01-01T00:15:00Z", *extra]
+
+
+MESSAGE_CASES: dict[str, tuple[Callable[[Path], list[str]], tuple[str, ...]]] = {
+    "since-garbage": (
+        lambda t: _store_argv(t, "--since", "garbage"),
+        ("--since garbage", "ISO 8601", "a duration before --at such as 30m, 1h"),
+    ),
+    "stack-file-bad-yaml": (
+        lambda t: ["render", "--stack-file", str(stack_file(t, text=b"config: {a: [1, 2\n"))],
+        ("Pulumi.bad.yaml: not valid YAML at line 2, column 1:",),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MESSAGE_CASES))
+def test_messages_say_what_is_accepted(case: str, tmp_path: Path, capsys) -> None:
+    build, fragments = MESSAGE_CASES[case]
+    code, msg = run_cli(build(tmp_path), capsys)
+    assert code == 2 and "Traceback" not in msg, msg
+    assert len(msg.strip().splitlines()) == 1, msg  # not PyYAML's multi-line dump
+    for fragment in fragments:
+        assert fragment in msg, (fragment, msg)
+
+
+def test_missing_stack_names_each_place_looked_once(tmp_path: Path, capsys, monkeypatch) -> None:
+    from llm_insights_kit.kql.paths import KIT_ROOT
+
+    monkeypatch.chdir(KIT_ROOT)  # the current directory is also the kit checkout
+    code, msg = run_cli(["render", "--stack", "nope", "--out", str(tmp_path / "o")], capsys)
+    assert code == 2 and "no Pulumi.nope.yaml found" in msg, msg
+    looked = msg.split("looked in ", 1)[1].rstrip().rstrip(")").split(", ")
+    assert len(looked) == len(set(looked)) == 1, msg

@@ -194,15 +194,20 @@ def _report_json(report: RunReport, uncovered: list[tuple[str, str]]) -> dict:
 
 
 # -- alerts eval ---------------------------------------------------------------------------------
-def parse_time(text: str, what: str) -> datetime:
+TIME_ALLOWED = "expected an ISO 8601 time such as 2026-01-01T12:10:00Z or 'now'"
+SINCE_ALLOWED = (
+    "expected an ISO 8601 time such as 2026-01-01T12:10:00Z, or a duration before --at "
+    "such as 30m, 1h, 1h30m"
+)
+
+
+def parse_time(text: str, what: str, allowed: str = TIME_ALLOWED) -> datetime:
     if text == "now":
         return datetime.now(UTC).replace(microsecond=0)
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise KitError(
-            f"{what} {text}", "expected an ISO 8601 time such as 2026-01-01T12:10:00Z or 'now'"
-        ) from None
+        raise KitError(f"{what} {text}", allowed) from None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
@@ -215,7 +220,9 @@ def _eval(args: argparse.Namespace, out: TextIO) -> int:
     since = None
     if args.since:
         delta = parse_short_duration(args.since)
-        since = at - delta if delta is not None else parse_time(args.since, "--since")
+        since = (
+            at - delta if delta is not None else parse_time(args.since, "--since", SINCE_ALLOWED)
+        )
         if since > at:
             raise KitError(f"--since {args.since}", "must be before --at")
     ctx = context_for(args.stack, args.stack_file)
