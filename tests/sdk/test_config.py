@@ -125,3 +125,62 @@ def test_flush_and_shutdown_never_raise(telemetry):
     llm_insights.flush()
     llm_insights.shutdown()
     llm_insights.shutdown()
+
+
+class _Broken:
+    """A provider whose flush and shutdown fail."""
+
+    def force_flush(self, timeout_millis=None):
+        raise RuntimeError("exporter down")
+
+    def shutdown(self):
+        raise RuntimeError("exporter down")
+
+
+class _BadSignature:
+    """force_flush raises TypeError with and without the timeout argument."""
+
+    def force_flush(self, *args):
+        raise TypeError("unexpected argument")
+
+    def shutdown(self, *args):
+        raise TypeError("unexpected argument")
+
+
+class _NoTimeout:
+    """An older provider: force_flush() takes no timeout; it is still flushed, once."""
+
+    def __init__(self):
+        self.flushed = 0
+
+    def force_flush(self):
+        self.flushed += 1
+
+
+def test_failing_providers_flush_and_shutdown_are_counted_not_raised(telemetry):
+    from llm_insights import _guard
+
+    no_timeout = _NoTimeout()
+    _state.use_providers(_Broken(), _BadSignature(), no_timeout)
+    before = _guard.error_counts()
+    llm_insights.flush()
+    after_flush = _guard.error_counts()
+    assert after_flush.get("flush", 0) - before.get("flush", 0) == 2  # broken + bad signature
+    assert no_timeout.flushed == 1
+    llm_insights.shutdown()
+    after = _guard.error_counts()
+    assert after.get("flush", 0) - after_flush.get("flush", 0) == 2
+    assert after.get("shutdown", 0) - before.get("shutdown", 0) == 2
+
+
+def test_flush_and_shutdown_survive_provider_lookup_failure(telemetry, monkeypatch):
+    from llm_insights import _guard
+
+    def broken():
+        raise RuntimeError("no providers")
+
+    monkeypatch.setattr(_state, "providers", broken)
+    before = _guard.error_counts().get("flush", 0)
+    llm_insights.flush()
+    llm_insights.shutdown()
+    assert _guard.error_counts().get("flush", 0) - before == 2  # flush + shutdown's flush

@@ -231,13 +231,21 @@ def _distro_options(
     return options
 
 
+def _providers(component: str) -> tuple[Any, ...]:
+    try:
+        return tuple(_state.providers())
+    except Exception as exc:
+        report(component, exc)
+        return ()
+
+
 def flush(timeout_millis: int = 10_000) -> None:
     """Export everything recorded so far (waits for queued evaluations first). Never raises."""
     try:
         _evaluation.drain(timeout_millis / 1000)
     except Exception as exc:
         report("flush.evaluations", exc)
-    for provider in _state.providers():
+    for provider in _providers("flush"):
         fn = getattr(provider, "force_flush", None)
         if fn is None:
             continue
@@ -255,7 +263,7 @@ def flush(timeout_millis: int = 10_000) -> None:
 def shutdown() -> None:
     """Flush, then shut the providers down (at app exit). Never raises."""
     flush()
-    for provider in _state.providers():
+    for provider in _providers("shutdown"):
         fn = getattr(provider, "shutdown", None)
         if fn is not None:
             try:
