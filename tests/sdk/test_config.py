@@ -63,7 +63,8 @@ def test_connection_string_argument_and_options(distro):
     assert kw["connection_string"] == REAL and kw["credential"] is cred
     res = kw["resource"].attributes
     assert res["service.name"] == "pharmabot-api" and res["service.version"] == "1.0.0"
-    assert res["deployment.environment"] == "prod"
+    assert res[c.RESOURCE_DEPLOYMENT_ENVIRONMENT] == "prod"
+    assert res[c.RESOURCE_DEPLOYMENT_ENVIRONMENT_NAME] == "prod"
     assert kw["enable_live_metrics"] is True
     assert kw["sampling_ratio"] == 0.25 and "traces_per_second" not in kw
     assert kw["disable_offline_storage"] is True  # extra options pass through
@@ -184,3 +185,12 @@ def test_flush_and_shutdown_survive_provider_lookup_failure(telemetry, monkeypat
     llm_insights.flush()
     llm_insights.shutdown()
     assert _guard.error_counts().get("flush", 0) - before == 2  # flush + shutdown's flush
+
+
+def test_config_reads_resource_names_from_the_contract():
+    """No re-typed contract name: the environment's resource keys come from contract.py."""
+    from pathlib import Path
+
+    source = Path(_config.__file__).read_text(encoding="utf-8")
+    for name in (c.RESOURCE_DEPLOYMENT_ENVIRONMENT, c.RESOURCE_DEPLOYMENT_ENVIRONMENT_NAME):
+        assert f'"{name}"' not in source

@@ -77,8 +77,8 @@ def _resource(service_name: str, service_version: str | None, environment: str |
         attrs["service.version"] = service_version
     env = environment or os.environ.get(c.ENV_ENVIRONMENT)
     if env:
-        attrs["deployment.environment"] = env
-        attrs["deployment.environment.name"] = env
+        attrs[c.RESOURCE_DEPLOYMENT_ENVIRONMENT] = env
+        attrs[c.RESOURCE_DEPLOYMENT_ENVIRONMENT_NAME] = env
     return Resource.create(attrs)
 
 
