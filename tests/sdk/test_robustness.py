@@ -217,3 +217,24 @@ def test_invalid_usage_from_the_real_client_names_the_response_field(
     a = telemetry.span().attributes
     assert a[c.GEN_AI_USAGE_INPUT_TOKENS] == 7 and c.GEN_AI_USAGE_OUTPUT_TOKENS not in a
     assert telemetry.total(c.SDK_ERRORS.name, llm_insights__sdk__component="usage.invalid") == 1
+
+
+def test_failed_call_keeps_error_status_when_later_processing_fails(telemetry, monkeypatch):
+    """error.type and the ERROR status go on first: a bug in cost/quality/filter processing
+    (caught and counted by the guard) must not ship a failed call's span as a success."""
+    from llm_insights import _cost
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("bug in cost")
+
+    monkeypatch.setattr(_cost, "compute", broken)
+    with (
+        pytest.raises(RuntimeError),
+        llm_insights.llm_call(provider="openai", model="gpt-4o") as call,
+    ):
+        call.record_usage(input_tokens=10, output_tokens=5)
+        raise RuntimeError("api down")
+    span = telemetry.span()
+    assert span.status.status_code.name == "ERROR"
+    assert span.attributes[c.ERROR_TYPE] == span.attributes[c.ATTR_ERROR_TYPE] == "RuntimeError"
+    assert span.end_time is not None

@@ -237,8 +237,19 @@ class LLMCall:
             if self.done:
                 return
             self.done = True
+        end = time.perf_counter() if end is None else end
+        if self.error_type:
+            # first, so a failure in cost/quality/filter processing (caught by the guard)
+            # never ships a failed call's span without its error status
+            try:
+                self.span.set_attributes(
+                    {c.ERROR_TYPE: self.error_type, c.ATTR_ERROR_TYPE: self.error_type}
+                )
+                self.span.set_status(Status(StatusCode.ERROR, self.error_type))
+            except Exception as exc:
+                report("llm_call.error_status", exc)
         try:
-            self._emit(time.perf_counter() if end is None else end)
+            self._emit(end)
         finally:
             try:
                 self.span.end()
@@ -327,12 +338,7 @@ class LLMCall:
                 sa[c.ATTR_HALLUCINATION_MARKER] = True
                 inst.add_dims(c.HALLUCINATION_MARKERS, 1.0, md)
 
-        if self.error_type:
-            sa[c.ERROR_TYPE] = self.error_type
-            sa[c.ATTR_ERROR_TYPE] = self.error_type
-        span.set_attributes(sa)
-        if self.error_type:
-            span.set_status(Status(StatusCode.ERROR, self.error_type))
+        span.set_attributes(sa)  # error.type and status were set first, in finish()
         if should_capture(bool(self.error_type)):
             self._capture(span, texts)
         if text is not None:
