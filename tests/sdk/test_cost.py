@@ -73,3 +73,58 @@ def test_unreadable_price_file_is_ignored(tmp_path, caplog):
     table = _cost.load(tmp_path / "missing.json")
     assert table.resolve("gpt-4o") is not None
     assert "unreadable" in caplog.text
+
+
+def test_price_file_per_1m_tokens_is_converted(tmp_path):
+    path = tmp_path / "prices.json"
+    path.write_text(
+        json.dumps(
+            {
+                "unit": "per 1M tokens",
+                "currency": "USD",
+                "models": {"gpt-4o": {"input": 2.5, "output": 10.0, "cached_input": 1.25}},
+            }
+        )
+    )
+    price = _cost.load(str(path)).resolve("gpt-4o")
+    assert price == _cost.Price(0.0025, 0.01, 0.00125)
+    per_1k = _cost.load({"unit": "Per 1K tokens", "models": {"x": {"input": 0.5}}})
+    assert per_1k.resolve("x").input == 0.5
+
+
+@pytest.mark.parametrize(
+    ("field", "data"),
+    [
+        ("unit", {"unit": "per token", "models": {"gpt-4o": {"input": 9.0}}}),
+        ("unit", {"unit": 1000, "models": {"gpt-4o": {"input": 9.0}}}),
+        ("currency", {"currency": "EUR", "models": {"gpt-4o": {"input": 9.0}}}),
+        ("currency", {"unit": "per 1M tokens", "currency": 5, "gpt-4o": {"input": 9.0}}),
+    ],
+)
+def test_price_file_with_unconvertible_unit_or_currency_is_ignored(tmp_path, caplog, field, data):
+    from llm_insights import _guard
+
+    path = tmp_path / "contoso.json"
+    path.write_text(json.dumps(data))
+    before = _guard.error_counts().get(c.SDK_COMPONENT_PRICES_INVALID, 0)
+    with caplog.at_level("WARNING", logger="llm_insights"):
+        table = _cost.load(str(path))
+    assert table.resolve("gpt-4o") == _cost.shipped().resolve("gpt-4o")  # file ignored whole
+    assert _guard.error_counts()[c.SDK_COMPONENT_PRICES_INVALID] == before + 1
+    [msg] = [r.getMessage() for r in caplog.records if "price file" in r.getMessage()]
+    assert str(path) in msg and f": {field}: " in msg and "ignored" in msg
+    with pytest.raises(_cost.PriceFileError, match=field):
+        _cost.load(str(path), strict=True)
+
+
+def test_strict_configure_rejects_unconvertible_price_file(tmp_path, telemetry):
+    import llm_insights
+    from llm_insights import _config
+
+    path = tmp_path / "eur.json"
+    path.write_text(json.dumps({"currency": "EUR", "models": {"gpt-4o": {"input": 2.0}}}))
+    try:
+        with pytest.raises(llm_insights.ConfigurationError, match=r"eur\.json: currency"):
+            llm_insights.configure("svc", prices=str(path), strict=True)
+    finally:
+        _config._reset_for_tests()

@@ -89,6 +89,7 @@ def _apply_settings(
     prices: _cost.PricesArg,
     refusal_patterns: Iterable[str] | None,
     hallucination_patterns: Iterable[str] | None,
+    strict: bool = False,
 ) -> None:
     s = _state.settings
     s.capture_content = _capture_mode(capture_content)
@@ -101,7 +102,10 @@ def _apply_settings(
     if redact is not None and not callable(redact):
         raise ConfigurationError("configure(redact=...): must be a function text -> text")
     s.redact = redact
-    s.prices = _cost.load(prices)
+    try:
+        s.prices = _cost.load(prices, strict=strict)
+    except _cost.PriceFileError as exc:  # only when strict
+        raise ConfigurationError(f"configure(prices=...): {exc}") from exc
     # None keeps the defaults (and their fast keyword gate)
     s.refusal_patterns = (
         None if refusal_patterns is None else compile_patterns(refusal_patterns, REFUSAL_PATTERNS)
@@ -147,6 +151,7 @@ def configure(
             prices,
             refusal_patterns,
             hallucination_patterns,
+            strict,
         )
         with _lock:
             if _configured:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Union
 
 from . import contract as c
+from ._guard import count
 
 logger = logging.getLogger("llm_insights")
 
@@ -69,7 +70,43 @@ class PriceTable:
         return None
 
 
-def _price(entry: Any) -> Price | None:
+class PriceFileError(ValueError):
+    """A price file or mapping the SDK will not guess at (its unit or currency); names where
+    and which field, and what is allowed."""
+
+    def __init__(self, where: str, field: str, problem: str) -> None:
+        super().__init__(f"{where}: {field}: {problem}")
+        self.where = where
+        self.field = field
+
+
+_UNITS = {" ".join(k.lower().split()): v for k, v in c.PRICE_UNITS.items()}
+
+
+def _per_1k_divisor(data: Mapping[str, Any], where: str) -> int:
+    """How much to divide the file's prices by to get USD per 1K tokens (1: no unit given)."""
+    unit = data.get("unit")
+    divisor = 1
+    if unit is not None:
+        key = " ".join(unit.lower().split()) if isinstance(unit, str) else None
+        if key not in _UNITS:
+            allowed = ", ".join(repr(u) for u in c.PRICE_UNITS)
+            raise PriceFileError(where, "unit", f"{unit!r} is not supported; allowed: {allowed}")
+        divisor = _UNITS[key]
+    currency = data.get("currency")
+    if currency is not None and (
+        not isinstance(currency, str) or currency.strip().upper() != c.PRICE_CURRENCY
+    ):
+        raise PriceFileError(
+            where,
+            "currency",
+            f"{currency!r} is not supported; prices must be in {c.PRICE_CURRENCY} "
+            "(costs are recorded in USD)",
+        )
+    return divisor
+
+
+def _price(entry: Any, divisor: int = 1) -> Price | None:
     if not isinstance(entry, Mapping):
         return None
 
@@ -79,7 +116,7 @@ def _price(entry: Any) -> Price | None:
             return None
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
             raise ValueError(f"{key} must be a non-negative number, got {v!r}")
-        return float(v)
+        return float(v) / divisor if divisor != 1 else float(v)
 
     inp = num("input")
     if inp is None:
@@ -88,6 +125,9 @@ def _price(entry: Any) -> Price | None:
 
 
 def _merge(table: PriceTable, data: Mapping[str, Any], where: str) -> None:
+    """Add *data*'s prices; raises PriceFileError (nothing merged) for a unit or currency the
+    SDK cannot convert exactly."""
+    divisor = _per_1k_divisor(data, where) if isinstance(data, Mapping) else 1
     models = data.get("models", data) if isinstance(data, Mapping) else {}
     if not isinstance(models, Mapping):
         logger.warning("llm_insights: %s: 'models' must be a mapping; ignored", where)
@@ -96,7 +136,7 @@ def _merge(table: PriceTable, data: Mapping[str, Any], where: str) -> None:
         if name in {"version", "updated", "currency", "unit", "source", "aliases"}:
             continue
         try:
-            price = _price(entry)
+            price = _price(entry, divisor)
         except ValueError as exc:
             logger.warning("llm_insights: %s: models.%s: %s; entry ignored", where, name, exc)
             continue
@@ -124,20 +164,34 @@ def shipped() -> PriceTable:
     return table
 
 
-def load(prices: PricesArg = None) -> PriceTable:
-    """The shipped table, then ``LLM_INSIGHTS_PRICES_FILE``, then *prices* (file or mapping)."""
+def _merge_or_ignore(table: PriceTable, data: Mapping[str, Any], where: str, strict: bool) -> None:
+    try:
+        _merge(table, data, where)
+    except PriceFileError as exc:
+        if strict:
+            raise
+        logger.warning("llm_insights: price file %s; the whole file is ignored", exc)
+        count(c.SDK_COMPONENT_PRICES_INVALID)
+
+
+def load(prices: PricesArg = None, *, strict: bool = False) -> PriceTable:
+    """The shipped table, then ``LLM_INSIGHTS_PRICES_FILE``, then *prices* (file or mapping).
+
+    A file with a unit or currency that cannot be converted exactly is ignored whole (logged,
+    counted under ``prices.invalid``), or raises PriceFileError when *strict*.
+    """
     table = shipped()
     env_file = os.environ.get(c.ENV_PRICES_FILE)
     if env_file:
         data = _read(env_file)
         if data is not None:
-            _merge(table, data, env_file)
+            _merge_or_ignore(table, data, env_file, strict)
     if isinstance(prices, Mapping):
-        _merge(table, prices, "configure(prices=...)")
+        _merge_or_ignore(table, prices, "configure(prices=...)", strict)
     elif prices is not None:
         data = _read(prices)
         if data is not None:
-            _merge(table, data, str(prices))
+            _merge_or_ignore(table, data, str(prices), strict)
     return table
 
 

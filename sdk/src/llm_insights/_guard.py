@@ -79,6 +79,15 @@ def report_invalid(component: str, field: str, value: Any, recorded_as: str) -> 
         pass
 
 
+def count(component: str) -> None:
+    """Count one degradation the caller has already explained in its own log line."""
+    try:
+        _count(component, component)
+        _emit(component)
+    except Exception:
+        pass
+
+
 def forget_logged() -> None:
     """Log each failure site's next failure again (``_state.reset()``; counts are kept)."""
     with _lock:

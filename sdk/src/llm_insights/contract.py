@@ -137,6 +137,11 @@ ATTR_SDK_COMPONENT = f"{NS}.sdk.component"  # where an internal SDK failure happ
 # llm_insights.sdk.component of a usage count the provider or app reported that could not be
 # used (negative, fractional, NaN/inf, string, bool): recorded as unknown, logged once per field
 SDK_COMPONENT_USAGE_INVALID = "usage.invalid"
+# llm_insights.sdk.component of a price file or mapping ignored for a unit or currency the SDK
+# cannot convert exactly (allowed: PRICE_UNITS, PRICE_CURRENCY)
+SDK_COMPONENT_PRICES_INVALID = "prices.invalid"
+PRICE_CURRENCY = "USD"
+PRICE_UNITS = {"per 1K tokens": 1, "per 1M tokens": 1000}  # unit -> tokens per 1K it prices
 ATTR_TENANT_ID = f"{NS}.tenant.id"  # spans only, never a metric dimension
 ENDUSER_ID = "enduser.id"  # spans only
 SESSION_ID = "session.id"  # spans only
