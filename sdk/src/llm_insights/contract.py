@@ -141,7 +141,7 @@ SDK_COMPONENT_USAGE_INVALID = "usage.invalid"
 # cannot convert exactly (allowed: PRICE_UNITS, PRICE_CURRENCY)
 SDK_COMPONENT_PRICES_INVALID = "prices.invalid"
 PRICE_CURRENCY = "USD"
-PRICE_UNITS = {"per 1K tokens": 1, "per 1M tokens": 1000}  # unit -> tokens per 1K it prices
+PRICE_UNITS = {"per 1K tokens": 1, "per 1M tokens": 1000}  # unit -> divisor to USD per 1K
 ATTR_TENANT_ID = f"{NS}.tenant.id"  # spans only, never a metric dimension
 ENDUSER_ID = "enduser.id"  # spans only
 SESSION_ID = "session.id"  # spans only
