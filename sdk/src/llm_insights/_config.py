@@ -187,6 +187,7 @@ def configure(
             from azure.monitor.opentelemetry import configure_azure_monitor
 
             configure_azure_monitor(**options)
+            _keep_exporter_logs_out(options)
             _state.use_providers()  # the distro's global providers
             _configured = True
             _exporting = True
@@ -234,6 +235,53 @@ def _distro_options(
     options["views"] = contract_views() + user_views
     options.update(extra)
     return options
+
+
+# Loggers of the export pipeline itself: each export logs through them (azure-core's request
+# logging, urllib3's connection lines, the exporter's own). Exported through the distro's log
+# handler, every export would log records that need another export — with DEBUG/INFO on the root
+# logger that never settles (flush() never returns).
+_EXPORT_PIPELINE_LOGGERS = (
+    "azure.core",
+    "azure.identity",
+    "azure.monitor.opentelemetry",
+    "msal",
+    "opentelemetry",
+    "requests",
+    "urllib3",
+)
+
+
+class _NotExportPipeline(logging.Filter):
+    """Keeps the export pipeline's own records out of the exporting handler (the app's console
+    and other handlers still get them)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        name = record.name
+        for prefix in _EXPORT_PIPELINE_LOGGERS:
+            if name == prefix or name.startswith(prefix + "."):
+                return False
+        return True
+
+
+def _keep_exporter_logs_out(options: dict[str, Any]) -> None:
+    """Filter the distro's log-exporting handler (on the ``logger_name`` logger, root by
+    default) so the export pipeline's records are not exported in a loop."""
+    try:
+        name = options.get("logger_name")
+        if name is None:
+            name = os.environ.get("PYTHON_APPLICATIONINSIGHTS_LOGGER_NAME", "")
+        for handler in logging.getLogger(name or None).handlers:
+            # the distro's handler class moved between OpenTelemetry packages across versions
+            cls = type(handler)
+            if (
+                cls.__name__ == "LoggingHandler"
+                and cls.__module__.startswith("opentelemetry")
+                and not any(isinstance(f, _NotExportPipeline) for f in handler.filters)
+            ):
+                handler.addFilter(_NotExportPipeline())
+    except Exception as exc:
+        report("configure.log_filter", exc)
 
 
 def _providers(component: str) -> tuple[Any, ...]:
