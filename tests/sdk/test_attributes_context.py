@@ -54,3 +54,15 @@ def test_generator_driven_from_copied_contexts(telemetry):
     assert out == ["a", "b"]
     assert telemetry.span("execute_tool t").attributes[c.ENDUSER_ID] == "u2"
     assert current_span_attributes() == {}
+
+
+def test_same_step_instance_reused_nested_and_in_sequence(telemetry):
+    step = llm_insights.chain("reused")
+    with step, step:
+        pass
+    with step:
+        pass
+    spans = telemetry.spans("chain reused")
+    assert len(spans) == 3 and all(s.end_time for s in spans)
+    inner, outer, _ = spans  # finished order
+    assert inner.parent.span_id == outer.context.span_id

@@ -99,6 +99,8 @@ class _Step:
         self._token: Any = None
         self._start = 0.0
         self._error: str | None = None
+        # (span, token, start, error) of outer uses while the same instance is entered again
+        self._outer: list[tuple[Any, Any, float, str | None]] = []
 
     def _span_name(self) -> str:
         return f"{self.operation} {self.name}"
@@ -112,6 +114,9 @@ class _Step:
     # -- span lifecycle (never raises) ---------------------------------------------------------
     @guarded("spans.start")
     def _begin(self, attach: bool = True) -> None:
+        if self._span is not None:  # this instance is already active: nest, restore at end
+            self._outer.append((self._span, self._token, self._start, self._error))
+            self._span = self._token = self._error = None
         attrs = {**current_span_attributes(), **_id_attrs(self._extra), **self._attributes()}
         self._span = _state.tracer().start_span(self._span_name(), kind=self.kind, attributes=attrs)
         if attach:
@@ -150,7 +155,13 @@ class _Step:
         try:
             self._finish(duration)
         finally:
-            self._span.end()
+            try:
+                self._span.end()
+            finally:
+                self._span = None
+                self._error = None
+                if self._outer:
+                    self._span, self._token, self._start, self._error = self._outer.pop()
 
     def _finish(self, duration: float) -> None:
         """Metrics of the step (subclasses)."""
