@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import contract as c
+from ._tally import CounterTally
 
 _METER_NAME = "llm_insights"
 _SCALARS = frozenset({str, bool, int, float})
@@ -104,6 +105,13 @@ class Instruments:
             else:
                 inst = meter.create_counter(spec.name, unit=spec.unit, description=spec.description)
             self._by_name[spec.name] = inst
+        # counters are summed in process and handed over at each collection (see _tally)
+        self.tally = CounterTally()
+        meter.create_observable_gauge(
+            c.SDK_TALLY_HANDOVER,
+            callbacks=[self.tally.callback],
+            description="Never exported: hands the SDK's counter sums over at each collection.",
+        )
 
     def _attrs(self, spec: c.MetricSpec, attrs: Mapping[str, Any] | None) -> dict[str, Any]:
         if not attrs:
@@ -124,9 +132,11 @@ class Instruments:
             self._by_name[spec.name].record(v, self._attrs(spec, attrs))
 
     def add(self, spec: c.MetricSpec, value: Any, attrs: Mapping[str, Any] | None) -> None:
+        """Count *value* on a counter (via the in-process tally; non-finite and negative values
+        are dropped)."""
         v = finite_number(value)
         if v is not None and v >= 0:
-            self._by_name[spec.name].add(v, self._attrs(spec, attrs))
+            self.tally.add(self._by_name[spec.name], v, self._attrs(spec, attrs))
 
     def bucket(self, spec: c.MetricSpec, value: Any, attrs: Mapping[str, Any] | None) -> None:
         """Count *value* in its bucket of a ``*.buckets`` counter."""
@@ -138,7 +148,8 @@ class Instruments:
     # One LLM call records up to ten measurements with the same model dimensions. Allow-listing
     # and capping them once per call (``model_dims``), then handing the same dict to every
     # instrument, keeps the SDK's own work per measurement to a dict lookup; OpenTelemetry
-    # copies the attributes on record, so sharing the dict is safe.
+    # copies the attributes on record (and the tally keys on their items), so sharing the dict
+    # is safe.
     def model_dims(self, attrs: Mapping[str, Any]) -> dict[str, Any]:
         """The contract's MODEL_DIMENSIONS of *attrs*, scalar values only, capped."""
         cap = self.cap
@@ -159,12 +170,12 @@ class Instruments:
 
     def add_dims(self, spec: c.MetricSpec, value: float, dims: dict[str, Any]) -> None:
         """``record_dims`` for counters."""
-        self._by_name[spec.name].add(value, dims)
+        self.tally.add(self._by_name[spec.name], value, dims)
 
     def bucket_dims(self, spec: c.MetricSpec, value: float, dims: dict[str, Any]) -> None:
         """Count finite *value* in its bucket of a ``*.buckets`` counter (``bucket`` semantics)."""
         label = self._labels[spec.name][bisect_left(spec.bounds, value)]
-        self._by_name[spec.name].add(1, {**dims, c.ATTR_BUCKET_LE: label})
+        self.tally.add(self._by_name[spec.name], 1, {**dims, c.ATTR_BUCKET_LE: label})
 
 
 def views() -> list[Any]:

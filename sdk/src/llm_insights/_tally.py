@@ -1,0 +1,59 @@
+"""Counter adds summed in process and handed to OpenTelemetry once per metric collection.
+
+A synchronous ``Counter.add`` costs the OpenTelemetry SDK a clean-and-hash pass over the
+attributes (about 25 µs with six dimensions on a 2-core VM), and one LLM call makes up to six
+counter adds (duration and length buckets, input and output cost, quality flags). Summing them
+here (a tuple key and a dict update under a lock, about 1 µs) and adding each series' sum to the
+same counter when a reader collects exports the same numbers — same instruments, names,
+attributes and collection interval — for a fraction of the cost on the app's thread.
+
+The hand-over runs in the callback of an observable gauge that observes nothing: the SDK runs
+instrument callbacks at the start of every collection, before it reads the synchronous
+instruments, so the sums land in the collection that triggered them
+(``tests/sdk/test_tally.py`` pins that order against the installed SDK). A synchronous add
+reaches every reader's storage, so with several readers each one still sees every sum.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from ._guard import report
+
+
+class CounterTally:
+    """Pending counter sums per (counter, attribute items)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: dict[tuple[Any, tuple[tuple[str, Any], ...]], float] = {}
+
+    def add(self, counter: Any, value: float, attrs: dict[str, Any]) -> None:
+        """Count *value* (finite, >= 0: the caller checked) on *counter* with *attrs* (scalar
+        values, already allow-listed and capped: the key stays hashable and bounded)."""
+        key = (counter, tuple(attrs.items()))
+        with self._lock:
+            pending = self._pending
+            pending[key] = pending.get(key, 0) + value
+
+    def drain(self) -> None:
+        """Add every pending sum to its counter (collections, provider changes, tests)."""
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        for (counter, items), value in pending.items():
+            try:
+                counter.add(value, dict(items))
+            except Exception as exc:  # one broken instrument never drops the other sums
+                report("metrics.tally_drain", exc)
+
+    def callback(self, _options: Any = None) -> list[Any]:
+        """Observable-gauge callback: hand the sums over, observe nothing (exports nothing)."""
+        try:
+            self.drain()
+        except Exception as exc:
+            report("metrics.tally_drain", exc)
+        return []
+
+    def __len__(self) -> int:
+        return len(self._pending)
