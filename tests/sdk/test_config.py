@@ -194,3 +194,16 @@ def test_config_reads_resource_names_from_the_contract():
     source = Path(_config.__file__).read_text(encoding="utf-8")
     for name in (c.RESOURCE_DEPLOYMENT_ENVIRONMENT, c.RESOURCE_DEPLOYMENT_ENVIRONMENT_NAME):
         assert f'"{name}"' not in source
+
+
+def test_chunk_metrics_off_by_default_env_and_argument(distro, monkeypatch):
+    monkeypatch.delenv(c.ENV_CHUNK_METRICS, raising=False)
+    llm_insights.configure("svc")
+    assert _state.settings.chunk_metrics is False  # ~25 µs per chunk: opt-in
+    monkeypatch.setenv(c.ENV_CHUNK_METRICS, "true")
+    llm_insights.configure("svc")
+    assert _state.settings.chunk_metrics is True
+    llm_insights.configure("svc", chunk_metrics=False)  # the argument wins
+    assert _state.settings.chunk_metrics is False
+    with pytest.raises(llm_insights.ConfigurationError, match=c.ENV_CHUNK_METRICS):
+        llm_insights.configure("svc", chunk_metrics="yes", strict=True)

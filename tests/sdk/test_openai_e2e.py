@@ -38,7 +38,6 @@ def test_chat_span_and_metrics(telemetry, stand, openai_client):
     assert a[c.GEN_AI_REQUEST_MODEL] == a[c.GEN_AI_RESPONSE_MODEL] == "gpt-4o"
     assert a[c.GEN_AI_RESPONSE_ID] == resp.id
     assert a[c.GEN_AI_RESPONSE_FINISH_REASONS] == ("stop",)
-    assert a[c.ATTR_FINISH_REASONS] == '["stop"]'
     assert (a[c.GEN_AI_USAGE_INPUT_TOKENS], a[c.GEN_AI_USAGE_OUTPUT_TOKENS]) == (12, 4)
     assert a[c.SERVER_ADDRESS] == "127.0.0.1"
     assert a[c.GEN_AI_REQUEST_MAX_TOKENS] == 50
@@ -82,7 +81,8 @@ def test_stream_usage_injected_and_hidden(telemetry, stand, openai_client):
     assert a[c.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] > 0
     assert telemetry.total(c.TIME_TO_FIRST_CHUNK.name) == 1
     assert telemetry.total(c.TTFT_BUCKET_COUNTS.name) == 1
-    assert telemetry.total(c.TIME_PER_OUTPUT_CHUNK.name) == 2  # gaps after the first chunk
+    # per-chunk gaps are opt-in (configure(chunk_metrics=True)): none by default
+    assert telemetry.points(c.TIME_PER_OUTPUT_CHUNK.name) == []
     assert telemetry.total(c.OPERATION_DURATION.name) == 1
 
 
@@ -97,6 +97,7 @@ def test_stream_usage_chunk_kept_when_app_asked(telemetry, stand, openai_client)
 
 
 def test_stream_timing_to_first_chunk(telemetry, stand, openai_client):
+    llm_insights.configure("svc", chunk_metrics=True)  # the opt-in per-chunk gaps
     stand.script(Scripted(text="x y z", latency=0.15, chunk_interval=0.05))
     list(openai_client.chat.completions.create(model="gpt-4o", messages=MSG, stream=True))
     a = telemetry.span().attributes
@@ -405,7 +406,6 @@ def test_quality_signals_refusal_and_hallucination(telemetry, stand, openai_clie
     # the flags are set only when true: absent on the other calls
     refused = [s for s in telemetry.spans() if c.ATTR_REFUSAL in s.attributes]
     assert len(refused) == 1 and refused[0].attributes[c.ATTR_REFUSAL] is True
-    assert refused[0].attributes[c.ATTR_RESPONSE_LENGTH] > 0
     marked = [s for s in telemetry.spans() if c.ATTR_HALLUCINATION_MARKER in s.attributes]
     assert len(marked) == 1 and marked[0].attributes[c.ATTR_HALLUCINATION_MARKER] is True
     assert marked[0] is not refused[0]

@@ -8,13 +8,15 @@ tokens (``gen_ai.usage.*_tokens=0``).
 Spans carry what queries and Azure's views read, and flags only when they say something: every
 call pays ingestion for every byte, so ``usage.known`` appears only as ``false`` (reported usage
 shows as the usage attributes themselves), refusal and hallucination-marker flags only as
-``true``, and nothing derivable twice over (total cost = ``microsoft.gen_ai.cost.input`` +
-``.output``; an early stream close = ``llm_insights.stream.end`` closed/abandoned).
+``true``, and nothing derivable twice over or already exact in a metric (total cost =
+``microsoft.gen_ai.cost.input`` + ``.output``; output/input ratio from the usage attributes;
+response length and its distribution are metrics; finish reasons only as the semantic-convention
+array, which the Azure Monitor exporter writes as a Python tuple repr such as ``('stop',)`` —
+query it with ``has``).
 """
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from typing import Any
@@ -33,9 +35,8 @@ from ._spans import current_span_attributes
 
 _MAX_INTERVALS = 10_000
 # Span attributes travel as text: float noise ("0.0009599999999999999") costs ingestion bytes on
-# every call and says nothing. Span costs keep 1e-12 USD, ratios 6 decimals; metrics are exact.
+# every call and says nothing. Span costs keep 1e-12 USD; metrics are exact.
 _USD_DIGITS = 12
-_RATIO_DIGITS = 6
 
 
 def token_count(value: Any) -> int | None:
@@ -65,20 +66,6 @@ def _usable_count(value: Any, field: str) -> int | None:
     if n is None:
         report_invalid(c.SDK_COMPONENT_USAGE_INVALID, field, value, "unknown")
     return n
-
-
-def finish_reasons_json(reasons: list[str]) -> str:
-    """``'["stop","length"]'``, which KQL can ``parse_json`` (the Azure Monitor exporter turns
-    the string array itself into a Python tuple repr). Keeps the leading reasons that fit in
-    ``FINISH_REASONS_JSON_MAX_CHARS``, so the exporter never cuts it into invalid JSON."""
-    kept: list[str] = []
-    size = 2  # the brackets
-    for r in reasons:
-        size += len(json.dumps(r)) + (1 if kept else 0)
-        if size > c.FINISH_REASONS_JSON_MAX_CHARS:
-            break
-        kept.append(r)
-    return json.dumps(kept, separators=(",", ":"))
 
 
 def error_type_of(exc: BaseException) -> str:
@@ -124,6 +111,8 @@ class LLMCall:
         self.ttft: float | None = None
         self.chunks = 0
         self.intervals: list[float] = []
+        # per-chunk gaps are kept (and recorded) only when chunk metrics are on
+        self._max_intervals = _MAX_INTERVALS if _state.settings.chunk_metrics else 0
         self._last_chunk: float | None = None
         self.stream_end: str | None = None
         self.done = False
@@ -215,7 +204,7 @@ class LLMCall:
         if self.ttft is None:
             self.ttft = now - self.start
             self.span.add_event(c.EVENT_FIRST_CHUNK)
-        elif self._last_chunk is not None and len(self.intervals) < _MAX_INTERVALS:
+        elif self._last_chunk is not None and len(self.intervals) < self._max_intervals:
             self.intervals.append(now - self._last_chunk)
         self._last_chunk = now
 
@@ -273,7 +262,6 @@ class LLMCall:
         reasons = [r for r in self.finish_reasons if r]
         if reasons:
             sa[c.GEN_AI_RESPONSE_FINISH_REASONS] = reasons  # OpenTelemetry: a string array
-            sa[c.ATTR_FINISH_REASONS] = finish_reasons_json(reasons)  # what KQL reads
         usage_known = self.input_tokens is not None or self.output_tokens is not None
         if not usage_known:  # known usage shows as the gen_ai.usage.* attributes themselves
             sa[c.ATTR_USAGE_KNOWN] = False
@@ -283,10 +271,6 @@ class LLMCall:
             sa[c.GEN_AI_USAGE_OUTPUT_TOKENS] = self.output_tokens
         if self.cached_input_tokens is not None:
             sa[c.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = self.cached_input_tokens
-        if self.input_tokens and self.output_tokens is not None:
-            sa[c.ATTR_OUTPUT_INPUT_RATIO] = round(
-                self.output_tokens / self.input_tokens, _RATIO_DIGITS
-            )
 
         duration = max(0.0, end - self.start)
         dur_dims = md
@@ -328,7 +312,6 @@ class LLMCall:
         if text is not None:
             s = _state.settings
             q = assess(text, s.refusal_patterns, s.hallucination_patterns)
-            sa[c.ATTR_RESPONSE_LENGTH] = q.length
             inst.record_dims(c.RESPONSE_LENGTH, float(q.length), md)
             inst.bucket_dims(c.RESPONSE_LENGTH_BUCKET_COUNTS, q.length, md)
             if q.refusal:  # the flags are set only when true: absent = not flagged

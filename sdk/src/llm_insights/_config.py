@@ -69,6 +69,17 @@ def _capture_mode(arg: Any) -> str:
     )
 
 
+def _chunk_metrics(arg: Any) -> bool:
+    if arg is None:
+        return os.environ.get(c.ENV_CHUNK_METRICS, "").strip().lower() in _TRUE
+    if isinstance(arg, bool):
+        return arg
+    raise ConfigurationError(
+        f"configure(chunk_metrics={arg!r}): allowed values are True, False or None "
+        f"(None reads {c.ENV_CHUNK_METRICS})"
+    )
+
+
 def _resource(service_name: str, service_version: str | None, environment: str | None) -> Any:
     from opentelemetry.sdk.resources import Resource
 
@@ -90,9 +101,11 @@ def _apply_settings(
     refusal_patterns: Iterable[str] | None,
     hallucination_patterns: Iterable[str] | None,
     strict: bool = False,
+    chunk_metrics: bool | None = None,
 ) -> None:
     s = _state.settings
     s.capture_content = _capture_mode(capture_content)
+    s.chunk_metrics = _chunk_metrics(chunk_metrics)
     rate = content_sample_rate
     if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
         raise ConfigurationError(
@@ -134,6 +147,7 @@ def configure(
     traces_per_second: float | None = None,
     refusal_patterns: Iterable[str] | None = None,
     hallucination_patterns: Iterable[str] | None = None,
+    chunk_metrics: bool | None = None,
     **azure_monitor_options: Any,
 ) -> bool:
     """Set up telemetry export; True when telemetry is exported. See ``sdk/README.md``."""
@@ -152,6 +166,7 @@ def configure(
             refusal_patterns,
             hallucination_patterns,
             strict,
+            chunk_metrics,
         )
         with _lock:
             if _configured:

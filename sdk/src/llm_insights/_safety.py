@@ -55,6 +55,32 @@ def _model_get(obj: Any, t: type, key: str) -> Any:
     return getattr(obj, key, None) if has else None
 
 
+def _is_model(t: type) -> bool:
+    is_model = _model_types.get(t)
+    if is_model is None:
+        is_model = _is_model_type(t)
+        if len(_model_types) < 1024:
+            _model_types[t] = is_model
+    return is_model
+
+
+def getter(obj: Any) -> Any:
+    """``lambda key: get(obj, key)`` for reading many keys of one object on a hot path (stream
+    chunks): a dict's or a pydantic v2 model's own ``.get`` (fields and extras read at once),
+    else the generic ``get``."""
+    t = type(obj)
+    if t is dict:
+        return obj.get
+    if obj is not None and _is_model(t):
+        try:
+            fields = obj.__dict__
+            extra = obj.__pydantic_extra__
+            return {**fields, **extra}.get if extra else fields.get
+        except Exception:
+            pass
+    return lambda key: get(obj, key)
+
+
 def get(obj: Any, key: str) -> Any:
     """``obj[key]`` for mappings, ``obj.key`` for objects (pydantic extras included), else None."""
     if obj is None:
@@ -62,12 +88,7 @@ def get(obj: Any, key: str) -> Any:
     t = type(obj)
     if t is dict:  # fast path: the ABC check below is slow on hot stream paths
         return obj.get(key)
-    is_model = _model_types.get(t)
-    if is_model is None:
-        is_model = _is_model_type(t)
-        if len(_model_types) < 1024:
-            _model_types[t] = is_model
-    if is_model and not key.startswith("_"):
+    if _is_model(t) and not key.startswith("_"):
         try:
             return _model_get(obj, t, key)
         except Exception:

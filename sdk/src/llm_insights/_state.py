@@ -29,6 +29,7 @@ class Settings:
     prices: Any = None  # _cost.PriceTable, loaded lazily
     refusal_patterns: Any = None  # compiled, from _quality
     hallucination_patterns: Any = None
+    chunk_metrics: bool = False  # per-chunk time_per_output_chunk records (opt-in: cost)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -48,6 +49,8 @@ def use_providers(
     """Send the SDK's telemetry to these providers (None: OpenTelemetry's global one)."""
     global _tracer_provider, _meter_provider, _logger_provider, _instruments, _tracer, _logger
     with _lock:
+        if _instruments is not None:  # counter sums not yet collected go to the old counters
+            _instruments.tally.drain()
         _tracer_provider, _meter_provider, _logger_provider = (
             tracer_provider,
             meter_provider,

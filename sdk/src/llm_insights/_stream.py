@@ -22,7 +22,7 @@ import wrapt
 from . import contract as c
 from ._call import LLMCall
 from ._guard import report
-from ._safety import get
+from ._safety import get, getter
 
 
 class StreamState:
@@ -34,32 +34,40 @@ class StreamState:
         self.last_activity = time.perf_counter()
 
     def on_chunk(self, chunk: Any) -> bool:
-        """Read one chunk; False when the app must not see it. Never raises."""
+        """Read one chunk; False when the app must not see it. Never raises.
+
+        Runs once per chunk on the app's thread, so each object's fields are read at once
+        (``getter``) and the response model and id only until they are known."""
         try:
             call = self.call
             self.last_activity = time.perf_counter()
-            call.set_response(get(chunk, "model"), get(chunk, "id"))
-            call.filters.add_prompt_filter_results(get(chunk, "prompt_filter_results"))
-            usage = get(chunk, "usage")
+            g = getter(chunk)
+            if call.response_model is None or call.response_id is None:
+                call.set_response(g("model"), g("id"))
+            prompt_results = g("prompt_filter_results")
+            if prompt_results is not None:
+                call.filters.add_prompt_filter_results(prompt_results)
+            usage = g("usage")
             if usage is not None:
                 call.set_usage(
                     get(usage, "prompt_tokens"),
                     get(usage, "completion_tokens"),
                     get(get(usage, "prompt_tokens_details"), "cached_tokens"),
                 )
-            choices = get(chunk, "choices") or []
+            choices = g("choices") or []
             has_content = False
             for choice in choices:
-                delta = get(choice, "delta")
-                text = get(delta, "content")
-                index = get(choice, "index")
+                gc = getter(choice)
+                gd = getter(gc("delta"))
+                text = gd("content")
+                index = gc("index")
                 index = index if isinstance(index, int) and 0 <= index < 128 else 0
-                call.add_text(text, index, get(choice, "finish_reason"))
-                if text or get(delta, "tool_calls") or get(delta, "refusal"):
+                call.add_text(text, index, gc("finish_reason"))
+                if text or gd("tool_calls") or gd("refusal"):
                     has_content = True
-                call.filters.add_results(
-                    c.FILTER_SOURCE_COMPLETION, get(choice, "content_filter_results")
-                )
+                filter_results = gc("content_filter_results")
+                if filter_results is not None:
+                    call.filters.add_results(c.FILTER_SOURCE_COMPLETION, filter_results)
             call.chunk(has_content)
             return not (self.hide_usage_chunk and not choices and usage is not None)
         except Exception as exc:

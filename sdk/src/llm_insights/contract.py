@@ -107,11 +107,9 @@ ATTR_UNPRICED = f"{NS}.unpriced"  # True only, spans only: the model had no pric
 ATTR_USAGE_KNOWN = f"{NS}.usage.known"
 ATTR_REFUSAL = f"{NS}.response.refusal"  # True only (absent: not a refusal)
 ATTR_HALLUCINATION_MARKER = f"{NS}.response.hallucination_marker"  # True only
-ATTR_RESPONSE_LENGTH = f"{NS}.response.length"  # characters of completion text
 ATTR_STREAM_CHUNKS = f"{NS}.stream.chunks"
 # completed | closed | error | abandoned (never consumed/GC); closed/abandoned = closed early
 ATTR_STREAM_END = f"{NS}.stream.end"
-ATTR_OUTPUT_INPUT_RATIO = f"{NS}.response.output_input_ratio"  # output/input tokens, spans only
 ATTR_CONTENT_TRUNCATED = f"{NS}.content.truncated"  # bool: captured content was cut to fit
 ATTR_BUCKET_LE = f"{NS}.bucket.le"  # upper bound of a bucket counter's bucket ("+Inf" last)
 ATTR_FILTER_CATEGORY = f"{NS}.content_filter.category"  # hate, sexual, violence, self_harm, ...
@@ -127,12 +125,7 @@ ATTR_FEEDBACK_COMMENT = f"{NS}.feedback.comment"  # only with content capture on
 # span customDimensions (its _STANDARD_OPENTELEMETRY_HTTP_ATTRIBUTES), so span queries read this.
 # Metrics keep `error.type`.
 ATTR_ERROR_TYPE = f"{NS}.error.type"
-# gen_ai.response.finish_reasons again, as a JSON array string ('["stop"]'): the standard
-# attribute is a string array on spans, which the Azure Monitor exporter str()s into a Python
-# tuple repr ("('stop',)") in customDimensions. KQL reads this one (parse_json, has).
-ATTR_FINISH_REASONS = f"{NS}.response.finish_reasons"
 FINISH_REASON_MAX_CHARS = 64  # a longer finish reason (no real one is) is cut to this
-FINISH_REASONS_JSON_MAX_CHARS = 1024  # the JSON keeps the leading reasons that fit (8,192 cut)
 ATTR_SDK_COMPONENT = f"{NS}.sdk.component"  # where an internal SDK failure happened
 # llm_insights.sdk.component of a usage count the provider or app reported that could not be
 # used (negative, fractional, NaN/inf, string, bool): recorded as unknown, logged once per field
@@ -167,11 +160,12 @@ STREAM_END_ABANDONED = "abandoned"  # garbage-collected without being exhausted 
 
 # ---------------------------------------------------------------------------------------------
 # Metric attribute allow-lists: metric dimensions come only from these, so cardinality is bounded
+# (gen_ai.system stays on spans, where the exporter types the dependency "GenAI | <system>"; on
+# metrics it would repeat gen_ai.provider.name in every series and cost every measurement)
 # ---------------------------------------------------------------------------------------------
 MODEL_DIMENSIONS: tuple[str, ...] = (
     GEN_AI_OPERATION_NAME,
     GEN_AI_PROVIDER_NAME,
-    GEN_AI_SYSTEM,
     GEN_AI_REQUEST_MODEL,
     GEN_AI_RESPONSE_MODEL,
     SERVER_ADDRESS,
@@ -190,7 +184,6 @@ CAPPED_DIMENSIONS: tuple[str, ...] = (
     ATTR_DEPLOYMENT,
     SERVER_ADDRESS,
     GEN_AI_PROVIDER_NAME,
-    GEN_AI_SYSTEM,
     GEN_AI_OPERATION_NAME,
     GEN_AI_TOOL_NAME,
     ATTR_RETRIEVAL_NAME,
@@ -459,6 +452,10 @@ SDK_ERRORS = MetricSpec(
     (ATTR_SDK_COMPONENT,),
 )
 
+#: An observable gauge that observes nothing (so it is never exported): its callback hands the
+#: SDK's in-process counter sums to the counters above at every collection (``_tally``).
+SDK_TALLY_HANDOVER = f"{NS}.sdk.tally_handover"
+
 METRICS: tuple[MetricSpec, ...] = (
     TOKEN_USAGE,
     OPERATION_DURATION,
@@ -495,6 +492,9 @@ ENV_CAPTURE_CONTENT = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 ENV_LOCAL_ENDPOINT = "LLM_INSIGHTS_LOCAL_ENDPOINT"  # http://127.0.0.1:PORT of a local ingest server
 ENV_PRICES_FILE = "LLM_INSIGHTS_PRICES_FILE"  # JSON price overrides
 ENV_ENVIRONMENT = "LLM_INSIGHTS_ENVIRONMENT"  # deployment.environment when not passed
+# true: record gen_ai.client.operation.time_per_output_chunk for every streamed chunk after the
+# first (off by default: each record costs the OpenTelemetry SDK ~25 µs per chunk; see README)
+ENV_CHUNK_METRICS = "LLM_INSIGHTS_CHUNK_METRICS"
 # Standard OpenTelemetry settings the kit hands the app (Container App, demo); the SDK's
 # distro reads them itself.
 ENV_OTEL_SERVICE_NAME = "OTEL_SERVICE_NAME"
