@@ -78,6 +78,13 @@ class Setup:
         for p in self.providers:
             p.force_flush()
 
+    def flush_per_call_telemetry(self) -> None:
+        """Export the queued spans and log records now (not metrics: those are exported once
+        per interval whatever the call rate, so they are no per-call cost)."""
+        for p in self.providers:
+            if not hasattr(p, "get_meter"):
+                p.force_flush()
+
     def shutdown(self) -> None:
         for p in self.providers:
             p.shutdown()
