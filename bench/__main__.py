@@ -16,7 +16,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     p.add_argument("--quick", action="store_true", help="few iterations (smoke run, ~1 min)")
     p.add_argument("--only", action="append", choices=PHASES, help="run only these phases")
-    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--rounds", type=int, default=8)
     p.add_argument("--memory-calls", type=int, default=100_000)
     p.add_argument("--usd-per-gb", type=float, default=report.DEFAULT_USD_PER_GB)
     p.add_argument("--out", type=Path, default=runner.REPO / "bench" / "RESULTS.md")

@@ -21,8 +21,8 @@ BIN = Path(sys.executable).parent
 
 @dataclass
 class Options:
-    rounds: int = 3
-    values: int = 6
+    rounds: int = 8
+    values: int = 4
     chat_loops: int = 40
     stream_loops: int = 8
     volume_calls: int = 1000

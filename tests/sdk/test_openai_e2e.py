@@ -433,3 +433,18 @@ def test_structured_output_parse(telemetry, stand, openai_client):
     a = telemetry.span("chat gpt-4o").attributes
     assert (a[c.GEN_AI_USAGE_INPUT_TOKENS], a[c.GEN_AI_USAGE_OUTPUT_TOKENS]) == (20, 5)
     assert telemetry.total(c.OPERATION_DURATION.name) == 1  # parse does not double count
+
+
+def test_cached_input_tokens_on_the_span_only_when_some_were_cached(
+    telemetry, stand, openai_client
+):
+    stand.script(Scripted(text="ok", input_tokens=2000, output_tokens=10, cached_tokens=1536))
+    openai_client.chat.completions.create(model="gpt-4o", messages=MSG)
+    stand.script(Scripted(text="ok", input_tokens=2000, output_tokens=10, cached_tokens=0))
+    openai_client.chat.completions.create(model="gpt-4o", messages=MSG)
+    cached, uncached = (s.attributes for s in telemetry.spans())
+    assert cached[c.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] == 1536
+    # gpt-4o: 0.0025 per 1K input, 0.00125 per 1K cached input
+    assert cached[c.MS_COST_INPUT] == pytest.approx((464 * 0.0025 + 1536 * 0.00125) / 1000)
+    assert c.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS not in uncached  # zero: nothing to say
+    assert uncached[c.MS_COST_INPUT] == pytest.approx(2000 * 0.0025 / 1000)

@@ -269,7 +269,7 @@ class LLMCall:
             sa[c.GEN_AI_USAGE_INPUT_TOKENS] = self.input_tokens
         if self.output_tokens is not None:
             sa[c.GEN_AI_USAGE_OUTPUT_TOKENS] = self.output_tokens
-        if self.cached_input_tokens is not None:
+        if self.cached_input_tokens:  # only when some were cached: most calls have none
             sa[c.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = self.cached_input_tokens
 
         duration = max(0.0, end - self.start)
