@@ -42,6 +42,9 @@ def _redact(text: str, redact: Callable[[str], str] | None) -> str:
         return REDACTION_FAILED
 
 
+_TEXT_PARTS = frozenset({"text", "input_text", "output_text"})
+
+
 def _parts(content: Any) -> list[dict[str, Any]]:
     if content is None:
         return []
@@ -53,7 +56,8 @@ def _parts(content: Any) -> list[dict[str, Any]]:
         for part in content:
             if isinstance(part, Mapping):
                 kind = str(part.get("type", "text"))
-                if kind == "text" and clean_text(part.get("text")) is not None:
+                # chat "text" parts; Responses API "input_text" / "output_text" parts
+                if kind in _TEXT_PARTS and clean_text(part.get("text")) is not None:
                     out.append({"type": "text", "content": clean_text(part.get("text"))})
                 else:
                     out.append({"type": kind})  # images/audio/files: type only, never the data

@@ -1,5 +1,6 @@
-"""Patch the openai v1+ client (OpenAI and Azure OpenAI, sync and async): chat completions and
-embeddings, streaming or not, with wrapt wrappers that ``uninstrument_openai()`` removes.
+"""Patch the openai v1+ client (OpenAI and Azure OpenAI, sync and async): chat completions,
+the Responses API and embeddings, streaming or not, with wrapt wrappers that
+``uninstrument_openai()`` removes.
 
 What the app passes and gets back is unchanged, with one transparent exception: a streamed
 chat call that did not ask for usage gets ``stream_options.include_usage`` added, and the extra
@@ -18,7 +19,7 @@ from urllib.parse import urlsplit
 
 import wrapt
 
-from . import _state
+from . import _responses, _state
 from . import contract as c
 from ._call import LLMCall
 from ._guard import guarded, report
@@ -31,14 +32,21 @@ from ._stream import (
     SyncStreamProxy,
 )
 
-# (module, class, method, operation, async); `parse` (structured outputs) posts on its own,
-# it does not go through `create`, so it is patched too where the installed openai has it.
+# (module, class, method, API, async); `parse` (structured outputs) posts on its own, it does
+# not go through `create`, so it is patched too where the installed openai has it. The API is
+# the operation name, except the Responses API (recorded as operation `chat`).
 _CHAT = "openai.resources.chat.completions"
+_RESPONSES = "openai.resources.responses"
+_RESPONSES_API = "responses"
 _TARGETS = (
     (_CHAT, "Completions", "create", c.OPERATION_CHAT, False),
     (_CHAT, "AsyncCompletions", "create", c.OPERATION_CHAT, True),
     (_CHAT, "Completions", "parse", c.OPERATION_CHAT, False),
     (_CHAT, "AsyncCompletions", "parse", c.OPERATION_CHAT, True),
+    (_RESPONSES, "Responses", "create", _RESPONSES_API, False),
+    (_RESPONSES, "AsyncResponses", "create", _RESPONSES_API, True),
+    (_RESPONSES, "Responses", "parse", _RESPONSES_API, False),
+    (_RESPONSES, "AsyncResponses", "parse", _RESPONSES_API, True),
     ("openai.resources.embeddings", "Embeddings", "create", c.OPERATION_EMBEDDINGS, False),
     ("openai.resources.embeddings", "AsyncEmbeddings", "create", c.OPERATION_EMBEDDINGS, True),
 )
@@ -50,6 +58,8 @@ _STREAM_HELPERS = (
     (_CHAT, "AsyncCompletions", True),
     ("openai.resources.beta.chat.completions", "Completions", False),  # openai 1.x
     ("openai.resources.beta.chat.completions", "AsyncCompletions", True),
+    (_RESPONSES, "Responses", False),
+    (_RESPONSES, "AsyncResponses", True),
 )
 _RAW_HEADER = "x-stainless-raw-response"
 _MARK = "_llm_insights_wrapper"
@@ -104,15 +114,22 @@ def _raw_mode(kwargs: Mapping[str, Any]) -> str | None:
 
 @guarded("openai.prepare")
 def _prepare(
-    instance: Any, kwargs: dict[str, Any], operation: str
+    instance: Any, kwargs: dict[str, Any], api: str
 ) -> tuple[LLMCall, dict[str, Any], bool, str] | None:
     base, host, port, azure = _target(instance)
     model = kwargs.get("model")
+    operation = c.OPERATION_CHAT if api == _RESPONSES_API else api
     stream = kwargs.get("stream") is True and operation == c.OPERATION_CHAT
     raw = _raw_mode(kwargs)
     options = kwargs.get("stream_options")
     options = dict(options) if isinstance(options, Mapping) else {}
-    inject = stream and raw is None and base not in _no_inject and not options.get("include_usage")
+    inject = (
+        stream
+        and api == c.OPERATION_CHAT  # Responses streams always end with their usage
+        and raw is None
+        and base not in _no_inject
+        and not options.get("include_usage")
+    )
     call_kwargs = kwargs
     if inject:
         call_kwargs = {**kwargs, "stream_options": {**options, "include_usage": True}}
@@ -120,6 +137,7 @@ def _prepare(
     for key, attr in (
         ("max_tokens", c.GEN_AI_REQUEST_MAX_TOKENS),
         ("max_completion_tokens", c.GEN_AI_REQUEST_MAX_TOKENS),
+        ("max_output_tokens", c.GEN_AI_REQUEST_MAX_TOKENS),  # Responses API
         ("temperature", c.GEN_AI_REQUEST_TEMPERATURE),
     ):
         v = kwargs.get(key)
@@ -134,15 +152,17 @@ def _prepare(
         deployment=_deployment(base, model) if azure else None,
         streaming=stream,
         request_attributes=request_attrs,
-        messages=_messages_snapshot(kwargs, operation),
+        messages=_messages_snapshot(kwargs, api),
     )
     return call, call_kwargs, inject, base
 
 
-def _messages_snapshot(kwargs: Mapping[str, Any], operation: str) -> Any:
+def _messages_snapshot(kwargs: Mapping[str, Any], api: str) -> Any:
     """The prompt, copied only when content capture may use it (the app may mutate its list)."""
-    if operation != c.OPERATION_CHAT or _state.settings.capture_content == _state.CONTENT_OFF:
+    if api == c.OPERATION_EMBEDDINGS or _state.settings.capture_content == _state.CONTENT_OFF:
         return None
+    if api == _RESPONSES_API:
+        return _responses.request_messages(kwargs)
     messages = kwargs.get("messages")
     return list(messages) if isinstance(messages, (list, tuple)) else messages
 
@@ -190,19 +210,30 @@ def _is_stream(result: Any) -> bool:
     return isinstance(result, (openai.Stream, openai.AsyncStream))
 
 
-def _handle(call: LLMCall, result: Any, inject: bool, raw: str | None, is_async: bool) -> Any:
+def _recorder(api: str) -> Any:
+    """How a complete (non-streamed) result of *api* is read."""
+    return _responses.record_response if api == _RESPONSES_API else _record_response
+
+
+def _handle(
+    call: LLMCall, result: Any, inject: bool, raw: str | None, is_async: bool, api: str
+) -> Any:
     """Record *result* (or wrap it when it is a stream); return what the app gets."""
     try:
         if _is_stream(result):
-            state = StreamState(call, hide_usage_chunk=inject)
+            state = (
+                _responses.ResponsesStreamState(call, hide_usage_chunk=False)
+                if api == _RESPONSES_API
+                else StreamState(call, hide_usage_chunk=inject)
+            )
             return AsyncStreamProxy(result, state) if is_async else SyncStreamProxy(result, state)
         if raw is not None:
             # with_raw_response: parse() is cached, so the app's later parse() gets the same
             # object; with_streaming_response bodies are not read (duration to headers only).
             if raw != "stream" and not call.streaming and hasattr(result, "parse"):
-                _record_response(call, result.parse())
+                _recorder(api)(call, result.parse())
         else:
-            _record_response(call, result)
+            _recorder(api)(call, result)
         call.finish()
     except Exception as exc:
         report("openai.response", exc)
@@ -231,7 +262,7 @@ def _sync_wrapper(operation: str) -> Any:
             except Exception as exc2:
                 _fail(call, exc2)
                 raise
-        return _handle(call, result, inject, _raw_mode(kwargs), False)
+        return _handle(call, result, inject, _raw_mode(kwargs), False, operation)
 
     wrapper._llm_insights_wrapper = True  # type: ignore[attr-defined]
     return wrapper
@@ -267,12 +298,12 @@ def _async_wrapper(operation: str) -> Any:
                 parsed = result.parse()
                 if inspect.isawaitable(parsed):
                     parsed = await parsed
-                _record_response(call, parsed)
+                _recorder(operation)(call, parsed)
             except Exception as e:
                 report("openai.response", e)
             call.finish()
             return result
-        return _handle(call, result, inject, raw, True)
+        return _handle(call, result, inject, raw, True, operation)
 
     wrapper._llm_insights_wrapper = True  # type: ignore[attr-defined]
     return wrapper

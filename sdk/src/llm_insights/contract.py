@@ -147,6 +147,8 @@ FILTER_SEVERITIES: tuple[str, ...] = ("safe", "low", "medium", "high", "unknown"
 # exception class names.
 ERROR_TYPE_CONTENT_FILTER = "content_filter"  # a prompt blocked by Azure content safety (HTTP 400)
 ERROR_TYPE_OTHER = "_OTHER"
+# a Responses API response with status "failed" (HTTP 200; its error.code, when given, is used)
+ERROR_TYPE_RESPONSE_FAILED = "response_failed"
 ERROR_TYPE_THROTTLED = "429"  # a throttled call: the HTTP status, as a string
 
 # The operations that are LLM calls (gen_ai.operation.name of an LLMCall span and its metrics),

@@ -17,9 +17,10 @@ Stable API (others depend on it)::
         ...
         srv.requests  # list[RecordedRequest]: method, path, query, headers, body (parsed JSON)
 
-Routes: ``POST /v1/chat/completions``, ``POST /v1/embeddings`` and the Azure paths
-``POST /openai/deployments/{deployment}/chat/completions?api-version=…`` and
-``…/{deployment}/embeddings`` (``/chat/completions`` and ``/embeddings`` without ``/v1`` work too).
+Routes: ``POST /v1/chat/completions``, ``POST /v1/embeddings``, ``POST /v1/responses`` (the
+Responses API, streamed as typed ``response.*`` events) and the Azure paths
+``POST /openai/deployments/{deployment}/chat/completions?api-version=…``,
+``…/{deployment}/embeddings`` and ``/openai/v1/responses`` (the paths without ``/v1`` work too).
 
 Which script answers a request, first match wins: the header ``x-standin-scenario: <name>``
 (``srv.scenarios``, pre-filled with :data:`BUILTIN_SCENARIOS`), a model or deployment name of the
@@ -172,9 +173,9 @@ class RecordedRequest:
 
 
 _AZURE_PATH = re.compile(
-    r"^/openai/deployments/(?P<dep>[^/]+)/(?P<op>chat/completions|embeddings)$"
+    r"^/openai/deployments/(?P<dep>[^/]+)/(?P<op>chat/completions|embeddings|responses)$"
 )
-_PLAIN_PATH = re.compile(r"^(?:/v1)?/(?P<op>chat/completions|embeddings)$")
+_PLAIN_PATH = re.compile(r"^(?:/openai)?(?:/v1)?/(?P<op>chat/completions|embeddings|responses)$")
 _WORDS = re.compile(r"\S+\s*")
 
 
@@ -344,6 +345,8 @@ class _Handler(BaseHTTPRequestHandler):
         )
         if match.group("op") == "embeddings":
             self._embeddings(standin, script, body, response_model)
+        elif match.group("op") == "responses":
+            self._responses(standin, script, body, response_model)
         elif body.get("stream"):
             self._stream(standin, script, body, response_model, azure=bool(azure))
         else:
@@ -507,6 +510,152 @@ class _Handler(BaseHTTPRequestHandler):
             if include_usage and script.include_usage:
                 self._sse(event([], usage=self._usage(script, body, out_tokens)))
             self.wfile.write(b"data: [DONE]\n\n")
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):  # the client closed the stream early
+            return
+
+    # -- the Responses API (POST /v1/responses) --------------------------------------------
+    def _response_object(
+        self, script: Scripted, body: dict[str, Any], model: Any, rid: str, text: str, done: bool
+    ) -> dict[str, Any]:
+        """A Responses API ``response``: one assistant message with one output_text part;
+        ``finish_reason="length"`` becomes status ``incomplete`` (max_output_tokens),
+        ``"content_filter"`` incomplete (content_filter), ``"tool_calls"`` a function call,
+        ``"failed"`` status failed with an ``error`` (code ``server_error``)."""
+        out_tokens = (
+            script.output_tokens if script.output_tokens is not None else len(self._chunks(script))
+        )
+        incomplete = {"length": "max_output_tokens", "content_filter": "content_filter"}
+        status, details, error = "completed", None, None
+        if done and script.finish_reason in incomplete:
+            status, details = "incomplete", {"reason": incomplete[script.finish_reason]}
+        elif done and script.finish_reason == "failed":
+            status = "failed"
+            error = {"code": "server_error", "message": "scripted failed response"}
+        output: list[dict[str, Any]] = []
+        if done:
+            output.append(
+                {
+                    "type": "message",
+                    "id": f"msg_{rid}",
+                    "status": "completed",
+                    "role": "assistant",
+                    "content": [{"type": "output_text", "text": text, "annotations": []}],
+                }
+            )
+            if script.finish_reason == "tool_calls":
+                output.append(
+                    {
+                        "type": "function_call",
+                        "id": f"fc_{rid}",
+                        "call_id": f"call_{rid}",
+                        "name": "lookup",
+                        "arguments": "{}",
+                        "status": "completed",
+                    }
+                )
+        payload: dict[str, Any] = {
+            "id": rid,
+            "object": "response",
+            "created_at": int(time.time()),
+            "model": model,
+            "status": status if done else "in_progress",
+            "incomplete_details": details,
+            "error": error,
+            "instructions": body.get("instructions"),
+            "output": output,
+            "parallel_tool_calls": True,
+            "tool_choice": "auto",
+            "tools": [],
+            "metadata": {},
+            "temperature": body.get("temperature"),
+            "top_p": None,
+            "max_output_tokens": body.get("max_output_tokens"),
+        }
+        if done and script.include_usage:
+            usage = self._usage(script, body, out_tokens)
+            payload["usage"] = {
+                "input_tokens": usage["prompt_tokens"],
+                "input_tokens_details": {"cached_tokens": script.cached_tokens or 0},
+                "output_tokens": out_tokens,
+                "output_tokens_details": {"reasoning_tokens": 0},
+                "total_tokens": usage["total_tokens"],
+            }
+        return payload
+
+    def _responses(
+        self, standin: LLMStandin, script: Scripted, body: dict[str, Any], model: Any
+    ) -> None:
+        chunks = self._chunks(script)
+        rid = script.response_id or standin._next_id("resp")
+        if not body.get("stream"):
+            self._send_json(
+                200, self._response_object(script, body, model, rid, "".join(chunks), True)
+            )
+            return
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
+        self.send_header("cache-control", "no-cache")
+        self.send_header("connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        seq = itertools.count()
+
+        def event(kind: str, **fields: Any) -> None:
+            payload = {"type": kind, "sequence_number": next(seq), **fields}
+            self.wfile.write(f"event: {kind}\n".encode())
+            self._sse(payload)
+
+        try:
+            if script.latency:
+                time.sleep(script.latency)
+            event(
+                "response.created",
+                response=self._response_object(script, body, model, rid, "", False),
+            )
+            if script.ttft:
+                time.sleep(script.ttft)
+            item = f"msg_{rid}"
+            message = {
+                "type": "message", "id": item, "status": "in_progress", "role": "assistant",
+                "content": [],
+            }  # fmt: skip
+            part = {"type": "output_text", "text": "", "annotations": []}
+            event("response.output_item.added", output_index=0, item=message)
+            event(
+                "response.content_part.added",
+                item_id=item, output_index=0, content_index=0, part=part,
+            )  # fmt: skip
+            for i, piece in enumerate(chunks):
+                if i and script.chunk_interval:
+                    time.sleep(script.chunk_interval)
+                if script.fail_after_chunks is not None and i >= script.fail_after_chunks:
+                    event(
+                        "error",
+                        code="server_error",
+                        message="scripted mid-stream failure",
+                        param=None,
+                    )
+                    return
+                event(
+                    "response.output_text.delta",
+                    item_id=item, output_index=0, content_index=0, delta=piece, logprobs=[],
+                )  # fmt: skip
+            final = self._response_object(script, body, model, rid, "".join(chunks), True)
+            text = "".join(chunks)
+            event(
+                "response.output_text.done",
+                item_id=item, output_index=0, content_index=0, text=text, logprobs=[],
+            )  # fmt: skip
+            event(
+                "response.content_part.done",
+                item_id=item, output_index=0, content_index=0, part={**part, "text": text},
+            )  # fmt: skip
+            event("response.output_item.done", output_index=0, item=final["output"][0])
+            done = {"incomplete": "response.incomplete", "failed": "response.failed"}.get(
+                final["status"], "response.completed"
+            )
+            event(done, response=final)
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):  # the client closed the stream early
             return
