@@ -28,6 +28,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from llm_insights_kit.local.ingest import LOOPBACK_EXPORTER_ENV
+
 from . import servers
 
 BASELINE = "baseline"
@@ -53,11 +55,7 @@ def label(config: str) -> str:
 
 
 #: Keep the exporter on loopback: Microsoft's statsbeat/control-plane endpoints are not reachable.
-QUIET_EXPORTER_ENV = {
-    "APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL": "true",
-    "APPLICATIONINSIGHTS_SDKSTATS_DISABLED": "true",
-    "APPLICATIONINSIGHTS_CONTROLPLANE_DISABLED": "true",
-}
+QUIET_EXPORTER_ENV = LOOPBACK_EXPORTER_ENV
 
 MODEL = "gpt-4o"
 MAX_TOKENS = 256

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from llm_insights import contract
 from llm_insights.contract import TABLE_METRICS
 
-from llm_insights_kit.local.ingest import IngestServer
+from llm_insights_kit.local.ingest import LOOPBACK_EXPORTER_ENV, IngestServer
 from llm_insights_kit.local.store import LocalStore
 
 from .alert_plan import ALERT_DEPLOYMENTS
@@ -54,9 +55,8 @@ class TruthHarness:
             "OTEL_TRACES_SAMPLER": "microsoft.fixed.percentage",
             "OTEL_TRACES_SAMPLER_ARG": str(SAMPLING_PERCENT / 100),
             # Only the explicit flush exports metrics: one workload never spills into the next.
-            "OTEL_METRIC_EXPORT_INTERVAL": "3600000",
-            "APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL": "true",
-            "APPLICATIONINSIGHTS_SDKSTATS_DISABLED": "true",
+            contract.ENV_OTEL_METRIC_EXPORT_INTERVAL: "3600000",
+            **LOOPBACK_EXPORTER_ENV,
         }
         for name in ("APPLICATIONINSIGHTS_CONNECTION_STRING", "LLM_INSIGHTS_LOCAL_ENDPOINT"):
             env.pop(name, None)

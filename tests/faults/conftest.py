@@ -15,13 +15,9 @@ import openai
 import pytest
 from llm_insights import _config, _evaluation, _instrument_openai, _state
 
-from llm_insights_kit.local.ingest import IngestServer
+from llm_insights_kit.local.ingest import LOOPBACK_EXPORTER_ENV, IngestServer
 
-QUIET = {
-    "APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL": "true",  # Microsoft's own endpoint: offline
-    "APPLICATIONINSIGHTS_SDKSTATS_DISABLED": "true",
-    "APPLICATIONINSIGHTS_CONTROLPLANE_DISABLED": "true",
-}
+QUIET = LOOPBACK_EXPORTER_ENV
 
 
 @dataclass

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 import pytest
 from llm_insights import contract
 
-from llm_insights_kit.local.ingest import IngestServer
+from llm_insights_kit.local.ingest import LOOPBACK_EXPORTER_ENV, IngestServer
 from llm_insights_kit.local.store import LocalStore
 
 pytestmark = [
@@ -56,9 +56,10 @@ class _SeededIds(IdGenerator):
 def landed() -> Iterator[tuple[IngestServer, LocalStore, dict]]:
     """Drive the exporter once for the whole module; yield the server, store and what was sent."""
     mp = pytest.MonkeyPatch()
-    mp.setenv("APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL", "true")  # Microsoft's own endpoint
-    # customer SDK stats go to our endpoint (as on Azure) but only at exit, after the server
-    mp.setenv("APPLICATIONINSIGHTS_SDKSTATS_DISABLED", "true")
+    # Microsoft's own endpoints; customer SDK stats would go to our endpoint (as on Azure) but
+    # only at exit, after the server stopped
+    for name, value in LOOPBACK_EXPORTER_ENV.items():
+        mp.setenv(name, value)
     store = LocalStore()
     server = IngestServer(store).start()
     cs = server.connection_string

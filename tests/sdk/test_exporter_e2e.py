@@ -78,7 +78,7 @@ def test_real_exporter_envelopes(standin, tmp_path):
             {
                 c.ENV_LOCAL_ENDPOINT: ingest.url,
                 "STANDIN_BASE_URL": standin.base_url,
-                "OTEL_METRIC_EXPORT_INTERVAL": "60000",
+                c.ENV_OTEL_METRIC_EXPORT_INTERVAL: "60000",
             }
         )
         proc = subprocess.run(

@@ -12,6 +12,8 @@ import textwrap
 
 import pytest
 
+from llm_insights_kit.local.ingest import LOOPBACK_EXPORTER_ENV
+
 pytestmark = pytest.mark.e2e
 
 _APP = textwrap.dedent(
@@ -51,7 +53,7 @@ def test_export_pipeline_logs_are_not_exported(tmp_path):
     script.write_text(_APP)
     env = {
         **os.environ,
-        "APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL": "true",
+        **LOOPBACK_EXPORTER_ENV,
         "OTEL_TRACES_SAMPLER": "always_on",
     }
     for var in ("APPLICATIONINSIGHTS_CONNECTION_STRING", "PYTHON_APPLICATIONINSIGHTS_LOGGER_NAME"):

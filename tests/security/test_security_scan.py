@@ -14,6 +14,7 @@ import pytest
 
 from llm_insights_kit import cli
 from llm_insights_kit.kql.paths import KIT_ROOT
+from llm_insights_kit.local.ingest import LOOPBACK_EXPORTER_ENV
 
 from .secrets_scan import findings, strings
 
@@ -138,9 +139,7 @@ def test_logs_never_print_the_connection_string(tmp_path: Path) -> None:
             SECRET_CS=cs,
             SECRET_API_KEY=api_key,
             STANDIN=standin.base_url,
-            APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL="true",
-            APPLICATIONINSIGHTS_SDKSTATS_DISABLED="true",
-            APPLICATIONINSIGHTS_CONTROLPLANE_DISABLED="true",
+            **LOOPBACK_EXPORTER_ENV,
         )
         proc = subprocess.run(
             [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=90

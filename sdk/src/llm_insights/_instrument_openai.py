@@ -112,13 +112,18 @@ def _raw_mode(kwargs: Mapping[str, Any]) -> str | None:
     return None
 
 
+def operation_of(api: str) -> str:
+    """gen_ai.operation.name of a patched API (the Responses API is a chat operation)."""
+    return c.OPERATION_CHAT if api == _RESPONSES_API else api
+
+
 @guarded("openai.prepare")
 def _prepare(
     instance: Any, kwargs: dict[str, Any], api: str
 ) -> tuple[LLMCall, dict[str, Any], bool, str] | None:
     base, host, port, azure = _target(instance)
     model = kwargs.get("model")
-    operation = c.OPERATION_CHAT if api == _RESPONSES_API else api
+    operation = operation_of(api)
     stream = kwargs.get("stream") is True and operation == c.OPERATION_CHAT
     raw = _raw_mode(kwargs)
     options = kwargs.get("stream_options")

@@ -503,6 +503,13 @@ ENV_OTEL_SERVICE_NAME = "OTEL_SERVICE_NAME"
 ENV_OTEL_RESOURCE_ATTRIBUTES = "OTEL_RESOURCE_ATTRIBUTES"
 ENV_OTEL_TRACES_SAMPLER = "OTEL_TRACES_SAMPLER"
 ENV_OTEL_TRACES_SAMPLER_ARG = "OTEL_TRACES_SAMPLER_ARG"
+ENV_OTEL_METRIC_EXPORT_INTERVAL = "OTEL_METRIC_EXPORT_INTERVAL"  # ms between metric exports
+ENV_OTEL_BSP_SCHEDULE_DELAY = "OTEL_BSP_SCHEDULE_DELAY"  # ms between span batch exports
+# Azure Monitor exporter switches the kit sets for loopback runs (demo, tests, benchmarks):
+# Microsoft's own statsbeat, SDK-stats and control-plane endpoints are not reachable there.
+ENV_STATSBEAT_DISABLED_ALL = "APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL"
+ENV_SDKSTATS_DISABLED = "APPLICATIONINSIGHTS_SDKSTATS_DISABLED"
+ENV_CONTROLPLANE_DISABLED = "APPLICATIONINSIGHTS_CONTROLPLANE_DISABLED"
 # Resource attributes naming the environment (semconv: ``.name`` is current, the bare key older).
 RESOURCE_DEPLOYMENT_ENVIRONMENT = "deployment.environment"
 RESOURCE_DEPLOYMENT_ENVIRONMENT_NAME = "deployment.environment.name"

@@ -30,7 +30,7 @@ from ..errors import KitError
 from ..fsutil import ensure_dir
 from ..kql.paths import KIT_ROOT
 from ..local.envelopes import parse_time
-from ..local.ingest import LOCAL_ENDPOINT_ENV, IngestServer
+from ..local.ingest import LOCAL_ENDPOINT_ENV, LOOPBACK_EXPORTER_ENV, IngestServer
 from ..local.llm_standin import LLMStandin
 from ..local.store import LocalStore
 from . import kit_parts
@@ -97,11 +97,10 @@ def app_environment(
         "OPENAI_MAX_RETRIES": "0",
         LOCAL_ENDPOINT_ENV: ingest.url,
         contract.ENV_CONNECTION_STRING: ingest.connection_string,
-        "OTEL_METRIC_EXPORT_INTERVAL": str(METRIC_EXPORT_INTERVAL_MS),
-        "OTEL_BSP_SCHEDULE_DELAY": str(SPAN_EXPORT_DELAY_MS),
+        contract.ENV_OTEL_METRIC_EXPORT_INTERVAL: str(METRIC_EXPORT_INTERVAL_MS),
+        contract.ENV_OTEL_BSP_SCHEDULE_DELAY: str(SPAN_EXPORT_DELAY_MS),
         # Microsoft's own endpoints are unreachable here (and none of the demo's business).
-        "APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL": "true",
-        "APPLICATIONINSIGHTS_SDKSTATS_DISABLED": "true",
+        **LOOPBACK_EXPORTER_ENV,
         # Service name, environment and trace sampler as the stack sets them; counts stay exact
         # under any sampler because they come from metrics, which are never sampled.
         **kit_parts.telemetry_env(ctx),

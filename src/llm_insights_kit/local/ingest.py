@@ -51,6 +51,15 @@ QPS_SUBSCRIBED = "x-ms-qps-subscribed"
 QPS_POLLING_HINT = "x-ms-qps-service-polling-interval-hint"
 
 
+#: Environment for an exporter that posts to a loopback endpoint: no statsbeat, SDK-stats or
+#: control-plane calls to Microsoft's own endpoints (unreachable offline, and not the app's data).
+LOOPBACK_EXPORTER_ENV: dict[str, str] = {
+    contract.ENV_STATSBEAT_DISABLED_ALL: "true",
+    contract.ENV_SDKSTATS_DISABLED: "true",
+    contract.ENV_CONTROLPLANE_DISABLED: "true",
+}
+
+
 def connection_string_for(url: str, ikey: str = LOCAL_IKEY) -> str:
     """The connection string that sends ingestion and live metrics to *url*."""
     base = url.rstrip("/") + "/"
