@@ -8,6 +8,7 @@ import llm_insights
 from llm_insights import _guard
 from llm_insights import contract as c
 from llm_insights._spans import current_span_attributes
+from opentelemetry import trace
 
 
 def test_same_instance_reused_nested(telemetry):
@@ -66,3 +67,22 @@ def test_same_step_instance_reused_nested_and_in_sequence(telemetry):
     assert len(spans) == 3 and all(s.end_time for s in spans)
     inner, outer, _ = spans  # finished order
     assert inner.parent.span_id == outer.context.span_id
+
+
+def test_same_llm_call_instance_reused_nested_and_in_sequence(telemetry):
+    call = llm_insights.llm_call(provider="openai", model="gpt-4o")
+    with call:
+        call.record_usage(input_tokens=10, output_tokens=1)
+        with call:  # the inner use is its own call; the outer one comes back at its exit
+            call.record_usage(input_tokens=20, output_tokens=2)
+        call.record_completion("outer text")
+    with call:
+        call.record_usage(input_tokens=30, output_tokens=3)
+    spans = telemetry.spans("chat gpt-4o")
+    assert len(spans) == 3 and all(s.end_time for s in spans)
+    inner, outer, later = spans  # finished order
+    assert inner.parent.span_id == outer.context.span_id
+    used = [s.attributes[c.GEN_AI_USAGE_INPUT_TOKENS] for s in (inner, outer, later)]
+    assert used == [20, 10, 30]  # nothing the outer call recorded was lost to the inner one
+    assert telemetry.total(c.OPERATION_DURATION.name) == 3
+    assert current_span_attributes() == {} and not trace.get_current_span().is_recording()

@@ -47,9 +47,15 @@ class llm_call:
         )
         self._call: LLMCall | None = None
         self._token: Any = None
+        # (call, token) of outer uses while the same instance is entered again: the inner call
+        # is recorded on its own and the outer one is restored at the inner exit
+        self._outer: list[tuple[LLMCall | None, Any]] = []
 
     @guarded("llm_call.enter")
     def _begin(self) -> None:
+        if self._call is not None and not self._call.done:  # already active: nest
+            self._outer.append((self._call, self._token))
+            self._call = self._token = None
         self._call = LLMCall(**self._kw)
         self._token = otel_context.attach(trace.set_span_in_context(self._call.span))
 
@@ -74,14 +80,19 @@ class llm_call:
                 otel_context.detach(self._token)
             except Exception as e:
                 report("llm_call.detach", e)
+            self._token = None
         call = self._call
         if call is None:
             return
-        if exc is not None:
-            call.fail(exc)
-        if call.streaming and call.stream_end is None:
-            call.stream_end = c.STREAM_END_ERROR if exc is not None else c.STREAM_END_COMPLETED
-        call.finish()
+        try:
+            if exc is not None:
+                call.fail(exc)
+            if call.streaming and call.stream_end is None:
+                call.stream_end = c.STREAM_END_ERROR if exc is not None else c.STREAM_END_COMPLETED
+            call.finish()
+        finally:
+            if self._outer:  # back to the outer use of this instance
+                self._call, self._token = self._outer.pop()
 
     # -- what the app reports ------------------------------------------------------------------
     @guarded("llm_call.record_usage")
