@@ -112,6 +112,13 @@ def telemetry() -> Iterator[Telemetry]:
     _instrument_openai._no_inject.clear()
 
 
+@pytest.fixture
+def instrumented_openai(telemetry: Telemetry) -> Iterator[Telemetry]:
+    """The openai client patched for this test (the telemetry fixture removes the patches)."""
+    assert llm_insights.instrument_openai()
+    yield telemetry
+
+
 @pytest.fixture(scope="session")
 def standin() -> Iterator[Any]:
     from llm_insights_kit.local.llm_standin import LLMStandin

@@ -15,15 +15,9 @@ from openai.resources.embeddings import AsyncEmbeddings, Embeddings
 
 from llm_insights_kit.local.llm_standin import Scripted, filter_results
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("instrumented_openai")]
 
 MSG = [{"role": "user", "content": "What is the dose of ibuprofen?"}]
-
-
-@pytest.fixture(autouse=True)
-def _instrumented(telemetry):
-    assert llm_insights.instrument_openai()
-    yield
 
 
 def test_chat_span_and_metrics(telemetry, stand, openai_client):

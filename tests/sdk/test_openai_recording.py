@@ -9,22 +9,15 @@ import gc
 import inspect
 import time
 
-import llm_insights
 import openai
 import pytest
 from llm_insights import contract as c
 
 from llm_insights_kit.local.llm_standin import Scripted
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("instrumented_openai")]
 
 MSG = [{"role": "user", "content": "What is the dose of ibuprofen?"}]
-
-
-@pytest.fixture(autouse=True)
-def _instrumented(telemetry):
-    assert llm_insights.instrument_openai()
-    yield
 
 
 def test_abandoned_stream_duration_ends_at_last_chunk_not_at_gc(telemetry, stand, openai_client):

@@ -13,15 +13,9 @@ from llm_insights import contract as c
 
 from llm_insights_kit.local.llm_standin import Scripted
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("instrumented_openai")]
 
 responses = pytest.importorskip("openai.resources.responses", reason="openai without Responses")
-
-
-@pytest.fixture(autouse=True)
-def _instrumented(telemetry):
-    assert llm_insights.instrument_openai()
-    yield
 
 
 def test_response_span_usage_cost_and_metrics(telemetry, stand, openai_client):

@@ -30,7 +30,7 @@ from ._content import input_messages, output_messages, serialize, should_capture
 from ._guard import guarded, report, report_invalid
 from ._metrics import finite_number
 from ._quality import assess, clean_text
-from ._safety import FilterHits
+from ._safety import FilterHits, get
 from ._spans import current_span_attributes
 
 _MAX_INTERVALS = 10_000
@@ -53,6 +53,13 @@ USAGE_FIELDS_OPENAI = (
     "usage.completion_tokens",
     "usage.prompt_tokens_details.cached_tokens",
 )
+USAGE_FIELDS_RESPONSES = (
+    "usage.input_tokens",
+    "usage.output_tokens",
+    "usage.input_tokens_details.cached_tokens",
+)
+# the keys along each field path below `usage.`, split once per tuple of fields
+_usage_keys: dict[tuple[str, ...], tuple[tuple[str, ...], ...]] = {}
 USAGE_FIELDS_LLM_CALL = (
     "record_usage(input_tokens)",
     "record_usage(output_tokens)",
@@ -173,6 +180,22 @@ class LLMCall:
             self.output_tokens = _usable_count(output_tokens, fields[1])
         if cached is not None:
             self.cached_input_tokens = _usable_count(cached, fields[2])
+
+    def set_usage_from(self, usage: Any, fields: tuple[str, str, str]) -> None:
+        """``set_usage`` with the counts read from a provider's usage object along *fields*
+        (dotted paths from ``usage.``, e.g. ``USAGE_FIELDS_OPENAI``)."""
+        if usage is None:
+            return
+        keys = _usage_keys.get(fields)
+        if keys is None:
+            keys = _usage_keys[fields] = tuple(tuple(f.split(".")[1:]) for f in fields)
+        counts = []
+        for path in keys:
+            value = usage
+            for key in path:
+                value = get(value, key)
+            counts.append(value)
+        self.set_usage(*counts, fields=fields)
 
     def set_response(self, model: Any = None, response_id: Any = None) -> None:
         if isinstance(model, str) and model:

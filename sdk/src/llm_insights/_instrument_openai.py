@@ -21,7 +21,7 @@ import wrapt
 
 from . import _responses, _state
 from . import contract as c
-from ._call import LLMCall
+from ._call import USAGE_FIELDS_OPENAI, LLMCall
 from ._guard import guarded, report
 from ._safety import get
 from ._stream import (
@@ -194,13 +194,7 @@ def _fail(call: LLMCall, exc: BaseException) -> None:
 # -- response side ------------------------------------------------------------------------------
 def _record_response(call: LLMCall, resp: Any) -> None:
     call.set_response(get(resp, "model"), get(resp, "id"))
-    usage = get(resp, "usage")
-    if usage is not None:
-        call.set_usage(
-            get(usage, "prompt_tokens"),
-            get(usage, "completion_tokens"),
-            get(get(usage, "prompt_tokens_details"), "cached_tokens"),
-        )
+    call.set_usage_from(get(resp, "usage"), USAGE_FIELDS_OPENAI)
     call.filters.add_prompt_filter_results(get(resp, "prompt_filter_results"))
     for choice in get(resp, "choices") or []:
         index = get(choice, "index")

@@ -18,16 +18,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import contract as c
-from ._call import LLMCall
+from ._call import USAGE_FIELDS_RESPONSES, LLMCall
 from ._guard import report
 from ._safety import get, getter
 from ._stream import StreamState
 
-USAGE_FIELDS = (
-    "usage.input_tokens",
-    "usage.output_tokens",
-    "usage.input_tokens_details.cached_tokens",
-)
 _INCOMPLETE_REASONS = {"max_output_tokens": "length", "content_filter": "content_filter"}
 _TERMINAL_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
 _START_EVENTS = frozenset({"response.created", "response.in_progress"})
@@ -82,14 +77,7 @@ def _text_and_reason(resp: Any) -> tuple[str | None, str | None]:
 def _record_end(call: LLMCall, resp: Any, with_text: bool) -> None:
     """Model, id, usage, finish reason (and, for non-streamed responses, the text)."""
     call.set_response(get(resp, "model"), get(resp, "id"))
-    usage = get(resp, "usage")
-    if usage is not None:
-        call.set_usage(
-            get(usage, "input_tokens"),
-            get(usage, "output_tokens"),
-            get(get(usage, "input_tokens_details"), "cached_tokens"),
-            fields=USAGE_FIELDS,
-        )
+    call.set_usage_from(get(resp, "usage"), USAGE_FIELDS_RESPONSES)
     text, reason = _text_and_reason(resp)
     call.add_text(text if with_text else None, 0, reason)
     if get(resp, "status") == "failed":

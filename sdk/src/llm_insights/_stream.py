@@ -20,9 +20,9 @@ from typing import Any
 import wrapt
 
 from . import contract as c
-from ._call import LLMCall
+from ._call import USAGE_FIELDS_OPENAI, LLMCall
 from ._guard import report
-from ._safety import get, getter
+from ._safety import getter
 
 
 class StreamState:
@@ -48,12 +48,7 @@ class StreamState:
             if prompt_results is not None:
                 call.filters.add_prompt_filter_results(prompt_results)
             usage = g("usage")
-            if usage is not None:
-                call.set_usage(
-                    get(usage, "prompt_tokens"),
-                    get(usage, "completion_tokens"),
-                    get(get(usage, "prompt_tokens_details"), "cached_tokens"),
-                )
+            call.set_usage_from(usage, USAGE_FIELDS_OPENAI)
             choices = g("choices") or []
             has_content = False
             for choice in choices:

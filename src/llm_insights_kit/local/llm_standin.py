@@ -457,12 +457,7 @@ class _Handler(BaseHTTPRequestHandler):
                 **extra,
             }
 
-        self.send_response(200)
-        self.send_header("content-type", "text/event-stream")
-        self.send_header("cache-control", "no-cache")
-        self.send_header("connection", "close")
-        self.end_headers()
-        self.close_connection = True
+        self._start_sse()
         try:
             if script.latency:
                 time.sleep(script.latency)
@@ -593,12 +588,7 @@ class _Handler(BaseHTTPRequestHandler):
                 200, self._response_object(script, body, model, rid, "".join(chunks), True)
             )
             return
-        self.send_response(200)
-        self.send_header("content-type", "text/event-stream")
-        self.send_header("cache-control", "no-cache")
-        self.send_header("connection", "close")
-        self.end_headers()
-        self.close_connection = True
+        self._start_sse()
         seq = itertools.count()
 
         def event(kind: str, **fields: Any) -> None:
@@ -659,6 +649,15 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):  # the client closed the stream early
             return
+
+    def _start_sse(self) -> None:
+        """200 with an event-stream body that ends when the connection closes."""
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
+        self.send_header("cache-control", "no-cache")
+        self.send_header("connection", "close")
+        self.end_headers()
+        self.close_connection = True
 
     def _sse(self, payload: dict[str, Any]) -> None:
         self.wfile.write(b"data: " + json.dumps(payload).encode() + b"\n\n")
