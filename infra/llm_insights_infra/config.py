@@ -33,6 +33,7 @@ from llm_insights_kit.stack_config import (
     AppInsightsConfig,
     ContainerAppConfig,
     Key,
+    Notifications,
     ResourceGroupConfig,
     TelemetryConfig,
     WorkspaceConfig,
@@ -48,15 +49,8 @@ __all__ = [
 ]  # fmt: skip
 
 
-@dataclass(frozen=True)
-class NotificationsConfig:
-    emails: tuple[str, ...]
-    pagerduty_url: pulumi.Output[str] | None
-    slack_webhook_url: pulumi.Output[str] | None
-    routes: Mapping[str, tuple[str, ...]]
-
-    def receivers_used(self) -> set[str]:
-        return {r for receivers in self.routes.values() for r in receivers}
+#: The kit's notification settings with the secret URLs as Pulumi secret outputs.
+NotificationsConfig = Notifications[pulumi.Output[str]]
 
 
 @dataclass(frozen=True)

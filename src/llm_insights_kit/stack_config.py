@@ -21,7 +21,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from llm_insights import contract
 
@@ -169,17 +169,25 @@ class ContainerAppConfig:
         return match.group("rg"), match.group("vault")
 
 
+Secret = TypeVar("Secret")
+
+
 @dataclass(frozen=True)
-class NotificationsSettings:
-    """Receivers and routes; a secret URL is its value, ``ENCRYPTED`` (set, unreadable) or None."""
+class Notifications(Generic[Secret]):
+    """Receivers and routes. The secret URLs are of type ``Secret``: here the stack file's
+    value (``ENCRYPTED`` when set but unreadable) or None; in the Pulumi program a secret
+    ``pulumi.Output[str]`` (``NotificationsConfig``), so neither side re-states the other."""
 
     emails: tuple[str, ...]
-    pagerduty_url: str | None
-    slack_webhook_url: str | None
+    pagerduty_url: Secret | None
+    slack_webhook_url: Secret | None
     routes: Mapping[str, tuple[str, ...]]
 
     def receivers_used(self) -> set[str]:
         return {r for receivers in self.routes.values() for r in receivers}
+
+
+NotificationsSettings = Notifications[str]
 
 
 @dataclass(frozen=True)
