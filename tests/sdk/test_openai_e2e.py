@@ -338,12 +338,59 @@ def test_with_raw_response_unchanged_and_recorded(telemetry, stand, openai_clien
     assert a[c.GEN_AI_USAGE_OUTPUT_TOKENS] == 1
 
 
-def test_with_streaming_response_still_works(telemetry, stand, openai_client):
+def test_with_streaming_response_recorded_when_the_body_is_parsed(telemetry, stand, openai_client):
+    stand.script(Scripted(text="body", input_tokens=5, output_tokens=1))
     with openai_client.chat.completions.with_streaming_response.create(
         model="gpt-4o", messages=MSG
     ) as resp:
-        assert resp.parse().choices[0].message.content
-    assert telemetry.total(c.OPERATION_DURATION.name) == 1
+        assert resp.headers["content-type"].startswith("application/json")  # still the response
+        assert telemetry.spans() == []  # nothing read yet
+        first = resp.parse()
+        assert first.choices[0].message.content == "body"
+        assert resp.parse() is first  # openai's cached parse, unchanged
+    a = telemetry.span().attributes
+    assert (a[c.GEN_AI_USAGE_INPUT_TOKENS], a[c.GEN_AI_USAGE_OUTPUT_TOKENS]) == (5, 1)
+    assert a[c.MS_COST_INPUT] > 0
+    assert telemetry.total(c.OPERATION_DURATION.name) == 1  # once, not again at close
+
+
+def test_with_streaming_response_stream_and_unread_close(telemetry, stand, openai_client):
+    stand.script(Scripted(text="one two", input_tokens=3, output_tokens=2))
+    with openai_client.chat.completions.with_streaming_response.create(
+        model="gpt-4o", messages=MSG, stream=True, stream_options={"include_usage": True}
+    ) as resp:
+        chunks = list(resp.parse())
+    assert not chunks[-1].choices  # the app asked for usage, so it sees the usage chunk
+    streamed = telemetry.span().attributes
+    assert streamed[c.ATTR_STREAM_END] == c.STREAM_END_COMPLETED
+    assert streamed[c.GEN_AI_USAGE_OUTPUT_TOKENS] == 2
+    with openai_client.chat.completions.with_streaming_response.create(
+        model="gpt-4o", messages=MSG
+    ) as resp:
+        resp.http_response.read()  # the app read the bytes itself: usage stays unknown
+    unread = telemetry.spans()[-1].attributes
+    assert unread[c.ATTR_USAGE_KNOWN] is False
+    assert telemetry.total(c.OPERATION_DURATION.name) == 2
+
+
+def test_async_with_streaming_response(telemetry, stand):
+    async def main() -> None:
+        client = openai.AsyncOpenAI(base_url=stand.base_url, api_key="test", max_retries=0)
+        async with client.chat.completions.with_streaming_response.create(
+            model="gpt-4o", messages=MSG
+        ) as resp:
+            await resp.parse()
+        async with client.chat.completions.with_streaming_response.create(
+            model="gpt-4o", messages=MSG, stream=True
+        ) as resp:
+            async for _ in await resp.parse():
+                pass
+        await client.close()
+
+    asyncio.run(main())
+    parsed, streamed = (s.attributes for s in telemetry.spans())
+    assert parsed[c.GEN_AI_USAGE_OUTPUT_TOKENS] > 0
+    assert streamed[c.ATTR_STREAM_END] == c.STREAM_END_COMPLETED
 
 
 def test_uninstrument_removes_wrappers(telemetry, stand, openai_client):

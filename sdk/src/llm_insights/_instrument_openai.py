@@ -31,6 +31,7 @@ from ._stream import (
     StreamState,
     SyncStreamProxy,
 )
+from ._streaming_response import AsyncStreamingResponseProxy, StreamingResponseProxy
 
 # (module, class, method, API, async); `parse` (structured outputs) posts on its own, it does
 # not go through `create`, so it is patched too where the installed openai has it. The API is
@@ -220,16 +221,14 @@ def _handle(
     """Record *result* (or wrap it when it is a stream); return what the app gets."""
     try:
         if _is_stream(result):
-            state = (
-                _responses.ResponsesStreamState(call, hide_usage_chunk=False)
-                if api == _RESPONSES_API
-                else StreamState(call, hide_usage_chunk=inject)
-            )
-            return AsyncStreamProxy(result, state) if is_async else SyncStreamProxy(result, state)
+            return _proxied_stream(call, result, inject, is_async, api)
+        if raw == "stream":  # with_streaming_response: recorded when the app reads the body
+            proxy = AsyncStreamingResponseProxy if is_async else StreamingResponseProxy
+            return proxy(result, call, functools.partial(_read_body, call, is_async, api))
         if raw is not None:
             # with_raw_response: parse() is cached, so the app's later parse() gets the same
-            # object; with_streaming_response bodies are not read (duration to headers only).
-            if raw != "stream" and not call.streaming and hasattr(result, "parse"):
+            # object
+            if not call.streaming and hasattr(result, "parse"):
                 _recorder(api)(call, result.parse())
         else:
             _recorder(api)(call, result)
@@ -238,6 +237,32 @@ def _handle(
         report("openai.response", exc)
         call.finish()
     return result
+
+
+def _proxied_stream(call: LLMCall, stream: Any, inject: bool, is_async: bool, api: str) -> Any:
+    state = (
+        _responses.ResponsesStreamState(call, hide_usage_chunk=False)
+        if api == _RESPONSES_API
+        else StreamState(call, hide_usage_chunk=inject)
+    )
+    return AsyncStreamProxy(stream, state) if is_async else SyncStreamProxy(stream, state)
+
+
+def _read_body(call: LLMCall, is_async: bool, api: str, body: Any) -> Any:
+    """A ``with_streaming_response`` body the app parsed (or read as JSON): record it, or proxy
+    it when it is a stream (nothing was injected into a raw request). Returns what the app
+    gets."""
+    try:
+        if call.done:
+            return body
+        if _is_stream(body):
+            return _proxied_stream(call, body, False, is_async, api)
+        _recorder(api)(call, body)
+        call.finish()
+    except Exception as exc:
+        report("openai.streaming_response", exc)
+        call.finish()
+    return body
 
 
 def _sync_wrapper(operation: str) -> Any:
