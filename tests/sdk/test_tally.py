@@ -124,3 +124,13 @@ def test_a_failing_counter_keeps_the_other_sums_and_is_counted() -> None:
         assert [dict(k)[c.ATTR_SDK_COMPONENT] for k in errors] == ["metrics.tally_drain"]
     finally:
         _state.reset()
+
+
+def test_a_second_set_of_instruments_on_the_same_provider_still_exports() -> None:
+    """OpenTelemetry ignores a duplicate instrument's callbacks: the sums must still drain."""
+    reader = _reader()
+    provider = _provider(reader)
+    Instruments(provider)
+    again = Instruments(provider)  # e.g. providers re-set to the same global one
+    again.add_dims(c.COST, 1.0, DIMS)
+    assert sum(_sums(reader, c.COST.name).values()) == 1.0

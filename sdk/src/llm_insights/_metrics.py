@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import contract as c
-from ._tally import CounterTally
+from ._tally import TALLY
 
 _METER_NAME = "llm_insights"
 _SCALARS = frozenset({str, bool, int, float})
@@ -106,7 +106,7 @@ class Instruments:
                 inst = meter.create_counter(spec.name, unit=spec.unit, description=spec.description)
             self._by_name[spec.name] = inst
         # counters are summed in process and handed over at each collection (see _tally)
-        self.tally = CounterTally()
+        self.tally = TALLY
         meter.create_observable_gauge(
             c.SDK_TALLY_HANDOVER,
             callbacks=[self.tally.callback],

@@ -12,6 +12,11 @@ instrument callbacks at the start of every collection, before it reads the synch
 instruments, so the sums land in the collection that triggered them
 (``tests/sdk/test_tally.py`` pins that order against the installed SDK). A synchronous add
 reaches every reader's storage, so with several readers each one still sees every sum.
+
+There is one tally per process (``TALLY``): OpenTelemetry keeps the first instrument of a name
+per meter and ignores a duplicate's callbacks, so a second set of instruments on the same
+provider must drain through the first one's gauge. Any collection drains every pending sum, each
+into its own counter (and so its own provider).
 """
 
 from __future__ import annotations
@@ -57,3 +62,6 @@ class CounterTally:
 
     def __len__(self) -> int:
         return len(self._pending)
+
+
+TALLY = CounterTally()
