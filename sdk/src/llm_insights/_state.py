@@ -12,7 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._metrics import Instruments
+from ._metrics import _METER_NAME as SCOPE_NAME
+from ._metrics import Instruments, _version
 
 CONTENT_OFF = "off"
 CONTENT_ON = "on"
@@ -85,13 +86,8 @@ def tracer() -> Any:
     global _tracer
     t = _tracer
     if t is None:
-        from opentelemetry import trace
-
-        from ._metrics import _version
-
         with _lock:
-            provider = _tracer_provider or trace.get_tracer_provider()
-            _tracer = t = provider.get_tracer("llm_insights", _version())
+            _tracer = t = providers()[0].get_tracer(SCOPE_NAME, _version())
     return t
 
 
@@ -99,13 +95,8 @@ def event_logger() -> Any:
     global _logger
     lg = _logger
     if lg is None:
-        from opentelemetry import _logs
-
-        from ._metrics import _version
-
         with _lock:
-            provider = _logger_provider or _logs.get_logger_provider()
-            _logger = lg = provider.get_logger("llm_insights", _version())
+            _logger = lg = providers()[2].get_logger(SCOPE_NAME, _version())
     return lg
 
 
