@@ -84,17 +84,23 @@ def _columns(a: Analysis) -> str:
 
 
 # -- the checks: each returns (field, value, problem) or None ------------------------------------
-def _window_set(r: AlertRuleSpec, _a: Analysis | None):
-    if r.window_size == "PT1M":
-        return None  # its own row
-    minutes = _td(r.window_size).total_seconds() / 60
-    if minutes not in WINDOW_MINUTES:
-        return (
-            "windowSize",
-            r.window_size,
-            "windowSize minutes must be one of " + ", ".join(map(str, WINDOW_MINUTES)),
-        )
+def window_problem(value: object) -> str | None:
+    """What is wrong with a windowSize value (also used for overrides before a rule exists).
+    ``schema.WINDOW_SIZES`` is the service's minute list plus PT1M (a test keeps them equal)."""
+    if not isinstance(value, str) or value not in s.WINDOW_SIZES:
+        return "one of " + ", ".join(s.WINDOW_SIZES)
     return None
+
+
+def frequency_problem(value: object) -> str | None:
+    if not isinstance(value, str) or value not in s.EVALUATION_FREQUENCIES:
+        return "one of " + ", ".join(s.EVALUATION_FREQUENCIES)
+    return None
+
+
+def _window_set(r: AlertRuleSpec, _a: Analysis | None):
+    problem = window_problem(r.window_size)
+    return ("windowSize", r.window_size, problem) if problem else None
 
 
 def _window_pt1m(r: AlertRuleSpec, _a: Analysis | None):
@@ -104,13 +110,8 @@ def _window_pt1m(r: AlertRuleSpec, _a: Analysis | None):
 
 
 def _frequency_set(r: AlertRuleSpec, _a: Analysis | None):
-    if r.evaluation_frequency not in s.EVALUATION_FREQUENCIES:
-        return (
-            "evaluationFrequency",
-            r.evaluation_frequency,
-            "one of " + ", ".join(s.EVALUATION_FREQUENCIES),
-        )
-    return None
+    problem = frequency_problem(r.evaluation_frequency)
+    return ("evaluationFrequency", r.evaluation_frequency, problem) if problem else None
 
 
 def _failing_periods(r: AlertRuleSpec, _a: Analysis | None):
@@ -477,6 +478,12 @@ CONSTRAINTS: tuple[Constraint, ...] = (
     ),
 )
 BY_ID = {c.id: c for c in CONSTRAINTS}
+
+
+def cite(constraint_id: str) -> str:
+    """`` [Azure constraint <id>; source: <source>]``, appended to a violation's message."""
+    c = BY_ID[constraint_id]
+    return f" [Azure constraint {c.id}; source: {c.source}]"
 
 
 def violations(rule: AlertRuleSpec, analysis: Analysis | None) -> Iterator[Violation]:

@@ -18,7 +18,7 @@ from ..artifacts import AlertRuleSpec
 from ..errors import KitError
 from ..kql.service import Analysis
 from . import schema as s
-from .constraints import violations
+from .constraints import cite, frequency_problem, violations, window_problem
 
 
 def where(source_file: str, rule: str, field: str, value: Any) -> str:
@@ -61,11 +61,17 @@ def check_choice(value: Any, allowed: tuple[str, ...], at: str) -> str:
 
 
 def check_frequency(value: Any, at: str) -> str:
-    return check_choice(value, s.EVALUATION_FREQUENCIES, at)
+    problem = frequency_problem(value)
+    if problem:
+        raise KitError(at, problem + cite("frequency-set"))
+    return value
 
 
 def check_window(value: Any, at: str) -> str:
-    return check_choice(value, s.WINDOW_SIZES, at)
+    problem = window_problem(value)
+    if problem:
+        raise KitError(at, problem + cite("window-size"))
+    return value
 
 
 def _is_bucket_counter(spec: Any) -> bool:
@@ -124,10 +130,6 @@ def check_rule(
         raise KitError(where(f, n, field, value), problem + note)
 
     check_severity(rule.severity, where(f, n, "severity", rule.severity))
-    check_frequency(
-        rule.evaluation_frequency, where(f, n, "evaluationFrequency", rule.evaluation_frequency)
-    )
-    window = check_window(rule.window_size, where(f, n, "windowSize", rule.window_size))
     check_choice(
         rule.time_aggregation,
         s.TIME_AGGREGATIONS,
@@ -137,12 +139,8 @@ def check_rule(
     check_threshold(rule.threshold, where(f, n, "threshold", rule.threshold))
     check_choice(rule.route, s.ROUTES, where(f, n, "route", rule.route))
     for violation in violations(rule, analysis):
-        c = violation.constraint
-        fail(
-            violation.field,
-            violation.value,
-            f"{violation.problem} [Azure constraint {c.id}; source: {c.source}]",
-        )
+        fail(violation.field, violation.value, violation.problem + cite(violation.constraint.id))
+    window = rule.window_size
     if checks.min_window and s.parse_duration(window) < s.parse_duration(checks.min_window):
         fail(
             "windowSize",
