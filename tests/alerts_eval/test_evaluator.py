@@ -160,7 +160,7 @@ def test_nonfinite_measures_are_recorded():
     store = ListStore(["v"], [[minutes(1), float("inf")], [minutes(2), None], [minutes(3), 1.0]])
     evaluator = RuleEvaluator(store, make_rule(time_aggregation="Maximum"))
     evaluator.run([minutes(5)])
-    assert [v for _, _, v in evaluator.nonfinite][0] == float("inf")
+    assert next(v for _, _, v in evaluator.nonfinite) == float("inf")
     assert len(evaluator.nonfinite) == 2
 
 
