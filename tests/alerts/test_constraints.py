@@ -16,6 +16,7 @@ from llm_insights_kit.alerts.constraints import BY_ID, CONSTRAINTS, WINDOW_MINUT
 from llm_insights_kit.artifacts import RenderContext
 from llm_insights_kit.errors import KitError
 from llm_insights_kit.kql import service
+from llm_insights_kit.kql.paths import KIT_ROOT
 from llm_insights_kit.kql.templates import tidy
 from llm_insights_kit.stack_config import render_context
 
@@ -179,3 +180,10 @@ def test_a_bad_override_value_names_the_constraint(tmp_path):
         "Pulumi.bad.yaml: llm-insights:alerts.llm-cost-spike.windowSize"
     )
     assert "[Azure constraint window-size; source: " in info.value.problem
+
+
+def test_the_readme_names_every_constraint():
+    """README "What Azure checks, and we check first" lists each row by its id."""
+    readme = (KIT_ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## What Azure checks, and we check first", 1)[1].split("\n## ", 1)[0]
+    assert [c.id for c in CONSTRAINTS if f"`{c.id}`" not in section] == []

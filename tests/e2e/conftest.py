@@ -115,8 +115,9 @@ class TruthHarness:
         older = self.run(alert_workload(pair[0]), store)
         last = store.query(f"{TABLE_METRICS} | summarize newest = max(timestamp)").scalar()
         newer = self.run(alert_workload(pair[1]), store)
+        after = last.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         first = store.query(
-            f"{TABLE_METRICS} | where timestamp > datetime({last.strftime('%Y-%m-%dT%H:%M:%S.%fZ')}) "
+            f"{TABLE_METRICS} | where timestamp > datetime({after}) "
             "| summarize oldest = min(timestamp)"
         ).scalar()
         assert first is not None, "the second run's rows follow the first's"

@@ -206,10 +206,15 @@ _OVERRIDE_ATTRS = {
 }
 
 
-def load_rules(ctx: RenderContext, rules_dir: Path | None = None) -> list[AlertRuleSpec]:
+def load_rules(
+    ctx: RenderContext, rules_dir: Path | None = None, *, compile_errors: bool = True
+) -> list[AlertRuleSpec]:
     """Every rule in ``rules_dir`` (default: the kit's ``alerts/``), sorted by name, with the
     stack's ``llm-insights:alerts`` overrides applied and everything validated, Azure's
-    documented constraints included (needs node and the Kusto language service)."""
+    documented constraints included (needs node and the Kusto language service).
+
+    ``compile_errors=False`` (``lint``, which reports every query's diagnostics itself): a rule
+    whose query does not compile skips the query constraints instead of failing the load."""
     directory = Path(rules_dir) if rules_dir is not None else ALERTS_DIR
     if not directory.is_dir():
         raise KitError(str(directory), "alert rules directory not found")
@@ -249,5 +254,6 @@ def load_rules(ctx: RenderContext, rules_dir: Path | None = None) -> list[AlertR
     queries = [service.KqlQuery(f"{r.source_file} rule {r.name}", r.query) for r, _, _ in built]
     analyses = service.analyze(queries)
     for (rule, checks, note), analysis in zip(built, analyses, strict=True):
-        check_rule(rule, checks, note, analysis)
+        usable = compile_errors or not analysis.errors
+        check_rule(rule, checks, note, analysis if usable else None)
     return [rule for rule, _, _ in built]
