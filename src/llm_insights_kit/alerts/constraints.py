@@ -382,7 +382,9 @@ CONSTRAINTS: tuple[Constraint, ...] = (
     Constraint(
         "stateful-frequency",
         "no stateful rule (autoMitigate) with evaluationFrequency over 12 hours",
-        DOCS + " (stateful log search alerts; recorded in the kit's REFERENCE notes)",
+        DOCS + "alerts-overview.md (Stateful alerts: log search alert resolution is defined "
+        "for frequencies up to 12 hours; stateful log alert limits in "
+        "includes/azure-monitor-limits-alerts.md)",
         _stateful_frequency,
     ),
     Constraint(
