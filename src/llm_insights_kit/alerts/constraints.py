@@ -55,7 +55,8 @@ class Violation:
     problem: str
 
 
-Check = Callable[[AlertRuleSpec, Analysis | None], "tuple[str, object, str] | None"]
+Hit = tuple[str, object, str] | None  # (field, value, problem) of a broken constraint
+Check = Callable[[AlertRuleSpec, Analysis | None], Hit]
 
 
 @dataclass(frozen=True)
@@ -98,23 +99,23 @@ def frequency_problem(value: object) -> str | None:
     return None
 
 
-def _window_set(r: AlertRuleSpec, _a: Analysis | None):
+def _window_set(r: AlertRuleSpec, _a: Analysis | None) -> Hit:
     problem = window_problem(r.window_size)
     return ("windowSize", r.window_size, problem) if problem else None
 
 
-def _window_pt1m(r: AlertRuleSpec, _a: Analysis | None):
+def _window_pt1m(r: AlertRuleSpec, _a: Analysis | None) -> Hit:
     if r.window_size == "PT1M" and r.evaluation_frequency != "PT1M":
         return "windowSize", r.window_size, "PT1M is allowed only with evaluationFrequency PT1M"
     return None
 
 
-def _frequency_set(r: AlertRuleSpec, _a: Analysis | None):
+def _frequency_set(r: AlertRuleSpec, _a: Analysis | None) -> Hit:
     problem = frequency_problem(r.evaluation_frequency)
     return ("evaluationFrequency", r.evaluation_frequency, problem) if problem else None
 
 
-def _failing_periods(r: AlertRuleSpec, _a: Analysis | None):
+def _failing_periods(r: AlertRuleSpec, _a: Analysis | None) -> Hit:
     n = r.failing_periods.number_of_evaluation_periods
     m = r.failing_periods.min_failing_periods_to_alert
     if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= s.MAX_EVALUATION_PERIODS:
@@ -128,7 +129,7 @@ def _failing_periods(r: AlertRuleSpec, _a: Analysis | None):
     return None
 
 
-def _frequency_within_lookback(r: AlertRuleSpec, _a: Analysis | None):
+def _frequency_within_lookback(r: AlertRuleSpec, _a: Analysis | None) -> Hit:
     if _td(r.evaluation_frequency) > _lookback(r):
         return (
             "evaluationFrequency",
@@ -139,7 +140,7 @@ def _frequency_within_lookback(r: AlertRuleSpec, _a: Analysis | None):
     return None
 
 
-def _lookback_max(r: AlertRuleSpec, _a: Analysis | None):
+def _lookback_max(r: AlertRuleSpec, _a: Analysis | None) -> Hit:
     if _lookback(r) > s.MAX_LOOKBACK:
         return (
             "windowSize",
@@ -149,7 +150,7 @@ def _lookback_max(r: AlertRuleSpec, _a: Analysis | None):
     return None
 
 
-def _mute_excludes_auto_mitigate(r: AlertRuleSpec, _a: Analysis | None):
+def _mute_excludes_auto_mitigate(r: AlertRuleSpec, _a: Analysis | None) -> Hit:
     if r.auto_mitigate and r.mute_actions_duration:
         return (
             "muteActionsDuration",
@@ -160,7 +161,7 @@ def _mute_excludes_auto_mitigate(r: AlertRuleSpec, _a: Analysis | None):
     return None
 
 
-def _frequency_within_mute(r: AlertRuleSpec, _a: Analysis | None):
+def _frequency_within_mute(r: AlertRuleSpec, _a: Analysis | None) -> Hit:
     if r.mute_actions_duration and _td(r.evaluation_frequency) > _td(r.mute_actions_duration):
         return (
             "evaluationFrequency",
@@ -170,7 +171,7 @@ def _frequency_within_mute(r: AlertRuleSpec, _a: Analysis | None):
     return None
 
 
-def _stateful_frequency(r: AlertRuleSpec, _a: Analysis | None):
+def _stateful_frequency(r: AlertRuleSpec, _a: Analysis | None) -> Hit:
     if r.auto_mitigate and _td(r.evaluation_frequency) > STATEFUL_MAX_FREQUENCY:
         return (
             "autoMitigate",
@@ -181,7 +182,7 @@ def _stateful_frequency(r: AlertRuleSpec, _a: Analysis | None):
     return None
 
 
-def _measure_with_aggregation(r: AlertRuleSpec, _a: Analysis | None):
+def _measure_with_aggregation(r: AlertRuleSpec, _a: Analysis | None) -> Hit:
     if r.time_aggregation == "Count" and r.metric_measure_column:
         return (
             "metricMeasureColumn",
@@ -198,27 +199,27 @@ def _measure_with_aggregation(r: AlertRuleSpec, _a: Analysis | None):
     return None
 
 
-def _dimension_count(r: AlertRuleSpec, _a: Analysis | None):
+def _dimension_count(r: AlertRuleSpec, _a: Analysis | None) -> Hit:
     if len(r.dimensions) > s.MAX_DIMENSIONS:
         return "dimensions", len(r.dimensions), f"at most {s.MAX_DIMENSIONS} dimensions"
     return None
 
 
-def _properties_size(r: AlertRuleSpec, _a: Analysis | None):
+def _properties_size(r: AlertRuleSpec, _a: Analysis | None) -> Hit:
     size = len(json.dumps(r.arm_properties()).encode())
     if size > s.MAX_PROPERTIES_BYTES:
         return "query", f"<{size} bytes>", "rule properties must be at most 64 KB"
     return None
 
 
-def _query_compiles(r: AlertRuleSpec, a: Analysis | None):
+def _query_compiles(r: AlertRuleSpec, a: Analysis | None) -> Hit:
     if a is not None and a.errors:
         d = a.errors[0]
         return "query", f"<line {d.line}:{d.column}>", f"{d.code} {d.message} [{d.snippet}]"
     return None
 
 
-def _tabular(r: AlertRuleSpec, a: Analysis | None):
+def _tabular(r: AlertRuleSpec, a: Analysis | None) -> Hit:
     if a is not None and a.columns is None:
         return "query", "<no table>", "the query must end in a tabular expression"
     return None
@@ -229,21 +230,21 @@ def _use(a: Analysis | None, kind: str, names: tuple[str, ...]):
     return found[0] if found else None
 
 
-def _no_search_union(r: AlertRuleSpec, a: Analysis | None):
+def _no_search_union(r: AlertRuleSpec, a: Analysis | None) -> Hit:
     use = _use(a, "operator", ("search", "union"))
     if use:
         return "query", use.name, f"the {use.name} operator is not supported in log search alerts"
     return None
 
 
-def _no_plugins(r: AlertRuleSpec, a: Analysis | None):
+def _no_plugins(r: AlertRuleSpec, a: Analysis | None) -> Hit:
     use = _use(a, "plugin", ("bag_unpack", "pivot", "narrow"))
     if use:
         return "query", f"evaluate {use.name}()", "not supported in log search alert queries"
     return None
 
 
-def _pt1m_operators(r: AlertRuleSpec, a: Analysis | None):
+def _pt1m_operators(r: AlertRuleSpec, a: Analysis | None) -> Hit:
     if r.evaluation_frequency != "PT1M":
         return None
     use = _use(a, "operator", ("search", "union", "take")) or _use(
@@ -259,20 +260,20 @@ def _pt1m_operators(r: AlertRuleSpec, a: Analysis | None):
     return None
 
 
-def _aggregated_value(r: AlertRuleSpec, a: Analysis | None):
+def _aggregated_value(r: AlertRuleSpec, a: Analysis | None) -> Hit:
     if _use(a, "name", ("AggregatedValue",)):
         return "query", "AggregatedValue", "a reserved word in log search alert queries"
     return None
 
 
-def _ago_literal(r: AlertRuleSpec, a: Analysis | None):
+def _ago_literal(r: AlertRuleSpec, a: Analysis | None) -> Hit:
     for use in a.uses("function", "ago") if a is not None else []:
         if not use.literal_arguments:
             return "query", "ago(...)", "ago() takes a timespan literal only in alert queries"
     return None
 
 
-def _time_column(r: AlertRuleSpec, a: Analysis | None):
+def _time_column(r: AlertRuleSpec, a: Analysis | None) -> Hit:
     if a is None or a.columns is None or _periods(r) == 1:
         return None
     times = [n for n, t in a.columns if t in DATETIME_TYPES]
@@ -286,7 +287,7 @@ def _time_column(r: AlertRuleSpec, a: Analysis | None):
     return None
 
 
-def _dimension_columns(r: AlertRuleSpec, a: Analysis | None):
+def _dimension_columns(r: AlertRuleSpec, a: Analysis | None) -> Hit:
     if a is None or a.columns is None:
         return None
     for i, dim in enumerate(r.dimensions):
@@ -306,7 +307,7 @@ def _dimension_columns(r: AlertRuleSpec, a: Analysis | None):
     return None
 
 
-def _measure_column(r: AlertRuleSpec, a: Analysis | None):
+def _measure_column(r: AlertRuleSpec, a: Analysis | None) -> Hit:
     if a is None or a.columns is None or not r.metric_measure_column:
         return None
     kind = a.column_type(r.metric_measure_column)

@@ -253,9 +253,10 @@ def run_test(
 def _history(
     evaluator: RuleEvaluator, exp: Expectation, start: datetime, at: datetime
 ) -> list[datetime]:
-    """The evaluation times whose state decides *exp*; windows are cached, so this only saves work.
+    """The evaluation times whose state decides *exp*; results are cached per evaluation time, so
+    this only saves work.
 
-    ``firing`` and the value depend on the windows at *at* alone (a stateful instance is fired
+    ``firing`` and the value depend on the lookback at *at* alone (a stateful instance is fired
     exactly while its condition is met; a stateless one fires at every evaluation that meets
     it). A stateful rule's fired/resolved ``event`` also needs the evaluation before. Whether a
     notification was muted depends on every notification since the start.
