@@ -370,14 +370,14 @@ CONSTRAINTS: tuple[Constraint, ...] = (
         "mute-excludes-auto-mitigate",
         "muteActionsDuration cannot be combined with autoMitigate",
         'service error "Auto mitigation must be disabled when action suppression is set" '
-        "(Azure/azure-cli#26581)",
+        "(Azure/azure-powershell#22583)",
         _mute_excludes_auto_mitigate,
     ),
     Constraint(
         "frequency-within-mute",
         "evaluationFrequency <= muteActionsDuration",
         'service error "EvaluationFrequency cannot be greater than MuteActionsDuration" '
-        "(Azure/azure-powershell#22583)",
+        "(Azure/azure-cli#26581)",
         _frequency_within_mute,
     ),
     Constraint(
