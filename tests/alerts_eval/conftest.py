@@ -22,6 +22,7 @@ def minutes(n: float) -> datetime:
 class Result:
     columns: list[str]
     rows: list[list[Any]]
+    types: list[str]
 
 
 class ListStore:
@@ -31,15 +32,22 @@ class ListStore:
     from the KQL engine: each row is one result row of the rule's query.
     """
 
-    def __init__(self, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    def __init__(
+        self, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, time_column: bool = True
+    ) -> None:
         self.columns = ["timestamp", *columns]
         self.rows = [list(r) for r in rows]
+        self.time_column = time_column  # False: the result leaves the timestamp out
         self.calls: list[tuple[datetime, datetime, datetime]] = []
 
     def query(self, kql: str, *, now: datetime, time_range: tuple[datetime, datetime]) -> Result:
         start, end = time_range
         self.calls.append((now, start, end))
-        return Result(self.columns, [r for r in self.rows if start <= r[0] < end])
+        rows = [r for r in self.rows if start <= r[0] < end]
+        types = ["TIMESTAMP WITH TIME ZONE", *("VARCHAR" for _ in self.columns[1:])]
+        if self.time_column:
+            return Result(self.columns, rows, types)
+        return Result(self.columns[1:], [r[1:] for r in rows], types[1:])
 
 
 def make_rule(**changes: Any) -> AlertRuleSpec:

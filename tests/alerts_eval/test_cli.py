@@ -208,3 +208,81 @@ def test_eval_on_a_store_file(tmp_path, capsys):
     assert result["firing"] and result["event"] is None  # fired at 00:05, still firing
     assert main([*args, "--rule", "nope"]) == 2
     assert "--rule nope: no such rule" in capsys.readouterr().err
+
+
+UNION_RULE = """\
+rules:
+  - name: shop-union
+    description: Rows of two tables (Azure rejects union in log search alerts).
+    severity: 3
+    route: info
+    evaluationFrequency: PT5M
+    windowSize: PT5M
+    query: |
+      union customMetrics, customEvents
+      | summarize n = count()
+    timeAggregation: Maximum
+    metricMeasureColumn: n
+    operator: GreaterThan
+    threshold: 0
+"""
+
+
+def test_a_rule_azure_would_reject_is_rejected_by_test_and_eval(tmp_path, capsys):
+    """Never evaluated "our way": both commands exit 2 naming the rule, constraint and source."""
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "shop.yaml").write_text(UNION_RULE, encoding="utf-8")
+    (tmp_path / "tests").mkdir()
+    tests = USER_TESTS.replace("shop-tool-failures", "shop-union")
+    path = _fixture(tmp_path / "tests", tests)
+    db = tmp_path / "local.duckdb"
+    LocalStore(db).close()
+    runs = [
+        ["alerts", "test", str(path)],
+        ["alerts", "eval", "--db", str(db), "--at", "2026-01-01T00:15:00Z", "--rules",
+         str(tmp_path / "rules")],
+    ]  # fmt: skip
+    for args in runs:
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert "shop.yaml: rule shop-union: query = " in err and "Traceback" not in err
+        assert "[Azure constraint no-search-union; source: " in err and "alerts-log-query.md" in err
+
+
+INF_RULE = """\
+rules:
+  - name: shop-inf
+    description: A measure that is infinite for a series with data.
+    severity: 3
+    route: info
+    evaluationFrequency: PT5M
+    windowSize: PT5M
+    query: |
+      customMetrics
+      | summarize n = count()
+      | extend ratio = iff(n > 0, real(+inf), 0.0)
+    timeAggregation: Maximum
+    metricMeasureColumn: ratio
+    operator: GreaterThan
+    threshold: 0
+"""
+INF_TESTS = """\
+rule_files: [../rules]
+tests:
+  - name: one row
+    series:
+      - {table: customMetrics, metric: gen_ai.client.operation.duration, at: 1m,
+         values: {valueCount: 1}}
+    expect:
+      - {rule: shop-inf, at: 5m, firing: true}
+"""
+
+
+def test_an_infinite_measure_is_warned_about(tmp_path, capsys):
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "shop.yaml").write_text(INF_RULE, encoding="utf-8")
+    (tmp_path / "tests").mkdir()
+    assert main(["alerts", "test", str(_fixture(tmp_path / "tests", INF_TESTS))]) == 0
+    out = capsys.readouterr().out
+    assert "warning: shop-inf returned measure inf (no dimensions, period ending" in out
+    assert "undocumented" in out

@@ -102,26 +102,66 @@ def test_count_with_dimensions_counts_rows_per_series():
     }
 
 
-def test_failing_periods_need_m_of_n_breaching_windows():
-    # windows ending 5m, 10m, 15m: values 20 (breach), 1, 20 (breach)
+def test_failing_periods_need_m_of_n_breaching_periods():
+    # one query over the lookback [0m, 15m); periods [10m, 15m), [5m, 10m), [0m, 5m) by the
+    # result's timestamp: values 20 (breach), 1, 20 (breach)
     rows = [[minutes(1), 20.0], [minutes(6), 1.0], [minutes(11), 20.0]]
     store = ListStore(["v"], rows)
     two_of_three = make_rule(failing=(3, 2))
     (ev,) = evaluate(store, two_of_three, minutes(15))
     assert (ev.failing_periods, ev.periods, ev.condition_met, ev.firing) == (2, 3, True, True)
     assert "2 of 3 periods breaching" in ev.why
+    assert store.calls == [(minutes(15), minutes(0), minutes(15))]  # lookback = 3 x windowSize
     (ev,) = evaluate(store, make_rule(failing=(3, 3)), minutes(15))
     assert (ev.failing_periods, ev.firing) == (2, False)
     (ev,) = evaluate(store, make_rule(failing=(2, 2)), minutes(15))
-    assert ev.breaching and not ev.firing  # newest window breaches, the one before does not
+    assert ev.breaching and not ev.firing  # newest period breaches, the one before does not
 
 
-def test_windows_are_queried_once_across_a_sequence():
+def test_periods_come_from_the_result_time_column_and_split_per_series():
+    # window 5m, 2 periods, evaluated at 12m: periods [7m, 12m) and [2m, 7m); the edge row at
+    # exactly 7m is in the newer one, the row at 1m is outside the lookback
+    rows = [
+        [minutes(1), "a", 99.0],
+        [minutes(3), "a", 20.0],
+        [minutes(7), "a", 30.0],
+        [minutes(11.9), "a", 1.0],
+        [minutes(4), "b", 20.0],
+    ]
+    store = ListStore(["model", "v"], rows)
+    store.rows.append([minutes(1), "b", 50.0])  # outside the lookback: the store scopes it out
+    rule = make_rule(failing=(2, 2), dims=[("model", "Include", ["*"])])
+    evs = {e.labels["model"]: e for e in evaluate(store, rule, minutes(12))}
+    assert (evs["a"].value, evs["a"].failing_periods, evs["a"].firing) == (15.5, 2, True)
+    assert (evs["b"].value, evs["b"].failing_periods, evs["b"].firing) == (None, 1, False)
+
+
+def test_a_multi_period_rule_without_a_time_column_is_refused():
+    store = ListStore(["v"], [[minutes(1), 20.0]], time_column=False)
+    (ev,) = evaluate(store, make_rule(), minutes(5))  # one period: no time column needed
+    assert ev.firing
+    with pytest.raises(KitError) as err:
+        evaluate(store, make_rule(failing=(2, 2)), minutes(10))
+    assert "numberOfEvaluationPeriods = 2, but the query result has 0 datetime columns" in str(
+        err.value
+    )
+    assert "not evaluated" in str(err.value) and err.value.where == "alerts/test-rule.yaml"
+
+
+def test_one_query_per_evaluation_time_across_a_sequence():
     store = ListStore(["v"], [[minutes(1), 20.0]])
     evaluator = RuleEvaluator(store, make_rule(failing=(3, 1)))
     evaluator.run(evaluator.schedule(minutes(0), minutes(30)))
-    ends = [c[0] for c in store.calls]
-    assert len(ends) == len(set(ends)) == 9  # 7 evaluation times + 2 earlier periods
+    assert [c[0] for c in store.calls] == [minutes(m) for m in range(0, 31, 5)]
+    assert all(end - start == minutes(15) - minutes(0) for _, start, end in store.calls)
+
+
+def test_nonfinite_measures_are_recorded():
+    store = ListStore(["v"], [[minutes(1), float("inf")], [minutes(2), None], [minutes(3), 1.0]])
+    evaluator = RuleEvaluator(store, make_rule(time_aggregation="Maximum"))
+    evaluator.run([minutes(5)])
+    assert next(v for _, _, v in evaluator.nonfinite) == float("inf")
+    assert len(evaluator.nonfinite) == 2
 
 
 def test_auto_mitigate_fires_once_then_resolves():

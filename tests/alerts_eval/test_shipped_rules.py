@@ -62,3 +62,14 @@ def test_stack_overrides_change_decisions(report):
     assert [c.instances[0].firing for c in default.cases] == [False]
     assert [c.instances[0].firing for c in prod.cases] == [True]
     assert prod.cases[0].instances[0].threshold == 0.02
+
+
+def test_no_shipped_rule_returns_an_infinite_nan_or_null_measure(report):
+    """What Azure does with such a measure is undocumented, so no shipped rule may return one for
+    a series that has data — across every fixture, incidents and overload beyond the last
+    bucket included (``llm-latency.yaml``)."""
+    names = {r.name for r in load_rules(RenderContext())}
+    measured = {o.test.name for o in report.outcomes if o.queries}
+    assert measured and names <= {e.rule for o in report.outcomes for e in o.test.expect}
+    bad = [(o.path.name, o.test.name, hit) for o in report.outcomes for hit in o.nonfinite]
+    assert not bad, bad

@@ -21,7 +21,7 @@ from llm_insights.contract import TABLE_METRICS
 from llm_insights_kit.local.ingest import LOOPBACK_EXPORTER_ENV, IngestServer
 from llm_insights_kit.local.store import LocalStore
 
-from .alert_plan import ALERT_DEPLOYMENTS
+from .alert_plan import ALERT_DEPLOYMENTS, alert_workload
 from .truth_plan import DEPLOYMENTS, DRIFT_LEVELS, Workload, drift_workload
 
 CHILD = Path(__file__).with_name("truth_child.py")
@@ -108,6 +108,22 @@ class TruthHarness:
         self.ingest.store = None  # nothing after the flush belongs to this workload
         return Ran(workload, store, reply["calls"], start, end)
 
+    def run_two_periods(self, pair: tuple[str, str]) -> TwoPeriodRun:
+        """Two alert workloads (older level, newer level) in one store, split into two periods."""
+        store = LocalStore()
+        self.stores.append(store)
+        older = self.run(alert_workload(pair[0]), store)
+        last = store.query(f"{TABLE_METRICS} | summarize newest = max(timestamp)").scalar()
+        newer = self.run(alert_workload(pair[1]), store)
+        after = last.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        first = store.query(
+            f"{TABLE_METRICS} | where timestamp > datetime({after}) "
+            "| summarize oldest = min(timestamp)"
+        ).scalar()
+        assert first is not None, "the second run's rows follow the first's"
+        boundary = last + timedelta(milliseconds=1)  # the older period ends, the newer starts
+        return TwoPeriodRun(store, older, newer, boundary + timedelta(minutes=15))
+
     def close(self) -> None:
         try:
             self._send({"quit": True})
@@ -133,6 +149,17 @@ class DriftRun:
     @property
     def time_range(self) -> tuple[datetime, datetime]:
         return self.baseline.start - timedelta(minutes=1), self.now
+
+
+@dataclass
+class TwoPeriodRun:
+    """Two alert workloads in one store, evaluated at ``now`` = one windowSize (15 min) after the
+    first's last row: the first lies in the older period, the second in the newer one."""
+
+    store: LocalStore
+    older: Ran
+    newer: Ran
+    now: datetime
 
 
 @pytest.fixture(scope="session")

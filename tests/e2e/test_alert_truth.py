@@ -19,14 +19,20 @@ from llm_insights_kit.alerts import load_rules
 from llm_insights_kit.alerts_eval import evaluate
 from llm_insights_kit.artifacts import AlertRuleSpec, RenderContext
 
-from .alert_plan import EXPECTED_FIRING, FIRING_SERIES, LEVELS, alert_workload
-from .conftest import DriftRun, Ran, TruthHarness
+from .alert_plan import (
+    EXPECTED_FIRING,
+    FIRING_SERIES,
+    LEVELS,
+    TWO_PERIOD_EXPECTED,
+    TWO_PERIOD_RULES,
+    alert_workload,
+)
+from .conftest import DriftRun, Ran, TruthHarness, TwoPeriodRun
 from .truth_plan import MINI
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-# After the flush, late enough that both windows of the two-period rules (PT5M apart, PT15M
-# long) hold the workload, early enough that every single-period window still does.
+# After the flush: every single-period window (PT15M and longer) still holds the workload.
 EVALUATE_AFTER = timedelta(minutes=6)
 
 
@@ -46,7 +52,11 @@ def test_every_threshold_rule_is_covered(rules: dict[str, AlertRuleSpec]) -> Non
         "llm-telemetry-silent": "needs served requests without any LLM telemetry, which an "
         "SDK-instrumented workload cannot produce (covered by the alert rule-test fixtures)",
     }
-    assert set(rules) == set(EXPECTED_FIRING) | {"llm-quality-drift"} | set(not_here)
+    covered = set(EXPECTED_FIRING) | set(TWO_PERIOD_RULES) | {"llm-quality-drift"}
+    assert set(rules) == covered | set(not_here)
+    for name in TWO_PERIOD_RULES:
+        assert rules[name].failing_periods.number_of_evaluation_periods == 2
+    assert all(rules[n].failing_periods.number_of_evaluation_periods == 1 for n in EXPECTED_FIRING)
 
 
 @pytest.mark.parametrize("level", LEVELS)
@@ -79,14 +89,42 @@ def test_quality_drift_on_each_side_of_its_limit(
         assert [e.labels for e in fired] == [{"model": MINI}], why
 
 
-@pytest.mark.parametrize("rule_name", ["llm-error-rate-critical", "llm-latency-p99-critical"])
+@pytest.fixture(scope="module")
+def two_period_runs(truth_harness: TruthHarness) -> dict[tuple[str, str], TwoPeriodRun]:
+    return {pair: truth_harness.run_two_periods(pair) for pair in TWO_PERIOD_EXPECTED}
+
+
+@pytest.mark.parametrize("pair", sorted(TWO_PERIOD_EXPECTED))
+@pytest.mark.parametrize("rule_name", TWO_PERIOD_RULES)
+def test_two_period_rule_decision(
+    rule_name: str,
+    pair: tuple[str, str],
+    rules: dict[str, AlertRuleSpec],
+    two_period_runs: dict[tuple[str, str], TwoPeriodRun],
+) -> None:
+    """The older run in one period, the newer in the next: violations counted per period."""
+    run = two_period_runs[pair]
+    rule = rules[rule_name]
+    evaluations = evaluate(run.store, rule, run.now)
+    why = "; ".join(e.why for e in evaluations) or "no series"
+    fired = [e for e in evaluations if e.condition_met]
+    assert bool(fired) == TWO_PERIOD_EXPECTED[pair], f"{rule_name} after {pair}: {why}"
+    assert all(e.periods == 2 for e in evaluations), why
+    if pair[1] == "critical":
+        assert any(e.breaching for e in evaluations), f"the newer period breaches: {why}"
+    if fired:
+        assert [e.labels for e in fired] == [FIRING_SERIES[rule_name]], why
+        assert fired[0].failing_periods == 2, why
+
+
+@pytest.mark.parametrize("rule_name", TWO_PERIOD_RULES)
 def test_two_period_rules_need_both_periods(
     rule_name: str, rules: dict[str, AlertRuleSpec], alert_runs: dict[str, Ran]
 ) -> None:
-    """Right after the burst only the newest window holds it: critical rules wait."""
+    """One critical burst lies in one period only, whenever it is evaluated: critical rules wait."""
     rule = rules[rule_name]
     assert rule.failing_periods.min_failing_periods_to_alert == 2
     ran = alert_runs["critical"]
     evaluations = evaluate(ran.store, rule, ran.end + timedelta(seconds=30))
-    assert any(e.breaching for e in evaluations), "the newest window breaches"
+    assert any(e.breaching for e in evaluations), "the newest period breaches"
     assert not any(e.condition_met for e in evaluations), "but one failing period is not enough"

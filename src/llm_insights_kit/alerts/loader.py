@@ -6,7 +6,14 @@ ARM) plus ``route`` (notification route), ``parameters`` (values for the query t
 threshold must be one of) and ``minWindowSize`` (the shortest window the query means something
 over, e.g. a drift rule whose baseline lives inside its window; overrides may not go below it).
 ``query`` is a Jinja template using the shared KQL macros (``k.*``) and the contract (``c.*``);
-it carries no time filter — Azure runs it over the last ``windowSize``.
+it carries no time filter — Azure runs it over the last ``windowSize`` x
+``numberOfEvaluationPeriods``. ``window`` holds the rule's windowSize as a KQL timespan (after
+the stack's override), for queries that split their result into evaluation periods
+(``k.period()``).
+
+Every rule is checked against Azure's documented constraints (``constraints.py``) after the
+stack's overrides, with its query analysed by Microsoft's Kusto language service (result schema,
+syntax tree) in one batch for all rules.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from ..artifacts import AlertRuleSpec, Dimension, FailingPeriods, RenderContext
 from ..dashboards.render import template_variables
 from ..errors import KitError
 from ..fsutil import read_yaml
+from ..kql import service
 from ..kql.paths import ALERTS_DIR, KIT_ROOT
 from ..kql.templates import render_string
 from . import schema as s
@@ -31,6 +39,7 @@ from .validate import (
     check_rule,
     check_severity,
     check_threshold,
+    check_window,
     where,
 )
 
@@ -104,6 +113,7 @@ def parse_rule(
     for field in ("description", "query", "evaluationFrequency", "windowSize"):
         if not isinstance(raw[field], str):
             raise KitError(at(field), "must be a string")
+    window = s.parse_duration(check_window(raw["windowSize"], at("windowSize")))
     display_name = raw.get("displayName", name)
     if not isinstance(display_name, str) or not display_name.strip():
         raise KitError(at("displayName"), "must be a non-empty string")
@@ -116,6 +126,7 @@ def parse_rule(
         raise KitError(at("parameters"), "must map names to strings or numbers (used as p.<name>)")
     variables = template_variables(ctx, workbook=False)
     variables["p"] = dict(parameters)
+    variables["window"] = f"{int(window.total_seconds() // 60)}m"
     query = render_string(raw["query"], f"{shown}: rule {name}: query", variables)
     if not query:
         raise KitError(at("query"), "rendered to an empty query")
@@ -195,9 +206,15 @@ _OVERRIDE_ATTRS = {
 }
 
 
-def load_rules(ctx: RenderContext, rules_dir: Path | None = None) -> list[AlertRuleSpec]:
+def load_rules(
+    ctx: RenderContext, rules_dir: Path | None = None, *, compile_errors: bool = True
+) -> list[AlertRuleSpec]:
     """Every rule in ``rules_dir`` (default: the kit's ``alerts/``), sorted by name, with the
-    stack's ``llm-insights:alerts`` overrides applied and everything validated."""
+    stack's ``llm-insights:alerts`` overrides applied and everything validated, Azure's
+    documented constraints included (needs node and the Kusto language service).
+
+    ``compile_errors=False`` (``lint``, which reports every query's diagnostics itself): a rule
+    whose query does not compile skips the query constraints instead of failing the load."""
     directory = Path(rules_dir) if rules_dir is not None else ALERTS_DIR
     if not directory.is_dir():
         raise KitError(str(directory), "alert rules directory not found")
@@ -205,6 +222,7 @@ def load_rules(ctx: RenderContext, rules_dir: Path | None = None) -> list[AlertR
     if not files:
         raise KitError(str(directory), "no rule files (*.yaml) found")
     parsed: dict[str, tuple[AlertRuleSpec, RuleChecks]] = {}
+    raws: dict[str, tuple[Mapping[str, Any], int, str]] = {}
     for path in files:
         shown = display_path(path)
         for index, raw in enumerate(read_rule_file(path)):
@@ -215,19 +233,27 @@ def load_rules(ctx: RenderContext, rules_dir: Path | None = None) -> list[AlertR
                     f"duplicate rule name (also in {parsed[rule.name][0].source_file})",
                 )
             parsed[rule.name] = (rule, checks)
+            raws[rule.name] = (raw, index, shown)
 
     overrides = check_overrides(ctx.alert_overrides or {}, parsed, ctx.config_file)
-    rules: list[AlertRuleSpec] = []
+    built: list[tuple[AlertRuleSpec, RuleChecks, str]] = []
     for name in sorted(parsed):
         rule, checks = parsed[name]
         changes = overrides.get(name, {})
         note = ""
         if changes:
+            if "windowSize" in changes:  # the query may split by windowSize: render it again
+                raw, index, shown = raws[name]
+                rule, checks = parse_rule(
+                    {**raw, "windowSize": changes["windowSize"]}, index, shown, ctx
+                )
             rule = dataclasses.replace(rule, **{_OVERRIDE_ATTRS[k]: v for k, v in changes.items()})
-            fields = ", ".join(sorted(changes))
-            note = (
-                f" (after overrides of {fields} from {ctx.config_file} llm-insights:alerts.{name})"
-            )
-        check_rule(rule, checks, note)
-        rules.append(rule)
-    return rules
+            keys = ", ".join(f"llm-insights:alerts.{name}.{k}" for k in sorted(changes))
+            note = f" (after the overrides in {ctx.config_file}: {keys})"
+        built.append((rule, checks, note))
+    queries = [service.KqlQuery(f"{r.source_file} rule {r.name}", r.query) for r, _, _ in built]
+    analyses = service.analyze(queries)
+    for (rule, checks, note), analysis in zip(built, analyses, strict=True):
+        usable = compile_errors or not analysis.errors
+        check_rule(rule, checks, note, analysis if usable else None)
+    return [rule for rule, _, _ in built]

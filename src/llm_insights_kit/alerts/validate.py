@@ -1,4 +1,4 @@
-"""Validation of one alert rule against the scheduledQueryRules rules, field by field.
+"""Validation of one alert rule: its fields, then Azure's documented constraints (``constraints``).
 
 Each check names the file, the rule and the field with the value it found and what is allowed;
 the first problem raises ``KitError`` (rule files are small: fix, re-run).
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +16,9 @@ from llm_insights import contract
 
 from ..artifacts import AlertRuleSpec
 from ..errors import KitError
+from ..kql.service import Analysis
 from . import schema as s
+from .constraints import cite, frequency_problem, violations, window_problem
 
 
 def where(source_file: str, rule: str, field: str, value: Any) -> str:
@@ -60,11 +61,17 @@ def check_choice(value: Any, allowed: tuple[str, ...], at: str) -> str:
 
 
 def check_frequency(value: Any, at: str) -> str:
-    return check_choice(value, s.EVALUATION_FREQUENCIES, at)
+    problem = frequency_problem(value)
+    if problem:
+        raise KitError(at, problem + cite("frequency-set"))
+    return value
 
 
 def check_window(value: Any, at: str) -> str:
-    return check_choice(value, s.WINDOW_SIZES, at)
+    problem = window_problem(value)
+    if problem:
+        raise KitError(at, problem + cite("window-size"))
+    return value
 
 
 def _is_bucket_counter(spec: Any) -> bool:
@@ -93,10 +100,6 @@ def check_bucket_threshold(threshold: float, bounds: tuple[float, ...], at: str)
         )
 
 
-def _identifier_in_query(column: str, query: str) -> bool:
-    return re.search(rf"(?<![\w.]){re.escape(column)}(?![\w])", query) is not None
-
-
 @dataclass(frozen=True)
 class RuleChecks:
     """What a rule file declares about its own rule, beyond the ARM fields.
@@ -109,9 +112,16 @@ class RuleChecks:
     min_window: str | None = None
 
 
-def check_rule(rule: AlertRuleSpec, checks: RuleChecks | None = None, note: str = "") -> None:
-    """Cross-field checks on a fully built rule (overrides applied). ``note`` says where
-    overridden values came from, appended to messages."""
+def check_rule(
+    rule: AlertRuleSpec,
+    checks: RuleChecks | None = None,
+    note: str = "",
+    analysis: Analysis | None = None,
+) -> None:
+    """Field checks, then every row of the constraint table (``constraints.CONSTRAINTS``) on a
+    fully built rule (overrides applied). ``analysis`` is the Kusto language service's view of
+    the query; without it the query rows are skipped. ``note`` says where overridden values came
+    from, appended to messages."""
     f, n = rule.source_file, rule.name
     checks = checks or RuleChecks()
     bucket_metric = checks.bucket_metric
@@ -120,93 +130,30 @@ def check_rule(rule: AlertRuleSpec, checks: RuleChecks | None = None, note: str 
         raise KitError(where(f, n, field, value), problem + note)
 
     check_severity(rule.severity, where(f, n, "severity", rule.severity))
-    frequency = check_frequency(
-        rule.evaluation_frequency, where(f, n, "evaluationFrequency", rule.evaluation_frequency)
+    check_choice(
+        rule.time_aggregation,
+        s.TIME_AGGREGATIONS,
+        where(f, n, "timeAggregation", rule.time_aggregation),
     )
-    window = check_window(rule.window_size, where(f, n, "windowSize", rule.window_size))
-    if window == "PT1M" and frequency != "PT1M":
-        fail("windowSize", window, "PT1M is allowed only with evaluationFrequency PT1M")
-    periods = rule.failing_periods.number_of_evaluation_periods
-    minimum = rule.failing_periods.min_failing_periods_to_alert
-    if isinstance(periods, bool) or not isinstance(periods, int) or not 1 <= periods <= 6:
-        fail("failingPeriods.numberOfEvaluationPeriods", periods, "must be an integer 1-6")
-    if isinstance(minimum, bool) or not isinstance(minimum, int) or not 1 <= minimum <= periods:
-        fail(
-            "failingPeriods.minFailingPeriodsToAlert",
-            minimum,
-            f"must be an integer from 1 to numberOfEvaluationPeriods ({periods})",
-        )
-    freq_td, window_td = s.parse_duration(frequency), s.parse_duration(window)
-    if freq_td > window_td * periods:
-        fail(
-            "evaluationFrequency",
-            frequency,
-            f"must be at most windowSize x numberOfEvaluationPeriods ({window} x {periods}), "
-            "or data between evaluations is never looked at",
-        )
-    if checks.min_window and window_td < s.parse_duration(checks.min_window):
+    check_choice(rule.operator, s.OPERATORS, where(f, n, "operator", rule.operator))
+    check_threshold(rule.threshold, where(f, n, "threshold", rule.threshold))
+    check_choice(rule.route, s.ROUTES, where(f, n, "route", rule.route))
+    for violation in violations(rule, analysis):
+        fail(violation.field, violation.value, violation.problem + cite(violation.constraint.id))
+    window = rule.window_size
+    if checks.min_window and s.parse_duration(window) < s.parse_duration(checks.min_window):
         fail(
             "windowSize",
             window,
             f"must be at least {checks.min_window} (minWindowSize): the query compares periods "
             "inside its window, and a shorter one leaves it no baseline",
         )
-    if window_td * periods > s.MAX_LOOKBACK:
-        fail(
-            "windowSize",
-            window,
-            f"lookback windowSize x numberOfEvaluationPeriods ({periods}) must be at most P2D",
-        )
-    check_choice(
-        rule.time_aggregation,
-        s.TIME_AGGREGATIONS,
-        where(f, n, "timeAggregation", rule.time_aggregation),
-    )
-    if rule.time_aggregation == "Count":
-        if rule.metric_measure_column:
-            fail(
-                "metricMeasureColumn",
-                rule.metric_measure_column,
-                "not allowed with timeAggregation Count (Count counts result rows)",
-            )
-    else:
-        if not rule.metric_measure_column:
-            fail(
-                "metricMeasureColumn",
-                rule.metric_measure_column,
-                f"required with timeAggregation {rule.time_aggregation}: the numeric column "
-                "of the query result to aggregate",
-            )
-        if not _identifier_in_query(rule.metric_measure_column, rule.query):
-            fail(
-                "metricMeasureColumn",
-                rule.metric_measure_column,
-                "the query must produce this column",
-            )
-    check_choice(rule.operator, s.OPERATORS, where(f, n, "operator", rule.operator))
-    check_threshold(rule.threshold, where(f, n, "threshold", rule.threshold))
     if bucket_metric is not None:
         bounds = bucket_bounds(bucket_metric, where(f, n, "thresholdBucketsOf", bucket_metric))
         try:
             check_bucket_threshold(rule.threshold, bounds, where(f, n, "threshold", rule.threshold))
         except KitError as exc:
             raise KitError(exc.where, exc.problem + note) from None
-    if len(rule.dimensions) > s.MAX_DIMENSIONS:
-        fail("dimensions", len(rule.dimensions), f"at most {s.MAX_DIMENSIONS} dimensions")
-    for i, dim in enumerate(rule.dimensions):
-        if not _identifier_in_query(dim.name, rule.query):
-            fail(f"dimensions[{i}].name", dim.name, "the query must produce this column")
-    if rule.auto_mitigate and rule.mute_actions_duration:
-        fail(
-            "muteActionsDuration",
-            rule.mute_actions_duration,
-            "cannot be combined with autoMitigate: true (use one: resolve automatically, or "
-            "mute notifications for a cooldown)",
-        )
-    check_choice(rule.route, s.ROUTES, where(f, n, "route", rule.route))
-    size = len(json.dumps(rule.arm_properties()).encode())
-    if size > s.MAX_PROPERTIES_BYTES:
-        fail("query", f"<{size} bytes>", "rule properties must be at most 64 KB")
 
 
 def check_overrides(

@@ -2,16 +2,32 @@
 
 Semantics of ``Microsoft.Insights/scheduledQueryRules`` (API 2023-12-01, kind LogAlert):
 
-* At evaluation time *t* the rule's query runs over the window ``[t - windowSize, t)`` with
-  ``now()`` = *t* (the rule's KQL carries no time filter; Azure scopes it).
+* At evaluation time *t* the rule's query runs once over the lookback
+  ``[t - windowSize x numberOfEvaluationPeriods, t)`` with ``now()`` = *t* (the rule's KQL carries
+  no time filter; Azure scopes it). "numberOfEvaluationPeriods: The number of aggregated lookback
+  points. The lookback time window is calculated based on the aggregation granularity
+  (windowSize) and the selected number of aggregated points" (azure-rest-api-specs
+  scheduledQueryRule_API.json); "if you set Aggregation granularity to 5 minutes, you can
+  specify that you want to trigger an alert only if three failures (15 minutes) happened in the
+  last hour" (MicrosoftDocs/azure-monitor-docs alerts-create-log-alert-rule.md).
+* Periods: with one evaluation period the whole result is that period. With several, each result
+  row belongs to the windowSize-long period of the lookback that holds the value of the query's
+  own datetime column — "in order to use this the query should include 'datetime' column in the
+  query results" (same doc). The periods end at *t*, *t* - windowSize, …; a row whose time lies
+  outside the lookback belongs to none. A rule with several periods whose result has no datetime
+  column (or more than one) is refused, never evaluated another way. How Azure aligns its bins
+  is not documented: the kit's rules emit the start of the period itself (``k.period()``), one row
+  per period, so both alignments read the same rows.
 * ``dimensions`` split the result rows into time series, one alert instance each: ``Include``
   keeps the listed values (``*`` = every value), ``Exclude`` drops them.
-* Each series is aggregated: ``Count`` is the number of result rows (no rows → 0); ``Average``,
-  ``Minimum``, ``Maximum``, ``Total`` aggregate ``metricMeasureColumn`` over the rows. A series
-  with no rows (or only null measures) has *no data* and does not breach, whatever the operator
-  — except ``Count``, whose no-data value is 0 (so ``Count LessThan 1`` catches silence).
-* Failing periods: the condition is met at *t* when at least ``minFailingPeriodsToAlert`` of the
-  ``numberOfEvaluationPeriods`` windows ending at *t*, *t* - frequency, … breach.
+* Each series is aggregated per period: ``Count`` is the number of result rows (no rows → 0);
+  ``Average``, ``Minimum``, ``Maximum``, ``Total`` aggregate ``metricMeasureColumn`` over the rows.
+  A period with no rows (or only null measures) has *no data* and does not breach, whatever the
+  operator — except ``Count``, whose no-data value is 0 (so ``Count LessThan 1`` catches
+  silence). (What Azure does with a null, NaN or infinite measure is undocumented; the kit's
+  rules never return one for a series with data, and ``nonfinite`` records any seen here.)
+* Violations: the condition is met at *t* when at least ``minFailingPeriodsToAlert`` of the
+  ``numberOfEvaluationPeriods`` periods breach, counted per dimension combination.
 * State: with ``autoMitigate`` (stateful) an instance fires once when the condition becomes met
   and resolves when it is no longer met. Without it (stateless) every evaluation that meets the
   condition fires again; ``muteActionsDuration`` suppresses the notifications for that long after
@@ -21,7 +37,7 @@ Semantics of ``Microsoft.Insights/scheduledQueryRules`` (API 2023-12-01, kind Lo
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -53,6 +69,8 @@ SeriesKey = tuple[tuple[str, str], ...]
 class QueryResultLike(Protocol):
     columns: Sequence[str]
     rows: Sequence[Sequence[Any]]
+    # the engine's column types (the local store's DuckDB types) where known; without them a
+    # column whose values are all datetimes is the time column
 
 
 class QueryStore(Protocol):
@@ -78,10 +96,10 @@ class Evaluation:
     rule: str
     at: datetime
     series: SeriesKey
-    value: float | None  # aggregate of the newest window (ending at ``at``)
+    value: float | None  # aggregate of the newest period (ending at ``at``)
     threshold: float
     operator: str
-    breaching: bool  # the newest window breaches
+    breaching: bool  # the newest period breaches
     failing_periods: int  # breaching windows among the evaluated periods
     periods: int
     condition_met: bool  # failing_periods >= minFailingPeriodsToAlert
@@ -166,10 +184,9 @@ def _stamp(at: datetime) -> str:
 
 
 class RuleEvaluator:
-    """Evaluates one rule against one store; window results are cached by window end.
+    """Evaluates one rule against one store; results are cached by evaluation time.
 
-    Windows are cached because failing periods re-read the windows of earlier evaluations: a
-    sequence of evaluations every ``evaluationFrequency`` runs each window's query once.
+    One query per evaluation time, over the whole lookback (windowSize x periods), as in Azure.
     """
 
     def __init__(self, store: QueryStore, rule: AlertRuleSpec) -> None:
@@ -194,22 +211,33 @@ class RuleEvaluator:
                 f"rule {rule.name}: metricMeasureColumn is required with timeAggregation "
                 f"{rule.time_aggregation}",
             )
-        self._cache: dict[datetime, dict[SeriesKey, WindowValue]] = {}
+        self.periods = rule.failing_periods.number_of_evaluation_periods
+        if isinstance(self.periods, bool) or not isinstance(self.periods, int):
+            raise KitError(rule.source_file, f"rule {rule.name}: numberOfEvaluationPeriods 1-6")
+        if not 1 <= self.periods <= 6:
+            raise KitError(
+                rule.source_file,
+                f"rule {rule.name}: numberOfEvaluationPeriods = {self.periods}: allowed 1-6",
+            )
+        self.lookback = self.window_size * self.periods
+        self._cache: dict[datetime, dict[SeriesKey, list[WindowValue]]] = {}
         self.queries_run = 0
+        # (series, period end, value) of every null, NaN or infinite measure in a result row
+        self.nonfinite: list[tuple[SeriesKey, datetime, Any]] = []
 
-    # -- one window ---------------------------------------------------------------------------
-    def window(self, end: datetime) -> dict[SeriesKey, WindowValue]:
-        """Series → aggregate for the window ``[end - windowSize, end)``."""
-        cached = self._cache.get(end)
+    # -- one evaluation time: the query over the lookback, split into periods ------------------
+    def periods_at(self, at: datetime) -> dict[SeriesKey, list[WindowValue]]:
+        """Series → aggregate per period, newest first (period k ends at ``at - k*windowSize``)."""
+        cached = self._cache.get(at)
         if cached is None:
-            cached = self._cache[end] = self._run_window(end)
+            cached = self._cache[at] = self._run(at)
         return cached
 
-    def _run_window(self, end: datetime) -> dict[SeriesKey, WindowValue]:
+    def _run(self, at: datetime) -> dict[SeriesKey, list[WindowValue]]:
         rule = self.rule
-        start = end - self.window_size
+        start = at - self.lookback
         try:
-            result = self.store.query(rule.query, now=end, time_range=(start, end))
+            result = self.store.query(rule.query, now=at, time_range=(start, at))
         except KitError as exc:
             raise KitError(
                 rule.source_file, f"rule {rule.name}: query failed locally: {exc}"
@@ -239,8 +267,9 @@ class RuleEvaluator:
                     f"query result (columns: {', '.join(columns) or 'none'})",
                 )
             measure_at = index[column]
+        time_at = self._time_column(result) if self.periods > 1 else None
 
-        groups: dict[SeriesKey, list[Any]] = {}
+        groups: dict[tuple[SeriesKey, int], list[Any]] = {}
         for row in result.rows:
             key = tuple((d.name, _dimension_text(row[index[d.name]])) for d in rule.dimensions)
             if not all(
@@ -248,10 +277,60 @@ class RuleEvaluator:
                 for d, (_, v) in zip(rule.dimensions, key, strict=True)
             ):
                 continue
-            groups.setdefault(key, []).append(None if measure_at is None else row[measure_at])
+            period = 0 if time_at is None else self._period_of(row[time_at], at)
+            if period is None:
+                continue
+            measure = None if measure_at is None else row[measure_at]
+            if measure_at is not None and not _finite(measure):
+                self.nonfinite.append((key, at - period * self.window_size, measure))
+            groups.setdefault((key, period), []).append(measure)
+        keys = {key for key, _ in groups}
         if not rule.dimensions:
-            groups.setdefault((), [])
-        return {key: self._aggregate(values) for key, values in groups.items()}
+            keys.add(())
+        return {
+            key: [self._aggregate(groups.get((key, k), [])) for k in range(self.periods)]
+            for key in keys
+        }
+
+    def _time_column(self, result: QueryResultLike) -> int | None:
+        """The index of the result's one datetime column; refuse the rule without exactly one.
+        (None: no types and no rows to tell them by, so no row to place either.)"""
+        rule = self.rule
+        columns = list(result.columns)
+        types = list(getattr(result, "types", None) or [])
+        if not types and not result.rows:
+            return None
+        if len(types) == len(columns):
+            found = [i for i, t in enumerate(types) if "TIMESTAMP" in t.upper() or t == "DATE"]
+        else:
+            found = [
+                i
+                for i in range(len(columns))
+                if result.rows
+                and all(isinstance(r[i], datetime) for r in result.rows if r[i] is not None)
+                and any(r[i] is not None for r in result.rows)
+            ]
+        if len(found) != 1:
+            raise KitError(
+                rule.source_file,
+                f"rule {rule.name}: numberOfEvaluationPeriods = {self.periods}, but the query "
+                f"result has {len(found)} datetime columns (columns: "
+                f"{', '.join(columns) or 'none'}): Azure needs a datetime column in the results to "
+                "count violations per period (alerts-create-log-alert-rule.md), and the kit "
+                "needs exactly one to know which; not evaluated",
+            )
+        return found[0]
+
+    def _period_of(self, value: Any, at: datetime) -> int | None:
+        """The period (0 = newest) whose ``[end - windowSize, end)`` holds ``value``."""
+        if not isinstance(value, datetime):
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=at.tzinfo)
+        age = at - value
+        if age <= timedelta(0) or age > self.lookback:
+            return None
+        return math.ceil(age / self.window_size) - 1
 
     def _aggregate(self, values: list[Any]) -> WindowValue:
         rows = len(values)
@@ -284,29 +363,22 @@ class RuleEvaluator:
             value = math.fsum(numbers)
         return WindowValue(value, rows)
 
-    # -- one evaluation (all failing periods) -------------------------------------------------
-    def period_ends(self, at: datetime) -> list[datetime]:
-        n = self.rule.failing_periods.number_of_evaluation_periods
-        return [at - i * self.frequency for i in range(max(1, n))]
-
+    # -- one evaluation (all periods) -----------------------------------------------------------
     def condition(self, at: datetime, extra: Iterable[SeriesKey] = ()) -> dict[SeriesKey, tuple]:
         """Series → (newest value, newest breaching, failing periods, periods, condition met)."""
         rule = self.rule
-        windows = [self.window(end) for end in self.period_ends(at)]
-        keys: set[SeriesKey] = set(extra)
-        for w in windows:
-            keys.update(w)
+        found = self.periods_at(at)
+        keys: set[SeriesKey] = set(extra) | set(found)
         out: dict[SeriesKey, tuple] = {}
         for key in sorted(keys):
-            values = [self._value_in(w, key) for w in windows]
+            values = [self._value(w) for w in found.get(key, [None] * self.periods)]
             flags = [compare(v, rule.operator, rule.threshold) for v in values]
             failing = sum(flags)
             met = failing >= rule.failing_periods.min_failing_periods_to_alert
-            out[key] = (values[0], flags[0], failing, len(windows), met)
+            out[key] = (values[0], flags[0], failing, self.periods, met)
         return out
 
-    def _value_in(self, window: Mapping[SeriesKey, WindowValue], key: SeriesKey) -> float | None:
-        hit = window.get(key)
+    def _value(self, hit: WindowValue | None) -> float | None:
         if hit is not None:
             return hit.value
         return 0.0 if self.rule.time_aggregation == "Count" else None
@@ -433,6 +505,12 @@ class RuleEvaluator:
 class _State:
     firing: set[SeriesKey] = field(default_factory=set)
     last_notified: dict[SeriesKey, datetime] = field(default_factory=dict)
+
+
+def _finite(value: Any) -> bool:
+    if isinstance(value, Decimal):
+        return value.is_finite()
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _dimension_text(value: Any) -> str:

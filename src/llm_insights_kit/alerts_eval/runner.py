@@ -90,6 +90,8 @@ class TestOutcome:
     cases: list[CaseOutcome] = field(default_factory=list)
     seconds: float = 0.0
     queries: int = 0
+    # (rule, series, period end, value): measures Azure's handling of which is undocumented
+    nonfinite: list[tuple[str, Any, datetime, Any]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -240,6 +242,7 @@ def run_test(
                 evaluations = evaluator.run(_history(evaluator, exp, start, at))
                 cases[exp.index] = check(exp, at, [e for e in evaluations if e.at == at])
             outcome.queries += evaluator.queries_run
+            outcome.nonfinite += [(rule_name, *hit) for hit in evaluator.nonfinite]
         outcome.cases = [cases[i] for i in sorted(cases)]
     finally:
         store.close()
@@ -250,9 +253,10 @@ def run_test(
 def _history(
     evaluator: RuleEvaluator, exp: Expectation, start: datetime, at: datetime
 ) -> list[datetime]:
-    """The evaluation times whose state decides *exp*; windows are cached, so this only saves work.
+    """The evaluation times whose state decides *exp*; results are cached per evaluation time, so
+    this only saves work.
 
-    ``firing`` and the value depend on the windows at *at* alone (a stateful instance is fired
+    ``firing`` and the value depend on the lookback at *at* alone (a stateful instance is fired
     exactly while its condition is met; a stateless one fires at every evaluation that meets
     it). A stateful rule's fired/resolved ``event`` also needs the evaluation before. Whether a
     notification was muted depends on every notification since the start.

@@ -132,6 +132,13 @@ def write_report(report: RunReport, out: TextIO, *, verbose: bool = False) -> No
     for outcome in report.outcomes:
         status = "PASS" if outcome.ok else "FAIL"
         out.write(f"{status}  {_where(outcome)}  ({len(outcome.cases)} cases)\n")
+        for rule, series, end, value in outcome.nonfinite[:3]:
+            shown = ", ".join(f"{k}={v}" for k, v in series) or "no dimensions"
+            out.write(
+                f"      warning: {rule} returned measure {value!r} ({shown}, period ending "
+                f"{end:%Y-%m-%d %H:%M}): what Azure does with a null, NaN or infinite measure is "
+                "undocumented; make the query return a finite number or no row\n"
+            )
         for case in outcome.cases:
             if case.ok and not verbose:
                 continue

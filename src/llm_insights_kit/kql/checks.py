@@ -75,7 +75,8 @@ def run_checks(
         report.problems += [str(p) for p in lint_workbook(wb.key, wb.serialized_data)]
     rules: list[AlertRuleSpec] = []
     try:
-        rules = load_rules(ctx) if rules_dir is None else load_rules(ctx, rules_dir=rules_dir)
+        # compile errors are reported below for every query (KQL001), not just the first
+        rules = load_rules(ctx, rules_dir=rules_dir, compile_errors=False)
     except KitError as exc:
         report.problems.append(str(exc))
     report.rules = len(rules)

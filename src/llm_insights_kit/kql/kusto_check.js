@@ -2,8 +2,12 @@
 // stdin: {"package": "<dir of the npm package>", "database": "<name>",
 //         "tables": {"<table>": [["<column>", "<kusto type>"], ...]},
 //         "queries": [{"id": "<id>", "text": "<kql>"}]}
-// stdout: [{"id": "<id>", "diagnostics": [{"severity", "code", "message", "start", "length"}]}]
-// One process for the whole batch: loading the service takes about a second.
+// stdout: [{"id": "<id>", "diagnostics": [{"severity", "code", "message", "start", "length"}],
+//           "columns": [["<column>", "<kusto type>"], ...] | null,   (the query's result schema)
+//           "syntax": [{"kind", "name", "start"}]}]                  (operators alert rules restrict)
+// The result schema is KustoCode.ResultType (null when the query's result is not a table); the
+// syntax uses come from walking the syntax tree, so a word inside a string literal or comment
+// never counts. One process for the whole batch: loading the service takes about a second.
 "use strict";
 
 const path = require("path");
@@ -28,6 +32,53 @@ function globalsFor(K, database, tables) {
   return K.GlobalState.Default.WithDatabase(db);
 }
 
+// What log search alert queries may not use (see llm_insights_kit/alerts/constraints.py):
+// operators (union, search, take/limit), evaluate plugins, names (AggregatedValue) and functions.
+const PLUGINS = new Set(["bag_unpack", "pivot", "narrow"]);
+const FUNCTIONS = new Set(["ago", "ingestion_time"]);
+
+function syntaxUses(K, root) {
+  const uses = [];
+  const S = K.Syntax;
+  K.Syntax.SyntaxElement.WalkElements(root, (e) => {
+    const at = e.TextStart;
+    if (e instanceof S.UnionOperator) uses.push({ kind: "operator", name: "union", start: at });
+    else if (e instanceof S.SearchOperator) uses.push({ kind: "operator", name: "search", start: at });
+    else if (e instanceof S.TakeOperator) uses.push({ kind: "operator", name: "take", start: at });
+    else if (e instanceof S.EvaluateOperator) {
+      const fn = e.FunctionCall;
+      const name = fn && fn.Name ? String(fn.Name.SimpleName) : "";
+      if (PLUGINS.has(name)) uses.push({ kind: "plugin", name, start: at });
+    } else if (e instanceof S.NameDeclaration || e instanceof S.NameReference) {
+      const name = String(e.SimpleName || "");
+      if (name === "AggregatedValue") uses.push({ kind: "name", name, start: at });
+    }
+    if (e instanceof S.FunctionCallExpression) {
+      const name = e.Name ? String(e.Name.SimpleName) : "";
+      if (FUNCTIONS.has(name)) {
+        const args = e.ArgumentList.Expressions;
+        let literal = true;
+        for (let i = 0; i < args.Count; i++) {
+          if (!(args.getItem(i).Element$1 instanceof S.LiteralExpression)) literal = false;
+        }
+        uses.push({ kind: "function", name, start: at, literalArguments: literal });
+      }
+    }
+  });
+  return uses;
+}
+
+function resultColumns(code) {
+  const type = code.ResultType;
+  if (!type || !type.Columns) return null;
+  const columns = [];
+  for (let i = 0; i < type.Columns.Count; i++) {
+    const c = type.Columns.getItem(i);
+    columns.push([String(c.Name), String(c.Type.Name)]);
+  }
+  return columns;
+}
+
 async function main() {
   const request = JSON.parse(await readStdin());
   require(path.join(request.package, "bridge.min.js"));
@@ -48,7 +99,7 @@ async function main() {
         length: d.Length,
       });
     }
-    return { id: q.id, diagnostics };
+    return { id: q.id, diagnostics, columns: resultColumns(code), syntax: syntaxUses(K, code.Syntax) };
   });
   process.stdout.write(JSON.stringify(results));
 }

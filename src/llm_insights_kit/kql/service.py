@@ -2,7 +2,10 @@
 
 The service (``@kusto/language-service-next``, Kusto.Language compiled to JavaScript) parses and
 binds each query against the committed table schema and reports syntax errors, unknown tables or
-columns and type errors — the checks the portal would otherwise do only at deploy time.
+columns and type errors — the checks the portal would otherwise do only at deploy time. The same
+run returns each query's result schema (``KustoCode.ResultType``: output columns and their Kusto
+types) and the restricted operators, plugins, names and functions found in its syntax tree, which
+the alert-rule constraints (``alerts/constraints.py``) are checked against.
 """
 
 from __future__ import annotations
@@ -53,6 +56,36 @@ class Diagnostic:
         )
 
 
+@dataclass(frozen=True)
+class SyntaxUse:
+    """A construct found in the syntax tree: ``kind`` operator | plugin | name | function."""
+
+    kind: str
+    name: str
+    start: int
+    literal_arguments: bool = True  # functions: every argument is a literal
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What the language service says about one query."""
+
+    query: KqlQuery
+    diagnostics: tuple[Diagnostic, ...]
+    columns: tuple[tuple[str, str], ...] | None  # result schema; None: not a tabular result
+    syntax: tuple[SyntaxUse, ...]
+
+    @property
+    def errors(self) -> tuple[Diagnostic, ...]:
+        return tuple(d for d in self.diagnostics if d.is_error)
+
+    def column_type(self, name: str) -> str | None:
+        return dict(self.columns or ()).get(name)
+
+    def uses(self, kind: str, *names: str) -> list[SyntaxUse]:
+        return [u for u in self.syntax if u.kind == kind and (not names or u.name in names)]
+
+
 def package_dir() -> Path:
     """The npm package directory (``LLM_INSIGHTS_KUSTO_LS`` overrides; default node_modules)."""
     override = os.environ.get("LLM_INSIGHTS_KUSTO_LS")
@@ -90,14 +123,33 @@ def position(text: str, offset: int) -> tuple[int, int]:
 
 def check(queries: Sequence[KqlQuery], schema: dict[str, Any] | None = None) -> list[Diagnostic]:
     """Diagnostics (errors and warnings) for every query, in one node run."""
+    return [d for a in analyze(queries, schema) for d in a.diagnostics]
+
+
+# Analyses by (schema, query text): loading rules for several stacks re-checks the same queries,
+# and each node start costs about a second.
+_CACHE: dict[tuple[str, str], tuple[Any, ...]] = {}
+
+
+def analyze(queries: Sequence[KqlQuery], schema: dict[str, Any] | None = None) -> list[Analysis]:
+    """Diagnostics, result schema and syntax uses of every query (one node run for the misses)."""
     if not queries:
         return []
     schema = schema or schema_module.load()
+    schema_key = json.dumps(schema, sort_keys=True)
+    missing = list(dict.fromkeys(q.text for q in queries if (schema_key, q.text) not in _CACHE))
+    if missing:
+        for text, raw in zip(missing, _run(missing, schema), strict=True):
+            _CACHE[(schema_key, text)] = raw
+    return [_analysis(q, _CACHE[(schema_key, q.text)]) for q in queries]
+
+
+def _run(texts: Sequence[str], schema: dict[str, Any]) -> list[tuple[Any, ...]]:
     request = {
         "package": str(package_dir()),
         "database": schema.get("database", schema_module.DATABASE),
         "tables": schema["tables"],
-        "queries": [{"id": str(i), "text": q.text} for i, q in enumerate(queries)],
+        "queries": [{"id": str(i), "text": text} for i, text in enumerate(texts)],
     }
     try:
         proc = subprocess.run(
@@ -115,22 +167,34 @@ def check(queries: Sequence[KqlQuery], schema: dict[str, Any] | None = None) -> 
     if proc.returncode != 0:
         tail = proc.stderr.strip().splitlines()[-3:]
         raise KitError(str(SCRIPT), "Kusto language service failed: " + " | ".join(tail))
-    results = json.loads(proc.stdout)
-    found: list[Diagnostic] = []
-    for result in results:
-        query = queries[int(result["id"])]
-        for d in result["diagnostics"]:
-            line, column = position(query.text, int(d["start"]))
-            start, length = int(d["start"]), max(int(d["length"]), 1)
-            found.append(
-                Diagnostic(
-                    where=query.where,
-                    severity=d["severity"],
-                    code=d["code"],
-                    message=d["message"],
-                    line=line,
-                    column=column,
-                    snippet=query.text[max(0, start - 10) : start + length + 10].replace("\n", " "),
-                )
+    by_id = {r["id"]: r for r in json.loads(proc.stdout)}
+    out = []
+    for i in range(len(texts)):
+        r = by_id[str(i)]
+        columns = None if r.get("columns") is None else tuple(tuple(c) for c in r["columns"])
+        syntax = tuple(
+            SyntaxUse(u["kind"], u["name"], int(u["start"]), bool(u.get("literalArguments", True)))
+            for u in r.get("syntax", [])
+        )
+        out.append((tuple(r["diagnostics"]), columns, syntax))
+    return out
+
+
+def _analysis(query: KqlQuery, raw: tuple[Any, ...]) -> Analysis:
+    diagnostics, columns, syntax = raw
+    found = []
+    for d in diagnostics:
+        line, column = position(query.text, int(d["start"]))
+        start, length = int(d["start"]), max(int(d["length"]), 1)
+        found.append(
+            Diagnostic(
+                where=query.where,
+                severity=d["severity"],
+                code=d["code"],
+                message=d["message"],
+                line=line,
+                column=column,
+                snippet=query.text[max(0, start - 10) : start + length + 10].replace("\n", " "),
             )
-    return found
+        )
+    return Analysis(query, tuple(found), columns, syntax)
