@@ -18,10 +18,11 @@ WORKFLOW = "azure-native:logic:Workflow"
 
 
 def rule(**condition) -> dict:
-    """A scheduled query rule's inputs the provider's types accept."""
+    """A scheduled query rule's inputs the provider's types (and the API) accept."""
     cond = {"query": "requests", "timeAggregation": "Count", "operator": "GreaterThan",
             "threshold": 1.0, **condition}  # fmt: skip
-    return {"resourceGroupName": "rg", "kind": "LogAlert", "criteria": {"allOf": [cond]}}
+    return {"resourceGroupName": "rg", "kind": "LogAlert", "criteria": {"allOf": [cond]},
+            "enabled": True, "scopes": ["/subscriptions/x"]}  # fmt: skip
 
 
 def messages(token: str, inputs: dict) -> dict[str, str]:
@@ -48,6 +49,21 @@ def test_missing_required_property_is_caught():
     assert messages(SQR, inputs) == {
         "resourceGroupName": "required by ScheduledQueryRuleArgs, missing"
     }
+
+
+def test_property_the_api_requires_is_caught_where_the_provider_is_looser():
+    inputs = rule()
+    del inputs["scopes"]
+    found = messages(SQR, inputs)
+    assert list(found) == ["scopes"] and "required by the API" in found["scopes"]
+
+
+@pytest.mark.parametrize("key", sorted(ps.REQUIRED_BY_API))
+def test_each_required_by_api_entry_is_still_needed(key):
+    """The provider's type still marks the property optional (else the entry is redundant)."""
+    token, path = key
+    assert "." not in path  # top-level entries only, so far
+    assert not ps.properties(ps.args_class(token))[path].required
 
 
 def test_missing_required_property_of_a_list_item_is_caught():
