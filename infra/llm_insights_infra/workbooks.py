@@ -10,6 +10,7 @@ import pulumi
 from pulumi_azure_native import applicationinsights
 
 from llm_insights_kit.artifacts import WorkbookArtifact
+from llm_insights_kit.dashboards import with_fallback_resource
 
 from .portal import workbook_link
 
@@ -52,6 +53,11 @@ class Workbooks(pulumi.ComponentResource):
         self.ids = {}
         self.urls = {}
         for artifact in sorted(args.workbooks, key=lambda w: w.key):
+            # What deploys opens from any link: fallbackResourceIds = the component (the local
+            # render leaves it empty; only here is the id known).
+            serialized = source_id.apply(
+                lambda cid, text=artifact.serialized_data: with_fallback_resource(text, cid)
+            )
             workbook = applicationinsights.Workbook(
                 f"{name}-{artifact.key}",
                 resource_name_=workbook_guid(args.project, args.stack, artifact.key),
@@ -61,10 +67,13 @@ class Workbooks(pulumi.ComponentResource):
                 category=WORKBOOK_CATEGORY,
                 display_name=artifact.display_name,
                 description=artifact.description,
-                serialized_data=artifact.serialized_data,
+                serialized_data=serialized,
                 source_id=source_id,
                 tags=dict(args.tags),
-                opts=pulumi.ResourceOptions(parent=self),
+                # A replacement (new GUID) with the old display name fails while the old workbook
+                # exists: "A Workbook with the same name already exists"
+                # (MicrosoftDocs/azure-docs#52844). Delete first, then create.
+                opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
             )
             self.ids[artifact.key] = workbook.id
             self.urls[artifact.key] = workbook_link(workbook.id)

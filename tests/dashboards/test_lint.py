@@ -82,6 +82,33 @@ def _undeclared(nb):
     _first_query(nb)["content"]["query"] += " | where x == '{Tenant}'"
 
 
+def _params(nb):
+    return next(i for i in nb["items"] if i["type"] == 9)["content"]["parameters"]
+
+
+def _unscoped_panel(nb):
+    del _first_query(nb)["content"]["crossComponentResources"]
+
+
+def _unscoped_dropdown(nb):
+    next(p for p in _params(nb) if p["type"] == 2)["crossComponentResources"] = []
+
+
+def _no_resource_param(nb):
+    params = _params(nb)
+    params[:] = [p for p in params if p["name"] != "Resource"]
+
+
+def _resource_not_own(nb):
+    next(p for p in _params(nb) if p["name"] == "Resource")["value"] = "value::all"
+
+
+def _unused_dropdown(nb):
+    _params(nb).append(
+        dict(copy.deepcopy(next(p for p in _params(nb) if p["type"] == 2)), name="Region")
+    )
+
+
 @pytest.mark.parametrize(
     ("rule", "breaks"),
     [
@@ -95,6 +122,11 @@ def _undeclared(nb):
         ("WB008", _settings),
         ("WB009", _no_source),
         ("WB010", _undeclared),
+        ("WB011", _unscoped_panel),
+        ("WB011", _unscoped_dropdown),
+        ("WB011", _no_resource_param),
+        ("WB011", _resource_not_own),
+        ("WB012", _unused_dropdown),
     ],
 )
 def test_each_rule_catches_its_problem(overview, rule, breaks):
@@ -104,5 +136,5 @@ def test_each_rule_catches_its_problem(overview, rule, breaks):
 
 
 def test_every_rule_is_tested():
-    tested = {"WB002", "WB003", "WB004", "WB005", "WB006", "WB007", "WB008", "WB009", "WB010"}
+    tested = {f"WB{n:03}" for n in range(2, 13)}
     assert set(RULES) == tested

@@ -12,7 +12,12 @@ from llm_insights import contract
 
 from llm_insights_kit.alerts import load_rules
 from llm_insights_kit.artifacts import RenderContext
-from llm_insights_kit.dashboards import iter_queries, render_workbook, render_workbooks
+from llm_insights_kit.dashboards import (
+    iter_queries,
+    render_workbook,
+    render_workbooks,
+    with_fallback_resource,
+)
 from llm_insights_kit.dashboards.lint import lint_workbook
 from llm_insights_kit.errors import KitError
 from llm_insights_kit.kql import templates
@@ -90,8 +95,15 @@ def test_workbook_conventions(golden_workbooks):
         params = next(i for i in nb["items"] if i["type"] == 9)["content"]["parameters"]
         by_name = {p["name"]: p for p in params}
         assert by_name["TimeRange"]["type"] == 4
+        panels = " ".join(q.query for q in iter_queries(nb, wb.key) if q.kind == "panel")
         for name in ("Model", "Deployment", "Operation"):
+            if f"{{{name}}}" not in panels:  # a filter appears only where a panel reads it
+                assert name not in by_name, f"{wb.key}: unused dropdown {name}"
+                continue
             assert by_name[name]["type"] == 2 and by_name[name]["query"] and by_name[name]["label"]
+            assert by_name[name]["crossComponentResources"] == ["{Resource}"]
+        assert by_name["Resource"]["type"] == 5 and by_name["Resource"]["value"] == "value::1"
+        assert nb["fallbackResourceIds"] == []  # a local render has no component; deploy fills it
         for q in iter_queries(nb, wb.key):
             if q.kind == "panel":
                 assert q.source, f"{wb.key}/{q.step} has no source note"
@@ -168,3 +180,53 @@ def test_undefined_contract_name_fails_rendering():
         templates.render_string(
             "{{ k.metric(c.NOT_A_METRIC) }}", "alerts/x.yaml: rule x: query", {"workbook": False}
         )
+
+
+def test_rag_tools_offers_no_model_filters(golden_workbooks):
+    """Its panels read retrieval and tool metrics, which carry no model/deployment dimension."""
+    nb = json.loads(next(w for w in golden_workbooks if w.key == "llm-rag-tools").serialized_data)
+    params = next(i for i in nb["items"] if i["type"] == 9)["content"]["parameters"]
+    assert [p["name"] for p in params] == ["TimeRange", "Resource"]
+
+
+def test_every_query_runs_against_the_resource_parameter(golden_workbooks):
+    def walk(items):
+        for item in items:
+            yield item
+            if item["type"] == 12:
+                yield from walk(item["content"]["items"])
+
+    for wb in golden_workbooks:
+        nb = json.loads(wb.serialized_data)
+        for item in walk(nb["items"]):
+            if item["type"] == 3:
+                assert item["content"]["crossComponentResources"] == ["{Resource}"], item["name"]
+
+
+COMPONENT = (
+    "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/RG-x/providers/"
+    "Microsoft.Insights/components/appi-X"
+)
+
+
+def test_with_fallback_resource_sets_the_lowercase_component(golden_workbooks):
+    wb = golden_workbooks[0]
+    deployed = with_fallback_resource(wb.serialized_data, COMPONENT)
+    nb = json.loads(deployed)
+    assert nb["fallbackResourceIds"] == [COMPONENT.lower()]
+    nb["fallbackResourceIds"] = []
+    assert json.dumps(nb, sort_keys=True, indent=2, ensure_ascii=False) == wb.serialized_data
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "",
+        "appi-x",
+        "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg/providers/"
+        "Microsoft.OperationalInsights/workspaces/log-x",
+    ],
+)
+def test_with_fallback_resource_rejects_what_is_not_a_component(golden_workbooks, bad):
+    with pytest.raises(ValueError, match="not an Application Insights component id"):
+        with_fallback_resource(golden_workbooks[0].serialized_data, bad)

@@ -3,7 +3,8 @@
 Each run happens in a fresh ``contextvars`` context (Pulumi keeps its settings, config and root
 stack in context variables), so stacks cannot leak state into each other. The recording monitor
 keeps, per registered resource, its plain inputs, which input paths were Pulumi secrets, and the
-``protect`` / ``additionalSecretOutputs`` options, which the stock mocks do not expose.
+``protect`` / ``additionalSecretOutputs`` / ``deleteBeforeReplace`` options, which the stock mocks
+do not expose.
 """
 
 from __future__ import annotations
@@ -90,6 +91,7 @@ class Registered:
     protect: bool
     additional_secret_outputs: list[str]
     id: str = ""
+    delete_before_replace: bool = False
 
 
 @dataclass
@@ -234,6 +236,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     protect=bool(request.protect),
                     additional_secret_outputs=list(request.additionalSecretOutputs),
                     id=response.id,
+                    delete_before_replace=bool(request.deleteBeforeReplace),
                 )
             )
         return response

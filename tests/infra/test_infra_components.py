@@ -16,7 +16,8 @@ from llm_insights_kit.artifacts import AlertRuleSpec, Dimension, FailingPeriods,
 pytestmark = pytest.mark.pulumi
 
 COMPONENT_ID = (
-    "/subscriptions/S/resourceGroups/RG/providers/Microsoft.Insights/components/Appi-Unit"
+    "/subscriptions/00000000-0000-0000-0000-0000000000AB/resourceGroups/RG/providers/"
+    "Microsoft.Insights/components/Appi-Unit"
 )
 TAGS = {"project": "llm-insights", "environment": "unit", "stack": "unit", "managed-by": "t"}
 
@@ -120,7 +121,9 @@ def test_workbooks_component_uses_stable_guids_sourced_to_the_component():
         inputs = declared[f"unit-{artifact.key}"]
         assert inputs["resourceName"] == workbook_guid("llm-insights", "unit", artifact.key)
         assert inputs["sourceId"] == COMPONENT_ID.lower()
-        assert inputs["serializedData"] == artifact.serialized_data
+        deployed = json.loads(inputs["serializedData"])
+        assert deployed == {**json.loads(artifact.serialized_data),
+                            "fallbackResourceIds": [COMPONENT_ID.lower()]}  # fmt: skip
         assert inputs["tags"] == TAGS
     assert workbook_guid("llm-insights", "unit", "a") == workbook_guid("llm-insights", "unit", "a")
     assert workbook_guid("llm-insights", "unit", "a") != workbook_guid("llm-insights", "prod", "a")

@@ -7,6 +7,7 @@ so the assertions follow config rather than restating it.
 from __future__ import annotations
 
 import functools
+import json
 import re
 from typing import Any
 
@@ -29,7 +30,7 @@ from llm_insights_policy import rules as policy
 
 from llm_insights_kit.alerts import load_rules
 from llm_insights_kit.artifacts import RenderContext
-from llm_insights_kit.dashboards import render_workbooks
+from llm_insights_kit.dashboards import render_workbooks, with_fallback_resource
 
 pytestmark = pytest.mark.pulumi
 
@@ -409,10 +410,49 @@ def test_every_workbook_declared_with_stable_guid(stack_runs, stack):
         assert inputs["kind"] == "shared" and inputs["category"] == "workbook"
         assert inputs["sourceId"] == comp.id.lower()
         assert inputs["displayName"] == artifacts[key].display_name
-        assert inputs["serializedData"] == artifacts[key].serialized_data
-        assert run.outputs["portal"]["workbooks"][key] == (
-            f"https://portal.azure.com/#@/resource{wb.id}/workbook"
+        assert inputs["serializedData"] == with_fallback_resource(
+            artifacts[key].serialized_data, comp.id
         )
+        assert (
+            run.outputs["portal"]["workbooks"][key] == f"https://portal.azure.com/#resource{wb.id}"
+        )
+
+
+def _workbook_items(items):
+    for item in items:
+        yield item
+        if item["type"] == 12:
+            yield from _workbook_items(item["content"]["items"])
+
+
+@STACKS
+def test_deployed_workbooks_open_from_any_link(stack_runs, stack):
+    """What deploys carries the component: fallbackResourceIds (a link or pin with no resource
+    context) and every query's crossComponentResources via the {Resource} parameter."""
+    run = stack_runs[stack]
+    comp_id = run.one(COMPONENT).id
+    for wb in run.of_type(WORKBOOK):
+        nb = json.loads(wb.inputs["serializedData"])
+        assert nb["fallbackResourceIds"] == [comp_id.lower()], wb.name
+        items = list(_workbook_items(nb["items"]))
+        queries = [i for i in items if i["type"] == 3]
+        assert queries
+        for item in queries:
+            assert item["content"]["crossComponentResources"] == ["{Resource}"], item["name"]
+        params = [p for i in items if i["type"] == 9 for p in i["content"]["parameters"]]
+        resource = next(p for p in params if p["name"] == "Resource")
+        assert resource["type"] == 5 and resource["value"] == "value::1"
+        for p in params:
+            if p.get("query"):
+                assert p["crossComponentResources"] == ["{Resource}"], p["name"]
+
+
+@STACKS
+def test_replacing_a_workbook_deletes_the_old_one_first(stack_runs, stack):
+    """A new GUID with the old display name fails while the old workbook exists
+    (MicrosoftDocs/azure-docs#52844), so replacement deletes before it creates."""
+    workbooks = stack_runs[stack].of_type(WORKBOOK)
+    assert workbooks and all(wb.delete_before_replace for wb in workbooks)
 
 
 def test_workbook_guids_are_stable_across_runs_and_distinct_across_stacks(stack_runs):
@@ -430,8 +470,8 @@ def test_outputs_and_portal_links(stack_runs, stack):
     assert run.outputs["appInsightsId"] == comp_id
     assert run.outputs["workspaceId"] == run.one(WORKSPACE).id
     portal = run.outputs["portal"]
-    base = f"https://portal.azure.com/#@/resource{comp_id}"
-    assert portal["overview"] == f"{base}/overview"
+    base = f"https://portal.azure.com/#resource{comp_id}"
+    assert portal["overview"] == base
     assert portal["applicationMap"] == f"{base}/applicationMap"
     assert portal["liveMetrics"] == f"{base}/quickPulse"
     assert set(run.outputs["actionGroupIds"]) == {r for r, v in routes(stack).items() if v}

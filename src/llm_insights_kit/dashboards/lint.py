@@ -18,9 +18,14 @@ from .workbook import (
     ITEM_PARAMETERS,
     ITEM_QUERY,
     NOTEBOOK_VERSION,
+    PARAM_DROPDOWN,
+    PARAM_RESOURCE,
     QUERY_TYPE_LOGS,
+    RESOURCE,
+    RESOURCE_REF,
     RESOURCE_TYPE,
     SOURCE_PREFIX,
+    panel_parameters,
 )
 
 MAX_QUERIES = 40
@@ -28,7 +33,6 @@ MAX_QUERY_CHARS = 3000
 _SUBSCRIPTION = re.compile(
     r"/subscriptions/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 )
-_BUILTIN_PARAMS = {"Resource"}  # declared by the parameters step (resource picker)
 
 
 @dataclass(frozen=True)
@@ -136,11 +140,52 @@ def source_notes(nb: Mapping[str, Any]) -> Found:
 
 
 def declared_params(nb: Mapping[str, Any]) -> Found:
-    declared = {p.get("name") for p in _params(nb)} | _BUILTIN_PARAMS
+    declared = {p.get("name") for p in _params(nb)}
     for step, query in _queries(nb):
         for m in _PARAM.finditer(query):
             if m.group("name") not in declared:
                 yield step, f"query uses {{{m.group('name')}}} but no parameter declares it"
+
+
+def resource_scoped(nb: Mapping[str, Any]) -> Found:
+    """Every query runs against the ``{Resource}`` parameter, which defaults to the workbook's
+    resource: opened from a link with no context, the workbook falls back to
+    ``fallbackResourceIds`` (filled with the component at deploy) instead of asking for one."""
+    pickers = [p for p in _params(nb) if p.get("name") == RESOURCE]
+    if not pickers:
+        yield "", f"no {RESOURCE!r} parameter (type {PARAM_RESOURCE}) for queries to run against"
+    for p in pickers:
+        settings = p.get("typeSettings", {})
+        if (
+            p.get("type") != PARAM_RESOURCE
+            or p.get("value") != "value::1"
+            or RESOURCE_TYPE not in settings.get("resourceTypeFilter", {})
+        ):
+            yield (
+                f"parameters/{RESOURCE}",
+                f"must be type {PARAM_RESOURCE}, value 'value::1' (the workbook's own resource), "
+                f"filtered to {RESOURCE_TYPE}",
+            )
+    for item in _items(nb):
+        content = item.get("content", {})
+        scoped = [(item.get("name", ""), content)] if item.get("type") == ITEM_QUERY else []
+        if item.get("type") == ITEM_PARAMETERS:
+            scoped += [
+                (f"{item.get('name', '')}/{p.get('name', '')}", p)
+                for p in content.get("parameters", [])
+                if p.get("query")
+            ]
+        for step, holder in scoped:
+            if holder.get("crossComponentResources") != [RESOURCE_REF]:
+                yield step, f'crossComponentResources must be ["{RESOURCE_REF}"]'
+
+
+def used_dropdowns(nb: Mapping[str, Any]) -> Found:
+    """A filter no panel reads would change nothing on screen: offer only the ones used."""
+    used = panel_parameters(nb.get("items", []))
+    for p in _params(nb):
+        if p.get("type") == PARAM_DROPDOWN and p.get("name") not in used:
+            yield f"parameters/{p.get('name', '')}", "dropdown that no panel query reads"
 
 
 RULES: dict[str, tuple[Callable[[Mapping[str, Any]], Found], str]] = {
@@ -153,6 +198,8 @@ RULES: dict[str, tuple[Callable[[Mapping[str, Any]], Found], str]] = {
     "WB008": (query_settings, "query steps are component-scoped log queries with a title"),
     "WB009": (source_notes, "every panel says where its numbers come from"),
     "WB010": (declared_params, "every {Parameter} a query uses is declared"),
+    "WB011": (resource_scoped, "every query runs against {Resource} = the workbook's resource"),
+    "WB012": (used_dropdowns, "every dropdown is read by a panel query"),
 }
 
 

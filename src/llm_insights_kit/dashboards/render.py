@@ -12,7 +12,7 @@ from ..artifacts import RenderContext, WorkbookArtifact
 from ..errors import KitError
 from ..kql.paths import WORKBOOKS_DIR
 from ..kql.templates import render_file
-from .workbook import FILTERS, SOURCES, WorkbookBuilder
+from .workbook import FILTERS, SOURCES, WorkbookBuilder, serialize
 
 TEMPLATE_SUFFIX = ".json.j2"
 
@@ -54,11 +54,6 @@ def render_workbook(key: str, ctx: RenderContext) -> WorkbookArtifact:
         description=str(meta["description"]),
         serialized_data=serialize(notebook),
     )
-
-
-def serialize(notebook: dict[str, Any]) -> str:
-    """The deterministic serialization: sorted keys, two-space indent, trailing newline-free."""
-    return json.dumps(notebook, sort_keys=True, indent=2, ensure_ascii=False)
 
 
 def render_workbooks(ctx: RenderContext) -> list[WorkbookArtifact]:

@@ -6,6 +6,8 @@ UUIDv5 of the workbook key and step name, so renders are byte-for-byte stable.
 
 from __future__ import annotations
 
+import json
+import re
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -23,6 +25,14 @@ QUERY_TYPE_LOGS = 0
 ITEM_MARKDOWN, ITEM_QUERY, ITEM_PARAMETERS, ITEM_GROUP = 1, 3, 9, 12
 PARAM_TEXT, PARAM_DROPDOWN, PARAM_TIME_RANGE, PARAM_RESOURCE = 1, 2, 4, 5
 TIME_RANGE = "TimeRange"
+# The resource parameter every query runs against. Microsoft's gallery workbooks declare it as a
+# type-5 parameter defaulting to the workbook's own resource ("value::1") and point each query at it
+# with ``crossComponentResources: ["{Resource}"]`` (e.g. Workbooks/KeyVault/Overview and the HEART
+# Analytics workbooks in microsoft/Application-Insights-Workbooks at 1ea1c77). With the deployed
+# ``fallbackResourceIds`` holding the component, a workbook opened from a share link or a pin (no
+# resource context) still resolves "value::1" to the component.
+RESOURCE = "Resource"
+RESOURCE_REF = "{Resource}"
 SOURCE_PREFIX = "Source: "
 ALL = "*"
 
@@ -88,6 +98,7 @@ class WorkbookBuilder:
             "noDataMessage": f"No data in this time range. {SOURCE_PREFIX}{note}",
             "queryType": QUERY_TYPE_LOGS,
             "resourceType": RESOURCE_TYPE,
+            "crossComponentResources": [RESOURCE_REF],
             "visualization": visualization,
         }
         if fixed_time_ms:
@@ -117,6 +128,7 @@ class WorkbookBuilder:
         """Time range, the current component, and Model/Deployment/Operation dropdowns.
 
         ``dropdown_query(attr)`` renders the KQL listing an attribute's values (from metrics).
+        ``notebook()`` later drops each dropdown no panel query of the workbook reads.
         """
         params: list[dict[str, Any]] = [
             {
@@ -135,7 +147,7 @@ class WorkbookBuilder:
             {
                 "id": self._id("param/Resource"),
                 "version": "KqlParameterItem/1.0",
-                "name": "Resource",
+                "name": RESOURCE,
                 "label": "Application Insights",
                 "type": PARAM_RESOURCE,
                 "isRequired": True,
@@ -159,6 +171,7 @@ class WorkbookBuilder:
                     "quote": "'",
                     "delimiter": ",",
                     "query": _tidy(dropdown_query(attr)),
+                    "crossComponentResources": [RESOURCE_REF],
                     "value": ["value::all"],
                     "typeSettings": {
                         "additionalResourceOptions": ["value::all"],
@@ -175,7 +188,7 @@ class WorkbookBuilder:
             "name": "parameters",
             "content": {
                 "version": "KqlParameterItem/1.0",
-                "crossComponentResources": [],
+                "crossComponentResources": [RESOURCE_REF],
                 "parameters": params,
                 "style": "pills",
                 "queryType": QUERY_TYPE_LOGS,
@@ -186,13 +199,71 @@ class WorkbookBuilder:
     def notebook(
         self, display_name: str, description: str, items: Sequence[dict[str, Any]]
     ) -> dict[str, Any]:
+        """The workbook, with only the dropdowns its panels read.
+
+        ``fallbackResourceIds`` stays empty here (a render has no component): the deploy path
+        fills it with ``with_fallback_resource`` (25 gallery templates in
+        microsoft/Application-Insights-Workbooks at 1ea1c77 ship it empty the same way)."""
+        items = [dict(item) for item in items]
+        used = panel_parameters(items)
+        for item in items:
+            if item.get("type") == ITEM_PARAMETERS:
+                content = dict(item["content"])
+                content["parameters"] = [
+                    p
+                    for p in content["parameters"]
+                    if p.get("type") != PARAM_DROPDOWN or p.get("name") in used
+                ]
+                item["content"] = content
         return {
             "_meta": {"displayName": display_name, "description": description},
             "version": NOTEBOOK_VERSION,
-            "items": list(items),
+            "items": items,
             "fallbackResourceIds": [],
             "$schema": SCHEMA_URL,
         }
+
+
+_PARAM_REF = re.compile(r"\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::[A-Za-z]+)?\}")
+# A component id as ARM returns it: /subscriptions/<guid>/resourceGroups/<rg>/providers/
+# Microsoft.Insights/components/<name> (compared lowercase).
+_COMPONENT_ID = re.compile(
+    r"/subscriptions/[0-9a-f-]{36}/resourcegroups/[^/]+/providers/microsoft\.insights/components/[^/]+"
+)
+
+
+def panel_parameters(items: Sequence[dict[str, Any]]) -> set[str]:
+    """Names of the parameters the panel (type 3) queries reference, groups included."""
+    used: set[str] = set()
+    for item in items:
+        content = item.get("content", {})
+        if item.get("type") == ITEM_GROUP:
+            used |= panel_parameters(content.get("items", []))
+        elif item.get("type") == ITEM_QUERY:
+            used |= {m.group("name") for m in _PARAM_REF.finditer(str(content.get("query", "")))}
+    return used
+
+
+def with_fallback_resource(serialized: str, component_id: str) -> str:
+    """``serialized`` with ``fallbackResourceIds`` = the component id, lowercase (what deploys).
+
+    Microsoft's schema (schema/workbook.json): resource ids "used if the workbook is loaded later
+    from a place with no explicit context passed in (like from a share link or a pin)". Lowercase
+    as the portal stores ids (terraform-provider-azurerm#27755 for ``sourceId``)."""
+    resource = component_id.lower()
+    if not _COMPONENT_ID.fullmatch(resource):
+        raise ValueError(
+            f"fallback resource {component_id!r} is not an Application Insights component id "
+            "(/subscriptions/<guid>/resourceGroups/<rg>/providers/Microsoft.Insights/components/<name>)"
+        )
+    notebook = json.loads(serialized)
+    notebook["fallbackResourceIds"] = [resource]
+    return serialize(notebook)
+
+
+def serialize(notebook: dict[str, Any]) -> str:
+    """The deterministic serialization: sorted keys, two-space indent, no trailing newline."""
+    return json.dumps(notebook, sort_keys=True, indent=2, ensure_ascii=False)
 
 
 def _tidy(query: str) -> str:
