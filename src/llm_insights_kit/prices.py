@@ -84,7 +84,7 @@ def _dated(prices: Any, where: str) -> list[dict[str, Any]]:
             model_price = entry.prices
             if entry.constraint is not None:
                 if not isinstance(entry.constraint, StartDateConstraint):
-                    raise KitError(f"{SOURCE}: {where}: unsupported price constraint {entry!r}")
+                    raise KitError(f"{SOURCE} {where}", f"unsupported price constraint {entry!r}")
                 start = entry.constraint.start_date.isoformat()
         out.append({"from": start, **_rates(model_price)})
     return out
@@ -114,7 +114,7 @@ def _match(clause: Any, where: str) -> tuple[list[str], list[str]]:
             equals += e
             patterns += p
         return equals, patterns
-    raise KitError(f"{SOURCE}: {where}: unsupported match clause {clause!r}")
+    raise KitError(f"{SOURCE} {where}", f"unsupported match clause {clause!r}")
 
 
 def _model(model: Any, provider: str) -> dict[str, Any]:
@@ -139,9 +139,7 @@ def build() -> dict[str, Any]:
     try:
         from genai_prices.data import providers
     except ImportError as exc:
-        raise KitError(
-            f"{SOURCE} is not installed: it is pinned in requirements.lock (make setup)"
-        ) from exc
+        raise KitError(SOURCE, "not installed; it is pinned in requirements.lock (make setup)") from exc
     version = importlib.metadata.version(SOURCE)
     out: dict[str, Any] = {}
     for provider in providers:
@@ -153,7 +151,7 @@ def build() -> dict[str, Any]:
         }
     missing = [p for p in PROVIDERS if p not in out]
     if missing:
-        raise KitError(f"{SOURCE} {version}: providers {missing} not found")
+        raise KitError(f"{SOURCE} {version}", f"providers {missing} not found")
     return {
         "format": 2,
         "source": {"name": SOURCE, "version": version},

@@ -24,7 +24,8 @@ def run(args: argparse.Namespace) -> int:
     if args.check:
         if prices.differs(args.out):
             raise KitError(
-                f"{args.out}: differs from {prices.SOURCE} as installed; run `llm-insights prices`"
+                str(args.out),
+                f"differs from {prices.SOURCE} as installed; run `llm-insights prices`",
             )
         print(f"{args.out}: equals {prices.SOURCE} as installed")
         return 0
