@@ -139,7 +139,7 @@ def build() -> dict[str, Any]:
     try:
         from genai_prices.data import providers
     except ImportError as exc:
-        raise KitError(SOURCE, "not installed; it is pinned in requirements.lock (make setup)") from exc
+        raise KitError(SOURCE, "not installed; pinned in requirements.lock (make setup)") from exc
     version = importlib.metadata.version(SOURCE)
     out: dict[str, Any] = {}
     for provider in providers:
