@@ -441,7 +441,10 @@ class LLMCall:
         ):
             v = finite_number(value)
             if count is not None and v is not None and v >= 0:
-                inst.add_dims(c.COST, v, {**md, c.GEN_AI_TOKEN_TYPE: ttype})
+                dims = {**md, c.GEN_AI_TOKEN_TYPE: ttype}
+                if p.source:
+                    dims[c.ATTR_PRICE_SOURCE] = p.source
+                inst.add_dims(c.COST, v, dims)
 
     def _capture(self, span: Any, texts: list[str | None]) -> None:
         truncated = False

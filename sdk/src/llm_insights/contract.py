@@ -362,7 +362,7 @@ COST = MetricSpec(
     "counter",
     "USD",
     "Cost in US dollars from the price table, by token type. Unpriced calls add nothing here.",
-    (*MODEL_DIMENSIONS, GEN_AI_TOKEN_TYPE),
+    (*MODEL_DIMENSIONS, GEN_AI_TOKEN_TYPE, ATTR_PRICE_SOURCE),  # issue 11: which price data
 )
 UNPRICED_CALLS = MetricSpec(
     f"{NS}.client.unpriced_calls",
