@@ -198,3 +198,38 @@ def test_deployment_map_from_env(monkeypatch, caplog):
     with caplog.at_level("WARNING", logger="llm_insights"):
         assert _cost.deployments_from_env() == {}
     assert c.ENV_PRICING_DEPLOYMENTS in caplog.text and "'Dz' is not allowed" in caplog.text
+
+
+def test_llm_call_reports_detail_tokens_and_keeps_the_outcome_on_the_call(telemetry):
+    import llm_insights
+
+    with llm_insights.llm_call(provider="anthropic", model="acme-claude") as call:
+        call.record_response(model="acme-claude-2026-01-01")
+        call.record_usage(
+            1000, 200, cached_input_tokens=100, cache_creation_input_tokens=300,
+            reasoning_output_tokens=150, output_image_tokens=50,
+        )  # fmt: skip
+    # no price anywhere: unpriced, the reason names the served model
+    a = telemetry.span().attributes
+    assert a[c.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] == 300
+    assert a[c.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] == 150
+    assert "'acme-claude-2026-01-01'" in a[c.ATTR_UNPRICED_REASON]
+    assert call._call.priced.unpriced and call._call.cost_usd is None
+    llm_insights.configure(
+        "svc",
+        prices={"unit": "per 1M tokens", "models": {"acme-claude": {
+            "input": 3, "output": 15, "cached_input": 0.3, "cache_write": 3.75}}},
+    )  # fmt: skip
+    with llm_insights.llm_call(provider="anthropic", model="acme-claude") as call:
+        call.record_response(model="acme-claude-2026-01-01")
+        call.record_usage(
+            1000, 200, cached_input_tokens=100, cache_creation_input_tokens=300,
+            reasoning_output_tokens=150, output_image_tokens=50,
+        )  # fmt: skip
+    priced = call._call.priced
+    assert priced.partial and "50 output_image tokens" in priced.unpriced_reason
+    assert call._call.cost_usd == pytest.approx(
+        (600 * 3 + 100 * 0.3 + 300 * 3.75 + 150 * 15) / 1e6  # the image tokens: no rate
+    )
+    a = telemetry.spans()[-1].attributes
+    assert a[c.ATTR_COST_PARTIAL] is True and a[c.ATTR_PRICE_SOURCE].startswith("override")
