@@ -88,7 +88,7 @@ FIRING_SERIES: dict[str, dict[str, str]] = {
     "llm-latency-p95-high": {"model": MAIN},
     "llm-latency-p99-critical": {"model": MAIN},
     "llm-ttft-slow": {"model": MAIN},
-    "llm-unpriced-model": {"model": PREVIEW},
+    "llm-unpriced-model": {"model": "contoso-unpriced-preview"},  # the served model
     "llm-token-spike": {"model": MAIN},
     "llm-retrieval-empty-rate": {"retriever": "truth-kb"},
 }
