@@ -217,7 +217,8 @@ def _equivalent_wrapper(
     length_labels = labels(c.RESPONSE_LENGTH_BUCKET_COUNTS)
     duration_bounds = c.DURATION_BUCKET_COUNTS.bounds
     length_bounds = c.RESPONSE_LENGTH_BUCKET_COUNTS.bounds
-    price = _cost.load().resolve(MODEL)  # the app's price list, read once
+    prices = _cost.load()  # the app's price list, read once
+    price, source = prices.resolve(MODEL), prices.source
     if price is None or price.cached_input is None or price.output is None:
         raise RuntimeError(f"the bench model {MODEL!r} needs input, cached and output prices")
     url = urlsplit(standin_url)
@@ -264,6 +265,7 @@ def _equivalent_wrapper(
                     c.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: cached,
                     c.MS_COST_INPUT: round(c_in, 12),
                     c.MS_COST_OUTPUT: round(c_out, 12),
+                    c.ATTR_PRICE_SOURCE: source,
                 }
             )
             seconds = end - start
@@ -274,8 +276,8 @@ def _equivalent_wrapper(
             )
             tokens.record(n_in, {**dims, **token_in})
             tokens.record(n_out, {**dims, **token_out})
-            cost.add(c_in, {**dims, **token_in})
-            cost.add(c_out, {**dims, **token_out})
+            cost.add(c_in, {**dims, **token_in, c.ATTR_PRICE_SOURCE: source})
+            cost.add(c_out, {**dims, **token_out, c.ATTR_PRICE_SOURCE: source})
             length.record(len(text), dims)
             length_le.add(
                 1,

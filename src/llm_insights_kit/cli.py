@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "serve": "serve",
     "preview": "preview",
     "demo": "demo",
+    "prices": "prices",
 }
 
 

@@ -114,6 +114,11 @@ KEYS: tuple[Key, ...] = (
     Key("notifications.routes", "object",
         "Severity route → receivers (email | pagerduty | slack), routes critical/warning/info.",
         {"critical": ["email"], "warning": ["email"], "info": []}),
+    Key("pricing.deployments", "object",
+        "Azure OpenAI deployment name → {model, type}: the model it runs (used when a response "
+        "names none) and its deployment type, which prices it (" + ", ".join(
+        contract.DEPLOYMENT_TYPES) + "; *ProvisionedManaged = PTU, billed by the hour). "
+        "Reaches the app as " + contract.ENV_PRICING_DEPLOYMENTS + ".", {}),
     Key("dashboards.dailyBudgetUsd", "number", "Daily LLM budget in USD for the cost-burn panel.",
         None, "unset"),
     Key("alerts", "object",
@@ -146,6 +151,19 @@ class TelemetryConfig:
     service_name: str
     traces_sampler: str
     traces_sampler_arg: float
+    # pricing.deployments: (deployment, model or None, deployment type), sorted by deployment
+    pricing_deployments: tuple[tuple[str, str | None, str], ...] = ()
+
+    def pricing_deployments_json(self) -> str:
+        """The deployment map as the SDK reads it (LLM_INSIGHTS_PRICING_DEPLOYMENTS)."""
+        return json.dumps(
+            {
+                name: {**({"model": model} if model else {}), "type": dtype}
+                for name, model, dtype in self.pricing_deployments
+            },
+            sort_keys=True,
+            separators=(",", ":"),
+        )
 
 
 @dataclass(frozen=True)
@@ -451,6 +469,7 @@ def validate(
         ),
         traces_sampler=sampler,
         traces_sampler_arg=sampler_arg,
+        pricing_deployments=_pricing_deployments(r),
     )
 
     container_app = _container_app(r)
@@ -480,6 +499,39 @@ def validate(
         daily_budget_usd=daily_budget,
         alert_overrides=overrides,
     )
+
+
+_DEPLOYMENT_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def _pricing_deployments(r: _Reader) -> tuple[tuple[str, str | None, str], ...]:
+    """``pricing.deployments``: deployment name → {model, type}, each value checked (the types
+    are Azure's deployment SKU names; the SDK validates the same map the same way)."""
+    key = "pricing.deployments"
+    value = r.value(key)
+    shape = "must be a mapping of deployment name → {model, type}"
+    if not isinstance(value, dict):
+        raise r.fail(key, value, shape)
+    out = []
+    for name, spec in sorted(value.items()):
+        where = f"{key}.{name}"
+        if not isinstance(name, str) or not _DEPLOYMENT_NAME_RE.match(name):
+            raise r.fail(
+                key, value, f"deployment {name!r}: names are 1..64 of letters, digits, . _ -"
+            )
+        if not isinstance(spec, dict):
+            raise r.fail(where, spec, "must be a mapping with model and type")
+        unknown = sorted(set(spec) - {"model", "type"})
+        if unknown:
+            raise r.fail(where, spec, f"unknown keys {unknown}; allowed: model, type")
+        dtype = spec.get("type")
+        if dtype not in contract.DEPLOYMENT_TYPES:
+            raise r.fail(f"{where}.type", dtype, f"allowed: {', '.join(contract.DEPLOYMENT_TYPES)}")
+        model = spec.get("model")
+        if model is not None and (not isinstance(model, str) or not model.strip()):
+            raise r.fail(f"{where}.model", model, "must be a model name (a non-empty string)")
+        out.append((name, model, dtype))
+    return tuple(out)
 
 
 def _container_app(r: _Reader) -> ContainerAppConfig | None:
@@ -718,7 +770,7 @@ def app_telemetry_env(environment: str, telemetry: TelemetryConfig) -> dict[str,
 
     One definition for the Container App (infra) and the local demo's app, so the demo runs the
     app exactly as the stack would: service name, environment (SDK variable and resource
-    attribute), trace sampler and its argument.
+    attribute), trace sampler and its argument, and the pricing deployment map when set.
     """
     env = {
         contract.ENV_OTEL_SERVICE_NAME: telemetry.service_name,
@@ -729,4 +781,6 @@ def app_telemetry_env(environment: str, telemetry: TelemetryConfig) -> dict[str,
         contract.ENV_OTEL_TRACES_SAMPLER: telemetry.traces_sampler,
         contract.ENV_OTEL_TRACES_SAMPLER_ARG: sampler_arg_text(telemetry.traces_sampler_arg),
     }
+    if telemetry.pricing_deployments:  # the deployment map the SDK prices by
+        env[contract.ENV_PRICING_DEPLOYMENTS] = telemetry.pricing_deployments_json()
     return dict(sorted(env.items()))

@@ -29,10 +29,9 @@ ignore it.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
-from .truth_plan import PRICES_FILE, PlannedCall, Workload
+from .truth_plan import BILLING, PlannedCall, Workload
 
 MAIN = "alert-chat"
 BATCH = "alert-batch"
@@ -98,15 +97,16 @@ FIRING_SERIES: dict[str, dict[str, str]] = {
     "llm-latency-p95-high": {"model": MAIN},
     "llm-latency-p99-critical": {"model": MAIN},
     "llm-ttft-slow": {"model": MAIN},
-    "llm-unpriced-model": {"model": PREVIEW},
+    "llm-unpriced-model": {"model": "contoso-unpriced-preview"},  # the served model
     "llm-token-spike": {"model": MAIN},
     "llm-retrieval-empty-rate": {"retriever": "truth-kb"},
 }
 
 
 def _price(model: str) -> dict[str, float]:
-    models = json.loads(PRICES_FILE.read_text())["models"]
-    return models[model]
+    """USD per 1K tokens of *model* from the plan's bill (BILLING is per 1M)."""
+    inp, out, _ = BILLING[model]
+    return {"input": inp / 1000, "output": out / 1000}
 
 
 def _call(n: int, level: str, model: str, stream: bool, **script) -> PlannedCall:

@@ -22,7 +22,15 @@ from llm_insights_kit.local.ingest import LOOPBACK_EXPORTER_ENV, IngestServer
 from llm_insights_kit.local.store import LocalStore
 
 from .alert_plan import ALERT_DEPLOYMENTS, alert_workload
-from .truth_plan import DEPLOYMENTS, DRIFT_LEVELS, Workload, drift_workload
+from .truth_plan import (
+    COST_DEPLOYMENTS,
+    DEPLOYMENTS,
+    DRIFT_LEVELS,
+    PRICE_OVERRIDES,
+    PRICING_DEPLOYMENTS,
+    Workload,
+    drift_workload,
+)
 
 CHILD = Path(__file__).with_name("truth_child.py")
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,12 +58,17 @@ class TruthHarness:
     def __init__(self, tmp: Path) -> None:
         self.tmp = tmp
         self.ingest = IngestServer(None).start()
+        prices_file = tmp / "price-overrides.json"
+        prices_file.write_text(json.dumps(PRICE_OVERRIDES))
         env = {
             **os.environ,
             "OTEL_TRACES_SAMPLER": "microsoft.fixed.percentage",
             "OTEL_TRACES_SAMPLER_ARG": str(SAMPLING_PERCENT / 100),
             # Only the explicit flush exports metrics: one workload never spills into the next.
             contract.ENV_OTEL_METRIC_EXPORT_INTERVAL: "3600000",
+            # the stack's deployment map and a price override file, as an app would get them
+            contract.ENV_PRICING_DEPLOYMENTS: json.dumps(PRICING_DEPLOYMENTS),
+            contract.ENV_PRICES_FILE: str(prices_file),
             **LOOPBACK_EXPORTER_ENV,
         }
         for name in ("APPLICATIONINSIGHTS_CONNECTION_STRING", "LLM_INSIGHTS_LOCAL_ENDPOINT"):
@@ -73,7 +86,7 @@ class TruthHarness:
             {
                 "service_name": "truth-app",
                 "ingest_url": self.ingest.url,
-                "deployments": {**DEPLOYMENTS, **ALERT_DEPLOYMENTS},
+                "deployments": {**DEPLOYMENTS, **ALERT_DEPLOYMENTS, **COST_DEPLOYMENTS},
             }
         )
         ready = self._receive()

@@ -18,10 +18,12 @@ Every panel (and every dropdown query) must return rows.
 
 from __future__ import annotations
 
+import json
 import math
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,6 +36,7 @@ from llm_insights_kit.local.store import QueryResult
 from .conftest import SAMPLING_PERCENT, DriftRun, Ran, TruthHarness
 from .truth_plan import (
     AZURE_DEPLOYMENT,
+    DEPLOYMENTS,
     DRIFT_BASELINE,
     DRIFT_CURRENT,
     DRIFT_LEVELS,
@@ -51,6 +54,9 @@ from .truth_plan import (
 )
 
 pytestmark = [pytest.mark.e2e]
+# the shipped price data, as the file records its source
+_SOURCE = json.loads(Path(c.__file__).with_name("_prices.json").read_text())["source"]
+SHIPPED_SOURCE = f"{_SOURCE['name']} {_SOURCE['version']}"
 
 STACK = "dev"
 ITEM_COUNT = round(100 / SAMPLING_PERCENT)
@@ -388,7 +394,7 @@ def _tokens_headline(res: QueryResult, t: Truth) -> None:
     (row,) = rows(res)
     with_usage = sum(len(v) for v in t.lengths.values())
     assert (row["input_tokens"], row["output_tokens"]) == (t.input_tokens, t.output_tokens)
-    assert row["cost_usd"] == approx(kql_round(t.cost, 4))
+    assert row["cost_usd"] == approx(kql_round(t.cost, 6))
     assert row["unpriced_calls"] == t.unpriced
     assert row["tokens_per_call"] == approx(
         kql_round((t.input_tokens + t.output_tokens) / with_usage, 1)
@@ -411,7 +417,12 @@ def _cost_over_time(res: QueryResult, t: Truth) -> None:
     by_model: dict[str, float] = defaultdict(float)
     for r in rows(res):
         by_model[r["model"]] += r["cost_usd"]
-    priced = {k: m.cost_input + m.cost_output for k, m in t.models.items() if m.cost_input}
+    # by the served model: the Azure deployment's row is the model it runs
+    priced = {
+        DEPLOYMENTS.get(k, k): m.cost_input + m.cost_output
+        for k, m in t.models.items()
+        if m.cost_input
+    }
     assert set(by_model) == set(priced)
     for model, cost in priced.items():
         assert by_model[model] == approx(cost), model
@@ -428,16 +439,17 @@ def _tokens_per_call(res: QueryResult, t: Truth) -> None:
 
 @check("llm-tokens-cost", "by-model")
 def _tokens_by_model(res: QueryResult, t: Truth) -> None:
-    got = {r["model"]: r for r in rows(res)}
-    used = {k: m for k, m in t.models.items() if m.input_tokens}
+    got = {r["model"]: r for r in rows(res)}  # the served model
+    used = {DEPLOYMENTS.get(k, k): m for k, m in t.models.items() if m.input_tokens}
     assert set(got) == set(used)
     for model, m in used.items():
         r = got[model]
         ok_calls = m.calls - m.errors
         assert r["operation"] == c.OPERATION_CHAT
+        assert r["deployment_type"] == ""  # none of these is in the deployment map
         assert r["calls_with_usage"] == ok_calls
         assert (r["input_tokens"], r["output_tokens"]) == (m.input_tokens, m.output_tokens)
-        assert r["cost_usd"] == approx(kql_round(m.cost_input + m.cost_output, 4))
+        assert r["cost_usd"] == approx(kql_round(m.cost_input + m.cost_output, 6))
         assert r["tokens_per_call"] == approx(
             kql_round((m.input_tokens + m.output_tokens) / ok_calls, 1)
         ), f"{model}: tokens per call = (input + output) / calls with usage"
@@ -448,6 +460,22 @@ def _unpriced(res: QueryResult, t: Truth) -> None:
     got = {r["model"]: r for r in rows(res)}
     assert {k: r["unpriced_calls"] for k, r in got.items()} == {UNPRICED: t.unpriced}
     assert got[UNPRICED]["response_model"] == UNPRICED
+
+
+@check("llm-tokens-cost", "by-deployment-type")
+def _by_deployment_type(res: QueryResult, t: Truth) -> None:
+    (row,) = rows(res)  # no call of the main workload is in the deployment map
+    assert row["deployment_type"] == "(not in the deployment map: list price)"
+    assert row["billing"] == "per token"
+    assert (row["input_tokens"], row["output_tokens"]) == (t.input_tokens, t.output_tokens)
+    assert row["cost_usd"] == approx(kql_round(t.cost, 6))
+
+
+@check("llm-tokens-cost", "price-sources")
+def _price_sources(res: QueryResult, t: Truth) -> None:
+    (row,) = rows(res)
+    assert row["price_source"] == SHIPPED_SOURCE
+    assert row["cost_usd"] == approx(kql_round(t.cost, 6))
 
 
 @check("llm-tokens-cost", "budget-burn")

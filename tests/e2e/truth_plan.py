@@ -9,20 +9,30 @@ scheduling noise nor the SDK's own overhead can flip.
 
 from __future__ import annotations
 
-import json
 import math
 import random
-import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from llm_insights import contract as c
 
-PRICES_FILE = Path(c.__file__).with_name("_prices.json")
-_DATE_SUFFIX = re.compile(r"-(\d{4}-\d{2}-\d{2}|\d{4})$")
+# The bill, written down independently of the SDK's code: list prices in USD per 1M tokens
+# (input, output, cached input; None: no cached rate), as OpenAI's price page states them and
+# genai-prices 0.2.3 records them. Dated versions are listed by name: a version priced apart
+# (gpt-4o-2024-05-13) has its own line. A model not here is unpriced.
+BILLING: dict[str, tuple[float, float, float | None]] = {
+    "gpt-4o-mini": (0.15, 0.6, 0.075),
+    "gpt-4o-mini-2024-07-18": (0.15, 0.6, 0.075),
+    "gpt-4o": (2.5, 10.0, 1.25),
+    "gpt-4o-2024-08-06": (2.5, 10.0, 1.25),
+    "gpt-4o-2024-11-20": (2.5, 10.0, 1.25),
+    "gpt-4o-2024-05-13": (5.0, 15.0, None),
+    "gpt-4.1-nano-2025-04-14": (0.1, 0.4, 0.025),
+    "o4-mini-2025-04-16": (1.1, 4.4, 0.275),
+    "gpt-5-mini-2025-08-07": (0.25, 2.0, 0.025),
+}
 
 MINI = "gpt-4o-mini"
 LARGE = "gpt-4o"
@@ -53,17 +63,14 @@ REFUSAL_TEXT = "I'm sorry, but I can't help with that request."
 MARKER_TEXT = "As of my last knowledge update, the study (Smith et al., 2019) reported 42%."
 
 
-def load_prices() -> dict[str, dict[str, float]]:
-    data = json.loads(PRICES_FILE.read_text())
-    models = {k.lower(): v for k, v in data["models"].items()}
-    for alias, target in data.get("aliases", {}).items():
-        models.setdefault(alias.lower(), models[target.lower()])
-    return models
-
-
-def price_of(model: str, prices: dict[str, dict[str, float]]) -> dict[str, float] | None:
-    name = model.lower()
-    return prices.get(name) or prices.get(_DATE_SUFFIX.sub("", name))
+def billed(
+    rates: tuple[float, float, float | None], input_tokens: int, output_tokens: int, cached: int = 0
+) -> tuple[float, float]:
+    """(input USD, output USD) of one call at *rates* (per 1M): cached input at the cached rate
+    (the input rate when there is none); reasoning tokens are inside the output count."""
+    inp, out, cached_rate = rates
+    cached_rate = inp if cached_rate is None else cached_rate
+    return ((input_tokens - cached) * inp + cached * cached_rate) / 1e6, output_tokens * out / 1e6
 
 
 def bucket_of(value: float, bounds: Sequence[float]) -> float:
@@ -371,7 +378,6 @@ class Truth:
 def truth_of(workload: Workload, measured: list[dict[str, Any]]) -> Truth:
     """The truth of *workload*, given the per-call measurements the child reported."""
     by_id = {m["id"]: m for m in measured}
-    prices = load_prices()
     models: dict[str, ModelTruth] = defaultdict(ModelTruth)
     errors: Counter[str] = Counter()
     durations, ttfts = [], []
@@ -409,12 +415,13 @@ def truth_of(workload: Workload, measured: list[dict[str, Any]]) -> Truth:
         lengths[response_model].append(call.text_length)
         refusals[response_model] += call.refusal
         markers[response_model] += call.marker
-        price = price_of(call.response_model or call.model, prices)
-        if price is None:
+        rates = BILLING.get(call.response_model or call.model)
+        if rates is None:
             m.unpriced += 1
         else:
-            m.cost_input += call.input_tokens / 1000 * price["input"]
-            m.cost_output += call.output_tokens / 1000 * price["output"]
+            cin, cout = billed(rates, call.input_tokens, call.output_tokens)
+            m.cost_input += cin
+            m.cost_output += cout
         if call.stream:
             m.streams += 1
             m.ttfts.append(got["ttft"])
@@ -441,3 +448,117 @@ def truth_of(workload: Workload, measured: list[dict[str, Any]]) -> Truth:
         refusals=dict(refusals),
         markers=dict(markers),
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Cost truth: a workload with known billing (issue 11)
+# ---------------------------------------------------------------------------------------------
+ROUTER = "model-router"  # Azure's model router deployment: each response names its model
+DATA_ZONE = "truth-eu"  # a Data Zone Standard deployment, priced by the override file
+PTU = "truth-ptu"  # a provisioned (PTU) deployment: billed by the hour
+UNKNOWN_SERVED = "gpt-4o-contoso-experimental"  # served for a request to gpt-4o: no price
+COST_DEPLOYMENTS = {DATA_ZONE: "gpt-4.1-2025-04-14", PTU: "gpt-4o-2024-11-20"}
+# The SDK's deployment map in the child (LLM_INSIGHTS_PRICING_DEPLOYMENTS)
+PRICING_DEPLOYMENTS = {
+    DATA_ZONE: {"model": "gpt-4.1", "type": c.DEPLOYMENT_TYPE_DATA_ZONE_STANDARD},
+    PTU: {"model": "gpt-4o", "type": c.DEPLOYMENT_TYPES_PROVISIONED[-1]},
+    ROUTER: {"type": c.DEPLOYMENT_TYPE_GLOBAL_STANDARD},
+}
+# The price override file of the child (LLM_INSIGHTS_PRICES_FILE): a contract's Data Zone rates
+OVERRIDE_VERSION = "truth-contract-2026-11"
+RATE_KEYS = ("input", "output", "cached_input")
+DATA_ZONE_RATES = (2.2, 8.8, 0.55)  # per 1M: gpt-4.1 on Data Zone Standard (10 % over Global)
+PRICE_OVERRIDES = {
+    "version": OVERRIDE_VERSION,
+    "unit": "per 1M tokens",
+    "currency": "USD",
+    "models": {
+        "gpt-4.1": {
+            "input": 2.0,
+            "output": 8.0,
+            "cached_input": 0.5,
+            "data_zone": dict(zip(RATE_KEYS, DATA_ZONE_RATES, strict=True)),
+        }
+    },
+}
+
+
+@dataclass
+class CostRow:
+    calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost: float = 0.0
+    unpriced: int = 0
+
+
+@dataclass
+class CostTruth:
+    # per (served model, deployment or "", deployment type or "")
+    rows: dict[tuple[str, str, str], CostRow]
+    # per price source ("shipped" or OVERRIDE_VERSION): USD
+    by_source: dict[str, float]
+
+    @property
+    def cost(self) -> float:
+        return sum(r.cost for r in self.rows.values())
+
+    @property
+    def unpriced(self) -> dict[str, int]:
+        out: Counter[str] = Counter()
+        for (model, _, _), r in self.rows.items():
+            if r.unpriced:
+                out[model] += r.unpriced
+        return dict(out)
+
+
+def cost_workload(seed: int = 20261203) -> tuple[Workload, CostTruth]:
+    """Every billing case once or more, with the bill computed from BILLING / DATA_ZONE_RATES."""
+    rng = random.Random(seed)
+    calls: list[PlannedCall] = []
+    rows: dict[tuple[str, str, str], CostRow] = defaultdict(CostRow)
+    by_source: dict[str, float] = defaultdict(float)
+
+    def add(api, model, served, n, deployment="", dtype="", rates=None, source="shipped", **extra):
+        for _ in range(n):
+            i = len(calls) + 1
+            inp, out = rng.randint(100, 5000), rng.randint(10, 2000)
+            script = {"input_tokens": inp, "output_tokens": out, "model": served, **extra}
+            if "cached_tokens" in extra:
+                script["cached_tokens"] = cached = rng.randint(0, inp)
+            else:
+                cached = 0
+            if "reasoning_tokens" in extra:
+                script["reasoning_tokens"] = rng.randint(0, out)
+            calls.append(PlannedCall(f"cost{i}", api, model, False, script, None, inp, out, served))
+            row = rows[(served, deployment, dtype)]
+            row.calls += 1
+            row.input_tokens += inp
+            row.output_tokens += out
+            if dtype in c.DEPLOYMENT_TYPES_PROVISIONED:
+                continue  # billed by the hour: no per-token cost, not unpriced
+            rates = rates or BILLING.get(served)
+            if rates is None:
+                row.unpriced += 1
+                continue
+            cost = sum(billed(rates, inp, out, cached))
+            row.cost += cost
+            by_source[source] += cost
+
+    gs = c.DEPLOYMENT_TYPE_GLOBAL_STANDARD
+    for served in ("gpt-4.1-nano-2025-04-14", "o4-mini-2025-04-16", "gpt-5-mini-2025-08-07"):
+        add("azure", ROUTER, served, 6, ROUTER, gs, reasoning_tokens=True)
+    add("openai", "gpt-4o", UNKNOWN_SERVED, 5)  # never priced as gpt-4o
+    add("openai", "gpt-4o", "gpt-4o-2024-08-06", 5)  # a dated version: its family's price
+    add("openai", "gpt-4o-2024-05-13", "gpt-4o-2024-05-13", 4)  # a version priced apart
+    add("openai", "o4-mini", "o4-mini-2025-04-16", 5, reasoning_tokens=True)
+    add("openai", "gpt-4o-mini", "gpt-4o-mini-2024-07-18", 5, cached_tokens=True)
+    add("azure", DATA_ZONE, COST_DEPLOYMENTS[DATA_ZONE], 6, DATA_ZONE,
+        c.DEPLOYMENT_TYPE_DATA_ZONE_STANDARD, DATA_ZONE_RATES, OVERRIDE_VERSION,
+        cached_tokens=True)  # fmt: skip
+    add("azure", PTU, COST_DEPLOYMENTS[PTU], 5, PTU, c.DEPLOYMENT_TYPES_PROVISIONED[-1])
+    for call in calls:  # the Azure stand-in names the deployment's model unless scripted
+        if call.model in COST_DEPLOYMENTS:
+            del call.script["model"]
+    rng.shuffle(calls)
+    return Workload("cost", calls, 8), CostTruth(dict(rows), dict(by_source))

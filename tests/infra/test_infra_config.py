@@ -185,6 +185,29 @@ BAD: list[tuple[str, tuple[dict, tuple[str, ...], dict | None], list[str]]] = [
         ({"tags": {"environment": "production"}}, (), None),
         ["llm-insights:tags", "tag 'environment' is set by the kit"],
     ),
+    (
+        "deployment-type-not-an-azure-sku",
+        ({"pricing.deployments": {"chat": {"model": "gpt-4o", "type": "PTU"}}}, (), None),
+        [
+            "llm-insights:pricing.deployments.chat.type = PTU: allowed: GlobalStandard, "
+            "DataZoneStandard, Standard, GlobalBatch"
+        ],
+    ),
+    (
+        "deployment-model-empty",
+        ({"pricing.deployments": {"chat": {"model": "", "type": "Standard"}}}, (), None),
+        ["llm-insights:pricing.deployments.chat.model = : must be a model name"],
+    ),
+    (
+        "deployment-unknown-key",
+        ({"pricing.deployments": {"chat": {"type": "Standard", "region": "eu"}}}, (), None),
+        ["llm-insights:pricing.deployments.chat", "unknown keys ['region']; allowed: model, type"],
+    ),
+    (
+        "deployments-not-a-mapping",
+        ({"pricing.deployments": ["chat"]}, (), None),
+        ['llm-insights:pricing.deployments = ["chat"]: must be a mapping of deployment name'],
+    ),
 ]
 
 

@@ -55,6 +55,10 @@ BAD: dict[str, tuple[dict[str, Any], str]] = {
         f"{NS}:notifications.slackWebhookUrl is set in plaintext: must be a secret",
     ),
     "bad-region": ({"azure-native:location": "West Europe"}, "must be an Azure region name"),
+    "deployment-type": (
+        {f"{NS}:pricing.deployments": {"chat-eu": {"model": "gpt-4o", "type": "DZ"}}},
+        f"{NS}:pricing.deployments.chat-eu.type = DZ: allowed: GlobalStandard, DataZoneStandard",
+    ),
     "override-unknown-rule": (
         {f"{NS}:alerts": {"llm-nope": {"threshold": 1}}},
         "llm-nope",

@@ -13,6 +13,8 @@ from typing import Any
 
 import infra_harness as harness
 import pytest
+from llm_insights import _cost
+from llm_insights import contract as c
 from llm_insights_infra.config import ROUTES, SAMPLERS
 from llm_insights_infra.container_app import (
     CONNECTION_STRING_SECRET,
@@ -232,6 +234,12 @@ def test_container_app_wiring(stack_runs, stack):
     assert float(env_vars[ENV_TRACES_SAMPLER_ARG]["value"]) == float(
         cfg(stack, "telemetry.tracesSamplerArg")
     )
+    deployments = cfg(stack, "pricing.deployments")
+    if deployments:  # the deployment map reaches the app as the SDK reads it
+        assert json.loads(env_vars[c.ENV_PRICING_DEPLOYMENTS]["value"]) == deployments
+        assert _cost.parse_deployments(env_vars[c.ENV_PRICING_DEPLOYMENTS]["value"], "env")
+    else:
+        assert c.ENV_PRICING_DEPLOYMENTS not in env_vars
     scale = app.inputs["template"]["scale"]
     assert scale["minReplicas"] == cfg(stack, "containerApp.minReplicas", 0)
     assert scale["maxReplicas"] == cfg(stack, "containerApp.maxReplicas", 3)

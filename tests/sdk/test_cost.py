@@ -9,14 +9,15 @@ from llm_insights import _cost
 from llm_insights import contract as c
 
 
-def test_shipped_table_is_versioned():
+def test_shipped_file_records_its_source():
     data = json.loads(
         (__import__("pathlib").Path(_cost.__file__).parent / "_prices.json").read_text()
     )
-    assert data["version"] and data["updated"] and data["unit"] == "per 1K tokens"
+    assert data["source"]["name"] == "genai-prices" and data["source"]["version"]
+    assert data["unit"] == "per 1M tokens" and data["currency"] == "USD"
     table = _cost.shipped()
-    assert table.version == data["version"]
-    assert table.resolve("gpt-4o").input == 0.0025
+    assert table.source == f"genai-prices {data['source']['version']}"
+    assert table.resolve("gpt-4o").input == 0.0025  # $2.50 per 1M
 
 
 @pytest.mark.parametrize(
@@ -24,14 +25,22 @@ def test_shipped_table_is_versioned():
     [
         ("gpt-4o-2024-08-06", "gpt-4o"),
         ("GPT-4o-mini", "gpt-4o-mini"),
-        ("gpt-35-turbo", "gpt-3.5-turbo"),
+        ("gpt-35-turbo", "gpt-3.5-turbo"),  # Azure's name
         ("gpt-4o-mini-2024-07-18", "gpt-4o-mini"),
         ("openai/gpt-4.1", "gpt-4.1"),
+        ("gpt-5-mini-2025-08-07", "gpt-5-mini"),  # a dated version by the source's pattern
     ],
 )
 def test_resolution(model, expected):
     table = _cost.shipped()
-    assert table.resolve(model) == table.models[expected]
+    assert table.find(model).id == expected
+    assert table.resolve(model) == table.resolve(expected)
+
+
+def test_a_snapshot_priced_apart_keeps_its_own_price():
+    # OpenAI bills gpt-4o-2024-05-13 at $5/$15, not gpt-4o's $2.50/$10: no family guess
+    table = _cost.shipped()
+    assert table.resolve("gpt-4o-2024-05-13") == _cost.Price(0.005, 0.015)
 
 
 @pytest.mark.parametrize("model", ["my-deployment", "", None, 42, "gpt-4o-turbo-ultra"])
@@ -41,10 +50,12 @@ def test_unknown_models_are_unpriced(model):
 
 def test_cached_input_priced_separately():
     price = _cost.Price(input=0.002, output=0.008, cached_input=0.0005)
-    cost = _cost.compute(price, input_tokens=1000, output_tokens=500, cached=400)
+    cost, missing = _cost.compute(price, _cost.Usage(1000, 500, cache_read_input_tokens=400))
     assert cost.input == pytest.approx((600 * 0.002 + 400 * 0.0005) / 1000)
-    assert cost.output == pytest.approx(0.004)
-    nocache = _cost.compute(_cost.Price(input=0.002, output=0.008), 1000, 0, cached=400)
+    assert cost.output == pytest.approx(0.004) and missing == []
+    nocache, _ = _cost.compute(
+        _cost.Price(input=0.002, output=0.008), _cost.Usage(1000, 0, cache_read_input_tokens=400)
+    )
     assert nocache.input == pytest.approx(0.002)  # no cached price: full price
 
 

@@ -47,24 +47,44 @@ def token_count(value: Any) -> int | None:
     return int(v)
 
 
-# where each set_usage() argument came from, for the invalid-value log line
+# where each set_usage() argument came from, for the invalid-value log line, in the order of
+# USAGE_KINDS (None: that API does not report it)
+USAGE_KINDS = (
+    "input_tokens",
+    "output_tokens",
+    "cached_input_tokens",
+    "cache_creation_input_tokens",
+    "reasoning_output_tokens",
+    "input_audio_tokens",
+    "output_audio_tokens",
+    "input_image_tokens",
+    "output_image_tokens",
+)
 USAGE_FIELDS_OPENAI = (
     "usage.prompt_tokens",
     "usage.completion_tokens",
     "usage.prompt_tokens_details.cached_tokens",
+    "usage.prompt_tokens_details.cache_write_tokens",
+    "usage.completion_tokens_details.reasoning_tokens",
+    "usage.prompt_tokens_details.audio_tokens",
+    "usage.completion_tokens_details.audio_tokens",
+    None,
+    None,
 )
 USAGE_FIELDS_RESPONSES = (
     "usage.input_tokens",
     "usage.output_tokens",
     "usage.input_tokens_details.cached_tokens",
+    "usage.input_tokens_details.cache_write_tokens",
+    "usage.output_tokens_details.reasoning_tokens",
+    None,
+    None,
+    None,
+    None,
 )
 # the keys along each field path below `usage.`, split once per tuple of fields
-_usage_keys: dict[tuple[str, ...], tuple[tuple[str, ...], ...]] = {}
-USAGE_FIELDS_LLM_CALL = (
-    "record_usage(input_tokens)",
-    "record_usage(output_tokens)",
-    "record_usage(cached_input_tokens)",
-)
+_usage_keys: dict[tuple, tuple] = {}
+USAGE_FIELDS_LLM_CALL = tuple(f"record_usage({k})" for k in USAGE_KINDS)
 
 
 def _usable_count(value: Any, field: str) -> int | None:
@@ -73,6 +93,14 @@ def _usable_count(value: Any, field: str) -> int | None:
     if n is None:
         report_invalid(c.SDK_COMPONENT_USAGE_INVALID, field, value, "unknown")
     return n
+
+
+def _deployments() -> dict[str, _cost.Deployment]:
+    """The deployment map: configure(deployments=...), else LLM_INSIGHTS_PRICING_DEPLOYMENTS."""
+    s = _state.settings
+    if s.deployments is None:
+        s.deployments = _cost.deployments_from_env()
+    return s.deployments
 
 
 def error_type_of(exc: BaseException) -> str:
@@ -113,6 +141,15 @@ class LLMCall:
         self.input_tokens: int | None = None
         self.output_tokens: int | None = None
         self.cached_input_tokens: int | None = None
+        self.cache_creation_input_tokens: int | None = None
+        self.reasoning_output_tokens: int | None = None  # inside output_tokens
+        self.input_audio_tokens: int | None = None
+        self.output_audio_tokens: int | None = None
+        self.input_image_tokens: int | None = None
+        self.output_image_tokens: int | None = None
+        # the pricing outcome, set at finish(): cost (None: none), unpriced reason, provisioned
+        self.priced: _cost.Priced | None = None
+        self.started_at = time.time()  # prices are effective-dated: the call's date picks them
         self.error_type: str | None = None
         self.filters = FilterHits()
         self.ttft: float | None = None
@@ -138,6 +175,11 @@ class LLMCall:
             attrs[c.SERVER_PORT] = server_port
         if deployment:
             attrs[c.ATTR_DEPLOYMENT] = deployment
+        self.deployment_entry = _cost.deployment_entry(
+            _deployments(), deployment, self.request_model
+        )
+        if self.deployment_entry is not None:
+            attrs[c.ATTR_DEPLOYMENT_TYPE] = self.deployment_entry.type
         if streaming:
             attrs[c.GEN_AI_REQUEST_STREAM] = True
         self.base = dict(attrs)  # the metric dimensions known at start
@@ -161,39 +203,34 @@ class LLMCall:
             self.span, end_on_exit=False, record_exception=False, set_status_on_exception=False
         )
 
-    def set_usage(
-        self,
-        input_tokens: Any = None,
-        output_tokens: Any = None,
-        cached: Any = None,
-        *,
-        fields: tuple[str, str, str] = USAGE_FIELDS_OPENAI,
-    ) -> None:
-        """Usage counts as reported; *fields* name where each came from (for the log line).
+    def set_usage(self, *counts: Any, fields: tuple = USAGE_FIELDS_OPENAI) -> None:
+        """Usage counts as reported, in the order of ``USAGE_KINDS``; *fields* name where each
+        came from (for the log line).
 
         None means "not reported" and changes nothing; any other value that is not a usable
         count becomes unknown and is reported (logged once per field, counted).
         """
-        if input_tokens is not None:
-            self.input_tokens = _usable_count(input_tokens, fields[0])
-        if output_tokens is not None:
-            self.output_tokens = _usable_count(output_tokens, fields[1])
-        if cached is not None:
-            self.cached_input_tokens = _usable_count(cached, fields[2])
+        for kind, value, field in zip(USAGE_KINDS, counts, fields):
+            if value is not None:
+                setattr(self, kind, _usable_count(value, field or kind))
 
-    def set_usage_from(self, usage: Any, fields: tuple[str, str, str]) -> None:
+    def set_usage_from(self, usage: Any, fields: tuple) -> None:
         """``set_usage`` with the counts read from a provider's usage object along *fields*
         (dotted paths from ``usage.``, e.g. ``USAGE_FIELDS_OPENAI``)."""
         if usage is None:
             return
         keys = _usage_keys.get(fields)
         if keys is None:
-            keys = _usage_keys[fields] = tuple(tuple(f.split(".")[1:]) for f in fields)
+            keys = _usage_keys[fields] = tuple(
+                tuple(f.split(".")[1:]) if f else None for f in fields
+            )
         counts = []
         for path in keys:
-            value = usage
-            for key in path:
+            value = usage if path else None
+            for key in path or ():
                 value = get(value, key)
+                if value is None:
+                    break
             counts.append(value)
         self.set_usage(*counts, fields=fields)
 
@@ -294,6 +331,10 @@ class LLMCall:
             sa[c.GEN_AI_USAGE_OUTPUT_TOKENS] = self.output_tokens
         if self.cached_input_tokens:  # only when some were cached: most calls have none
             sa[c.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = self.cached_input_tokens
+        if self.cache_creation_input_tokens:
+            sa[c.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] = self.cache_creation_input_tokens
+        if self.reasoning_output_tokens:
+            sa[c.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = self.reasoning_output_tokens
 
         duration = max(0.0, end - self.start)
         dur_dims = md
@@ -350,18 +391,46 @@ class LLMCall:
         if text is not None:
             _evaluation.submit(self.response_id, self.response_model or self.request_model, text)
 
+    @property
+    def cost_usd(self) -> float | None:
+        """The call's total USD cost once finished (None: unpriced, provisioned or not yet)."""
+        p = self.priced
+        return p.cost.total if p is not None and p.cost is not None else None
+
+    def usage(self) -> _cost.Usage:
+        return _cost.Usage(*(getattr(self, k) for k in USAGE_KINDS))
+
     def _cost(self, inst: Any, md: dict[str, Any], usage_known: bool, sa: dict[str, Any]) -> None:
         if not usage_known:
             return
         s = _state.settings
         if s.prices is None:
             s.prices = _cost.load()
-        price = s.prices.resolve(self.response_model) or s.prices.resolve(self.request_model)
-        if price is None:
+        p = self.priced = _cost.price_call(
+            s.prices,
+            served_model=self.response_model,
+            request_model=self.request_model,
+            deployment=self.deployment,
+            usage=self.usage(),
+            when=self.started_at,
+            provider=self.provider,
+            deployments=_deployments(),
+        )
+        if p.provisioned:  # billed by the hour: tokens kept, no per-token cost
+            sa[c.ATTR_PROVISIONED] = True
+            return
+        if p.unpriced_reason:
+            sa[c.ATTR_UNPRICED_REASON] = p.unpriced_reason
+        if p.cost is None:
             sa[c.ATTR_UNPRICED] = True
             inst.add_dims(c.UNPRICED_CALLS, 1.0, md)
             return
-        cost = _cost.compute(price, self.input_tokens, self.output_tokens, self.cached_input_tokens)
+        if p.partial:
+            sa[c.ATTR_COST_PARTIAL] = True
+            inst.add_dims(c.UNPRICED_CALLS, 1.0, md)
+        if p.source:
+            sa[c.ATTR_PRICE_SOURCE] = p.source
+        cost = p.cost
         if self.input_tokens is not None:
             sa[c.MS_COST_INPUT] = round(cost.input, _USD_DIGITS)
         if self.output_tokens is not None:
@@ -372,7 +441,10 @@ class LLMCall:
         ):
             v = finite_number(value)
             if count is not None and v is not None and v >= 0:
-                inst.add_dims(c.COST, v, {**md, c.GEN_AI_TOKEN_TYPE: ttype})
+                dims = {**md, c.GEN_AI_TOKEN_TYPE: ttype}
+                if p.source:
+                    dims[c.ATTR_PRICE_SOURCE] = p.source
+                inst.add_dims(c.COST, v, dims)
 
     def _capture(self, span: Any, texts: list[str | None]) -> None:
         truncated = False

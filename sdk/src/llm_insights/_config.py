@@ -102,6 +102,7 @@ def _apply_settings(
     hallucination_patterns: Iterable[str] | None,
     strict: bool = False,
     chunk_metrics: bool | None = None,
+    deployments: Any = None,
 ) -> None:
     s = _state.settings
     s.capture_content = _capture_mode(capture_content)
@@ -119,6 +120,14 @@ def _apply_settings(
         s.prices = _cost.load(prices, strict=strict)
     except _cost.PriceFileError as exc:  # only when strict
         raise ConfigurationError(f"configure(prices=...): {exc}") from exc
+    try:  # None: LLM_INSIGHTS_PRICING_DEPLOYMENTS (read at the first call)
+        s.deployments = (
+            None
+            if deployments is None
+            else _cost.parse_deployments(deployments, "configure(deployments=...)")
+        )
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from exc
     # None keeps the defaults (and their fast keyword gate)
     s.refusal_patterns = (
         None if refusal_patterns is None else compile_patterns(refusal_patterns, REFUSAL_PATTERNS)
@@ -148,6 +157,7 @@ def configure(
     refusal_patterns: Iterable[str] | None = None,
     hallucination_patterns: Iterable[str] | None = None,
     chunk_metrics: bool | None = None,
+    deployments: Any = None,
     **azure_monitor_options: Any,
 ) -> bool:
     """Set up telemetry export; True when telemetry is exported. See ``sdk/README.md``."""
@@ -167,6 +177,7 @@ def configure(
             hallucination_patterns,
             strict,
             chunk_metrics,
+            deployments,
         )
         with _lock:
             if _configured:

@@ -1,20 +1,35 @@
-"""USD cost from a versioned price table (per 1K tokens), overridable by file or mapping.
+"""USD cost of a call, the way it is billed: the served model's price in force on the call's date.
 
-A model missing from the table is *unpriced*: the call is counted in
-``llm_insights.client.unpriced_calls`` and its cost left unset, never recorded as 0. Dated model
-versions (``gpt-4o-2024-08-06``) resolve to their family's price; Azure deployments resolve
-through the response's model field, which names the real model.
+Prices come from ``_prices.json`` (converted from the pinned ``genai-prices`` package by
+``llm-insights prices``; its source name and version travel on every priced span), then the
+overrides (``LLM_INSIGHTS_PRICES_FILE``, then ``configure(prices=...)``), which win.
+
+:func:`price_call` is the one pricing rule, pure (no telemetry, no global state):
+
+- the **served** model (the response's model) decides; the deployment map's model, then the
+  request model, only when the response names none. A served model with no price makes the call
+  *unpriced* (cost unset, a reason given) — never priced as the requested model or deployment;
+- the deployment type (from the deployment map) picks the rate set: ``GlobalStandard`` (and no
+  map entry) the list price, ``GlobalBatch``/``DataZoneBatch`` the batch variant,
+  ``DataZoneStandard``/``Standard`` (regional) their own rates, which only an override file
+  provides; provisioned (PTU) deployments are billed by the hour: no per-token cost, not unpriced;
+- tokens as billed: cached input at the cache-read rate, cache writes at the cache-write rate,
+  audio/image tokens at theirs (input rate for cache reads/writes when a model has no such rate,
+  as providers without a cache discount bill them); reasoning tokens are inside the output count
+  and priced as output once. Audio or image tokens without a rate leave the call *partly
+  unpriced*: the text part is priced and the reason says what is missing — never a silent 0.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import logging
 import math
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union
 
@@ -26,15 +41,79 @@ logger = logging.getLogger("llm_insights")
 PricesArg = Union[None, str, os.PathLike, Mapping[str, Any]]
 
 _DATE_SUFFIX = re.compile(r"-(\d{4}-\d{2}-\d{2}|\d{4})$")
+# rate keys of a price entry; every rate is USD per 1K tokens once loaded
+RATE_KEYS = (
+    "input",
+    "output",
+    "cached_input",
+    "cache_write",
+    "input_audio",
+    "output_audio",
+    "input_image",
+    "output_image",
+)
+# Azure deployment SKU name -> the rate set that prices it (None: billed by the hour)
+DEPLOYMENT_RATES: dict[str, str | None] = {
+    c.DEPLOYMENT_TYPE_GLOBAL_STANDARD: "standard",
+    c.DEPLOYMENT_TYPE_DATA_ZONE_STANDARD: "data_zone",
+    c.DEPLOYMENT_TYPE_STANDARD: "regional",
+    c.DEPLOYMENT_TYPE_GLOBAL_BATCH: "batch",
+    c.DEPLOYMENT_TYPE_DATA_ZONE_BATCH: "data_zone_batch",
+    **{t: None for t in c.DEPLOYMENT_TYPES_PROVISIONED},
+}
+
+
+@dataclass(frozen=True)
+class Rate:
+    """A per-1K-token rate that may depend on the prompt size (context tiers: the whole call is
+    priced at the highest tier whose start the total input tokens exceed)."""
+
+    base: float
+    tiers: tuple[tuple[int, float], ...] = ()
+
+    def at(self, total_input: int) -> float:
+        for start, price in reversed(self.tiers):
+            if total_input > start:
+                return price
+        return self.base
 
 
 @dataclass(frozen=True)
 class Price:
-    """USD per 1K tokens."""
+    """USD per 1K tokens, by token kind (None: the model has no such rate)."""
 
     input: float
     output: float | None = None
     cached_input: float | None = None
+    cache_write: float | None = None
+    input_audio: float | None = None
+    output_audio: float | None = None
+    input_image: float | None = None
+    output_image: float | None = None
+    tiers: Mapping[str, Rate] = field(default_factory=dict, compare=False, repr=False)
+
+    def rate(self, key: str, total_input: int) -> float | None:
+        tiered = self.tiers.get(key)
+        if tiered is not None:
+            return tiered.at(total_input)
+        return getattr(self, key)
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Token counts as the API reported them (None: not reported). ``input_tokens`` includes the
+    cached, cache-write, audio and image input tokens; ``output_tokens`` includes reasoning and
+    audio/image output tokens (OpenAI's and Azure's usage objects count them that way)."""
+
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cache_read_input_tokens: int | None = None
+    cache_creation_input_tokens: int | None = None
+    reasoning_output_tokens: int | None = None
+    input_audio_tokens: int | None = None
+    output_audio_tokens: int | None = None
+    input_image_tokens: int | None = None
+    output_image_tokens: int | None = None
 
 
 @dataclass(frozen=True)
@@ -47,27 +126,113 @@ class Cost:
         return self.input + self.output
 
 
-class PriceTable:
-    def __init__(
-        self, models: dict[str, Price], aliases: dict[str, str], version: str, updated: str
-    ) -> None:
-        self.models = models
-        self.aliases = aliases
-        self.version = version
-        self.updated = updated
+@dataclass(frozen=True)
+class Deployment:
+    """One entry of the deployment map: the model a deployment runs and its Azure SKU name."""
 
-    def resolve(self, model: Any) -> Price | None:
-        """The price of *model*, or None when unpriced (also for non-string models)."""
-        if not isinstance(model, str) or not model:
+    model: str | None
+    type: str
+
+
+@dataclass(frozen=True)
+class Priced:
+    """The outcome of pricing one call.
+
+    ``cost`` None: no per-token cost (``unpriced_reason`` says why, or ``provisioned``). ``cost``
+    set with an ``unpriced_reason``: partly unpriced (some reported tokens had no rate).
+    """
+
+    cost: Cost | None
+    model: str | None  # the model whose price was looked up
+    source: str | None = None  # which price data priced it
+    unpriced_reason: str | None = None
+    provisioned: bool = False
+    deployment_type: str | None = None
+
+    @property
+    def unpriced(self) -> bool:
+        """No cost, and not because the deployment is billed by the hour."""
+        return self.cost is None and not self.provisioned
+
+    @property
+    def partial(self) -> bool:
+        return self.cost is not None and self.unpriced_reason is not None
+
+
+@dataclass
+class _Model:
+    id: str
+    equals: set[str]
+    patterns: list[re.Pattern[str]]
+    # rate set name ("standard", "batch", "data_zone", ...) -> [(from date or "", Price)], by date
+    rates: dict[str, list[tuple[str, Price]]]
+    source: str
+
+
+class PriceTable:
+    """Price data by provider, each a list of models in match order; overrides first."""
+
+    def __init__(self, version: str, source: str) -> None:
+        self.version = version
+        self.source = source  # "genai-prices 0.2.3"
+        self.providers: dict[str, list[_Model]] = {}
+        self.fallback: dict[str, list[str]] = {}
+        self.overrides: list[_Model] = []
+        self._cache: dict[tuple[str, str], _Model | None] = {}
+
+    def find(self, model: Any, provider: str | None = None) -> _Model | None:
+        """The price entry of *model* (an override, else the provider's, else its fallbacks')."""
+        if not isinstance(model, str) or not model.strip():
             return None
+        key = (provider or "", model)
+        if key in self._cache:
+            return self._cache[key]
         name = model.strip().lower()
         if "/" in name:  # "openai/gpt-4o", "models/gpt-4o"
             name = name.rsplit("/", 1)[1]
+        found = self._find_override(name) or self._find_shipped(name, provider)
+        if len(self._cache) < 4096:
+            self._cache[key] = found
+        return found
+
+    def _find_override(self, name: str) -> _Model | None:
         for candidate in (name, _DATE_SUFFIX.sub("", name)):
-            candidate = self.aliases.get(candidate, candidate)
-            if candidate in self.models:
-                return self.models[candidate]
+            for m in self.overrides:
+                if candidate in m.equals:
+                    return m
         return None
+
+    def _find_shipped(self, name: str, provider: str | None) -> _Model | None:
+        pid = _PROVIDER_IDS.get(provider or "", "openai")
+        order = [pid, *self.fallback.get(pid, [])]
+        order += [p for p in self.providers if p not in order]
+        for p in order:
+            for m in self.providers.get(p, []):
+                if name in m.equals or any(r.search(name) for r in m.patterns):
+                    return m
+        return None
+
+    def resolve(self, model: Any, when: _dt.date | None = None) -> Price | None:
+        """The list (global standard) price of *model* in force on *when* (default today)."""
+        m = self.find(model)
+        return _in_force(m.rates.get("standard", []), when or _today()) if m else None
+
+
+# gen_ai.provider.name -> provider id in the price file (others: the OpenAI list, then the rest)
+_PROVIDER_IDS = {c.PROVIDER_OPENAI: "openai", c.PROVIDER_AZURE_OPENAI: "azure"}
+
+
+def _today() -> _dt.date:
+    return _dt.datetime.now(_dt.timezone.utc).date()
+
+
+def _in_force(dated: list[tuple[str, Price]], when: _dt.date) -> Price | None:
+    day = when.isoformat()
+    price = None
+    for start, p in dated:  # oldest first
+        if start <= day:
+            price = p
+    return price
 
 
 class PriceFileError(ValueError):
@@ -106,47 +271,110 @@ def _per_1k_divisor(data: Mapping[str, Any], where: str) -> int:
     return divisor
 
 
-def _price(entry: Any, divisor: int = 1) -> Price | None:
+def _num(v: Any, key: str, divisor: int) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+        raise ValueError(f"{key} must be a non-negative number, got {v!r}")
+    return float(v) / divisor if divisor != 1 else float(v)
+
+
+def _price(entry: Any, divisor: int = 1, base: Price | None = None) -> Price | None:
+    """A Price from a mapping of rates; *base* supplies the rates a variant does not restate."""
     if not isinstance(entry, Mapping):
         return None
-
-    def num(key: str) -> float | None:
+    values: dict[str, float | None] = {}
+    tiers: dict[str, Rate] = dict(base.tiers) if base else {}
+    for key in RATE_KEYS:
         v = entry.get(key)
         if v is None:
-            return None
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
-            raise ValueError(f"{key} must be a non-negative number, got {v!r}")
-        return float(v) / divisor if divisor != 1 else float(v)
-
-    inp = num("input")
-    if inp is None:
+            values[key] = getattr(base, key) if base else None
+            continue
+        if isinstance(v, Mapping):  # {"base": x, "tiers": [[start, price], ...]}
+            b = _num(v.get("base"), f"{key}.base", divisor)
+            steps = tuple((int(s), _num(p, f"{key}.tiers", divisor)) for s, p in v["tiers"])
+            tiers[key] = Rate(b, steps)
+            values[key] = b
+        else:
+            values[key] = _num(v, key, divisor)
+            tiers.pop(key, None)
+    if values["input"] is None:
         raise ValueError("input (USD per 1K input tokens) is required")
-    return Price(inp, num("output"), num("cached_input"))
+    return Price(**values, tiers=tiers)  # type: ignore[arg-type]
+
+
+def _dated(entries: Any, divisor: int, base: list[tuple[str, Price]] | None) -> list:
+    """[(from date or "", Price)] oldest first; a variant's entries take the rates they do not
+    restate from the *base* rates in force at their start. Entries without an input rate (the
+    source lists no token price) are left out: such a model is unpriced, not free."""
+    out: list[tuple[str, Price]] = []
+    for e in entries if isinstance(entries, list) else []:
+        start = e.get("from") or ""
+        under = None
+        if base:
+            day = _dt.date.fromisoformat(start) if start else _dt.date.min
+            under = _in_force(base, day) or base[0][1]
+        try:
+            p = _price(e, divisor, under)
+        except ValueError:
+            continue
+        if p is not None:
+            out.append((start, p))
+    return sorted(out, key=lambda x: x[0])
+
+
+def _shipped_model(entry: Mapping[str, Any], divisor: int, source: str) -> _Model:
+    standard = _dated(entry.get("prices"), divisor, None)
+    rates = {"standard": standard}
+    if entry.get("batch"):
+        rates["batch"] = _dated(entry["batch"], divisor, standard)
+    return _Model(
+        id=entry["id"],
+        equals={str(e).lower() for e in entry.get("equals", [])},
+        patterns=[re.compile(p) for p in entry.get("patterns", [])],
+        rates=rates,
+        source=source,
+    )
+
+
+# rate sets an override entry may carry besides its own (standard) rates
+_VARIANT_KEYS = ("batch", "data_zone", "regional", "data_zone_batch")
 
 
 def _merge(table: PriceTable, data: Mapping[str, Any], where: str) -> None:
-    """Add *data*'s prices; raises PriceFileError (nothing merged) for a unit or currency the
-    SDK cannot convert exactly."""
+    """Add *data*'s prices as overrides; raises PriceFileError (nothing merged) for a unit or
+    currency the SDK cannot convert exactly."""
     divisor = _per_1k_divisor(data, where) if isinstance(data, Mapping) else 1
     models = data.get("models", data) if isinstance(data, Mapping) else {}
     if not isinstance(models, Mapping):
         logger.warning("llm_insights: %s: 'models' must be a mapping; ignored", where)
         return
+    version = data.get("version") if isinstance(data.get("version"), str) else None
+    source = f"override {version}" if version else f"override {Path(where).name}"
+    added: list[_Model] = []
     for name, entry in models.items():
         if name in {"version", "updated", "currency", "unit", "source", "aliases"}:
             continue
         try:
             price = _price(entry, divisor)
-        except ValueError as exc:
+            if price is None:
+                continue
+            rates = {"standard": [("", price)]}
+            for variant in _VARIANT_KEYS:
+                if isinstance(entry.get(variant), Mapping):
+                    rates[variant] = [("", _price(entry[variant], divisor, price))]
+        except (ValueError, TypeError, KeyError) as exc:
             logger.warning("llm_insights: %s: models.%s: %s; entry ignored", where, name, exc)
             continue
-        if price is not None:
-            table.models[str(name).lower()] = price
+        added.append(_Model(str(name), {str(name).lower()}, [], rates, source))  # type: ignore[arg-type]
     aliases = data.get("aliases") if isinstance(data, Mapping) else None
     if isinstance(aliases, Mapping):
-        table.aliases.update({str(k).lower(): str(v).lower() for k, v in aliases.items()})
-    if isinstance(data, Mapping) and isinstance(data.get("version"), str):
-        table.version = f"{table.version}+{data['version']}"
+        for alias, target in aliases.items():
+            for m in added + table.overrides:
+                if m.id.lower() == str(target).lower():
+                    m.equals.add(str(alias).lower())
+    table.overrides[:0] = added  # a later override wins over an earlier one
+    table._cache.clear()
+    if version:
+        table.version = f"{table.version}+{version}"
 
 
 def _read(path: str | os.PathLike) -> Mapping[str, Any] | None:
@@ -158,9 +386,15 @@ def _read(path: str | os.PathLike) -> Mapping[str, Any] | None:
 
 
 def shipped() -> PriceTable:
+    """The price data shipped with the SDK (converted from the pinned genai-prices)."""
     data = json.loads((Path(__file__).parent / "_prices.json").read_text(encoding="utf-8"))
-    table = PriceTable({}, {}, data["version"], data["updated"])
-    _merge(table, {"models": data["models"], "aliases": data.get("aliases", {})}, "_prices.json")
+    src = data["source"]
+    source = f"{src['name']} {src['version']}"
+    table = PriceTable(src["version"], source)
+    divisor = _per_1k_divisor(data, "_prices.json")
+    for pid, provider in data["providers"].items():
+        table.providers[pid] = [_shipped_model(m, divisor, source) for m in provider["models"]]
+        table.fallback[pid] = list(provider.get("fallback", []))
     return table
 
 
@@ -195,17 +429,168 @@ def load(prices: PricesArg = None, *, strict: bool = False) -> PriceTable:
     return table
 
 
-def compute(
-    price: Price, input_tokens: int | None, output_tokens: int | None, cached: int | None = None
-) -> Cost:
-    """Cost of known token counts; cached input tokens use the cached price when there is one."""
+def compute(price: Price, usage: Usage) -> tuple[Cost, list[str]]:
+    """Cost of *usage* at *price*, and the token kinds reported without a rate (unpriced part)."""
+    missing: list[str] = []
+    total_in = usage.input_tokens or 0
     cin = 0.0
-    if input_tokens is not None:
-        cached_n = min(cached or 0, input_tokens) if price.cached_input is not None else 0
-        cin = (
-            (input_tokens - cached_n) * price.input + cached_n * (price.cached_input or 0)
-        ) / 1000
+    if usage.input_tokens is not None:
+        rest = usage.input_tokens
+        for n, key, fallback in (
+            (usage.cache_read_input_tokens, "cached_input", "input"),
+            (usage.cache_creation_input_tokens, "cache_write", "input"),
+            (usage.input_audio_tokens, "input_audio", None),
+            (usage.input_image_tokens, "input_image", None),
+        ):
+            n = min(n or 0, rest)
+            if not n:
+                continue
+            rate = price.rate(key, total_in)
+            if rate is None and fallback:
+                rate = price.rate(fallback, total_in)
+            rest -= n
+            if rate is None:
+                missing.append(f"{n} {key} tokens")
+                continue
+            cin += n * rate
+        cin = (cin + rest * (price.rate("input", total_in) or 0.0)) / 1000
     cout = 0.0
-    if output_tokens is not None and price.output is not None:
-        cout = output_tokens * price.output / 1000
-    return Cost(cin, cout)
+    if usage.output_tokens:
+        rest = usage.output_tokens
+        for n, key in (
+            (usage.output_audio_tokens, "output_audio"),
+            (usage.output_image_tokens, "output_image"),
+        ):
+            n = min(n or 0, rest)
+            if not n:
+                continue
+            rate = price.rate(key, total_in)
+            rest -= n
+            if rate is None:
+                missing.append(f"{n} {key} tokens")
+                continue
+            cout += n * rate
+        out_rate = price.rate("output", total_in)
+        if out_rate is None:
+            if rest:
+                missing.append(f"{rest} output tokens")
+        else:
+            cout += rest * out_rate  # reasoning tokens are inside the output count: once
+        cout /= 1000
+    return Cost(cin, cout), missing
+
+
+def deployment_entry(
+    deployments: Mapping[str, Deployment] | None, deployment: Any, request_model: Any
+) -> Deployment | None:
+    """The deployment map's entry for a call: by deployment name, else by the request model
+    (the OpenAI v1 API on Azure sends the deployment name as the model)."""
+    if not deployments:
+        return None
+    for key in (deployment, request_model):
+        if isinstance(key, str) and key in deployments:
+            return deployments[key]
+    return None
+
+
+def price_call(
+    table: PriceTable,
+    *,
+    served_model: str | None,
+    request_model: str | None,
+    deployment: str | None,
+    usage: Usage,
+    when: _dt.date | _dt.datetime | float | None = None,
+    provider: str | None = None,
+    deployments: Mapping[str, Deployment] | None = None,
+) -> Priced:
+    """Price one call: see the module docstring for the rules.
+
+    *served_model* is the response's model, *request_model* what the app asked for (an Azure
+    deployment name on Azure), *deployment* the Azure deployment from the URL, *when* the call's
+    time (a datetime, a date, or epoch seconds; default now — prices are effective-dated),
+    *provider* ``gen_ai.provider.name`` (picks the price list), *deployments* the deployment map
+    (deployment name -> :class:`Deployment`; ``configure(deployments=...)``). Pure: reads only
+    its arguments.
+    """
+    if isinstance(when, (int, float)) and not isinstance(when, bool):
+        day = _dt.datetime.fromtimestamp(when, _dt.timezone.utc).date()
+    elif isinstance(when, _dt.datetime):
+        day = when.astimezone(_dt.timezone.utc).date() if when.tzinfo else when.date()
+    elif isinstance(when, _dt.date):
+        day = when
+    else:
+        day = _today()
+    entry = deployment_entry(deployments, deployment, request_model)
+    dtype = entry.type if entry else None
+    model = served_model or (entry.model if entry else None) or request_model
+    if dtype is not None and DEPLOYMENT_RATES.get(dtype, "") is None:
+        return Priced(None, model, provisioned=True, deployment_type=dtype)
+    if not isinstance(model, str) or not model:
+        return Priced(None, None, unpriced_reason="no model named", deployment_type=dtype)
+    found = table.find(model, provider)
+    if found is None:
+        return Priced(
+            None,
+            model,
+            unpriced_reason=f"no price for model {model!r} in {table.source}",
+            deployment_type=dtype,
+        )
+    rate_set = DEPLOYMENT_RATES.get(dtype, "standard") if dtype else "standard"
+    price = _in_force(found.rates.get(rate_set or "standard", []), day)
+    if price is None:
+        what = f"{dtype} " if dtype else ""
+        return Priced(
+            None,
+            model,
+            found.source,
+            f"no {what}price for model {model!r} on {day.isoformat()} in {found.source}",
+            deployment_type=dtype,
+        )
+    cost, missing = compute(price, usage)
+    reason = f"no rate for {', '.join(missing)} of {model!r}" if missing else None
+    return Priced(cost, model, found.source, reason, deployment_type=dtype)
+
+
+def parse_deployments(value: Any, where: str) -> dict[str, Deployment]:
+    """The deployment map from JSON text or a mapping ``{name: {"model": m, "type": sku}}``;
+    raises ValueError naming *where*, the deployment and what is allowed."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value) if value.strip() else {}
+        except ValueError as exc:
+            raise ValueError(f"{where}: not valid JSON ({exc})") from None
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{where}: must be a mapping of deployment name -> {{model, type}}")
+    out: dict[str, Deployment] = {}
+    allowed = ", ".join(c.DEPLOYMENT_TYPES)
+    for name, spec in value.items():
+        if not isinstance(name, str) or not name or not isinstance(spec, Mapping):
+            raise ValueError(f"{where}.{name}: must be a mapping with 'model' and 'type'")
+        unknown = set(spec) - {"model", "type"}
+        if unknown:
+            raise ValueError(
+                f"{where}.{name}: unknown keys {sorted(unknown)}; allowed: model, type"
+            )
+        dtype = spec.get("type")
+        if dtype not in c.DEPLOYMENT_TYPES:
+            raise ValueError(f"{where}.{name}.type: {dtype!r} is not allowed; allowed: {allowed}")
+        model = spec.get("model")
+        if model is not None and (not isinstance(model, str) or not model.strip()):
+            raise ValueError(f"{where}.{name}.model: must be a model name, got {model!r}")
+        out[name] = Deployment(model, dtype)
+    return out
+
+
+def deployments_from_env() -> dict[str, Deployment]:
+    """The deployment map from ``LLM_INSIGHTS_PRICING_DEPLOYMENTS`` (empty when unset); a bad
+    value is logged (naming the variable, the deployment and what is allowed) and ignored."""
+    raw = os.environ.get(c.ENV_PRICING_DEPLOYMENTS)
+    if not raw:
+        return {}
+    try:
+        return parse_deployments(raw, c.ENV_PRICING_DEPLOYMENTS)
+    except ValueError as exc:
+        logger.warning("llm_insights: %s; the deployment map is ignored", exc)
+        count(c.SDK_COMPONENT_PRICES_INVALID)
+        return {}

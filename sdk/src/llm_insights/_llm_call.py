@@ -102,10 +102,28 @@ class llm_call:
         output_tokens: Any = None,
         *,
         cached_input_tokens: Any = None,
+        cache_creation_input_tokens: Any = None,
+        reasoning_output_tokens: Any = None,
+        input_audio_tokens: Any = None,
+        output_audio_tokens: Any = None,
+        input_image_tokens: Any = None,
+        output_image_tokens: Any = None,
     ) -> None:
+        """Token counts as the provider reported them. The detail counts are parts of the two
+        totals (cached, cache-write, audio and image input tokens inside ``input_tokens``;
+        reasoning and audio/image output tokens inside ``output_tokens``), priced at their rates."""
         if self._call is not None:
             self._call.set_usage(
-                input_tokens, output_tokens, cached_input_tokens, fields=USAGE_FIELDS_LLM_CALL
+                input_tokens,
+                output_tokens,
+                cached_input_tokens,
+                cache_creation_input_tokens,
+                reasoning_output_tokens,
+                input_audio_tokens,
+                output_audio_tokens,
+                input_image_tokens,
+                output_image_tokens,
+                fields=USAGE_FIELDS_LLM_CALL,
             )
 
     @guarded("llm_call.record_completion")

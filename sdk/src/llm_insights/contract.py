@@ -161,6 +161,48 @@ STREAM_END_ERROR = "error"
 STREAM_END_ABANDONED = "abandoned"  # garbage-collected without being exhausted or closed
 
 # ---------------------------------------------------------------------------------------------
+# Cost truth (issue 11): tokens as billed, which price data priced a call, Azure deployment types
+# ---------------------------------------------------------------------------------------------
+GEN_AI_USAGE_REASONING_OUTPUT_TOKENS = _semconv(  # semconv v1.41; already inside output_tokens
+    _g, "GEN_AI_USAGE_REASONING_OUTPUT_TOKENS", "gen_ai.usage.reasoning.output_tokens"
+)
+GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS = _semconv(  # semconv v1.40; inside input_tokens
+    _g, "GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS", "gen_ai.usage.cache_creation.input_tokens"
+)
+# Why a call has no (or only part of its) cost: "no price for model 'x' in genai-prices 0.2.3",
+# "no rate for 120 input_audio tokens of 'x'". Spans only, set only on such calls.
+ATTR_UNPRICED_REASON = f"{NS}.unpriced.reason"
+ATTR_COST_PARTIAL = f"{NS}.cost.partial"  # True only: some reported tokens had no rate
+# Which price data priced the call: "genai-prices 0.2.3" (the shipped file) or "override <ver>"
+ATTR_PRICE_SOURCE = f"{NS}.price.source"
+# Azure deployment type (SKU name) from the deployment map; a metric dimension (few values)
+ATTR_DEPLOYMENT_TYPE = f"{NS}.deployment.type"
+ATTR_PROVISIONED = f"{NS}.provisioned"  # True only: a PTU deployment, billed by the hour
+# Azure OpenAI deployment SKU names (learn.microsoft.com: azure/ai-foundry/openai/how-to/
+# deployment-types; the `sku.name` of Microsoft.CognitiveServices/accounts/deployments)
+DEPLOYMENT_TYPE_GLOBAL_STANDARD = "GlobalStandard"
+DEPLOYMENT_TYPE_DATA_ZONE_STANDARD = "DataZoneStandard"
+DEPLOYMENT_TYPE_STANDARD = "Standard"  # regional
+DEPLOYMENT_TYPE_GLOBAL_BATCH = "GlobalBatch"
+DEPLOYMENT_TYPE_DATA_ZONE_BATCH = "DataZoneBatch"
+DEPLOYMENT_TYPES_PROVISIONED: tuple[str, ...] = (
+    "GlobalProvisionedManaged",
+    "DataZoneProvisionedManaged",
+    "ProvisionedManaged",
+)
+DEPLOYMENT_TYPES: tuple[str, ...] = (
+    DEPLOYMENT_TYPE_GLOBAL_STANDARD,
+    DEPLOYMENT_TYPE_DATA_ZONE_STANDARD,
+    DEPLOYMENT_TYPE_STANDARD,
+    DEPLOYMENT_TYPE_GLOBAL_BATCH,
+    DEPLOYMENT_TYPE_DATA_ZONE_BATCH,
+    *DEPLOYMENT_TYPES_PROVISIONED,
+)
+# JSON {"<deployment>": {"model": "<model>", "type": "<DEPLOYMENT_TYPES>"}}; configure(deployments=)
+ENV_PRICING_DEPLOYMENTS = "LLM_INSIGHTS_PRICING_DEPLOYMENTS"
+# ------------------------------------------------------------------ end of cost truth (issue 11)
+
+# ---------------------------------------------------------------------------------------------
 # Metric attribute allow-lists: metric dimensions come only from these, so cardinality is bounded
 # (gen_ai.system stays on spans, where the exporter types the dependency "GenAI | <system>"; on
 # metrics it would repeat gen_ai.provider.name in every series and cost every measurement)
@@ -172,6 +214,7 @@ MODEL_DIMENSIONS: tuple[str, ...] = (
     GEN_AI_RESPONSE_MODEL,
     SERVER_ADDRESS,
     ATTR_DEPLOYMENT,
+    ATTR_DEPLOYMENT_TYPE,  # issue 11: PTU calls apart
 )
 SPAN_ONLY_ATTRIBUTES: tuple[str, ...] = (ENDUSER_ID, SESSION_ID, ATTR_TENANT_ID, GEN_AI_RESPONSE_ID)
 # Metric dimensions whose values come from outside the kit (models, deployments, hosts, names the
@@ -319,7 +362,7 @@ COST = MetricSpec(
     "counter",
     "USD",
     "Cost in US dollars from the price table, by token type. Unpriced calls add nothing here.",
-    (*MODEL_DIMENSIONS, GEN_AI_TOKEN_TYPE),
+    (*MODEL_DIMENSIONS, GEN_AI_TOKEN_TYPE, ATTR_PRICE_SOURCE),  # issue 11: which price data
 )
 UNPRICED_CALLS = MetricSpec(
     f"{NS}.client.unpriced_calls",

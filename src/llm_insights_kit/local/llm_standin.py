@@ -102,6 +102,11 @@ class Scripted:
     input_tokens: int | None = None
     output_tokens: int | None = None
     cached_tokens: int | None = None  # usage.prompt_tokens_details.cached_tokens
+    # usage.completion_tokens_details.reasoning_tokens (Responses: output_tokens_details)
+    reasoning_tokens: int | None = None
+    cache_write_tokens: int | None = None  # usage.prompt_tokens_details.cache_write_tokens
+    input_audio_tokens: int | None = None  # usage.prompt_tokens_details.audio_tokens
+    output_audio_tokens: int | None = None  # usage.completion_tokens_details.audio_tokens
     include_usage: bool = True  # False: the response has no usage at all
     latency: float = 0.0  # seconds before the response (before the first chunk for streams)
     ttft: float | None = (
@@ -391,8 +396,27 @@ class _Handler(BaseHTTPRequestHandler):
             "completion_tokens": output_tokens,
             "total_tokens": prompt + output_tokens,
         }
-        if script.cached_tokens is not None:
-            usage["prompt_tokens_details"] = {"cached_tokens": script.cached_tokens}
+        prompt_details = {
+            k: v
+            for k, v in (
+                ("cached_tokens", script.cached_tokens),
+                ("cache_write_tokens", script.cache_write_tokens),
+                ("audio_tokens", script.input_audio_tokens),
+            )
+            if v is not None
+        }
+        if prompt_details:
+            usage["prompt_tokens_details"] = prompt_details
+        completion_details = {
+            k: v
+            for k, v in (
+                ("reasoning_tokens", script.reasoning_tokens),
+                ("audio_tokens", script.output_audio_tokens),
+            )
+            if v is not None
+        }
+        if completion_details:
+            usage["completion_tokens_details"] = completion_details
         return usage
 
     def _chunks(self, script: Scripted) -> list[str]:
@@ -573,7 +597,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "input_tokens": usage["prompt_tokens"],
                 "input_tokens_details": {"cached_tokens": script.cached_tokens or 0},
                 "output_tokens": out_tokens,
-                "output_tokens_details": {"reasoning_tokens": 0},
+                "output_tokens_details": {"reasoning_tokens": script.reasoning_tokens or 0},
                 "total_tokens": usage["total_tokens"],
             }
         return payload
