@@ -1,9 +1,10 @@
 """An app pointed at a local endpoint, recording every network address it tries (audit hooks).
 
-Run by ``test_local_offline.py`` in a fresh interpreter: ``python offline_child.py OUT.json``
-with ``LLM_INSIGHTS_LOCAL_ENDPOINT`` set. Every ``socket.connect`` / ``socket.getaddrinfo`` /
-``socket.sendto`` of the process — the app, the exporter, the distro — is written to OUT.json
-at exit, after ``llm_insights.shutdown()`` flushed everything.
+Run by ``test_local_offline.py`` in a fresh interpreter: ``python offline_child.py OUT.json
+[CALLS [SECONDS_BETWEEN [MODEL]]]`` with ``LLM_INSIGHTS_LOCAL_ENDPOINT`` set (the live-page
+tests use it as "the developer's app", calls spread over time). Every ``socket.connect`` /
+``socket.getaddrinfo`` / ``socket.sendto`` of the process — the app, the exporter, the
+distro — is written to OUT.json at exit, after ``llm_insights.shutdown()`` flushed everything.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import atexit
 import json
 import sys
+import time
 
 ATTEMPTS: list[list[str]] = []
 
@@ -41,8 +43,10 @@ with LLMStandin() as standin:
     llm_insights.configure(service_name="offline-app")
     llm_insights.instrument_openai()
     client = openai.OpenAI(base_url=standin.base_url, api_key="test-key", max_retries=0)
-    for _ in range(3):
-        client.chat.completions.create(
-            model="gpt-4o-mini", messages=[{"role": "user", "content": "hello"}]
-        )
+    calls = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    pause = float(sys.argv[3]) if len(sys.argv) > 3 else 0.0
+    model = sys.argv[4] if len(sys.argv) > 4 else "gpt-4o-mini"
+    for _ in range(calls):
+        client.chat.completions.create(model=model, messages=[{"role": "user", "content": "hi"}])
+        time.sleep(pause)
     llm_insights.shutdown()
