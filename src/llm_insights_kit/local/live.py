@@ -200,7 +200,10 @@ class LiveSite:
     def index_html(self, now: datetime | None = None) -> str:
         started = time.monotonic()
         at = now or datetime.now(UTC)
-        states = evaluate_rules(self.store, self.rules, at)
+        order = {"firing": 0, "error": 1, "ok": 2}  # what needs attention first
+        states = sorted(
+            evaluate_rules(self.store, self.rules, at), key=lambda s: (order[s.state], s.rule.name)
+        )
         books = "".join(
             f'<li data-workbook="{escape(key)}"><a href="{escape(key)}.html">'
             f"{escape(w.display_name)}</a>"
@@ -215,7 +218,7 @@ class LiveSite:
             f'<div class="live">{self._live_line(at, time.monotonic() - started)}</div>'
         )
         body = (
-            f'<h2>Workbooks</h2><ul class="workbooks">{books}</ul>'
+            f'<h2>Workbooks</h2><ul class="workbooks compact">{books}</ul>'
             f'<h2 id="alerts">Alert rules <span class="note" data-firing="{firing}">'
             f"{firing} of {len(states)} firing, evaluated at {at:%H:%M:%S}Z</span></h2>"
             f"{_alerts_table(states)}"
