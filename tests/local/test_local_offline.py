@@ -65,7 +65,12 @@ def test_local_run_connects_only_to_loopback_and_prints_one_line(tmp_path, how) 
         )
         assert done.returncode == 0, done.stderr
         attempts = json.loads(out.read_text())
-        assert store.count("dependencies") >= 3  # the three LLM calls arrived
+        # The three LLM calls arrived (metrics: spans are sampled, at most 5 traces/s by default).
+        calls = store.query(
+            f"customMetrics | where name == '{contract.OPERATION_DURATION.name}' "
+            "| summarize sum(valueCount)"
+        ).scalar()
+        assert calls == 3
     assert attempts, "the audit hook saw no socket use at all"
     elsewhere = sorted({host for _event, host in attempts if not _is_loopback(host)})
     assert elsewhere == [], f"connection attempts beyond loopback: {elsewhere}"

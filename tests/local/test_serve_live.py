@@ -113,8 +113,9 @@ def test_pages_alerts_and_readers_while_serving(served, tmp_path) -> None:
     assert app.wait(timeout=120) == 0, app.stderr.read() if app.stderr else ""
 
     # The file is held for writing: a second process cannot open it, not even read-only ...
+    probe = f"import duckdb; duckdb.connect({str(served.db)!r}, read_only=True)"
     held = subprocess.run(
-        [sys.executable, "-c", f"import duckdb; duckdb.connect({str(served.db)!r}, read_only=1)"],
+        [sys.executable, "-c", probe],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert held.returncode != 0 and "lock" in held.stderr.lower()
