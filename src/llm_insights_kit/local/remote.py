@@ -1,8 +1,9 @@
 """Readers beside a running ``llm-insights serve``: queries go through the serving process.
 
 DuckDB lets one process hold a database file for writing and then no other process may open it,
-not even read-only ("Could not set lock on file … Conflicting lock is held", DuckDB's
-concurrency docs: one process can read and write, or many processes can read). ``serve`` holds
+not even read-only (its error: "Could not set lock on file … Conflicting lock is held in … (PID
+…). See also https://duckdb.org/docs/current/connect/concurrency" — one process can read and
+write, or many processes can only read). ``serve`` holds
 the file, so it also answers KQL on loopback (``POST /api/query``) and leaves a note next to the
 file (``<db>.serve.json``: its pid, address and a random token, readable only by its user).
 :func:`open_reader` opens the file read-only when it can, and otherwise — the file held by a
