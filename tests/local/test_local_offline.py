@@ -97,3 +97,10 @@ def test_only_loopback_endpoints_get_the_local_settings(conn, local, monkeypatch
     assert _config._local_endpoint_settings(conn) is local
     assert all((name in os.environ) is local for name in _config.LOCAL_ONLY_ENV)
     assert bool(capsys.readouterr().err) is local
+
+
+def test_the_kits_loopback_env_matches_the_sdks() -> None:
+    """Tests and benchmark peers configure exporters without the SDK: same switches."""
+    from llm_insights_kit.local.ingest import LOOPBACK_EXPORTER_ENV
+
+    assert LOOPBACK_EXPORTER_ENV == _config.LOCAL_ONLY_ENV

@@ -53,11 +53,15 @@ QPS_POLLING_HINT = "x-ms-qps-service-polling-interval-hint"
 
 
 #: Environment for an exporter that posts to a loopback endpoint: no statsbeat, SDK-stats or
-#: control-plane calls to Microsoft's own endpoints (unreachable offline, and not the app's data).
+#: control-plane calls to Microsoft's own endpoints (unreachable offline, and not the app's data),
+#: and no Azure VM resource detector (it calls 169.254.169.254). The SDK sets the same switches
+#: itself for a loopback endpoint (``llm_insights._config.LOCAL_ONLY_ENV``); this is for
+#: exporters configured without it (tests, benchmark peers).
 LOOPBACK_EXPORTER_ENV: dict[str, str] = {
     contract.ENV_STATSBEAT_DISABLED_ALL: "true",
     contract.ENV_SDKSTATS_DISABLED: "true",
     contract.ENV_CONTROLPLANE_DISABLED: "true",
+    contract.ENV_OTEL_RESOURCE_DETECTORS: "otel",
 }
 
 
