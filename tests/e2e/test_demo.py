@@ -115,5 +115,10 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert "Fired during the healthy phase" not in out
     assert (tmp_path / "preview" / "index.html").is_file()
     assert (tmp_path / "telemetry.duckdb").is_file()
+    # It ends by itself and says how to get the live pages on the same store.
+    live = re.search(
+        r"llm-insights serve --stack dev --db (\S+), then open http://127\.0\.0\.1:\d+/", out
+    )
+    assert live and live.group(1).endswith("telemetry.duckdb"), out[-2000:]
     # The 3-minute budget is a speed target: measured and reported, never asserted in a test.
     print(f"demo wall time: {wall:.1f} s")

@@ -9,8 +9,10 @@ settings (content capture, redaction, prices) but never re-creates exporters.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -50,6 +52,61 @@ def _connection_string(arg: str | None, local_endpoint: str | None) -> tuple[str
             c.ENV_LOCAL_ENDPOINT,
         )
     return None, ""
+
+
+# Switches for a process that exports to a loopback endpoint, so it calls nothing else
+# (azure-monitor-opentelemetry-exporter 1.0.0b58 / azure-monitor-opentelemetry, read there):
+LOCAL_ONLY_ENV: dict[str, str] = {
+    # exporter/statsbeat/_state.py is_statsbeat_enabled(): the exporter's own usage telemetry to
+    # Microsoft's statsbeat endpoints; statsbeat/_manager.py logs "Exporter is missing a valid
+    # region." once per exporter (three) when the connection string names no region.
+    c.ENV_STATSBEAT_DISABLED_ALL: "true",
+    # exporter/statsbeat/customer/_utils.py is_customer_sdkstats_enabled(): SDK-stats rows.
+    c.ENV_SDKSTATS_DISABLED: "true",
+    # exporter/_configuration/_state.py: the OneSettings control plane (settings.sdk.monitor...).
+    c.ENV_CONTROLPLANE_DISABLED: "true",
+    # distro _utils/configurations.py _default_resource(): only the env-var ("otel") detector,
+    # not azure_vm, which queries the instance metadata service at 169.254.169.254.
+    c.ENV_OTEL_RESOURCE_DETECTORS: "otel",
+}
+
+
+def _loopback_endpoint(conn: str) -> str | None:
+    """The connection string's IngestionEndpoint when it is a loopback address, else None.
+
+    Split on ``;`` and the first ``=`` like the exporter's ``ConnectionStringParser``.
+    """
+    from urllib.parse import urlsplit
+
+    fields = dict(part.split("=", 1) for part in conn.split(";") if "=" in part)
+    endpoint = next(
+        (v.strip() for k, v in fields.items() if k.strip().lower() == "ingestionendpoint"), ""
+    )
+    host = urlsplit(endpoint).hostname or ""
+    if host == "localhost":
+        return endpoint
+    try:
+        return endpoint if ipaddress.ip_address(host).is_loopback else None
+    except ValueError:
+        return None
+
+
+def _local_endpoint_settings(conn: str) -> bool:
+    """For a loopback endpoint: the exporter calls nothing else and the console says one line.
+
+    Settings the user set explicitly are kept (``setdefault``). Returns whether it applied.
+    """
+    endpoint = _loopback_endpoint(conn)
+    if endpoint is None:
+        return False
+    for name, value in LOCAL_ONLY_ENV.items():
+        os.environ.setdefault(name, value)
+    print(
+        f"llm_insights: telemetry goes to the local endpoint {endpoint} only",
+        file=sys.stderr,
+        flush=True,
+    )
+    return True
 
 
 def _capture_mode(arg: Any) -> str:
@@ -210,6 +267,7 @@ def configure(
                 traces_per_second,
                 azure_monitor_options,
             )
+            _local_endpoint_settings(conn)
             from azure.monitor.opentelemetry import configure_azure_monitor
 
             configure_azure_monitor(**options)

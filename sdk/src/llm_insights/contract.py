@@ -553,6 +553,9 @@ ENV_OTEL_BSP_SCHEDULE_DELAY = "OTEL_BSP_SCHEDULE_DELAY"  # ms between span batch
 ENV_STATSBEAT_DISABLED_ALL = "APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL"
 ENV_SDKSTATS_DISABLED = "APPLICATIONINSIGHTS_SDKSTATS_DISABLED"
 ENV_CONTROLPLANE_DISABLED = "APPLICATIONINSIGHTS_CONTROLPLANE_DISABLED"
+# OpenTelemetry's resource detector list; the distro defaults it to the Azure App Service and
+# Azure VM detectors, and the VM one calls the instance metadata service (169.254.169.254).
+ENV_OTEL_RESOURCE_DETECTORS = "OTEL_EXPERIMENTAL_RESOURCE_DETECTORS"
 # Resource attributes naming the environment (semconv: ``.name`` is current, the bare key older).
 RESOURCE_DEPLOYMENT_ENVIRONMENT = "deployment.environment"
 RESOURCE_DEPLOYMENT_ENVIRONMENT_NAME = "deployment.environment.name"

@@ -219,7 +219,7 @@ def parse_time(text: str, what: str, allowed: str = TIME_ALLOWED) -> datetime:
 
 
 def _eval(args: argparse.Namespace, out: TextIO) -> int:
-    from ..local.store import LocalStore
+    from ..local.remote import open_reader
 
     if not args.db.is_file():
         raise KitError(f"--db {args.db}", "no such local store file")
@@ -242,7 +242,7 @@ def _eval(args: argparse.Namespace, out: TextIO) -> int:
             "no such rule; loaded: " + ", ".join(sorted(r.name for r in rules)),
         )
     results = []
-    with LocalStore(args.db) as store:
+    with open_reader(args.db) as store:  # through `serve` when it holds the file
         for rule in sorted(rules, key=lambda r: r.name):
             if wanted and rule.name not in wanted:
                 continue

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..errors import KitError
 from ..local.preview import DEFAULT_OUT, render_context, render_previews
-from ..local.store import LocalStore
+from ..local.remote import open_reader
 from .serve import DEFAULT_DB
 
 HELP = "Render every workbook of a stack against the local store as static HTML previews."
@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
                 "--workbook", f"{', '.join(unknown)} not among {', '.join(sorted(known))}"
             )
         workbooks = [w for w in workbooks if w.key in args.workbook]
-    with LocalStore(args.db, read_only=True) as store:
+    with open_reader(args.db) as store:  # through `serve` when it holds the file
         result = render_previews(
             store, workbooks, args.out, stack=args.stack, time_range=time_range,
             store_label=str(args.db),

@@ -253,7 +253,16 @@ def _report(display: Display, result: DemoResult, rules: list[AlertRuleSpec], st
     out.print(f"  re-render         llm-insights preview --stack {stack} --db {db}")
     out.print(f"  evaluate alerts   llm-insights alerts eval --stack {stack} --db {db}")
     out.print(f"  alert rule tests  llm-insights alerts test --stack {stack}")
-    out.print(f"  send your app     llm-insights serve --db {db}")
+    # The demo ends by itself (CI, tests); the live pages come from `serve` on the same store.
+    from ..commands.serve import DEFAULT_PORT
+
+    out.print(
+        f"  live pages        llm-insights serve --stack {stack} --db {db}, then open "
+        f"http://127.0.0.1:{DEFAULT_PORT}/ (workbooks and alert states, updated as your app's "
+        "calls arrive)",
+        highlight=False,
+        soft_wrap=True,
+    )
     out.print(f"Finished in {result.wall_seconds:.0f} s.")
 
 

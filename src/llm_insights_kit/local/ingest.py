@@ -34,6 +34,7 @@ from llm_insights import contract
 from .envelopes import EnvelopeError, envelope_rows
 
 if TYPE_CHECKING:
+    from .live import LiveSite, Reply
     from .store import LocalStore
 
 #: The instrumentation key every local connection string carries (the SDK builds the same one).
@@ -52,11 +53,15 @@ QPS_POLLING_HINT = "x-ms-qps-service-polling-interval-hint"
 
 
 #: Environment for an exporter that posts to a loopback endpoint: no statsbeat, SDK-stats or
-#: control-plane calls to Microsoft's own endpoints (unreachable offline, and not the app's data).
+#: control-plane calls to Microsoft's own endpoints (unreachable offline, and not the app's data),
+#: and no Azure VM resource detector (it calls 169.254.169.254). The SDK sets the same switches
+#: itself for a loopback endpoint (``llm_insights._config.LOCAL_ONLY_ENV``); this is for
+#: exporters configured without it (tests, benchmark peers).
 LOOPBACK_EXPORTER_ENV: dict[str, str] = {
     contract.ENV_STATSBEAT_DISABLED_ALL: "true",
     contract.ENV_SDKSTATS_DISABLED: "true",
     contract.ENV_CONTROLPLANE_DISABLED: "true",
+    contract.ENV_OTEL_RESOURCE_DETECTORS: "otel",
 }
 
 
@@ -155,9 +160,16 @@ class IngestServer:
     """
 
     def __init__(
-        self, store: LocalStore | None = None, host: str = "127.0.0.1", port: int = 0
+        self,
+        store: LocalStore | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        site: LiveSite | None = None,
     ) -> None:
         self.store = store
+        #: Page and reader-API routes beside ingestion (``serve``'s live pages, :mod:`.live`).
+        self.site = site
         self.host = host
         self.port = port
         self._lock = threading.Lock()
@@ -355,8 +367,27 @@ class _Handler(BaseHTTPRequestHandler):
         if data:
             self.wfile.write(data)
 
+    def _send(self, reply: Reply) -> None:
+        self.send_response(reply.status)
+        self.send_header("Content-Type", reply.content_type)
+        self.send_header("Content-Length", str(len(reply.body)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(reply.body)
+
     def do_GET(self) -> None:
-        path = urlsplit(self.path).path
+        parts = urlsplit(self.path)
+        path = parts.path
+        site = self.server_ref.site
+        if site is not None and path != "/health":
+            try:
+                reply = site.get(path, parts.query)
+            except Exception as exc:  # a page failure is a 500 page, never a dead server
+                self._reply(500, {"error": f"{type(exc).__name__}: {exc}"})
+                return
+            if reply is not None:
+                self._send(reply)
+                return
         if path in ("/", "/health"):
             stats = self.server_ref.stats
             self._reply(200, {"status": "ok", "itemsAccepted": stats.items_accepted})
@@ -375,6 +406,17 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(413, {"error": f"body larger than {MAX_BODY_BYTES} bytes"})
             self.close_connection = True
             return
+        site = self.server_ref.site
+        if site is not None:
+            try:
+                reply = site.post(path, self.headers, body)
+            except Exception as exc:  # never crash the server
+                problem = f"{type(exc).__name__}: {exc}"
+                self._reply(500, {"error": {"where": path, "problem": problem}})
+                return
+            if reply is not None:
+                self._send(reply)
+                return
         if path.startswith(QUICKPULSE_PREFIX):
             # Live metrics: tell the client nobody is watching, so it keeps pinging slowly and
             # never switches to posting (exporter _quickpulse/_exporter.py reads these headers).

@@ -94,8 +94,9 @@ class LocalStore:
             hint = ""
             if "lock" in str(exc).lower():
                 hint = (
-                    " (another process has it open for writing, e.g. `llm-insights serve`; "
-                    "stop it or copy the file first)"
+                    " (another process has it open for writing; while `llm-insights serve` "
+                    "holds it, readers query through it automatically — this holder is not "
+                    "a running serve, or its .serve.json note is missing)"
                 )
             raise KitError(self.path, f"cannot open the local store{hint}: {exc}") from None
         self._lock = threading.RLock()

@@ -115,7 +115,9 @@ def write_previews(
     if not path.is_file():
         raise KitError(str(path), "no local store here; run `llm-insights serve` or `demo` first")
     workbooks = render_workbooks(render_context(stack))
-    with LocalStore(path, read_only=True) as store:
+    from ..remote import open_reader
+
+    with open_reader(path) as store:  # through `serve` when it holds the file
         result = render_previews(
             store, workbooks, out_dir, stack=stack, time_range=time_range, store_label=str(path)
         )

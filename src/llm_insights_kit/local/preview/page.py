@@ -294,11 +294,12 @@ def _items_html(items: Sequence[Any]) -> str:
     return "".join(out)
 
 
-def _page(title: str, header: str, body: str) -> str:
+def html_page(title: str, header: str, body: str, *, head: str = "") -> str:
+    """A whole page; *head* adds elements to ``<head>`` (the live server's refresh)."""
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)}</title><style>{stylesheet()}</style></head>"
+        f"{head}<title>{escape(title)}</title><style>{stylesheet()}</style></head>"
         f"<body><header>{header}</header><main>{body}</main></body></html>\n"
     )
 
@@ -318,16 +319,19 @@ def _range_text(time_range: tuple[datetime, datetime]) -> str:
     return f"{start:%Y-%m-%d %H:%M:%S}Z to {end:%Y-%m-%d %H:%M:%S}Z"
 
 
-def workbook_page(run: WorkbookRun, stack: str, store_label: str) -> str:
+def workbook_page(
+    run: WorkbookRun, stack: str, store_label: str, *, head: str = "", banner: str = ""
+) -> str:
+    """The workbook's page; the live server adds *head* (refresh) and *banner* (time ranges)."""
     body = _items_html(run.items)  # renders first: chart errors update the counts
     header = (
-        '<nav><a href="index.html">← All workbooks</a></nav>'
+        f'<nav><a href="index.html">← All workbooks</a></nav>{banner}'
         f"<h1>{escape(run.display_name)}</h1>"
         f'<p class="meta">Stack <b>{escape(stack)}</b> · local preview of {escape(store_label)}'
         f" · time range {_range_text(run.time_range)}</p>"
         f'<p class="meta">{escape(run.description)}</p>{_summary(run.counts())}'
     )
-    return _page(f"{run.display_name} — llm-insights preview", header, body)
+    return html_page(f"{run.display_name} — llm-insights preview", header, body, head=head)
 
 
 def index_page(runs: Sequence[WorkbookRun], stack: str, store_label: str) -> str:
@@ -344,4 +348,4 @@ def index_page(runs: Sequence[WorkbookRun], stack: str, store_label: str) -> str
         + "</p>"
     )
     body = f'<ul class="workbooks">{items}</ul>' if runs else "<p>No workbooks rendered.</p>"
-    return _page("llm-insights workbook previews", header, body)
+    return html_page("llm-insights workbook previews", header, body)
