@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ class Ran:
     measured: list[dict[str, Any]]
     start: datetime
     end: datetime
+    agent_runs: list[dict[str, Any]] = field(default_factory=list)  # {"id", "duration"} per run
 
     @property
     def time_range(self) -> tuple[datetime, datetime]:
@@ -106,7 +107,7 @@ class TruthHarness:
         end = datetime.now(UTC)
         assert reply.get("done") == workload.name, reply
         self.ingest.store = None  # nothing after the flush belongs to this workload
-        return Ran(workload, store, reply["calls"], start, end)
+        return Ran(workload, store, reply["calls"], start, end, reply.get("agent_runs", []))
 
     def close(self) -> None:
         try:
