@@ -22,7 +22,15 @@ from llm_insights_kit.local.ingest import LOOPBACK_EXPORTER_ENV, IngestServer
 from llm_insights_kit.local.store import LocalStore
 
 from .alert_plan import ALERT_DEPLOYMENTS
-from .truth_plan import DEPLOYMENTS, DRIFT_LEVELS, Workload, drift_workload
+from .truth_plan import (
+    DEPLOYMENTS,
+    DRIFT_LEVELS,
+    Truth,
+    Workload,
+    drift_workload,
+    main_workload,
+    truth_of,
+)
 
 CHILD = Path(__file__).with_name("truth_child.py")
 ROOT = Path(__file__).resolve().parents[2]
@@ -151,6 +159,14 @@ def drift_runs(truth_harness: TruthHarness) -> dict[str, DriftRun]:
         current = truth_harness.run(drift_workload(level, "current"), store)
         runs[level] = DriftRun(store, baseline, current, last + timedelta(hours=1, milliseconds=1))
     return runs
+
+
+@pytest.fixture(scope="session")
+def main_run(truth_harness: TruthHarness) -> tuple[Ran, Truth]:
+    """The main truth workload (LLM calls, chains, feedback, agent runs), run once a session."""
+    workload = main_workload()
+    ran = truth_harness.run(workload)
+    return ran, truth_of(workload, ran.measured, ran.agent_runs)
 
 
 @pytest.fixture(scope="session")

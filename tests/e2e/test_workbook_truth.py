@@ -31,7 +31,7 @@ from llm_insights_kit.dashboards import bind_parameters, iter_queries, render_wo
 from llm_insights_kit.dashboards.stack import render_context
 from llm_insights_kit.local.store import QueryResult
 
-from .conftest import SAMPLING_PERCENT, DriftRun, Ran, TruthHarness
+from .conftest import SAMPLING_PERCENT, DriftRun, Ran
 from .truth_plan import (
     AZURE_DEPLOYMENT,
     DRIFT_BASELINE,
@@ -43,11 +43,8 @@ from .truth_plan import (
     TOOL,
     UNPRICED,
     Truth,
-    Workload,
     bucket_of,
-    main_workload,
     nearest_rank,
-    truth_of,
 )
 
 pytestmark = [pytest.mark.e2e]
@@ -58,13 +55,6 @@ CLOCK_SLACK_S = 0.05
 MEAN_TOLERANCE_S = 0.02
 MEAN_TOLERANCE_REL = 0.05
 GRAIN = "1d"  # one time bin for the run, so per-interval panels can be checked whole
-
-
-@pytest.fixture(scope="module")
-def main_run(truth_harness: TruthHarness) -> tuple[Ran, Truth]:
-    workload: Workload = main_workload()
-    ran = truth_harness.run(workload)
-    return ran, truth_of(workload, ran.measured, ran.agent_runs)
 
 
 @pytest.fixture(scope="module")
