@@ -38,6 +38,7 @@ from .alert_report import RuleResult, evaluate_rules, print_alert_report
 from .app_process import AppProcess
 from .display import Display
 from .workload import (
+    AGENT_MAX_TURNS,
     DEPLOYMENT_LARGE,
     DEPLOYMENT_MAIN,
     DEPLOYMENT_PREVIEW,
@@ -95,6 +96,8 @@ def app_environment(
         "CHAT_ALLOWED_MODELS": ",".join(d for d in DEPLOYMENTS if d != DEPLOYMENT_MAIN),
         # One failure is one failed call in the demo's truth; production keeps the retries.
         "OPENAI_MAX_RETRIES": "0",
+        # the triage agent's turn limit the agent-loop incident is sized for
+        "CHAT_AGENT_MAX_TURNS": str(AGENT_MAX_TURNS),
         LOCAL_ENDPOINT_ENV: ingest.url,
         contract.ENV_CONNECTION_STRING: ingest.connection_string,
         contract.ENV_OTEL_METRIC_EXPORT_INTERVAL: str(METRIC_EXPORT_INTERVAL_MS),
