@@ -21,11 +21,13 @@ from llm_insights_kit.local.llm_standin import LLMStandin
 
 ROOT = Path(__file__).resolve().parents[2]
 INCIDENT_RULES = (
+    "llm-agent-failure-rate",
     "llm-agent-runaway-steps",
     "llm-content-filter-spike",
     "llm-error-rate-high",
     "llm-latency-p95-high",
     "llm-throttling",
+    "llm-tool-failure-rate",
     "llm-ttft-slow",
     "llm-unpriced-model",
 )
