@@ -3,9 +3,9 @@
 Local Application Insights (ingest server + DuckDB store) ← the real SDK and Azure Monitor exporter
 in the sample app (a uvicorn child process) → the real ``openai`` client → the loopback LLM
 stand-in. A driver sends a healthy phase, then an incident (a looping agent run, latency spike,
-error burst, content-filter spike, an unpriced model); the app is stopped gracefully so it flushes; every alert
-rule is evaluated at the end of the healthy phase and at the end of the run; workbook previews are
-written. Timestamps are real (the exporter's): nothing is back-dated.
+error burst, content-filter spike, an unpriced model); the app is stopped gracefully so it
+flushes; every alert rule is evaluated at the end of the healthy phase and at the end of the run;
+workbook previews are written. Timestamps are real (the exporter's): nothing is back-dated.
 
 Why the incident fires rules whose windows (15 min or more) also hold the healthy phase: the
 whole run lasts about a minute, so each window holds both phases, and the incident is sized so

@@ -129,15 +129,19 @@ def _request(
 # The sample app's triage agent (non-streamed /api/chat) offers the model its price tool. A
 # script with tool calls makes the request that draws it run the tool and call the model once
 # more; that call draws the next script in the queue (or the stand-in's default answer once the
-# queue is empty), so each such script adds one LLM call and one tool call to the phase.
+# queue is empty), so each such script adds one LLM call and its tool calls to the phase (a
+# streamed request that draws one ignores its tool calls). The question mix makes some price
+# lookups fail (an unknown drug); the model's lookups of known drugs keep the healthy phase's
+# tool failure rate (4 % measured; 20 % with half as many model lookups) clear of the
+# tool-failure rule's 20 %.
 TOOL_NAME = "lookup_drug_price"  # examples/chat-app/app/tools.py
 PRICED_DRUGS = ("metformin", "lisinopril", "amoxicillin", "omeprazole")
 AGENT_MAX_TURNS = 15  # the app's CHAT_AGENT_MAX_TURNS (demo default)
 
 
-def _tool_call_script(rng: random.Random, drug: str) -> Scripted:
+def _tool_call_script(rng: random.Random, *drugs: str) -> Scripted:
     script = _healthy_script(rng, False)
-    script.tool_calls = [{"name": TOOL_NAME, "arguments": {"name": drug}}]
+    script.tool_calls = [{"name": TOOL_NAME, "arguments": {"name": d}} for d in drugs]
     return script
 
 
@@ -149,8 +153,8 @@ def healthy_phase(rng: random.Random, n: int = 150) -> Phase:
         script = _healthy_script(rng, stream)
         if i % 40 == 7:  # an occasional low-severity content-safety annotation, not filtered
             script.prompt_filter = filter_results(hate="low")
-        if not stream and i % 6 == 1:  # the model asks for a price lookup (a two-turn run)
-            script = _tool_call_script(rng, rng.choice(PRICED_DRUGS))
+        if not stream and i % 3 == 1:  # the model asks for two price lookups (a two-turn run)
+            script = _tool_call_script(rng, *rng.sample(PRICED_DRUGS, 2))
         requests.append(_request(rng, script, deployment=deployment, stream=stream))
     return Phase("healthy", "Healthy traffic", requests, concurrency=6)
 
