@@ -15,6 +15,13 @@ Overview.workbook``, read 2026-12):
   ``operation_ParentId → id`` edges, ``graph-match (chat)-[*1..N]->(agent)``), so a span that
   carried ``gen_ai.agent.name`` or its own usage/cost besides the agent span would be counted
   twice. duckdb-kql has no ``make-graph``: the walk is done here over the same rows and links.
+
+The links are the exporter's (azure-monitor-opentelemetry-exporter 1.0.0b58,
+``export/trace/_exporter.py``): a span's ``id`` is its span id as 16 hex digits and
+``ai.operation.parentId`` (→ ``operation_ParentId``) its parent's span id in the same format, so
+the local store keeps both as sent. A root span has no parentId tag (the local store leaves the
+column empty; the Agents workbook's "virtual edges" for roots are not needed here: every agent
+span in these runs has a parent or is a root whose children link to it directly).
 """
 
 from __future__ import annotations
