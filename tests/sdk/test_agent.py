@@ -211,6 +211,16 @@ def test_record_agent_run_takes_plain_values(telemetry):
     assert labels == ["0.5", "2"]
 
 
+def test_record_tool_call_takes_plain_values(telemetry):
+    llm_insights.record_tool_call("search", 0.2, None, "triage")
+    llm_insights.record_tool_call("search", 0.4, "TimeoutError")
+    got = {
+        (p.attributes.get(c.GEN_AI_AGENT_NAME), p.attributes.get(c.ERROR_TYPE)): p.count
+        for p in telemetry.points(c.TOOL_DURATION.name)
+    }
+    assert got == {("triage", None): 1, (None, "TimeoutError"): 1}
+
+
 def test_agent_never_raises_into_the_app(telemetry, monkeypatch):
     from llm_insights import _agent
 

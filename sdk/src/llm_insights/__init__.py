@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import contract
-from ._agent import record_agent_run
+from ._agent import record_agent_run, record_tool_call
 from ._config import ConfigurationError, configure, flush, shutdown
 from ._evaluation import (
     Evaluation,
@@ -60,6 +60,7 @@ __all__ = [
     "metric_views",
     "record_agent_run",
     "record_feedback",
+    "record_tool_call",
     "register_evaluator",
     "retrieval",
     "shutdown",

@@ -170,6 +170,19 @@ def record_agent_run(
         inst.record(c.AGENT_COST, cost_usd, dims)
 
 
+def record_tool_call(
+    name: str, duration_s: float, error_type: str | None, agent_name: str | None = None
+) -> None:
+    """Record one finished tool call (``llm_insights.tool.duration``: calls, failures, latency
+    by tool and by the agent run it belongs to; dimensions capped)."""
+    attrs: dict[str, Any] = {c.GEN_AI_TOOL_NAME: name}
+    if error_type:
+        attrs[c.ERROR_TYPE] = error_type
+    if agent_name:
+        attrs[c.GEN_AI_AGENT_NAME] = agent_name
+    _state.instruments().record(c.TOOL_DURATION, duration_s, attrs)
+
+
 def run_attributes(run: Run) -> dict[str, Any]:
     """The run totals set on the invoke_agent span at its end."""
     out: dict[str, Any] = {

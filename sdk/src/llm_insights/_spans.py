@@ -362,12 +362,7 @@ class tool(_Step):
         self._result, self._has_result = result, True
 
     def _finish(self, duration: float) -> None:
-        attrs = {c.GEN_AI_TOOL_NAME: self.name}
-        if self._error:
-            attrs[c.ERROR_TYPE] = self._error
-        if self._agent_name:
-            attrs[c.GEN_AI_AGENT_NAME] = self._agent_name
-        _state.instruments().record(c.TOOL_DURATION, duration, attrs)
+        _agent.record_tool_call(self.name, duration, self._error, self._agent_name)
         _agent.note_tool_call()
         from ._content import should_capture
 
