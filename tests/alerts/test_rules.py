@@ -17,10 +17,11 @@ from llm_insights_kit.local.store import LocalStore
 from .conftest import edit_rule
 
 NAMES = [
+    "llm-agent-failure-rate", "llm-agent-runaway-cost", "llm-agent-runaway-steps",
     "llm-content-filter-spike", "llm-cost-spike", "llm-error-rate-critical", "llm-error-rate-high",
     "llm-latency-p95-high", "llm-latency-p99-critical", "llm-quality-drift",
     "llm-retrieval-empty-rate", "llm-telemetry-silent", "llm-throttling", "llm-token-spike",
-    "llm-ttft-slow", "llm-unpriced-model",
+    "llm-tool-failure-rate", "llm-ttft-slow", "llm-unpriced-model",
 ]  # fmt: skip
 
 
@@ -197,7 +198,7 @@ def test_overrides_apply(rules):
 @pytest.mark.parametrize(
     ("overrides", "where", "allowed"),
     [
-        ({"llm-nope": {"threshold": 1}}, "Pulumi.prod.yaml: llm-insights:alerts.llm-nope", "unknown rule; known rules: llm-content-filter-spike"),
+        ({"llm-nope": {"threshold": 1}}, "Pulumi.prod.yaml: llm-insights:alerts.llm-nope", "unknown rule; known rules: llm-agent-failure-rate"),
         ({"llm-cost-spike": {"cooldown": "PT1H"}}, "llm-insights:alerts.llm-cost-spike.cooldown", "unknown field; allowed: threshold, severity, enabled, windowSize, evaluationFrequency"),
         ({"llm-cost-spike": {"severity": 7}}, "llm-insights:alerts.llm-cost-spike.severity", "0-4"),
         ({"llm-cost-spike": {"enabled": "yes"}}, "llm-insights:alerts.llm-cost-spike.enabled", "true or false"),

@@ -67,13 +67,14 @@ def every_metric(at: datetime) -> list[dict[str, Any]]:
 
 
 def spans(at: datetime, n: int = 5) -> list[dict[str, Any]]:
-    """Sampled LLM, retrieval and tool spans (itemCount 4: each stands for four calls)."""
+    """Sampled LLM, retrieval, tool and agent spans (itemCount 4: each stands for four calls)."""
     rows = []
     for i in range(n):
         for op in (
             contract.OPERATION_CHAT,
             contract.OPERATION_RETRIEVAL,
             contract.OPERATION_EXECUTE_TOOL,
+            contract.OPERATION_INVOKE_AGENT,
         ):
             rows.append(
                 {
@@ -90,6 +91,11 @@ def spans(at: datetime, n: int = 5) -> list[dict[str, Any]]:
                         contract.ATTR_RETRIEVAL_NAME: "docs",
                         contract.GEN_AI_TOOL_NAME: "get_price",
                         contract.ATTR_ERROR_TYPE: "500" if i == 0 else "",
+                        contract.GEN_AI_AGENT_NAME: "triage",
+                        contract.ATTR_AGENT_MODEL_CALLS: str(i + 1),
+                        contract.ATTR_AGENT_TOOL_CALLS: str(i),
+                        contract.ATTR_AGENT_TOKENS: str(100 * (i + 1)),
+                        contract.ATTR_AGENT_COST: str(0.001 * (i + 1)),
                     },
                 }
             )

@@ -28,6 +28,7 @@ from .conftest import GOLDEN_CTX
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("LLM_INSIGHTS_UPDATE_GOLDEN") == "1"
 EXPECTED_KEYS = [
+    "llm-agents",
     "llm-drift",
     "llm-overview",
     "llm-quality-safety",

@@ -16,7 +16,18 @@ unpriced calls > 0         0                       1                      1
 tokens per call > 10000    10000 (equal)           10000 + 60/54          10000 + 60/53
 cost per hour > 100 USD    ~99                     ~101                   ~101
 empty retrievals > 0.25    5/20 = 0.25 (equal)     6/20 = 0.30            6/20
+agent failure rate > 0.10  2/20 = 0.10 (equal)     3/20 = 0.15            3/20
+agent run steps > 25       25 (equal)              26                     26
+agent run cost > 1 USD     0.99                    1.01                   1.01
+tool failure rate > 0.20   2/10 = 0.20 (equal)     3/10 = 0.30            3/10
 =========================  ======================  =====================  =====================
+
+Agent runs (``llm_insights.agent``) go through the same child: 20 ``alert-triage`` runs (one
+tool call each, some failing the run), one ``alert-looper`` run of tool calls only (its steps),
+one ``alert-spender`` run whose single call on ``alert-batch`` costs the run's USD, and 10 calls
+of the ``alert-lookup`` tool (some failing) in the triage runs. The spender's call counts in the
+hour's cost, so the cost carrier below tops up everything else, that call included; the
+content-filter denominator is one call larger (3/62, 4/63).
 
 Percentile buckets come from scripted latencies 0.1 s above a bucket's lower bound (4.1 s,
 5.1 s, 8.1 s, 10.1 s; TTFT 2.1 s and 3.1 s): overhead only adds time, and on a loaded 2-core
@@ -30,6 +41,7 @@ ignore it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from .truth_plan import BILLING, PlannedCall, Workload
 
@@ -57,13 +69,19 @@ class Level:
     unpriced: int
     extra_output_tokens: int
     empty_retrievals: int
+    failed_runs: int  # of 20 alert-triage runs
+    loop_steps: int  # the alert-looper run's steps
+    run_cost_usd: float  # the alert-spender run's cost
+    tool_errors: int  # of 10 alert-lookup calls
 
 
 LEVEL_SPECS = {
-    "below": Level(3, 0, 4.1, 8.1, 2.1, 3, 0, 0, 5),
-    "above": Level(4, 2, 5.1, 8.1, 3.1, 4, 1, 60, 6),
-    "critical": Level(4, 3, 5.1, 10.1, 3.1, 4, 1, 60, 6),
+    "below": Level(3, 0, 4.1, 8.1, 2.1, 3, 0, 0, 5, 2, 25, 0.99, 2),
+    "above": Level(4, 2, 5.1, 8.1, 3.1, 4, 1, 60, 6, 3, 26, 1.01, 3),
+    "critical": Level(4, 3, 5.1, 10.1, 3.1, 4, 1, 60, 6, 3, 26, 1.01, 3),
 }
+AGENT_TRIAGE, AGENT_LOOPER, AGENT_SPENDER = "alert-triage", "alert-looper", "alert-spender"
+LOOKUP_TOOL, STEP_TOOL = "alert-lookup", "alert-step"
 
 # Expected decision of each single-period rule (by name) for each level, evaluated 6 minutes
 # after the flush.
@@ -77,6 +95,10 @@ EXPECTED_FIRING: dict[str, tuple[bool, bool, bool]] = {
     "llm-token-spike": (False, True, True),
     "llm-cost-spike": (False, True, True),
     "llm-retrieval-empty-rate": (False, True, True),
+    "llm-agent-failure-rate": (False, True, True),
+    "llm-agent-runaway-steps": (False, True, True),
+    "llm-agent-runaway-cost": (False, True, True),
+    "llm-tool-failure-rate": (False, True, True),
 }
 # The two-period rules (2 of 2 periods of 15 minutes) on two runs in one store, the first in the
 # older period and the second in the newer one: (older level, newer level) -> fires. Both periods
@@ -100,6 +122,10 @@ FIRING_SERIES: dict[str, dict[str, str]] = {
     "llm-unpriced-model": {"model": "contoso-unpriced-preview"},  # the served model
     "llm-token-spike": {"model": MAIN},
     "llm-retrieval-empty-rate": {"retriever": "truth-kb"},
+    "llm-agent-failure-rate": {"agent": AGENT_TRIAGE},
+    "llm-agent-runaway-steps": {"agent": AGENT_LOOPER},
+    "llm-agent-runaway-cost": {"agent": AGENT_SPENDER},
+    "llm-tool-failure-rate": {"tool": LOOKUP_TOOL},
 }
 
 
@@ -143,13 +169,23 @@ def alert_workload(level: str) -> Workload:
         calls.append(_call(next(n), level, MAIN, True, latency=spec.ttft if k < 2 else 0.0))
     if spec.unpriced:
         calls.append(_call(next(n), level, PREVIEW, False))
-    # the cost carrier: everything else's cost, topped up to the target with input tokens
     mini, large = _price("gpt-4o-mini"), _price("gpt-4o")
+    # the agent runs; the spender's one call (on alert-batch, alone on gpt-4o with the carrier)
+    # is all input tokens: the run's cost is exactly tokens / 1000 * the input price
+    spend_tokens = round(spec.run_cost_usd / large["input"] * 1000)
+    spender = _call(next(n), level, BATCH, False, input_tokens=spend_tokens, output_tokens=0)
+    spender.in_agent = True
+    calls.append(spender)
+    agents = _agent_runs(level, spec, spender.id)
+    # the cost carrier: everything else's cost, topped up to the target with input tokens
     ok_main = [c for c in calls if c.model == MAIN and "status" not in c.script]
-    main_cost = sum(
-        c.script["input_tokens"] / 1000 * mini["input"]
-        + c.script["output_tokens"] / 1000 * mini["output"]
-        for c in ok_main
+    main_cost = (
+        sum(
+            c.script["input_tokens"] / 1000 * mini["input"]
+            + c.script["output_tokens"] / 1000 * mini["output"]
+            for c in ok_main
+        )
+        + spend_tokens / 1000 * large["input"]
     )
     batch_tokens = round((COST_TARGET_USD[level] - main_cost) / large["input"] * 1000)
     calls.append(_call(next(n), level, BATCH, False, input_tokens=batch_tokens, output_tokens=0))
@@ -157,4 +193,20 @@ def alert_workload(level: str) -> Workload:
         {"id": f"{level}-r{k}", "scores": [] if k < spec.empty_retrievals else [0.8, 0.4]}
         for k in range(20)
     ]
-    return Workload(f"alerts-{level}", calls, concurrency=24, chains=chains)
+    return Workload(f"alerts-{level}", calls, concurrency=24, chains=chains, agents=agents)
+
+
+def _agent_runs(level: str, spec: Level, spender_call: str) -> list[dict[str, Any]]:
+    def tool(name: str, error: bool = False) -> dict[str, Any]:
+        return {"tool": name, "error": error, "sleep": 0.001}
+
+    runs: list[dict[str, Any]] = []
+    for k in range(20):  # 10 of them call the lookup tool, the first `tool_errors` failing
+        steps = [tool(LOOKUP_TOOL, error=k < spec.tool_errors)] if k < 10 else [tool(STEP_TOOL)]
+        fail = k >= 20 - spec.failed_runs
+        runs.append({"id": f"{level}-t{k}", "agent": AGENT_TRIAGE, "fail": fail, "steps": steps})
+    loop = [tool(STEP_TOOL) for _ in range(spec.loop_steps)]
+    runs.append({"id": f"{level}-loop", "agent": AGENT_LOOPER, "fail": False, "steps": loop})
+    spend = [{"call": spender_call}]
+    runs.append({"id": f"{level}-spend", "agent": AGENT_SPENDER, "fail": False, "steps": spend})
+    return runs

@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,8 +28,11 @@ from .truth_plan import (
     DRIFT_LEVELS,
     PRICE_OVERRIDES,
     PRICING_DEPLOYMENTS,
+    Truth,
     Workload,
     drift_workload,
+    main_workload,
+    truth_of,
 )
 
 CHILD = Path(__file__).with_name("truth_child.py")
@@ -47,6 +50,7 @@ class Ran:
     measured: list[dict[str, Any]]
     start: datetime
     end: datetime
+    agent_runs: list[dict[str, Any]] = field(default_factory=list)  # {"id", "duration"} per run
 
     @property
     def time_range(self) -> tuple[datetime, datetime]:
@@ -119,7 +123,7 @@ class TruthHarness:
         end = datetime.now(UTC)
         assert reply.get("done") == workload.name, reply
         self.ingest.store = None  # nothing after the flush belongs to this workload
-        return Ran(workload, store, reply["calls"], start, end)
+        return Ran(workload, store, reply["calls"], start, end, reply.get("agent_runs", []))
 
     def run_two_periods(self, pair: tuple[str, str]) -> TwoPeriodRun:
         """Two alert workloads (older level, newer level) in one store, split into two periods."""
@@ -190,6 +194,14 @@ def drift_runs(truth_harness: TruthHarness) -> dict[str, DriftRun]:
         current = truth_harness.run(drift_workload(level, "current"), store)
         runs[level] = DriftRun(store, baseline, current, last + timedelta(hours=1, milliseconds=1))
     return runs
+
+
+@pytest.fixture(scope="session")
+def main_run(truth_harness: TruthHarness) -> tuple[Ran, Truth]:
+    """The main truth workload (LLM calls, chains, feedback, agent runs), run once a session."""
+    workload = main_workload()
+    ran = truth_harness.run(workload)
+    return ran, truth_of(workload, ran.measured, ran.agent_runs)
 
 
 @pytest.fixture(scope="session")

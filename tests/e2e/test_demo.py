@@ -15,16 +15,19 @@ from llm_insights_kit.artifacts import RenderContext
 from llm_insights_kit.demo import kit_parts
 from llm_insights_kit.demo.display import Display
 from llm_insights_kit.demo.runner import app_environment
-from llm_insights_kit.demo.workload import DEPLOYMENT_PREVIEW, demo_phases
+from llm_insights_kit.demo.workload import AGENT_MAX_TURNS, DEPLOYMENT_PREVIEW, demo_phases
 from llm_insights_kit.local.ingest import IngestServer
 from llm_insights_kit.local.llm_standin import LLMStandin
 
 ROOT = Path(__file__).resolve().parents[2]
 INCIDENT_RULES = (
+    "llm-agent-failure-rate",
+    "llm-agent-runaway-steps",
     "llm-content-filter-spike",
     "llm-error-rate-high",
     "llm-latency-p95-high",
     "llm-throttling",
+    "llm-tool-failure-rate",
     "llm-ttft-slow",
     "llm-unpriced-model",
 )
@@ -32,7 +35,7 @@ INCIDENT_RULES = (
 
 def test_workload_phases_have_the_documented_mix() -> None:
     phases = {p.name: p for p in demo_phases()}
-    assert list(phases) == ["healthy", "latency", "errors", "content", "unpriced"]
+    assert list(phases) == ["healthy", "agent-loop", "latency", "errors", "content", "unpriced"]
     assert not phases["healthy"].incident and all(
         p.incident for n, p in phases.items() if n != "healthy"
     )
@@ -43,6 +46,12 @@ def test_workload_phases_have_the_documented_mix() -> None:
     assert sum(s.finish_reason == "content_filter" for s in content) == 15
     assert {r.deployment for r in phases["unpriced"].requests} == {DEPLOYMENT_PREVIEW}
     assert all(r.script.status == 200 for r in phases["healthy"].requests)
+    # the looping runs: one request at a time, each with a tool call in every one of its turns
+    loop = phases["agent-loop"]
+    assert loop.concurrency == 1 and len(loop.requests) == 2
+    for r in loop.requests:
+        turns = [r.script, *r.more_scripts]
+        assert len(turns) == AGENT_MAX_TURNS and all(t.tool_calls for t in turns)
     assert max(r.script.latency for r in phases["healthy"].requests) <= 1.2
     assert min(r.script.latency for r in phases["latency"].requests if not r.stream) >= 4
 

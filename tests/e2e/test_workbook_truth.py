@@ -33,7 +33,7 @@ from llm_insights_kit.dashboards import bind_parameters, iter_queries, render_wo
 from llm_insights_kit.dashboards.stack import render_context
 from llm_insights_kit.local.store import QueryResult
 
-from .conftest import SAMPLING_PERCENT, DriftRun, Ran, TruthHarness
+from .conftest import SAMPLING_PERCENT, DriftRun, Ran
 from .truth_plan import (
     AZURE_DEPLOYMENT,
     DEPLOYMENTS,
@@ -46,11 +46,8 @@ from .truth_plan import (
     TOOL,
     UNPRICED,
     Truth,
-    Workload,
     bucket_of,
-    main_workload,
     nearest_rank,
-    truth_of,
 )
 
 pytestmark = [pytest.mark.e2e]
@@ -64,13 +61,6 @@ CLOCK_SLACK_S = 0.05
 MEAN_TOLERANCE_S = 0.02
 MEAN_TOLERANCE_REL = 0.05
 GRAIN = "1d"  # one time bin for the run, so per-interval panels can be checked whole
-
-
-@pytest.fixture(scope="module")
-def main_run(truth_harness: TruthHarness) -> tuple[Ran, Truth]:
-    workload: Workload = main_workload()
-    ran = truth_harness.run(workload)
-    return ran, truth_of(workload, ran.measured)
 
 
 @pytest.fixture(scope="module")
@@ -538,25 +528,37 @@ def _top_scores(res: QueryResult, t: Truth) -> None:
     assert {r["bucket"]: r["n"] for r in rows(res)} == dict(expected)
 
 
+def _by_tool(counts: Counter[tuple[str, str]]) -> Counter[str]:
+    out: Counter[str] = Counter()
+    for (tool, _agent), n in counts.items():
+        out[tool] += n
+    return out
+
+
 @check("llm-rag-tools", "tools-summary")
 def _tools_summary(res: QueryResult, t: Truth) -> None:
-    (row,) = rows(res)
-    assert (row["tool"], row["calls"], row["errors"]) == (TOOL, t.tool_calls, t.tool_errors)
-    assert row["error_rate"] == approx(kql_round(t.tool_errors / t.tool_calls, 4))
+    got = {r["tool"]: r for r in rows(res)}
+    calls, errors = _by_tool(t.tool_calls_by), _by_tool(t.tool_errors_by)
+    assert set(got) == set(calls)
+    assert (got[TOOL]["calls"], got[TOOL]["errors"]) == (t.tool_calls, t.tool_errors)
+    for tool, r in got.items():
+        assert (r["calls"], r["errors"]) == (calls[tool], errors[tool]), tool
+        assert r["error_rate"] == approx(kql_round(errors[tool] / calls[tool], 4))
 
 
 @check("llm-rag-tools", "tool-errors")
 def _tool_errors(res: QueryResult, t: Truth) -> None:
     got = {(r["tool"], r["error_type"]): r["errors"] for r in rows(res)}
-    assert got == {(TOOL, "LookupError"): t.tool_errors}
+    expected = {(k, "LookupError"): n for k, n in _by_tool(t.tool_errors_by).items() if n}
+    assert got == expected
 
 
 @check("llm-rag-tools", "tools-over-time")
 def _tools_over_time(res: QueryResult, t: Truth) -> None:
     got = rows(res)
-    assert {r["tool"] for r in got} == {TOOL}
-    assert sum(r["calls"] for r in got) == t.tool_calls
-    assert sum(r["errors"] for r in got) == t.tool_errors
+    assert {r["tool"] for r in got} == set(_by_tool(t.tool_calls_by))
+    assert sum(r["calls"] for r in got) == sum(t.tool_calls_by.values())
+    assert sum(r["errors"] for r in got) == sum(t.tool_errors_by.values())
 
 
 @check("llm-rag-tools", "slowest-steps")
@@ -623,6 +625,123 @@ def _refusal_over_time(res: QueryResult, t: Truth) -> None:
         for r in got:
             model = r["response_model"]
             assert r["refusal_rate"] == approx(t.refusals[model] / len(t.lengths[model]))
+
+
+# ---------------------------------------------------------------------------------------------
+# LLM agents
+# ---------------------------------------------------------------------------------------------
+FAILED_RUN_ERROR = "AgentGaveUp"  # what truth_child's failing runs raise
+
+
+@check("llm-agents", "runs-by-agent")
+def _runs_by_agent(res: QueryResult, t: Truth) -> None:
+    got = {r["agent"]: r for r in rows(res)}
+    assert set(got) == set(t.agents)
+    for name, a in t.agents.items():
+        r = got[name]
+        assert (r["runs"], r["failed"]) == (a.runs, a.failed), name
+        assert r["failure_rate"] == approx(kql_round(a.failed / a.runs, 4))
+        assert r["model_calls_per_run"] == approx(kql_round(a.model_calls / a.runs, 2))
+        assert r["tool_calls_per_run"] == approx(kql_round(a.tool_calls / a.runs, 2))
+        assert r["steps_per_run"] == approx(kql_round(sum(a.steps) / a.runs, 2))
+        assert r["max_steps"] == max(a.steps)
+        true_mean = sum(a.durations) / a.runs
+        tol = MEAN_TOLERANCE_S + MEAN_TOLERANCE_REL * true_mean
+        assert abs(r["mean_seconds"] - true_mean) <= tol, (name, r["mean_seconds"], true_mean)
+
+
+@check("llm-agents", "runs-over-time")
+def _runs_over_time(res: QueryResult, t: Truth) -> None:
+    runs: Counter[str] = Counter()
+    failed: Counter[str] = Counter()
+    for r in rows(res):
+        runs[r["agent"]] += r["runs"]
+        failed[r["agent"]] += r["failed"]
+    assert dict(runs) == {k: a.runs for k, a in t.agents.items()}
+    assert dict(failed) == {k: a.failed for k, a in t.agents.items()}
+
+
+@check("llm-agents", "run-duration-percentiles")
+def _run_duration(res: QueryResult, t: Truth) -> None:
+    got = {r["agent"]: r for r in rows(res)}
+    assert set(got) == set(t.agents)
+    for name, a in t.agents.items():
+        assert got[name]["runs"] == a.runs
+        for p in (50, 95):
+            assert_bucket(got[name][f"p{p}"], a.durations, p, c.AGENT_DURATION_BOUNDS, name)
+
+
+@check("llm-agents", "cost-per-run")
+def _cost_per_run(res: QueryResult, t: Truth) -> None:
+    got = {r["agent"]: r for r in rows(res)}
+    assert set(got) == set(t.agents)
+    for name, a in t.agents.items():
+        r = got[name]
+        assert (r["priced_runs"], r["unknown_cost_runs"]) == (len(a.costs), a.unknown_cost_runs)
+        if a.costs:
+            assert r["cost_usd"] == approx(kql_round(sum(a.costs), 6))
+            assert r["cost_per_run_usd"] == approx(kql_round(sum(a.costs) / len(a.costs), 6))
+            assert r["max_run_cost_usd"] == approx(kql_round(max(a.costs), 6))
+        if a.token_runs:
+            assert r["input_tokens_per_run"] == approx(kql_round(a.input_tokens / a.token_runs, 1))
+            assert r["output_tokens_per_run"] == approx(
+                kql_round(a.output_tokens / a.token_runs, 1)
+            )
+    # the billing runs with an unpriced or failed call have no cost, never a zero one
+    assert t.agents["billing"].unknown_cost_runs == 3 and got["billing"]["unknown_cost_runs"] == 3
+
+
+@check("llm-agents", "steps-distribution")
+def _steps_distribution(res: QueryResult, t: Truth) -> None:
+    expected: Counter[str] = Counter(
+        f"<= {c.bucket_label(bucket_of(n, c.AGENT_STEP_BOUNDS))}"
+        for a in t.agents.values()
+        for n in a.steps
+    )
+    assert {r["bucket"]: r["n"] for r in rows(res)} == dict(expected)
+
+
+@check("llm-agents", "tool-error-rate")
+def _agent_tools(res: QueryResult, t: Truth) -> None:
+    got = {(r["tool"], r["agent"]): r for r in rows(res)}
+    assert set(got) == set(t.tool_calls_by)
+    for key, calls in t.tool_calls_by.items():
+        errors = t.tool_errors_by[key]
+        assert (got[key]["calls"], got[key]["errors"]) == (calls, errors), key
+        assert got[key]["error_rate"] == approx(kql_round(errors / calls, 4))
+
+
+def _run_rows(res: QueryResult, t: Truth) -> list[dict[str, Any]]:
+    """Drill-down rows: sampled invoke_agent spans, each one a run the plan made."""
+    got = rows(res)
+    assert 0 < len(got) <= 25
+    for r in got:
+        a = t.agents[r["agent"]]
+        assert r["represents"] == ITEM_COUNT
+        assert (r["model_calls"], r["tool_calls"]) in a.shapes, r
+        assert r["duration_ms"] <= max(a.durations) * 1000 + 1
+        if r["cost_usd"] is not None:
+            assert any(math.isclose(r["cost_usd"], x, abs_tol=1e-9) for x in a.costs), r
+    return got
+
+
+@check("llm-agents", "slowest-runs")
+def _slowest_runs(res: QueryResult, t: Truth) -> None:
+    durations = [r["duration_ms"] for r in _run_rows(res, t)]
+    assert durations == sorted(durations, reverse=True)
+
+
+@check("llm-agents", "most-expensive-runs")
+def _expensive_runs(res: QueryResult, t: Truth) -> None:
+    costs = [r["cost_usd"] for r in _run_rows(res, t)]
+    assert None not in costs and costs == sorted(costs, reverse=True)
+
+
+@check("llm-agents", "failed-runs")
+def _failed_runs(res: QueryResult, t: Truth) -> None:
+    got = _run_rows(res, t)
+    assert all(not r["success"] and r["error_type"] == FAILED_RUN_ERROR for r in got)
+    assert {r["agent"] for r in got} == {k for k, a in t.agents.items() if a.failed}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -75,12 +75,58 @@ def _chain(chain: dict[str, Any]) -> None:
                 pass
 
 
+class AgentGaveUp(RuntimeError):
+    """What a failing agent run raises (error.type RuntimeError's subclass name)."""
+
+
+def _agent_run(
+    run: dict[str, Any],
+    clients: dict[str, Any],
+    calls: dict[str, dict[str, Any]],
+    measured: list[dict[str, Any]],
+    runs: list[dict[str, Any]],
+) -> None:
+    """One agent run: its steps in order (LLM calls, tools, nested runs); the client-side
+    duration of the run, like a call's, is the truth for the run-duration percentiles."""
+    start = time.perf_counter()
+    try:
+        with llm_insights.agent(run["agent"]):
+            for step in run["steps"]:
+                if "call" in step:
+                    measured.append(_call(clients, calls[step["call"]]))
+                elif "tool" in step:
+                    try:
+                        with llm_insights.tool(step["tool"]):
+                            time.sleep(step["sleep"])
+                            if step.get("error"):
+                                raise LookupError("not found")
+                    except LookupError:
+                        pass
+                else:
+                    _agent_run(step["agent"], clients, calls, measured, runs)
+            if run.get("fail"):
+                raise AgentGaveUp("escalation failed")
+    except AgentGaveUp:
+        pass
+    runs.append({"id": run["id"], "duration": time.perf_counter() - start})
+
+
 def run(workload: dict[str, Any], srv: LLMStandin, clients: dict[str, Any]) -> dict[str, Any]:
     for call in workload["calls"]:
         srv.scenarios[call["id"]] = Scripted(**call["script"])
     t0 = time.perf_counter()
+    plain = [c for c in workload["calls"] if not c.get("in_agent")]
+    in_agent = {c["id"]: c for c in workload["calls"] if c.get("in_agent")}
+    agent_runs: list[dict[str, Any]] = []
     with ThreadPoolExecutor(max_workers=workload.get("concurrency", 8)) as pool:
-        measured = list(pool.map(lambda c: _call(clients, c), workload["calls"]))
+        measured = list(pool.map(lambda c: _call(clients, c), plain))
+        per_run = list(
+            pool.map(
+                lambda r: _agent_run(r, clients, in_agent, measured, agent_runs),
+                workload.get("agents", []),
+            )
+        )
+    assert len(per_run) == len(workload.get("agents", []))
     for chain in workload.get("chains", []):
         _chain(chain)
     for response_id, score in workload.get("feedback", []):
@@ -88,7 +134,12 @@ def run(workload: dict[str, Any], srv: LLMStandin, clients: dict[str, Any]) -> d
     for response_id, name, score, model in workload.get("evaluations", []):
         llm_insights.evaluate(response_id, name, score, model=model)
     llm_insights.flush()
-    return {"done": workload["name"], "calls": measured, "elapsed": time.perf_counter() - t0}
+    return {
+        "done": workload["name"],
+        "calls": measured,
+        "agent_runs": agent_runs,
+        "elapsed": time.perf_counter() - t0,
+    }
 
 
 def main() -> int:

@@ -108,6 +108,7 @@ class PlannedCall:
     completion_filter_hits: int = 0
     refusal: bool = False
     marker: bool = False
+    in_agent: bool = False  # made inside an agent run (the child runs it there, not in the pool)
 
     @property
     def text_length(self) -> int:
@@ -120,6 +121,7 @@ class PlannedCall:
             "model": self.model,
             "stream": self.stream,
             "script": self.script,
+            "in_agent": self.in_agent,
         }
 
 
@@ -131,12 +133,16 @@ class Workload:
     chains: list[dict[str, Any]] = field(default_factory=list)
     feedback: list[tuple[str, float]] = field(default_factory=list)
     evaluations: list[tuple[str, str, float, str]] = field(default_factory=list)
+    # agent runs: {"id", "agent", "fail", "steps": [{"call": id} | {"tool", "error", "sleep"} |
+    # {"agent": run}]}; their calls are in `calls` too (in_agent)
+    agents: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "concurrency": self.concurrency,
             "calls": [call.to_json() for call in self.calls],
+            "agents": self.agents,
             "chains": self.chains,
             "feedback": [list(f) for f in self.feedback],
             "evaluations": [list(e) for e in self.evaluations],
@@ -271,7 +277,65 @@ def main_workload(seed: int = 20261125) -> Workload:
         )
         for cl in rng.sample(ok, 12)
     ]
-    return Workload("main", calls, 16, chains, feedback, evaluations)
+    agent_calls, agents = agent_workload(seed)
+    return Workload("main", calls + agent_calls, 16, chains, feedback, evaluations, agents)
+
+
+# Agents in the main workload. Their own random stream, so the rest of the plan is unchanged.
+# With 25 % trace sampling every drill-down list must still get rows: 40 priced triage runs (the
+# most-expensive list empty with probability 0.75**40 ≈ 1e-5) and 30 failed escalation runs
+# (0.75**30 ≈ 2e-4).
+TRIAGE, BILLING, PRICING, ESCALATION = "triage", "billing", "pricing", "escalation"
+AGENT_TOOLS = ("lookup_order", "search_kb", "page_oncall", "quote_price")
+# agent LLM calls answer within the two fastest latency ranges: runs stay short
+AGENT_LATENCY = (LATENCY_RANGES[0], LATENCY_RANGES[1])
+
+
+def agent_workload(seed: int) -> tuple[list[PlannedCall], list[dict[str, Any]]]:
+    rng = random.Random(seed + 13)
+    calls: list[PlannedCall] = []
+
+    def call(model: str = MINI, error: str | None = None) -> dict[str, str]:
+        n = len(calls) + 1
+        if error is None:
+            planned = _ok(rng, n, "openai", model, stream=False)
+            planned.script["latency"] = _pick(rng, AGENT_LATENCY, (1, 1))
+        else:
+            script = {"status": 500, "error_code": "server_error"}
+            planned = PlannedCall(f"c{n}", "openai", model, False, script, error)
+        planned.id = f"a{n}"
+        planned.script["response_id"] = f"agent-{n}"
+        planned.in_agent = True
+        calls.append(planned)
+        return {"call": planned.id}
+
+    def tool(name: str, error: bool = False) -> dict[str, Any]:
+        return {"tool": name, "error": error, "sleep": round(rng.uniform(0.001, 0.03), 3)}
+
+    runs: list[dict[str, Any]] = []
+    for k in range(40):  # triage: 1-3 LLM calls around 0-3 tools, some tool errors
+        steps: list[dict[str, Any]] = [call()]
+        for _ in range(rng.randint(0, 3)):
+            steps.append(tool(rng.choice(AGENT_TOOLS[:2]), error=rng.random() < 0.2))
+            if rng.random() < 0.5:
+                steps.append(call())
+        runs.append({"id": f"triage-{k}", "agent": TRIAGE, "fail": False, "steps": steps})
+    for k in range(8):  # billing: a nested pricing agent; two runs call an unpriced model, one
+        # run has a failed call (usage unknown): their cost is unknown
+        nested = {
+            "id": f"pricing-{k}",
+            "agent": PRICING,
+            "fail": False,
+            "steps": [call(UNPRICED if k < 2 else MINI), tool("quote_price")],
+        }
+        steps = [call(), {"agent": nested}, call(error="500") if k == 2 else call()]
+        runs.append({"id": f"billing-{k}", "agent": BILLING, "fail": False, "steps": steps})
+    for k in range(40):  # escalation: pages on-call and gives up three times in four
+        steps = [tool("page_oncall", error=k % 8 == 0)]
+        runs.append(
+            {"id": f"escalation-{k}", "agent": ESCALATION, "fail": k % 4 != 0, "steps": steps}
+        )
+    return calls, runs
 
 
 # Quality drift: a baseline of 110 responses without refusals, then 25 "current" responses with
@@ -320,6 +384,23 @@ class ModelTruth:
 
 
 @dataclass
+class AgentTruth:
+    runs: int = 0
+    failed: int = 0
+    durations: list[float] = field(default_factory=list)
+    model_calls: int = 0
+    tool_calls: int = 0
+    steps: list[int] = field(default_factory=list)
+    costs: list[float] = field(default_factory=list)  # per priced run
+    token_runs: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    unknown_cost_runs: int = 0
+    # (model calls, tool calls) of each run, for the drill-down rows
+    shapes: set[tuple[int, int]] = field(default_factory=set)
+
+
+@dataclass
 class Truth:
     """What the dashboards must show for a workload, from the plan and the client's clocks."""
 
@@ -345,6 +426,10 @@ class Truth:
     by_response_model: dict[str, list[float]]
     # calls per (deployment or "", request model, response model or "")
     versions: Counter[tuple[str, str, str]]
+    agents: dict[str, AgentTruth] = field(default_factory=dict)
+    # tool calls and errors per (tool, agent name or "" outside agents), chains' tool included
+    tool_calls_by: Counter[tuple[str, str]] = field(default_factory=Counter)
+    tool_errors_by: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     @property
     def calls(self) -> int:
@@ -375,8 +460,75 @@ class Truth:
         return sum(m.unpriced for m in self.models.values())
 
 
-def truth_of(workload: Workload, measured: list[dict[str, Any]]) -> Truth:
-    """The truth of *workload*, given the per-call measurements the child reported."""
+def _agent_truth(
+    workload: Workload, run_durations: dict[str, float], prices: dict[str, dict[str, float]]
+) -> tuple[dict[str, AgentTruth], Counter[tuple[str, str]], Counter[tuple[str, str]]]:
+    """Per agent: runs, failures, steps, tokens and cost per run (nested runs count for their
+    caller too, and are runs of their own); tool calls/errors per (tool, innermost agent)."""
+    calls = {cl.id: cl for cl in workload.calls}
+    agents: dict[str, AgentTruth] = defaultdict(AgentTruth)
+    tool_calls: Counter[tuple[str, str]] = Counter()
+    tool_errors: Counter[tuple[str, str]] = Counter()
+
+    def walk(run: dict[str, Any]) -> tuple[int, int, int, int, bool, float, bool]:
+        mc = tc = tin = tout = 0
+        tokens_known = cost_known = True
+        cost = 0.0
+        for step in run["steps"]:
+            if "call" in step:
+                cl = calls[step["call"]]
+                mc += 1
+                if cl.error is not None:
+                    tokens_known = cost_known = False
+                    continue
+                tin += cl.input_tokens
+                tout += cl.output_tokens
+                price = price_of(cl.response_model or cl.model, prices)
+                if price is None:
+                    cost_known = False
+                else:
+                    cost += cl.input_tokens / 1000 * price["input"]
+                    cost += cl.output_tokens / 1000 * price["output"]
+            elif "tool" in step:
+                tc += 1
+                tool_calls[(step["tool"], run["agent"])] += 1
+                tool_errors[(step["tool"], run["agent"])] += bool(step.get("error"))
+            else:
+                n = walk(step["agent"])
+                mc, tc, tin, tout = mc + n[0], tc + n[1], tin + n[2], tout + n[3]
+                tokens_known &= n[4]
+                cost += n[5]
+                cost_known &= n[6]
+        a = agents[run["agent"]]
+        a.runs += 1
+        a.failed += bool(run.get("fail"))
+        a.durations.append(run_durations[run["id"]])
+        a.model_calls += mc
+        a.tool_calls += tc
+        a.steps.append(mc + tc)
+        a.shapes.add((mc, tc))
+        if tokens_known:
+            a.token_runs += 1
+            a.input_tokens += tin
+            a.output_tokens += tout
+        if cost_known:
+            a.costs.append(cost)
+        else:
+            a.unknown_cost_runs += 1
+        return mc, tc, tin, tout, tokens_known, cost, cost_known
+
+    for run in workload.agents:
+        walk(run)
+    return dict(agents), tool_calls, tool_errors
+
+
+def truth_of(
+    workload: Workload,
+    measured: list[dict[str, Any]],
+    agent_runs: Sequence[dict[str, Any]] = (),
+) -> Truth:
+    """The truth of *workload*, given the per-call (and per agent run) measurements the child
+    reported."""
     by_id = {m["id"]: m for m in measured}
     models: dict[str, ModelTruth] = defaultdict(ModelTruth)
     errors: Counter[str] = Counter()
@@ -427,6 +579,12 @@ def truth_of(workload: Workload, measured: list[dict[str, Any]]) -> Truth:
             m.ttfts.append(got["ttft"])
             ttfts.append(got["ttft"])
     top_scores = [max(ch["scores"]) for ch in workload.chains if ch["scores"]]
+    run_durations = {r["id"]: r["duration"] for r in agent_runs}
+    agents, tool_calls_by, tool_errors_by = _agent_truth(workload, run_durations, prices)
+    for ch in workload.chains:
+        if ch.get("tool"):
+            tool_calls_by[(TOOL, "")] += 1
+            tool_errors_by[(TOOL, "")] += bool(ch.get("tool_error"))
     return Truth(
         dict(models),
         errors,
@@ -447,6 +605,9 @@ def truth_of(workload: Workload, measured: list[dict[str, Any]]) -> Truth:
         lengths=dict(lengths),
         refusals=dict(refusals),
         markers=dict(markers),
+        agents=agents,
+        tool_calls_by=tool_calls_by,
+        tool_errors_by=tool_errors_by,
     )
 
 

@@ -137,6 +137,23 @@ def populate(store: LocalStore, start: datetime, end: datetime, seed: int = 1) -
                          "customDimensions": {contract.GEN_AI_OPERATION_NAME: operation, **extra},
                          "cloud_RoleName": "llm.chat-api"}
                     )  # fmt: skip
+                agent = {  # the agent run around the call (its totals, as the SDK sets them)
+                    contract.GEN_AI_OPERATION_NAME: contract.OPERATION_INVOKE_AGENT,
+                    contract.GEN_AI_AGENT_NAME: "triage",
+                    contract.ATTR_AGENT_MODEL_CALLS: "1",
+                    contract.ATTR_AGENT_TOOL_CALLS: "1",
+                    contract.ATTR_AGENT_TOKENS: str(rng.randint(100, 900)),
+                    contract.ATTR_AGENT_COST: str(round(rng.uniform(0.0001, 0.01), 6)),
+                }
+                if failed:
+                    agent[contract.ATTR_ERROR_TYPE] = "AgentTurnLimitError"
+                spans.append(
+                    {"timestamp": when, "id": f"{rng.getrandbits(64):016x}",
+                     "name": "invoke_agent triage", "type": "InProc", "success": not failed,
+                     "resultCode": "0", "duration": duration + 10, "operation_Id": op_id,
+                     "operation_Name": "POST /chat", "itemCount": 2, "customDimensions": agent,
+                     "cloud_RoleName": "llm.chat-api"}
+                )  # fmt: skip
                 events.append(
                     {"timestamp": when, "name": contract.EVENT_EVALUATION_RESULT,
                      "operation_Id": op_id, "itemCount": 2,

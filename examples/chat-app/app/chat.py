@@ -1,8 +1,15 @@
-"""The chat flow: retrieve context, call the price tool when a drug is named, then one LLM call.
+"""The chat flow: retrieve context, call the price tool when a drug is named, then the LLM.
 
-Every step is wrapped in an ``llm_insights`` span (chain → retrieval, tool, LLM call), so a slow
-or failing answer can be traced to the step that caused it. The LLM call itself is recorded by
-``llm_insights.instrument_openai()``: this module never measures tokens, cost or latency.
+``answer`` is the triage agent (``llm_insights.agent``): the model may ask for more price
+lookups (OpenAI tool calls), which the agent runs and hands back, until it answers or reaches
+``max_turns`` LLM calls (then the run fails with ``AgentTurnLimitError``: a looping agent shows
+in the agents workbook and fires the runaway rule). ``stream`` is one streamed LLM call in a
+chain: no tool loop.
+
+Every step is wrapped in an ``llm_insights`` span (agent or chain → retrieval, tool, LLM call),
+so a slow or failing answer can be traced to the step that caused it. The LLM calls themselves
+are recorded by ``llm_insights.instrument_openai()``: this module never measures tokens, cost or
+latency.
 """
 
 from __future__ import annotations
@@ -16,7 +23,13 @@ import llm_insights
 from openai import OpenAI
 
 from .retriever import Hit, InMemoryRetriever
-from .tools import TOOL_NAME, UnknownDrugError, drugs_to_price, lookup_drug_price
+from .tools import (
+    TOOL_DEFINITION,
+    TOOL_NAME,
+    UnknownDrugError,
+    drugs_to_price,
+    lookup_drug_price,
+)
 
 SYSTEM_PROMPT = (
     "You are a pharmacy assistant. Answer from the context below; say so when it does not "
@@ -24,6 +37,16 @@ SYSTEM_PROMPT = (
 )
 RETRIEVER_NAME = "knowledge-base"
 CHAIN_NAME = "chat"
+AGENT_NAME = "triage"
+AGENT_VERSION = "1"
+AGENT_DESCRIPTION = "Answers pharmacy questions from the knowledge base and the price tool."
+
+
+TOOL_DESCRIPTION = TOOL_DEFINITION["function"]["description"]
+
+
+class AgentTurnLimitError(RuntimeError):
+    """The model kept asking for tools past the turn limit: the run gives up."""
 
 
 @dataclass
@@ -48,7 +71,7 @@ def call_tools(question: str) -> list[dict[str, Any]]:
     results = []
     for name in drugs_to_price(question):
         try:
-            with llm_insights.tool(TOOL_NAME):
+            with llm_insights.tool(TOOL_NAME, description=TOOL_DESCRIPTION):
                 results.append(lookup_drug_price(name))
         except UnknownDrugError as exc:
             results.append({"name": name, "error": str(exc)})
@@ -80,6 +103,36 @@ class ChatAnswer:
     usage: dict[str, int] | None
 
 
+def _price(name: Any, call_id: str | None, arguments: str | None) -> dict[str, Any]:
+    """One price lookup the model asked for; an unknown drug fails the tool span."""
+    try:
+        with llm_insights.tool(
+            TOOL_NAME, call_id=call_id, arguments=arguments, description=TOOL_DESCRIPTION
+        ) as step:
+            result = lookup_drug_price(str(name))
+            step.record_result(result)
+            return result
+    except UnknownDrugError as exc:
+        return {"name": str(name), "error": str(exc)}
+
+
+def _run_tool_calls(message: Any) -> list[dict[str, Any]]:
+    """The tool messages answering the model's tool calls (arguments the model got wrong
+    become an error result, as a tool would report them)."""
+    out = []
+    for call in message.tool_calls or []:
+        try:
+            args = json.loads(call.function.arguments or "{}")
+            name = args.get("name", "") if isinstance(args, dict) else ""
+        except ValueError:
+            name = ""
+        result = _price(name, call.id, call.function.arguments)
+        out.append(
+            {"role": "tool", "tool_call_id": call.id, "content": json.dumps(result, sort_keys=True)}
+        )
+    return out
+
+
 def answer(
     client: OpenAI,
     retriever: InMemoryRetriever,
@@ -88,13 +141,25 @@ def answer(
     model: str,
     max_tokens: int,
     k: int,
+    max_turns: int = 15,
 ) -> ChatAnswer:
-    """Answer ``question`` in one LLM call; openai errors propagate for the route to map."""
-    with llm_insights.chain(CHAIN_NAME):
+    """Answer ``question`` as the triage agent: LLM calls with the price tool offered, until the
+    model answers without a tool call. openai errors and ``AgentTurnLimitError`` propagate for
+    the route to map (and fail the agent run)."""
+    with llm_insights.agent(AGENT_NAME, version=AGENT_VERSION, description=AGENT_DESCRIPTION):
         prepared = prepare(retriever, question, k)
-        response = client.chat.completions.create(
-            model=model, messages=prepared.messages, max_tokens=max_tokens
-        )
+        messages: list[dict[str, Any]] = list(prepared.messages)
+        for _ in range(max_turns):
+            response = client.chat.completions.create(
+                model=model, messages=messages, max_tokens=max_tokens, tools=[TOOL_DEFINITION]
+            )
+            message = response.choices[0].message if response.choices else None
+            if message is None or not message.tool_calls:
+                break
+            messages.append(message.model_dump(exclude_none=True))
+            messages.extend(_run_tool_calls(message))
+        else:
+            raise AgentTurnLimitError(f"no answer after {max_turns} LLM calls")
     choice = response.choices[0] if response.choices else None
     usage = response.usage
     return ChatAnswer(

@@ -96,7 +96,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def post_chat(req: ChatRequest) -> dict[str, Any]:
         model = _pick_model(settings, req.model)
         try:
-            with llm_insights.attributes(user_id=req.user_id, session_id=req.session_id):
+            ids = llm_insights.attributes(
+                user_id=req.user_id, session_id=req.session_id, conversation_id=req.session_id
+            )
+            with ids:
                 result = chat.answer(
                     client,
                     retriever,
@@ -104,9 +107,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     model=model,
                     max_tokens=settings.max_tokens,
                     k=settings.retrieval_k,
+                    max_turns=settings.agent_max_turns,
                 )
         except openai.OpenAIError as exc:
             raise _upstream_error(exc) from exc
+        except chat.AgentTurnLimitError as exc:
+            raise HTTPException(502, {"error": "agent_turn_limit", "detail": str(exc)}) from exc
         return {
             "answer": result.answer,
             "model": result.model,

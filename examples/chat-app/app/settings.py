@@ -38,6 +38,7 @@ class Settings:
     timeout_s: float
     max_tokens: int
     retrieval_k: int
+    agent_max_turns: int = 15  # LLM calls one triage run may make before it gives up
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -103,4 +104,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         timeout_s=_float(env, "OPENAI_TIMEOUT_SECONDS", 60.0, 1.0, 600.0),
         max_tokens=_int(env, "CHAT_MAX_TOKENS", 400, 1, 16384),
         retrieval_k=_int(env, "RETRIEVAL_TOP_K", 3, 1, 20),
+        agent_max_turns=_int(env, "CHAT_AGENT_MAX_TURNS", 15, 1, 50),
     )

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import contract
+from ._agent import record_agent_run, record_tool_call
 from ._config import ConfigurationError, configure, flush, shutdown
 from ._evaluation import (
     Evaluation,
@@ -28,7 +29,7 @@ from ._instrument_openai import instrument_openai as _instrument
 from ._instrument_openai import uninstrument_openai
 from ._llm_call import llm_call
 from ._metrics import views as metric_views
-from ._spans import attributes, chain, retrieval, tool
+from ._spans import agent, attributes, chain, retrieval, tool
 from ._state import use_providers
 
 
@@ -46,6 +47,7 @@ __all__ = [
     "ConfigurationError",
     "Evaluation",
     "EvaluationInput",
+    "agent",
     "attributes",
     "chain",
     "clear_evaluators",
@@ -56,7 +58,9 @@ __all__ = [
     "instrument_openai",
     "llm_call",
     "metric_views",
+    "record_agent_run",
     "record_feedback",
+    "record_tool_call",
     "register_evaluator",
     "retrieval",
     "shutdown",

@@ -24,7 +24,7 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from . import _cost, _evaluation, _state
+from . import _agent, _cost, _evaluation, _state
 from . import contract as c
 from ._content import input_messages, output_messages, serialize, should_capture
 from ._guard import guarded, report, report_invalid
@@ -350,6 +350,7 @@ class LLMCall:
             if count is not None:
                 inst.record_dims(c.TOKEN_USAGE, float(count), {**md, c.GEN_AI_TOKEN_TYPE: ttype})
         self._cost(inst, md, usage_known, sa)
+        _agent.note_model_call(self.input_tokens, self.output_tokens, sa)  # the agent run's share
 
         if self.streaming:
             sa[c.ATTR_STREAM_CHUNKS] = self.chunks

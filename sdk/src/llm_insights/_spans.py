@@ -1,6 +1,7 @@
-"""Application-level spans: ``chain``, ``retrieval``, ``tool`` (context managers and decorators,
-sync and async), ``llm_call`` for clients the kit does not patch, and ``attributes`` for the
-user/session/tenant ids that go on spans only, never on metrics.
+"""Application-level spans: ``agent``, ``chain``, ``retrieval``, ``tool`` (context managers and
+decorators, sync and async, generators too), ``llm_call`` for clients the kit does not patch, and
+``attributes`` for the user/session/tenant/conversation ids that go on spans only, never on
+metrics.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from . import _state
+from . import _agent, _state
 from . import contract as c
 from ._guard import guarded, report
 
@@ -24,7 +25,12 @@ _span_attrs: contextvars.ContextVar[dict[str, Any] | None] = contextvars.Context
     "llm_insights_span_attributes", default=None
 )
 
-_ID_KEYS = {"user_id": c.ENDUSER_ID, "session_id": c.SESSION_ID, "tenant_id": c.ATTR_TENANT_ID}
+_ID_KEYS = {
+    "user_id": c.ENDUSER_ID,
+    "session_id": c.SESSION_ID,
+    "tenant_id": c.ATTR_TENANT_ID,
+    "conversation_id": c.GEN_AI_CONVERSATION_ID,
+}
 
 
 def current_span_attributes() -> dict[str, Any]:
@@ -41,8 +47,9 @@ def _id_attrs(kw: dict[str, Any]) -> dict[str, Any]:
 
 
 class attributes:
-    """Put ids on every span started inside (``user_id``, ``session_id``, ``tenant_id`` or any
-    attribute key). Span-only: metric dimensions come from the contract's allow-list.
+    """Put ids on every span started inside (``user_id``, ``session_id``, ``tenant_id``,
+    ``conversation_id`` → ``gen_ai.conversation.id``, or any attribute key). Span-only: metric
+    dimensions come from the contract's allow-list.
     """
 
     def __init__(
@@ -297,18 +304,181 @@ class chain(_Step):
 
 
 class tool(_Step):
-    """A tool execution (``execute_tool {name}``), timed in ``llm_insights.tool.duration``."""
+    """A tool execution (``execute_tool {name}``), timed in ``llm_insights.tool.duration``.
+
+    ``type`` is ``gen_ai.tool.type`` (function, extension, datastore); ``call_id`` the model's
+    tool-call id when the call answers one. ``arguments`` (and ``record_result(...)`` inside)
+    are exported only with content capture on, redacted and cut like messages.
+    """
 
     operation = c.OPERATION_EXECUTE_TOOL
 
+    def __init__(
+        self,
+        name: str,
+        *,
+        type: str = c.TOOL_TYPE_FUNCTION,
+        call_id: str | None = None,
+        description: str | None = None,
+        arguments: Any = None,
+        **attrs: Any,
+    ) -> None:
+        super().__init__(name, **attrs)
+        self.tool_type = type if isinstance(type, str) and type else c.TOOL_TYPE_FUNCTION
+        self.call_id = call_id if isinstance(call_id, str) and call_id else None
+        self.description = description if isinstance(description, str) and description else None
+        self.arguments = arguments
+        self._result: Any = None
+        self._has_result = False
+        self._agent_name: str | None = None
+
+    def _clone(self) -> _Step:
+        return type(self)(
+            self.name,
+            type=self.tool_type,
+            call_id=self.call_id,
+            description=self.description,
+            arguments=self.arguments,
+            **self._extra,
+        )
+
     def _attributes(self) -> dict[str, Any]:
-        return {c.GEN_AI_OPERATION_NAME: self.operation, c.GEN_AI_TOOL_NAME: self.name}
+        attrs = {
+            c.GEN_AI_OPERATION_NAME: self.operation,
+            c.GEN_AI_TOOL_NAME: self.name,
+            c.GEN_AI_TOOL_TYPE: self.tool_type,
+        }
+        if self.call_id:
+            attrs[c.GEN_AI_TOOL_CALL_ID] = self.call_id
+        if self.description:
+            attrs[c.GEN_AI_TOOL_DESCRIPTION] = self.description
+        run = _agent.current_run()
+        self._agent_name = run.name if run is not None else None
+        return attrs
+
+    @guarded("tool.record_result")
+    def record_result(self, result: Any) -> None:
+        """What the tool returned (exported as ``gen_ai.tool.call.result`` only with capture on)."""
+        self._result, self._has_result = result, True
 
     def _finish(self, duration: float) -> None:
-        attrs = {c.GEN_AI_TOOL_NAME: self.name}
-        if self._error:
-            attrs[c.ERROR_TYPE] = self._error
-        _state.instruments().record(c.TOOL_DURATION, duration, attrs)
+        _agent.record_tool_call(self.name, duration, self._error, self._agent_name)
+        _agent.note_tool_call()
+        from ._content import should_capture
+
+        if should_capture(bool(self._error)):
+            if self.arguments is not None:
+                self._span.set_attribute(
+                    c.GEN_AI_TOOL_CALL_ARGUMENTS, _agent.content_text(self.arguments)
+                )
+            if self._has_result:
+                self._span.set_attribute(
+                    c.GEN_AI_TOOL_CALL_RESULT, _agent.content_text(self._result)
+                )
+        self._result, self._has_result = None, False
+
+
+class agent(_Step):
+    """An agent run (``invoke_agent {name}``, INTERNAL: the agent runs in this process).
+
+    LLM calls and tools inside are its children and count for the run (and for every enclosing
+    run: agents nest). A run an exception leaves is failed (error status, ``error.type``); the
+    exception propagates unchanged. Run totals go on the span and into the agent metrics.
+    """
+
+    operation = c.OPERATION_INVOKE_AGENT
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        id: str | None = None,
+        version: str | None = None,
+        description: str | None = None,
+        **attrs: Any,
+    ) -> None:
+        super().__init__(name, **attrs)
+        self.agent_id = id if isinstance(id, str) and id else None
+        self.version = version if isinstance(version, (str, int, float)) and version != "" else None
+        self.description = description if isinstance(description, str) and description else None
+        # (run, contextvar token or None, the run it replaced) per active use, innermost last
+        self._runs: list[tuple[_agent.Run, Any, _agent.Run | None]] = []
+        self._ending: _agent.Run | None = None
+
+    def _clone(self) -> _Step:
+        return type(self)(
+            self.name,
+            id=self.agent_id,
+            version=self.version,
+            description=self.description,
+            **self._extra,
+        )
+
+    def _attributes(self) -> dict[str, Any]:
+        parent = _agent.current_run()
+        attrs: dict[str, Any] = {
+            c.GEN_AI_OPERATION_NAME: self.operation,
+            c.GEN_AI_AGENT_NAME: self.name,
+            c.ATTR_MAIN_AGENT_NAME: parent.main if parent is not None else self.name,
+        }
+        if self.agent_id:
+            attrs[c.GEN_AI_AGENT_ID] = self.agent_id
+        if self.version is not None:
+            attrs[c.GEN_AI_AGENT_VERSION] = str(self.version)
+        if self.description:
+            attrs[c.GEN_AI_AGENT_DESCRIPTION] = self.description
+        return attrs
+
+    def _begin(self, attach: bool = True) -> None:
+        super()._begin(attach)
+        self._start_run(attach)
+
+    @guarded("agent.start")
+    def _start_run(self, attach: bool) -> None:
+        if self._span is None:  # the span could not start: no run either
+            return
+        previous = _agent.current_run()
+        run = _agent.Run(self.name, previous)
+        token = _agent.enter(run) if attach else None
+        self._runs.append((run, token, previous))
+
+    @guarded("spans.attach")
+    def _attach(self) -> Any:
+        token = super()._attach()
+        if not self._runs:
+            return (token, None, None)
+        run = self._runs[-1][0]
+        return (token, _agent.enter(run), run.parent)
+
+    @guarded("spans.detach")
+    def _detach(self, token: Any) -> None:
+        if token is None:
+            return
+        otel_token, run_token, previous = token
+        if run_token is not None:
+            _agent.leave(run_token, previous)
+        super()._detach(otel_token)
+
+    def _end(self, exc: BaseException | None) -> None:
+        entry = None
+        try:
+            entry = self._runs.pop() if self._runs else None
+            self._ending = entry[0] if entry else None
+        except Exception as e:
+            report("agent.end", e)
+        try:
+            super()._end(exc)
+        finally:
+            self._ending = None
+            if entry is not None and entry[1] is not None:
+                _agent.leave(entry[1], entry[2])
+
+    def _finish(self, duration: float) -> None:
+        run = self._ending
+        if run is None:
+            return
+        self._span.set_attributes(_agent.run_attributes(run))
+        _agent.finish_run(run, duration, self._error)
 
 
 class retrieval(_Step):

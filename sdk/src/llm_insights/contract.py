@@ -75,6 +75,33 @@ SERVER_ADDRESS = "server.address"
 SERVER_PORT = "server.port"
 ERROR_TYPE = "error.type"
 
+# --- Agents (attributes): invoke_agent spans and tool-call attributes ---------------------------
+GEN_AI_AGENT_NAME = _semconv(_g, "GEN_AI_AGENT_NAME", "gen_ai.agent.name")
+GEN_AI_AGENT_ID = _semconv(_g, "GEN_AI_AGENT_ID", "gen_ai.agent.id")
+GEN_AI_AGENT_VERSION = _semconv(_g, "GEN_AI_AGENT_VERSION", "gen_ai.agent.version")
+GEN_AI_AGENT_DESCRIPTION = _semconv(_g, "GEN_AI_AGENT_DESCRIPTION", "gen_ai.agent.description")
+GEN_AI_CONVERSATION_ID = _semconv(_g, "GEN_AI_CONVERSATION_ID", "gen_ai.conversation.id")
+GEN_AI_TOOL_TYPE = _semconv(_g, "GEN_AI_TOOL_TYPE", "gen_ai.tool.type")
+GEN_AI_TOOL_CALL_ID = _semconv(_g, "GEN_AI_TOOL_CALL_ID", "gen_ai.tool.call.id")
+GEN_AI_TOOL_DESCRIPTION = _semconv(_g, "GEN_AI_TOOL_DESCRIPTION", "gen_ai.tool.description")
+GEN_AI_TOOL_CALL_ARGUMENTS = _semconv(
+    _g, "GEN_AI_TOOL_CALL_ARGUMENTS", "gen_ai.tool.call.arguments"
+)  # only with content capture on
+GEN_AI_TOOL_CALL_RESULT = _semconv(_g, "GEN_AI_TOOL_CALL_RESULT", "gen_ai.tool.call.result")
+TOOL_TYPE_FUNCTION = "function"  # gen_ai.tool.type: function | extension | datastore
+# The outermost agent of a run, on every invoke_agent span: Azure's "Agents - Overview" workbook
+# (microsoft/Application-Insights-Workbooks, Workbooks/UsageMetrics/Agents - Overview) shows
+# "only main agents" as invoke_agent rows whose microsoft.gen_ai.main_agent.name == agent name.
+ATTR_MAIN_AGENT_NAME = "microsoft.gen_ai.main_agent.name"
+# Run totals on the invoke_agent span (kit names: Azure's cost view sums gen_ai.usage.* and
+# microsoft.gen_ai.cost.* over every span under an agent, so the run totals must not use them).
+ATTR_AGENT_MODEL_CALLS = "llm_insights.agent.model_calls"
+ATTR_AGENT_TOOL_CALLS = "llm_insights.agent.tool_calls"
+# input + output tokens; absent when a call's usage is unknown
+ATTR_AGENT_TOKENS = "llm_insights.agent.tokens"
+ATTR_AGENT_COST = "llm_insights.agent.cost"  # USD; absent when a call's cost is unknown (never 0)
+# --- Agents (attributes end) -------------------------------------------------------------------
+
 # Operation names (values of gen_ai.operation.name)
 OPERATION_CHAT = "chat"
 OPERATION_EMBEDDINGS = "embeddings"
@@ -216,7 +243,13 @@ MODEL_DIMENSIONS: tuple[str, ...] = (
     ATTR_DEPLOYMENT,
     ATTR_DEPLOYMENT_TYPE,  # issue 11: PTU calls apart
 )
-SPAN_ONLY_ATTRIBUTES: tuple[str, ...] = (ENDUSER_ID, SESSION_ID, ATTR_TENANT_ID, GEN_AI_RESPONSE_ID)
+SPAN_ONLY_ATTRIBUTES: tuple[str, ...] = (
+    ENDUSER_ID,
+    SESSION_ID,
+    ATTR_TENANT_ID,
+    GEN_AI_RESPONSE_ID,
+    GEN_AI_CONVERSATION_ID,  # agents: conversation ids stay on spans
+)
 # Metric dimensions whose values come from outside the kit (models, deployments, hosts, names the
 # app picks, categories a service returns) are capped: after MAX_DIMENSION_VALUES distinct values
 # of one of them in a process, further new values are recorded as OVERFLOW_VALUE, so ad-hoc model
@@ -236,6 +269,7 @@ CAPPED_DIMENSIONS: tuple[str, ...] = (
     ATTR_FILTER_CATEGORY,
     ERROR_TYPE,
     ATTR_SDK_COMPONENT,
+    GEN_AI_AGENT_NAME,  # agents: app-chosen names, capped like models
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -458,8 +492,9 @@ TOOL_DURATION = MetricSpec(
     f"{NS}.tool.duration",
     "histogram",
     "s",
-    "Duration of each tool call; valueCount counts calls, error.type marks failures.",
-    (GEN_AI_TOOL_NAME, ERROR_TYPE),
+    "Duration of each tool call; valueCount counts calls, error.type marks failures; "
+    "gen_ai.agent.name is the agent run the call belongs to (empty outside agents).",
+    (GEN_AI_TOOL_NAME, ERROR_TYPE, GEN_AI_AGENT_NAME),
     DURATION_BUCKETS,
 )
 FEEDBACK_SCORE = MetricSpec(
@@ -497,6 +532,107 @@ SDK_ERRORS = MetricSpec(
     (ATTR_SDK_COMPONENT,),
 )
 
+# ---------------------------------------------------------------------------------------------
+# Agents (metrics): per-run metrics of invoke_agent spans. Attributes: "Agents (attributes)".
+# ---------------------------------------------------------------------------------------------
+AGENT_DURATION_BOUNDS: tuple[float, ...] = (
+    0.1, 0.25, 0.5, 1, 2, 3, 5, 8, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600,
+)  # fmt: skip
+AGENT_STEP_BOUNDS: tuple[float, ...] = (
+    0, 1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 75, 100,
+)  # fmt: skip
+AGENT_COST_BOUNDS: tuple[float, ...] = (
+    0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10,
+)  # fmt: skip
+AGENT_DIMENSIONS: tuple[str, ...] = (GEN_AI_AGENT_NAME,)
+
+AGENT_DURATION = MetricSpec(
+    f"{NS}.agent.duration",
+    "histogram",
+    "s",
+    "Duration of each agent run (invoke_agent); valueCount counts runs, error.type marks failed "
+    "runs (an exception left the agent).",
+    (GEN_AI_AGENT_NAME, ERROR_TYPE),
+    DURATION_BUCKETS,
+)
+AGENT_DURATION_BUCKET_COUNTS = MetricSpec(
+    f"{NS}.agent.duration.buckets",
+    "counter",
+    "{run}",
+    "Agent runs per duration bucket (non-cumulative), for exact-to-bucket run percentiles.",
+    (GEN_AI_AGENT_NAME, ERROR_TYPE, ATTR_BUCKET_LE),
+    AGENT_DURATION_BOUNDS,
+)
+AGENT_MODEL_CALLS = MetricSpec(
+    f"{NS}.agent.model_calls",
+    "histogram",
+    "{call}",
+    "LLM calls per agent run (nested agents' calls included), failed calls too.",
+    AGENT_DIMENSIONS,
+    AGENT_STEP_BOUNDS,
+)
+AGENT_TOOL_CALLS = MetricSpec(
+    f"{NS}.agent.tool_calls",
+    "histogram",
+    "{call}",
+    "Tool calls per agent run (nested agents' calls included).",
+    AGENT_DIMENSIONS,
+    AGENT_STEP_BOUNDS,
+)
+AGENT_STEPS = MetricSpec(
+    f"{NS}.agent.steps",
+    "histogram",
+    "{step}",
+    "Steps (LLM calls + tool calls) per agent run; valueMax is the longest run of the interval.",
+    AGENT_DIMENSIONS,
+    AGENT_STEP_BOUNDS,
+)
+AGENT_STEPS_BUCKET_COUNTS = MetricSpec(
+    f"{NS}.agent.steps.buckets",
+    "counter",
+    "{run}",
+    "Agent runs per steps bucket (non-cumulative), for the steps-per-run distribution.",
+    (GEN_AI_AGENT_NAME, ATTR_BUCKET_LE),
+    AGENT_STEP_BOUNDS,
+)
+AGENT_TOKENS = MetricSpec(
+    f"{NS}.agent.tokens",
+    "histogram",
+    "{token}",
+    "Tokens per agent run by token type; only runs whose every LLM call reported usage.",
+    (GEN_AI_AGENT_NAME, GEN_AI_TOKEN_TYPE),
+    TOKEN_BUCKETS,
+)
+AGENT_COST = MetricSpec(
+    f"{NS}.agent.cost",
+    "histogram",
+    "USD",
+    "Cost per agent run (the sum of its LLM calls' cost); only runs whose every call was priced. "
+    "valueMax is the most expensive run of the interval.",
+    AGENT_DIMENSIONS,
+    AGENT_COST_BOUNDS,
+)
+AGENT_COST_UNKNOWN = MetricSpec(
+    f"{NS}.agent.cost_unknown_runs",
+    "counter",
+    "{run}",
+    "Agent runs with an LLM call whose usage or price is unknown: their cost is unknown, not "
+    "zero, and they are absent from llm_insights.agent.cost.",
+    AGENT_DIMENSIONS,
+)
+AGENT_METRICS: tuple[MetricSpec, ...] = (
+    AGENT_DURATION,
+    AGENT_DURATION_BUCKET_COUNTS,
+    AGENT_MODEL_CALLS,
+    AGENT_TOOL_CALLS,
+    AGENT_STEPS,
+    AGENT_STEPS_BUCKET_COUNTS,
+    AGENT_TOKENS,
+    AGENT_COST,
+    AGENT_COST_UNKNOWN,
+)
+# Agents (metrics end) ---------------------------------------------------------------------
+
 #: An observable gauge that observes nothing (so it is never exported): its callback hands the
 #: SDK's in-process counter sums to the counters above at every collection (``_tally``).
 SDK_TALLY_HANDOVER = f"{NS}.sdk.tally_handover"
@@ -525,6 +661,7 @@ METRICS: tuple[MetricSpec, ...] = (
     FEEDBACK_BUCKET_COUNTS,
     EVALUATION_SCORE,
     SDK_ERRORS,
+    *AGENT_METRICS,
 )
 METRICS_BY_NAME: dict[str, MetricSpec] = {m.name: m for m in METRICS}
 

@@ -2,10 +2,10 @@
 
 Local Application Insights (ingest server + DuckDB store) ← the real SDK and Azure Monitor exporter
 in the sample app (a uvicorn child process) → the real ``openai`` client → the loopback LLM
-stand-in. A driver sends a healthy phase, then an incident (latency spike, error burst,
-content-filter spike, an unpriced model); the app is stopped gracefully so it flushes; every alert
-rule is evaluated at the end of the healthy phase and at the end of the run; workbook previews are
-written. Timestamps are real (the exporter's): nothing is back-dated.
+stand-in. A driver sends a healthy phase, then an incident (a looping agent run, latency spike,
+error burst, content-filter spike, an unpriced model); the app is stopped gracefully so it
+flushes; every alert rule is evaluated at the end of the healthy phase and at the end of the run;
+workbook previews are written. Timestamps are real (the exporter's): nothing is back-dated.
 
 Why the incident fires rules whose windows (15 min or more) also hold the healthy phase: the
 whole run lasts about a minute, so each window holds both phases, and the incident is sized so
@@ -38,6 +38,7 @@ from .alert_report import RuleResult, evaluate_rules, print_alert_report
 from .app_process import AppProcess
 from .display import Display
 from .workload import (
+    AGENT_MAX_TURNS,
     DEPLOYMENT_LARGE,
     DEPLOYMENT_MAIN,
     DEPLOYMENT_PREVIEW,
@@ -95,6 +96,8 @@ def app_environment(
         "CHAT_ALLOWED_MODELS": ",".join(d for d in DEPLOYMENTS if d != DEPLOYMENT_MAIN),
         # One failure is one failed call in the demo's truth; production keeps the retries.
         "OPENAI_MAX_RETRIES": "0",
+        # the triage agent's turn limit the agent-loop incident is sized for
+        "CHAT_AGENT_MAX_TURNS": str(AGENT_MAX_TURNS),
         LOCAL_ENDPOINT_ENV: ingest.url,
         contract.ENV_CONNECTION_STRING: ingest.connection_string,
         contract.ENV_OTEL_METRIC_EXPORT_INTERVAL: str(METRIC_EXPORT_INTERVAL_MS),

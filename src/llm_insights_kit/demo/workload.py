@@ -66,6 +66,9 @@ class PlannedRequest:
     question: str
     script: Scripted
     feedback: float | None = None  # score to post for the answer, if any
+    # scripts for the further LLM calls of this request's agent run (queued right after
+    # `script`; exact only in a phase sent one request at a time)
+    more_scripts: tuple[Scripted, ...] = ()
 
 
 @dataclass
@@ -123,6 +126,25 @@ def _request(
     )
 
 
+# The sample app's triage agent (non-streamed /api/chat) offers the model its price tool. A
+# script with tool calls makes the request that draws it run the tool and call the model once
+# more; that call draws the next script in the queue (or the stand-in's default answer once the
+# queue is empty), so each such script adds one LLM call and its tool calls to the phase (a
+# streamed request that draws one ignores its tool calls). The question mix makes some price
+# lookups fail (an unknown drug); the model's lookups of known drugs keep the healthy phase's
+# tool failure rate (4 % measured; 20 % with half as many model lookups) clear of the
+# tool-failure rule's 20 %.
+TOOL_NAME = "lookup_drug_price"  # examples/chat-app/app/tools.py
+PRICED_DRUGS = ("metformin", "lisinopril", "amoxicillin", "omeprazole")
+AGENT_MAX_TURNS = 15  # the app's CHAT_AGENT_MAX_TURNS (demo default)
+
+
+def _tool_call_script(rng: random.Random, *drugs: str) -> Scripted:
+    script = _healthy_script(rng, False)
+    script.tool_calls = [{"name": TOOL_NAME, "arguments": {"name": d}} for d in drugs]
+    return script
+
+
 def healthy_phase(rng: random.Random, n: int = 150) -> Phase:
     requests = []
     for i in range(n):
@@ -131,8 +153,29 @@ def healthy_phase(rng: random.Random, n: int = 150) -> Phase:
         script = _healthy_script(rng, stream)
         if i % 40 == 7:  # an occasional low-severity content-safety annotation, not filtered
             script.prompt_filter = filter_results(hate="low")
+        if not stream and i % 3 == 1:  # the model asks for two price lookups (a two-turn run)
+            script = _tool_call_script(rng, *rng.sample(PRICED_DRUGS, 2))
         requests.append(_request(rng, script, deployment=deployment, stream=stream))
     return Phase("healthy", "Healthy traffic", requests, concurrency=6)
+
+
+def agent_loop(rng: random.Random, n: int = 2) -> Phase:
+    """The triage agent loops: the model keeps asking for the price of a drug the formulary
+    does not have, and the app gives up after AGENT_MAX_TURNS LLM calls (HTTP 502). Each run is
+    15 LLM calls + 16 failing price lookups (the question's own and the model's 15) = 31 steps
+    (runaway-steps rule: > 25); the 32 failed lookups also push the price tool's failure rate
+    in the window past 20 % (tool-failure rule). One request at a time, so each run draws
+    exactly its own AGENT_MAX_TURNS scripts."""
+    requests = []
+    for _ in range(n):
+        turns = [_tool_call_script(rng, "ozempic") for _ in range(AGENT_MAX_TURNS)]
+        question = "How much is ozempic before insurance?"
+        requests.append(
+            PlannedRequest(
+                False, DEPLOYMENT_MAIN, question, turns[0], more_scripts=tuple(turns[1:])
+            )
+        )
+    return Phase("agent-loop", "Incident: an agent run loops", requests, 1, incident=True)
 
 
 def latency_spike(rng: random.Random, n: int = 45) -> Phase:
@@ -210,6 +253,7 @@ def demo_phases(seed: int = 7, scale: float = 1.0) -> list[Phase]:
 
     return [
         healthy_phase(rng, n(150)),
+        agent_loop(rng),
         latency_spike(rng, n(45)),
         error_burst(rng, n(50)),
         content_filter_spike(rng, n(40)),
@@ -271,7 +315,7 @@ def run_phase(
     on_done: Callable[[int], None] = lambda _: None,
 ) -> Outcome:
     """Queue the phase's scripts on the stand-in, then send its requests concurrently."""
-    queue_scripts([r.script for r in phase.requests])
+    queue_scripts([s for r in phase.requests for s in (r.script, *r.more_scripts)])
     outcome = Outcome()
     lock = threading.Lock()
 

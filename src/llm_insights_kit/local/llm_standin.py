@@ -125,6 +125,9 @@ class Scripted:
     reject_stream_options: bool = False  # 400 when the request has stream_options (old Azure)
     embedding_dim: int = 8
     response_id: str | None = None
+    # chat (non-streamed): answer with these tool calls ({"name", "arguments": dict | str,
+    # optional "id"}) and finish_reason "tool_calls", as a model asking the app to run tools
+    tool_calls: list[dict[str, Any]] | None = None
 
 
 def _content_filter_400(**hits: str | tuple[str, bool]) -> Scripted:
@@ -439,6 +442,21 @@ class _Handler(BaseHTTPRequestHandler):
             "finish_reason": script.finish_reason,
             "logprobs": None,
         }
+        if script.tool_calls:
+            choice["finish_reason"] = "tool_calls"
+            choice["message"]["tool_calls"] = [
+                {
+                    "id": call.get("id") or standin._next_id("call"),
+                    "type": "function",
+                    "function": {
+                        "name": str(call.get("name", "tool")),
+                        "arguments": call["arguments"]
+                        if isinstance(call.get("arguments"), str)
+                        else json.dumps(call.get("arguments") or {}),
+                    },
+                }
+                for call in script.tool_calls
+            ]
         payload: dict[str, Any] = {
             "id": script.response_id or standin._next_id("chatcmpl"),
             "object": "chat.completion",
