@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextvars
 import json
 import threading
-from collections.abc import Mapping
 from typing import Any
 
 from . import _state
@@ -112,18 +111,13 @@ def leave(token: Any, previous: Run | None) -> None:
 
 @guarded("agent.model_call")
 def note_model_call(
-    input_tokens: int | None, output_tokens: int | None, span_attributes: Mapping[str, Any]
+    input_tokens: int | None, output_tokens: int | None, cost_usd: float | None
 ) -> None:
-    """A finished LLM call: count it, with its usage and the cost it priced (its
-    ``microsoft.gen_ai.cost.*`` span attributes: never re-priced here), in the current run."""
+    """A finished LLM call: count it, with its usage and the cost it was priced at (None:
+    unknown — never re-priced here, never taken as zero), in the current run."""
     run = _current.get()
-    if run is None:
-        return
-    costs = [span_attributes.get(k) for k in (c.MS_COST_INPUT, c.MS_COST_OUTPUT)]
-    known = [v for v in (finite_number(x) for x in costs) if v is not None]
-    usage_known = input_tokens is not None or output_tokens is not None
-    priced = bool(known) and not span_attributes.get(c.ATTR_UNPRICED)
-    run.add_model_call(input_tokens, output_tokens, sum(known) if usage_known and priced else None)
+    if run is not None:
+        run.add_model_call(input_tokens, output_tokens, cost_usd)
 
 
 def note_tool_call() -> None:
