@@ -122,6 +122,8 @@ def test_mapping_table_covers_1_28_to_1_41_and_reads_old_usage_names() -> None:
     got = sc.read({"gen_ai.usage.prompt_tokens": 3, "gen_ai.usage.completion_tokens": 4,
                    "gen_ai.system": "openai"})  # fmt: skip
     assert got == {sc.INPUT_TOKENS: 3, sc.OUTPUT_TOKENS: 4, sc.PROVIDER: "openai"}
+    assert sc.read({"error.type": "openai.RateLimitError"}) == {sc.ERROR_TYPE: "429"}
+    assert sc.read({"error.type": "TimeoutError"}) == {sc.ERROR_TYPE: "TimeoutError"}
     # a span carrying both names: today's wins
     both = {"gen_ai.system": "az.ai.openai", "gen_ai.provider.name": "openai"}
     assert sc.read(both)[sc.PROVIDER] == "openai"

@@ -101,6 +101,24 @@ PROVIDER_VALUES: dict[str, str] = {
     "az.ai.inference": "azure.ai.inference",
 }
 
+# error.type values of instrumentations that record the openai client's exception class: each
+# of these classes is raised for exactly one HTTP status (openai-python src/openai/_exceptions.py,
+# ``status_code: Literal[...]``), and the kit's metrics, panels and rules use the status
+# ("429" is throttling). InternalServerError stands for any status >= 500, so it stays as is.
+ERROR_TYPE_VALUES: dict[str, str] = {
+    f"{module}.{cls}": status
+    for module in ("openai", "openai._exceptions")
+    for cls, status in (
+        ("BadRequestError", "400"),
+        ("AuthenticationError", "401"),
+        ("PermissionDeniedError", "403"),
+        ("NotFoundError", "404"),
+        ("ConflictError", "409"),
+        ("UnprocessableEntityError", "422"),
+        ("RateLimitError", c.ERROR_TYPE_THROTTLED),
+    )
+}
+
 #: operation names of one model call (inference or embeddings) in any release
 INFERENCE_OPERATIONS: frozenset[str] = frozenset(
     {*c.LLM_OPERATIONS, "generate_content"}  # generate_content: since 1.34
@@ -131,7 +149,7 @@ def operation_of(attrs: Mapping[str, Any] | None) -> str | None:
 def read(attrs: Mapping[str, Any]) -> dict[str, Any]:
     """The fields of *attrs*, whatever release named them (the newest name present wins);
     absent fields are absent. Provider values are today's (``az.ai.openai`` becomes
-    ``azure.ai.openai``)."""
+    ``azure.ai.openai``); an openai exception class as error.type becomes its HTTP status."""
     out: dict[str, Any] = {}
     for field, names in NAMES.items():
         for name in names:
@@ -139,6 +157,9 @@ def read(attrs: Mapping[str, Any]) -> dict[str, Any]:
             if value is not None:
                 out[field] = value
                 break
+    error = out.get(ERROR_TYPE)
+    if isinstance(error, str):
+        out[ERROR_TYPE] = ERROR_TYPE_VALUES.get(error, error)
     provider = out.get(PROVIDER)
     if isinstance(provider, str):
         out[PROVIDER] = PROVIDER_VALUES.get(provider, provider)
