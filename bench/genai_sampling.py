@@ -20,13 +20,12 @@ import argparse
 import statistics
 import time
 
+import llm_insights
+from llm_insights import _span_metrics, _state
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON
-
-import llm_insights
-from llm_insights import _span_metrics, _state
 
 START = {
     "gen_ai.operation.name": "chat",

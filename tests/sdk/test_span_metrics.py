@@ -153,6 +153,20 @@ def test_non_inference_spans_are_not_llm_calls(pipe: Pipeline) -> None:
     assert pipe.total(c.OPERATION_DURATION.name) == 0
 
 
+def test_tool_spans_give_tool_metrics_once(pipe: Pipeline) -> None:
+    tool = {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "lookup"}
+    pipe.foreign.start_span("execute_tool lookup", attributes=tool).end()
+    failed = pipe.foreign.start_span("execute_tool lookup", attributes=tool)
+    failed.set_attribute("error.type", "TimeoutError")
+    failed.end()
+    # the kit's tool span inside a foreign one: it counts, not both
+    outer = pipe.foreign.start_as_current_span("execute_tool lookup", attributes=tool)
+    with outer, llm_insights.tool("lookup"):
+        pass
+    assert pipe.total(c.TOOL_DURATION.name, gen_ai__tool__name="lookup") == 3
+    assert pipe.total(c.TOOL_DURATION.name, error__type="TimeoutError") == 1
+
+
 def _usage_on_exported(pipe: Pipeline) -> list[int]:
     return [
         s.attributes[c.GEN_AI_USAGE_INPUT_TOKENS]

@@ -5,7 +5,8 @@ batch processor) and :class:`GenAIRecordingSampler` around the provider's sample
 whose LLM calls are traced by another instrumentation (``opentelemetry-instrumentation-genai-
 openai``, Agent Framework, Semantic Kernel, ...) gets the kit's counts, duration and
 time-to-first-chunk bucket counters, tokens, cost and unpriced calls, and errors — read from the
-span's attributes of whatever semantic-conventions release it follows (``_semconv_compat``).
+span's attributes of whatever semantic-conventions release it follows (``_semconv_compat``);
+and from ``execute_tool`` spans, ``llm_insights.tool.duration`` (tool calls and failures).
 
 Counted once (one call seen by several instrumentations, spans nested in one process):
 
@@ -13,6 +14,7 @@ Counted once (one call seen by several instrumentations, spans nested in one pro
   itself and wins over every foreign inference span of the same call, outside or inside it;
 * among foreign inference spans of one call, the innermost wins (an Agent Framework ``chat``
   span around the OpenAI instrumentor's ``chat`` span counts through the inner one).
+* tool calls alike: the kit's ``tool()`` span wins, else the innermost ``execute_tool`` span.
 
 A span that does not count is still exported, without its ``gen_ai.usage.*`` and
 ``microsoft.gen_ai.cost.*`` and marked ``llm_insights.counted_elsewhere``, so Azure's views that
@@ -68,17 +70,26 @@ def _count(value: Any) -> int | None:
     return int(v) if v is not None and v >= 0 and v == int(v) else None
 
 
-class _Open:
-    __slots__ = ("has_inference_child", "kit", "under_kit")
+def _group(operation: str | None) -> str | None:
+    """Which calls nest as one: model calls, or tool calls (None: neither, not tracked)."""
+    if operation in sc.INFERENCE_OPERATIONS:
+        return "inference"
+    return "tool" if operation == c.OPERATION_EXECUTE_TOOL else None
 
-    def __init__(self, kit: bool, under_kit: bool) -> None:
+
+class _Open:
+    __slots__ = ("group", "has_child", "kit", "under_kit")
+
+    def __init__(self, group: str, kit: bool, under_kit: bool) -> None:
+        self.group = group
         self.kit = kit
         self.under_kit = under_kit
-        self.has_inference_child = False
+        self.has_child = False
 
 
 class GenAISpanMetrics:
-    """A span processor: completed foreign GenAI inference spans -> the contract's metrics."""
+    """A span processor: completed foreign GenAI inference and tool spans -> the contract's
+    metrics."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -87,7 +98,8 @@ class GenAISpanMetrics:
     # -- SpanProcessor --------------------------------------------------------------------------
     def on_start(self, span: Any, parent_context: Any = None) -> None:
         try:
-            if sc.operation_of(span.attributes) not in sc.INFERENCE_OPERATIONS:
+            group = _group(sc.operation_of(span.attributes))
+            if group is None:
                 return
             scope = getattr(span, "instrumentation_scope", None)
             kit = getattr(scope, "name", None) == _METER_NAME
@@ -95,10 +107,10 @@ class GenAISpanMetrics:
             with self._lock:
                 p = self._open.get(parent.span_id) if parent is not None else None
                 under_kit = False
-                if p is not None:
-                    p.has_inference_child = True
+                if p is not None and p.group == group:  # a call within a call of its kind
+                    p.has_child = True
                     under_kit = p.kit or p.under_kit
-                self._open[span.context.span_id] = _Open(kit, under_kit)
+                self._open[span.context.span_id] = _Open(group, kit, under_kit)
                 if len(self._open) > _MAX_OPEN:
                     self._open.pop(next(iter(self._open)))
         except Exception as exc:
@@ -111,16 +123,21 @@ class GenAISpanMetrics:
         try:
             attrs = span.attributes or {}
             op = sc.operation_of(attrs)
-            if op not in sc.INFERENCE_OPERATIONS:
+            group = _group(op)
+            if group is None:
                 return
             with self._lock:
                 entry = self._open.pop(span.context.span_id, None)
             if entry is not None and entry.kit:
                 return  # the kit's own span recorded its metrics itself
-            if entry is not None and (entry.under_kit or entry.has_inference_child):
-                _mark_counted_elsewhere(span)
+            if entry is not None and (entry.under_kit or entry.has_child):
+                if group == "inference":
+                    _mark_counted_elsewhere(span)
                 return
-            record_span(op, attrs, span.start_time, span.end_time, span.status)
+            if group == "tool":
+                record_tool_span(attrs, span.start_time, span.end_time, span.status)
+            else:
+                record_span(op, attrs, span.start_time, span.end_time, span.status)
         except Exception as exc:
             report("span_metrics.end", exc)
 
@@ -199,6 +216,23 @@ def record_span(
         v = finite_number(value)
         if count is not None and v is not None and v >= 0:
             inst.add_dims(c.COST, v, {**md, c.GEN_AI_TOKEN_TYPE: ttype})
+
+
+def record_tool_span(attrs: Mapping[str, Any], start_ns: Any, end_ns: Any, status: Any) -> None:
+    """Record one ``execute_tool`` span on ``llm_insights.tool.duration`` (plain values in)."""
+    if not (isinstance(start_ns, int) and isinstance(end_ns, int)):
+        return
+    dims: dict[str, Any] = {}
+    name = attrs.get(c.GEN_AI_TOOL_NAME)
+    if isinstance(name, str) and name:
+        dims[c.GEN_AI_TOOL_NAME] = name
+    error = sc.read(attrs).get(sc.ERROR_TYPE)
+    if not (isinstance(error, str) and error):
+        code = getattr(getattr(status, "status_code", None), "value", None)
+        error = c.ERROR_TYPE_OTHER if code == _STATUS_ERROR else None
+    if error:
+        dims[c.ERROR_TYPE] = error
+    _state.instruments().record(c.TOOL_DURATION, max(0.0, (end_ns - start_ns) / 1e9), dims)
 
 
 class GenAIRecordingSampler:
