@@ -281,3 +281,13 @@ def test_sampler_wrap_is_idempotent() -> None:
     once = _span_metrics.record_genai_spans(ALWAYS_ON)
     assert _span_metrics.record_genai_spans(once) is once
     assert "GenAIRecording" in once.get_description()
+
+
+def test_install_sampler_wraps_in_place_for_tracers_made_before() -> None:
+    """The distro's instrumentations hold tracers made before configure() wraps the sampler."""
+    tp = TracerProvider(sampler=ParentBased(ALWAYS_OFF))
+    early = tp.get_tracer("opentelemetry.instrumentation.httpx")
+    assert _span_metrics.install_sampler(tp) and _span_metrics.install_sampler(tp)
+    span = early.start_span("chat", attributes={c.GEN_AI_OPERATION_NAME: "chat"})
+    assert span.is_recording() and not span.get_span_context().trace_flags.sampled
+    assert "GenAIRecording{GenAIRecording" not in tp.sampler.get_description()

@@ -303,12 +303,30 @@ def record_genai_spans(sampler: Any) -> Any:
     return _Sampler(sampler)
 
 
+class _Inner:
+    """The original methods of a sampler wrapped in place."""
+
+    def __init__(self, should_sample: Any, get_description: Any) -> None:
+        self.should_sample = should_sample
+        self.get_description = get_description
+
+
 def install_sampler(tracer_provider: Any) -> bool:
-    """Wrap *tracer_provider*'s sampler (tracers made after this use it); False if it has none."""
+    """Wrap *tracer_provider*'s sampler in place (idempotent; False if it has none).
+
+    In place, not by replacing ``tracer_provider.sampler``: every SDK ``Tracer`` keeps the
+    sampler it was made with, and the distro's instrumentations (httpx, requests, ...) made
+    theirs inside ``configure_azure_monitor``; they must follow the trace rule too.
+    """
     sampler = getattr(tracer_provider, "sampler", None)
     if sampler is None:
         return False
-    tracer_provider.sampler = record_genai_spans(sampler)
+    if getattr(sampler, "_llm_insights_genai", False):
+        return True
+    wrapper = GenAIRecordingSampler(_Inner(sampler.should_sample, sampler.get_description))
+    sampler.should_sample = wrapper.should_sample
+    sampler.get_description = wrapper.get_description
+    sampler._llm_insights_genai = True
     return True
 
 
