@@ -163,6 +163,9 @@ def test_panels_return_the_truth(
     assert all(r["rows"] == 1 for r in usage_rows), usage_rows
     if mode != "peer":  # sampled at 100 %: every call with usage is there, once
         assert len(usage_rows) == CALLS - ERRORS
+        # the drill-down lists show each call once (the peer's span of it is counted elsewhere)
+        assert len(query("llm-overview", "slowest-calls")) == CALLS
+        assert len(query("llm-overview", "failed-calls")) == ERRORS
     # whole traces only: no exported span's parent is a span that was recorded but not exported
     deps = store.query(f"{c.TABLE_LLM_SPANS} | project id, operation_ParentId").to_dicts()
     ids = {d["id"] for d in deps}
