@@ -10,7 +10,7 @@ from typing import Any
 import llm_insights
 import openai
 import pytest
-from llm_insights import _instrument_openai, _span_metrics, _state
+from llm_insights import _instrument_openai, _state
 from llm_insights import contract as c
 from opentelemetry.instrumentation.genai.openai import OpenAIInstrumentor
 from opentelemetry.sdk.metrics import MeterProvider
@@ -29,12 +29,12 @@ class Pipeline:
     def __init__(self) -> None:
         self.exported = InMemorySpanExporter()
         self.provider = TracerProvider()
-        self.provider.add_span_processor(_span_metrics.span_processor())
+        self.provider.add_span_processor(llm_insights.genai_span_processor())
         self.provider.add_span_processor(SimpleSpanProcessor(self.exported))
         self.reader = InMemoryMetricReader()
         self.meters = MeterProvider(
             metric_readers=[self.reader],
-            views=llm_insights.metric_views() + _span_metrics.foreign_metric_views(),
+            views=llm_insights.metric_views() + llm_insights.foreign_metric_views(),
         )
 
     def total(self, name: str, **where: Any) -> float:
