@@ -105,9 +105,13 @@ PROVIDER_VALUES: dict[str, str] = {
 # of these classes is raised for exactly one HTTP status (openai-python src/openai/_exceptions.py,
 # ``status_code: Literal[...]``), and the kit's metrics, panels and rules use the status
 # ("429" is throttling). InternalServerError stands for any status >= 500, so it stays as is.
+# Instrumentations write the class three ways: ``openai.RateLimitError`` (genai-openai),
+# ``<class 'openai.RateLimitError'>`` (openai-v2 2.4b0), ``RateLimitError`` (OpenLLMetry); the
+# bare names are the same statuses in every Stainless-generated client (openai, anthropic).
 ERROR_TYPE_VALUES: dict[str, str] = {
-    f"{module}.{cls}": status
+    form.format(module=module, cls=cls): status
     for module in ("openai", "openai._exceptions")
+    for form in ("{module}.{cls}", "<class '{module}.{cls}'>", "{cls}")
     for cls, status in (
         ("BadRequestError", "400"),
         ("AuthenticationError", "401"),
