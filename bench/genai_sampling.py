@@ -17,6 +17,7 @@ the difference ``recorded - dropped`` is what the kit adds to each call the samp
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import time
 
@@ -69,18 +70,31 @@ def measure(config: str, spans: int) -> float:
     return (time.process_time() - t0) / spans
 
 
+CONFIGS = ("dropped", "recorded", "sampled")
+
+
+def run(spans: int, rounds: int) -> dict[str, list[float]]:
+    """CPU seconds per span of each configuration, per round (configurations interleaved, so
+    load changes hit every one)."""
+    results: dict[str, list[float]] = {k: [] for k in CONFIGS}
+    measure("recorded", 2_000)  # warm-up
+    for _ in range(rounds):
+        for config in CONFIGS:
+            results[config].append(measure(config, spans))
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.genai_sampling", description=__doc__)
     p.add_argument("--spans", type=int, default=20_000)
     p.add_argument("--rounds", type=int, default=7)
+    p.add_argument("--json", action="store_true", help="print the rounds as JSON (make bench)")
     args = p.parse_args(argv)
-    configs = ("dropped", "recorded", "sampled")
-    results: dict[str, list[float]] = {k: [] for k in configs}
-    measure("recorded", 2_000)  # warm-up
-    for _ in range(args.rounds):
-        for config in configs:  # interleaved, so load changes hit every configuration
-            results[config].append(measure(config, args.spans))
-    for config in configs:
+    results = run(args.spans, args.rounds)
+    if args.json:
+        print(json.dumps(results))
+        return 0
+    for config in CONFIGS:
         v = sorted(results[config])
         print(
             f"{config:9s} {statistics.median(v) * 1e6:7.1f} µs/span "
