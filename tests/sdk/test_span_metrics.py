@@ -291,3 +291,12 @@ def test_install_sampler_wraps_in_place_for_tracers_made_before() -> None:
     span = early.start_span("chat", attributes={c.GEN_AI_OPERATION_NAME: "chat"})
     assert span.is_recording() and not span.get_span_context().trace_flags.sampled
     assert "GenAIRecording{GenAIRecording" not in tp.sampler.get_description()
+
+
+def test_install_sampler_leaves_opentelemetrys_shared_samplers_alone() -> None:
+    tp = TracerProvider(sampler=ALWAYS_OFF)  # what the distro returns for always_off
+    assert _span_metrics.install_sampler(tp)
+    assert not getattr(ALWAYS_OFF, "_llm_insights_genai", False)
+    assert "GenAIRecording" not in ALWAYS_OFF.get_description()
+    span = tp.get_tracer("x").start_span("chat", attributes={c.GEN_AI_OPERATION_NAME: "chat"})
+    assert span.is_recording() and not span.get_span_context().trace_flags.sampled

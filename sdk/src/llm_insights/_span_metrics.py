@@ -303,6 +303,15 @@ def record_genai_spans(sampler: Any) -> Any:
     return _Sampler(sampler)
 
 
+def _is_shared(sampler: Any) -> bool:
+    from opentelemetry.sdk.trace import sampling
+
+    return any(
+        sampler is getattr(sampling, name, None)
+        for name in ("ALWAYS_ON", "ALWAYS_OFF", "DEFAULT_ON", "DEFAULT_OFF")
+    )
+
+
 class _Inner:
     """The original methods of a sampler wrapped in place."""
 
@@ -321,7 +330,13 @@ def install_sampler(tracer_provider: Any) -> bool:
     sampler = getattr(tracer_provider, "sampler", None)
     if sampler is None:
         return False
-    if getattr(sampler, "_llm_insights_genai", False):
+    if getattr(sampler, "_llm_insights_genai", False) or isinstance(sampler, GenAIRecordingSampler):
+        return True
+    if _is_shared(sampler):
+        # OpenTelemetry's module-level samplers (the distro returns them for always_on/off) are
+        # shared by every provider in the process: wrap by replacement, never in place. They
+        # decide whole traces alike, so earlier tracers keeping them leave no orphan.
+        tracer_provider.sampler = record_genai_spans(sampler)
         return True
     wrapper = GenAIRecordingSampler(_Inner(sampler.should_sample, sampler.get_description))
     sampler.should_sample = wrapper.should_sample
