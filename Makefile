@@ -9,8 +9,12 @@ STACK ?= dev
 PYTEST_ARGS ?=
 # Older openai majors the SDK supports (3.x is in the lock); 1.x/2.x need `distro`, which 3.x dropped.
 OPENAI_COMPAT ?= 1.109.1 2.8.0
+# Peer GenAI instrumentations (tests/genai_peer/requirements.txt): their pins conflict with the
+# bench's openai-v2, so they live in their own directory, first on PYTHONPATH for their tests.
+GENAI_PEER := .genai-peer
+GENAI_PEER_STAMP := $(GENAI_PEER)/.installed
 
-.PHONY: setup demo test test-compat lint fmt render bench lock browser clean
+.PHONY: setup demo test test-compat test-genai-peer lint fmt render bench lock browser clean
 
 setup: $(STAMP) $(NODE_STAMP)
 
@@ -41,6 +45,7 @@ test: setup browser
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-compat
+	$(MAKE) --no-print-directory test-genai-peer
 
 # The SDK's real-client tests again under each older openai major (installed beside the venv).
 test-compat: setup
@@ -51,6 +56,18 @@ test-compat: setup
 	  LLM_INSIGHTS_EXPECT_OPENAI=$$v PYTHONPATH=.compat/openai-$$v \
 	    $(BIN)/pytest -q -p no:cacheprovider -m openai_compat tests/sdk || exit 1; \
 	done
+
+# The kit beside the real peer instrumentations (opentelemetry-instrumentation-genai-openai, ...).
+$(GENAI_PEER_STAMP): tests/genai_peer/requirements.txt $(STAMP)
+	rm -rf $(GENAI_PEER)
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --target $(GENAI_PEER) \
+	  -r tests/genai_peer/requirements.txt
+	touch $@
+
+test-genai-peer: setup $(GENAI_PEER_STAMP)
+	@echo "== SDK beside the peer GenAI instrumentations"
+	LLM_INSIGHTS_EXPECT_GENAI_PEER=1 PYTHONPATH=$(GENAI_PEER) \
+	  $(BIN)/pytest -q -p no:cacheprovider -m genai_peer tests/genai_peer
 
 lint: setup
 	$(BIN)/ruff check .
@@ -75,4 +92,4 @@ lock:
 	/tmp/llm-insights-lock/bin/pip freeze --exclude-editable > requirements.lock
 
 clean:
-	rm -rf $(VENV) node_modules build .pytest_cache .compat
+	rm -rf $(VENV) node_modules build .pytest_cache .compat $(GENAI_PEER)

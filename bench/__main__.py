@@ -9,7 +9,7 @@ from pathlib import Path
 
 from . import report, runner, servers
 
-PHASES = ("overhead", "volume", "memory", "profile", "tooling")
+PHASES = ("overhead", "volume", "memory", "profile", "genai_sampling", "tooling")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
                 runner.memory(srv, opts, res)
             elif phase == "profile":
                 runner.profile(srv, res)
+            elif phase == "genai_sampling":
+                runner.genai_sampling(opts, res)
             else:
                 runner.tooling(opts, res)
             res.seconds[phase] = time.monotonic() - start

@@ -336,6 +336,31 @@ def profile_section(res: Results) -> list[str]:
     return lines
 
 
+def genai_sampling_section(res: Results) -> list[str]:
+    """What recording unsampled GenAI spans for metrics costs (``bench/genai_sampling.py``)."""
+    data = res.genai_sampling
+    if not data:
+        return []
+    med = {k: statistics.median(v) for k, v in data.items()}
+    lines = [
+        "## Sampling-proof GenAI metrics",
+        "",
+        "A foreign instrumentation's chat span under a sampler that drops it "
+        "(`python -m bench.genai_sampling`, CPU per span, median of "
+        f"{len(data['dropped'])} rounds, no exporter):",
+        "",
+        "| configuration | CPU per span |",
+        "|---|---|",
+        f"| dropped (no kit: a non-recording span) | {_us(med['dropped'])} |",
+        f"| recorded for metrics (kit: RECORD_ONLY + span processor) | {_us(med['recorded'])} |",
+        f"| sampled, with the kit's processor (before the exporter) | {_us(med['sampled'])} |",
+        "",
+        f"Added per call the sampler drops: {_us(med['recorded'] - med['dropped'])}.",
+        "",
+    ]
+    return lines
+
+
 def tooling_section(res: Results, opts: Options) -> list[str]:
     if not res.tooling:
         return []
@@ -366,6 +391,7 @@ def render(res: Results, opts: Options, usd_per_gb: float) -> str:
     body += volume_section(res, usd_per_gb, verdicts)
     body += memory_section(res, verdicts)
     body += profile_section(res)
+    body += genai_sampling_section(res)
     body += tooling_section(res, opts)
     load = ", ".join(f"{a:.1f}" for a, _, _ in res.load)
     head = [

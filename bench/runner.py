@@ -41,6 +41,7 @@ class Results:
     memory: dict[str, Any] = field(default_factory=dict)
     tooling: dict[str, Any] = field(default_factory=dict)
     profile: dict[str, Any] = field(default_factory=dict)
+    genai_sampling: dict[str, list[float]] = field(default_factory=dict)  # config -> s/span
     load: list[tuple[float, float, float]] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -186,6 +187,17 @@ def tooling(opts: Options, res: Results) -> None:
         opts,
         600,
     )
+
+
+def genai_sampling(opts: Options, res: Results) -> None:
+    """CPU per GenAI span the sampler drops, recorded for metrics or not (bench.genai_sampling)."""
+    rounds = max(1, min(opts.rounds, 7))
+    proc = _run(
+        [sys.executable, "-m", "bench.genai_sampling", "--json", "--rounds", str(rounds)],
+        timeout=600,
+        what="genai_sampling",
+    )
+    res.genai_sampling = json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def profile(srv: servers.Servers, res: Results) -> None:

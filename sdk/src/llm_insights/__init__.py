@@ -29,6 +29,8 @@ from ._instrument_openai import instrument_openai as _instrument
 from ._instrument_openai import uninstrument_openai
 from ._llm_call import llm_call
 from ._metrics import views as metric_views
+from ._span_metrics import foreign_metric_views, record_genai_spans
+from ._span_metrics import span_processor as genai_span_processor
 from ._spans import agent, attributes, chain, retrieval, tool
 from ._state import use_providers
 
@@ -55,11 +57,14 @@ __all__ = [
     "contract",
     "evaluate",
     "flush",
+    "foreign_metric_views",
+    "genai_span_processor",
     "instrument_openai",
     "llm_call",
     "metric_views",
     "record_agent_run",
     "record_feedback",
+    "record_genai_spans",
     "record_tool_call",
     "register_evaluator",
     "retrieval",

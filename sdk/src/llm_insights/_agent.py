@@ -22,10 +22,9 @@ from typing import Any
 
 from . import _state
 from . import contract as c
+from ._billing import USD_DIGITS
 from ._guard import guarded, report
 from ._metrics import finite_number
-
-_USD_DIGITS = 12  # as span costs in _call
 
 
 class Run:
@@ -186,7 +185,7 @@ def run_attributes(run: Run) -> dict[str, Any]:
     if run.tokens_known:
         out[c.ATTR_AGENT_TOKENS] = run.input_tokens + run.output_tokens
     if run.cost_known:
-        out[c.ATTR_AGENT_COST] = round(run.cost, _USD_DIGITS)
+        out[c.ATTR_AGENT_COST] = round(run.cost, USD_DIGITS)
     return out
 
 

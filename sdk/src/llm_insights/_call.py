@@ -24,7 +24,7 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from . import _agent, _cost, _evaluation, _state
+from . import _agent, _billing, _cost, _evaluation, _state
 from . import contract as c
 from ._content import input_messages, output_messages, serialize, should_capture
 from ._guard import guarded, report, report_invalid
@@ -36,7 +36,6 @@ from ._spans import current_span_attributes
 _MAX_INTERVALS = 10_000
 # Span attributes travel as text: float noise ("0.0009599999999999999") costs ingestion bytes on
 # every call and says nothing. Span costs keep 1e-12 USD; metrics are exact.
-_USD_DIGITS = 12
 
 
 def token_count(value: Any) -> int | None:
@@ -93,14 +92,6 @@ def _usable_count(value: Any, field: str) -> int | None:
     if n is None:
         report_invalid(c.SDK_COMPONENT_USAGE_INVALID, field, value, "unknown")
     return n
-
-
-def _deployments() -> dict[str, _cost.Deployment]:
-    """The deployment map: configure(deployments=...), else LLM_INSIGHTS_PRICING_DEPLOYMENTS."""
-    s = _state.settings
-    if s.deployments is None:
-        s.deployments = _cost.deployments_from_env()
-    return s.deployments
 
 
 def error_type_of(exc: BaseException) -> str:
@@ -176,7 +167,7 @@ class LLMCall:
         if deployment:
             attrs[c.ATTR_DEPLOYMENT] = deployment
         self.deployment_entry = _cost.deployment_entry(
-            _deployments(), deployment, self.request_model
+            _billing.deployments(), deployment, self.request_model
         )
         if self.deployment_entry is not None:
             attrs[c.ATTR_DEPLOYMENT_TYPE] = self.deployment_entry.type
@@ -412,48 +403,16 @@ class LLMCall:
     def _cost(self, inst: Any, md: dict[str, Any], usage_known: bool, sa: dict[str, Any]) -> None:
         if not usage_known:
             return
-        s = _state.settings
-        if s.prices is None:
-            s.prices = _cost.load()
-        p = self.priced = _cost.price_call(
-            s.prices,
+        usage = self.usage()
+        self.priced = _billing.price(
             served_model=self.response_model,
             request_model=self.request_model,
             deployment=self.deployment,
-            usage=self.usage(),
+            usage=usage,
             when=self.started_at,
             provider=self.provider,
-            deployments=_deployments(),
         )
-        if p.provisioned:  # billed by the hour: tokens kept, no per-token cost
-            sa[c.ATTR_PROVISIONED] = True
-            return
-        if p.unpriced_reason:
-            sa[c.ATTR_UNPRICED_REASON] = p.unpriced_reason
-        if p.cost is None:
-            sa[c.ATTR_UNPRICED] = True
-            inst.add_dims(c.UNPRICED_CALLS, 1.0, md)
-            return
-        if p.partial:
-            sa[c.ATTR_COST_PARTIAL] = True
-            inst.add_dims(c.UNPRICED_CALLS, 1.0, md)
-        if p.source:
-            sa[c.ATTR_PRICE_SOURCE] = p.source
-        cost = p.cost
-        if self.input_tokens is not None:
-            sa[c.MS_COST_INPUT] = round(cost.input, _USD_DIGITS)
-        if self.output_tokens is not None:
-            sa[c.MS_COST_OUTPUT] = round(cost.output, _USD_DIGITS)
-        for count, value, ttype in (
-            (self.input_tokens, cost.input, c.TOKEN_TYPE_INPUT),
-            (self.output_tokens, cost.output, c.TOKEN_TYPE_OUTPUT),
-        ):
-            v = finite_number(value)
-            if count is not None and v is not None and v >= 0:
-                dims = {**md, c.GEN_AI_TOKEN_TYPE: ttype}
-                if p.source:
-                    dims[c.ATTR_PRICE_SOURCE] = p.source
-                inst.add_dims(c.COST, v, dims)
+        sa.update(_billing.record_cost(inst, md, self.priced, usage))
 
     def _capture(self, span: Any, texts: list[str | None]) -> None:
         truncated = False

@@ -22,6 +22,7 @@ from . import contract as c
 from ._guard import report
 from ._metrics import views as contract_views
 from ._quality import HALLUCINATION_PATTERNS, REFUSAL_PATTERNS, compile_patterns
+from ._span_metrics import foreign_metric_views, install_sampler, span_processor
 
 logger = logging.getLogger("llm_insights")
 
@@ -272,6 +273,7 @@ def configure(
 
             configure_azure_monitor(**options)
             _keep_exporter_logs_out(options)
+            _record_genai_spans()
             _state.use_providers()  # the distro's global providers
             _configured = True
             _exporting = True
@@ -316,9 +318,22 @@ def _distro_options(
     elif traces_per_second is not None:
         options["traces_per_second"] = float(traces_per_second)
     user_views = list(extra.pop("views", None) or [])
-    options["views"] = contract_views() + user_views
+    # gen_ai.client.* come only from the kit (its patch or the GenAI span processor)
+    options["views"] = contract_views() + foreign_metric_views() + user_views
+    # the GenAI span processor goes before the distro's exporting processor (it runs first)
+    options["span_processors"] = [span_processor(), *(extra.pop("span_processors", None) or [])]
     options.update(extra)
     return options
+
+
+def _record_genai_spans() -> None:
+    """GenAI spans the distro's sampler drops are still recorded (for the span processor)."""
+    try:
+        from opentelemetry import trace
+
+        install_sampler(trace.get_tracer_provider())
+    except Exception as exc:
+        report("configure.sampler", exc)
 
 
 # Loggers of the export pipeline itself: each export logs through them (azure-core's request

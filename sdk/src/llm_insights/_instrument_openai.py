@@ -372,7 +372,10 @@ def _classes() -> list[tuple[type, str, Any]]:
 
 
 def _is_ours(fn: Any) -> bool:
-    return isinstance(fn, wrapt.FunctionWrapper) and getattr(fn._self_wrapper, _MARK, False)
+    # also a BoundFunctionWrapper: what OpenTelemetry's ``unwrap`` (opentelemetry-instrumentation
+    # utils) leaves in the class when another instrumentor patched over ours and uninstruments
+    # first; missing it, we would patch a second time and never uninstrument
+    return bool(getattr(getattr(fn, "_self_wrapper", None), _MARK, False))
 
 
 def instrument_openai() -> bool:

@@ -162,6 +162,12 @@ SDK_COMPONENT_USAGE_INVALID = "usage.invalid"
 SDK_COMPONENT_PRICES_INVALID = "prices.invalid"
 PRICE_CURRENCY = "USD"
 PRICE_UNITS = {"per 1K tokens": 1, "per 1M tokens": 1000}  # unit -> divisor to USD per 1K
+# --- issue 14: metrics from any GenAI instrumentation's spans (see _span_metrics.py)
+# True only, on an inference span another span of the same call is counted by (the kit's own, or
+# the innermost one): its gen_ai.usage.* and microsoft.gen_ai.cost.* are not exported, so Azure's
+# views, which sum them over dependencies, count the call's tokens and cost once.
+ATTR_COUNTED_ELSEWHERE = f"{NS}.counted_elsewhere"
+# --- end issue 14
 ATTR_TENANT_ID = f"{NS}.tenant.id"  # spans only, never a metric dimension
 ENDUSER_ID = "enduser.id"  # spans only
 SESSION_ID = "session.id"  # spans only

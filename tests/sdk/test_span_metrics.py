@@ -1,0 +1,302 @@
+"""Contract metrics from any instrumentation's GenAI spans: every semconv release 1.28..today,
+each call counted once, sampling-proof (``llm_insights._span_metrics``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import llm_insights
+import pytest
+from llm_insights import _semconv_compat as sc
+from llm_insights import _span_metrics, _state
+from llm_insights import contract as c
+from opentelemetry.context import get_current
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, ParentBased
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+FOREIGN = "opentelemetry.instrumentation.some_genai"
+
+
+class Pipeline:
+    """A tracer provider with the GenAI processor before an in-memory exporter, as configure()
+    installs it before the distro's batch processor."""
+
+    def __init__(self, sampler: Any = ALWAYS_ON) -> None:
+        self.exported = InMemorySpanExporter()
+        self.provider = TracerProvider(sampler=_span_metrics.record_genai_spans(sampler))
+        self.provider.add_span_processor(_span_metrics.span_processor())
+        self.provider.add_span_processor(SimpleSpanProcessor(self.exported))
+        self.reader = InMemoryMetricReader()
+        self.meters = MeterProvider(
+            metric_readers=[self.reader],
+            views=llm_insights.metric_views() + _span_metrics.foreign_metric_views(),
+        )
+        self.foreign = self.provider.get_tracer(FOREIGN)
+
+    def points(self, name: str) -> list[Any]:
+        data = self.reader.get_metrics_data()
+        out = []
+        for rm in data.resource_metrics if data else ():
+            for sm in rm.scope_metrics:
+                out += [p for m in sm.metrics if m.name == name for p in m.data.data_points]
+        return out
+
+    def total(self, name: str, **where: Any) -> float:
+        tot = 0.0
+        for p in self.points(name):
+            attrs = dict(p.attributes)
+            if all(attrs.get(k.replace("__", ".")) == v for k, v in where.items()):
+                tot += p.count if hasattr(p, "count") else p.value
+        return tot
+
+
+@pytest.fixture
+def pipe() -> Any:
+    p = Pipeline()
+    _state.reset()
+    _state.use_providers(p.provider, p.meters)
+    yield p
+    _state.reset()
+
+
+def _release_attrs(release: str, **values: Any) -> dict[str, Any]:
+    names = sc.RELEASES[release]
+    return {names[k]: v for k, v in values.items() if names[k] is not None}
+
+
+@pytest.mark.parametrize("release", list(sc.RELEASES))
+def test_each_release_gives_the_contract_metrics(pipe: Pipeline, release: str) -> None:
+    provider = "az.ai.openai" if sc.RELEASES[release][sc.PROVIDER] == "gen_ai.system" else None
+    start = _release_attrs(
+        release,
+        operation="chat",
+        provider=provider or c.PROVIDER_AZURE_OPENAI,
+        request_model="gpt-4o",
+        server_address="example.openai.azure.com",
+    )
+    span = pipe.foreign.start_span("chat gpt-4o", kind=SpanKind.CLIENT, attributes=start,
+                                   start_time=1_000_000_000)  # fmt: skip
+    span.set_attributes(
+        _release_attrs(
+            release,
+            response_model="gpt-4o-2024-08-06",
+            input_tokens=1000,
+            output_tokens=200,
+            cached_input_tokens=400,
+            time_to_first_chunk=0.4,
+        )
+    )
+    span.end(end_time=1_000_000_000 + 1_700_000_000)  # 1.7 s
+    dims = {
+        "gen_ai__provider__name": c.PROVIDER_AZURE_OPENAI,
+        "gen_ai__request__model": "gpt-4o",
+        "gen_ai__response__model": "gpt-4o-2024-08-06",
+        "server__address": "example.openai.azure.com",
+    }
+    assert pipe.total(c.OPERATION_DURATION.name, **dims) == 1
+    assert pipe.total(c.DURATION_BUCKET_COUNTS.name, llm_insights__bucket__le="2", **dims) == 1
+    assert pipe.total(c.TOKEN_USAGE.name, gen_ai__token__type="input", **dims) == 1
+    [inp] = [
+        p for p in pipe.points(c.TOKEN_USAGE.name) if p.attributes["gen_ai.token.type"] == "input"
+    ]
+    assert inp.sum == 1000
+    cached = 400 if sc.RELEASES[release][sc.CACHED_INPUT_TOKENS] else 0
+    # gpt-4o: 0.0025 / 1K input, 0.00125 / 1K cached input, 0.01 / 1K output
+    want_in = ((1000 - cached) * 0.0025 + cached * 0.00125) / 1000
+    assert pipe.total(c.COST.name, gen_ai__token__type="input") == pytest.approx(want_in)
+    assert pipe.total(c.COST.name, gen_ai__token__type="output") == pytest.approx(0.002)
+    has_ttft = sc.RELEASES[release][sc.TIME_TO_FIRST_CHUNK] is not None
+    assert pipe.total(c.TTFT_BUCKET_COUNTS.name, llm_insights__bucket__le="0.5") == has_ttft
+    assert pipe.total(c.UNPRICED_CALLS.name) == 0
+
+
+def test_mapping_table_covers_1_28_to_1_41_and_reads_old_usage_names() -> None:
+    assert next(iter(sc.RELEASES)) == "1.28" and "1.41" in sc.RELEASES
+    assert sc.RELEASES["1.36"][sc.PROVIDER] == "gen_ai.system"
+    assert sc.RELEASES["1.37"][sc.PROVIDER] == c.GEN_AI_PROVIDER_NAME
+    got = sc.read({"gen_ai.usage.prompt_tokens": 3, "gen_ai.usage.completion_tokens": 4,
+                   "gen_ai.system": "openai"})  # fmt: skip
+    assert got == {sc.INPUT_TOKENS: 3, sc.OUTPUT_TOKENS: 4, sc.PROVIDER: "openai"}
+    assert sc.read({"error.type": "openai.RateLimitError"}) == {sc.ERROR_TYPE: "429"}
+    assert sc.read({"error.type": "TimeoutError"}) == {sc.ERROR_TYPE: "TimeoutError"}
+    # a span carrying both names: today's wins
+    both = {"gen_ai.system": "az.ai.openai", "gen_ai.provider.name": "openai"}
+    assert sc.read(both)[sc.PROVIDER] == "openai"
+
+
+def test_errors_unpriced_and_unknown_usage(pipe: Pipeline) -> None:
+    attrs = {"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai",
+             "gen_ai.request.model": "no-such-model"}  # fmt: skip
+    with pipe.foreign.start_as_current_span("chat", attributes=attrs) as s:
+        s.set_attributes({"gen_ai.usage.input_tokens": 5, "gen_ai.usage.output_tokens": 1})
+    with pipe.foreign.start_as_current_span("chat", attributes=attrs) as s:
+        s.set_attribute("error.type", "429")
+    s2 = pipe.foreign.start_span("chat", attributes=attrs)
+    s2.set_status(Status(StatusCode.ERROR))
+    s2.end()
+    assert pipe.total(c.OPERATION_DURATION.name) == 3
+    assert pipe.total(c.OPERATION_DURATION.name, error__type="429") == 1
+    assert pipe.total(c.OPERATION_DURATION.name, error__type=c.ERROR_TYPE_OTHER) == 1
+    assert pipe.total(c.UNPRICED_CALLS.name) == 1  # usage unknown on the failures: not unpriced
+    assert pipe.total(c.COST.name) == 0
+
+
+def test_non_inference_spans_are_not_llm_calls(pipe: Pipeline) -> None:
+    for op in ("invoke_agent", "execute_tool", None):
+        attrs = {"gen_ai.operation.name": op} if op else {"http.method": "GET"}
+        pipe.foreign.start_span("x", attributes=attrs).end()
+    assert pipe.total(c.OPERATION_DURATION.name) == 0
+
+
+def test_tool_spans_give_tool_metrics_once(pipe: Pipeline) -> None:
+    tool = {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "lookup"}
+    pipe.foreign.start_span("execute_tool lookup", attributes=tool).end()
+    failed = pipe.foreign.start_span("execute_tool lookup", attributes=tool)
+    failed.set_attribute("error.type", "TimeoutError")
+    failed.end()
+    # the kit's tool span inside a foreign one: it counts, not both
+    outer = pipe.foreign.start_as_current_span("execute_tool lookup", attributes=tool)
+    with outer, llm_insights.tool("lookup"):
+        pass
+    assert pipe.total(c.TOOL_DURATION.name, gen_ai__tool__name="lookup") == 3
+    assert pipe.total(c.TOOL_DURATION.name, error__type="TimeoutError") == 1
+
+
+def _usage_on_exported(pipe: Pipeline) -> list[int]:
+    return [
+        s.attributes[c.GEN_AI_USAGE_INPUT_TOKENS]
+        for s in pipe.exported.get_finished_spans()
+        if c.GEN_AI_USAGE_INPUT_TOKENS in (s.attributes or {})
+    ]
+
+
+def _foreign_call(pipe: Pipeline, inner: Any = None, tracer: Any = None) -> None:
+    attrs = {"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai",
+             "gen_ai.request.model": "gpt-4o"}  # fmt: skip
+    with (tracer or pipe.foreign).start_as_current_span("chat gpt-4o", attributes=attrs) as s:
+        if inner is not None:
+            inner()
+        s.set_attributes({"gen_ai.usage.input_tokens": 10, "gen_ai.usage.output_tokens": 2})
+
+
+def _kit_call(inner: Any = None) -> None:
+    with llm_insights.llm_call(provider="openai", model="gpt-4o") as call:
+        if inner is not None:
+            inner()
+        call.record_usage(input_tokens=10, output_tokens=2)
+
+
+def test_innermost_foreign_span_counts(pipe: Pipeline) -> None:
+    wrapper = pipe.provider.get_tracer("agent_framework")
+    _foreign_call(pipe, inner=lambda: _foreign_call(pipe), tracer=wrapper)
+    assert pipe.total(c.OPERATION_DURATION.name) == 1
+    assert pipe.total(c.COST.name) == pytest.approx((10 * 0.0025 + 2 * 0.01) / 1000)
+    assert _usage_on_exported(pipe) == [10]  # the outer span is exported without usage
+    outer = next(
+        s
+        for s in pipe.exported.get_finished_spans()
+        if s.instrumentation_scope.name == "agent_framework"
+    )
+    assert outer.attributes[c.ATTR_COUNTED_ELSEWHERE] is True
+
+
+@pytest.mark.parametrize("kit_outside", [True, False], ids=["kit-outside", "kit-inside"])
+def test_kit_span_and_foreign_span_count_once(pipe: Pipeline, kit_outside: bool) -> None:
+    if kit_outside:
+        _kit_call(inner=lambda: _foreign_call(pipe))
+    else:
+        _foreign_call(pipe, inner=_kit_call)
+    _foreign_call(pipe)  # and one call only the foreign instrumentation sees
+    assert pipe.total(c.OPERATION_DURATION.name) == 2
+    assert pipe.total(c.TOKEN_USAGE.name, gen_ai__token__type="output") == 2
+    assert pipe.total(c.COST.name) == pytest.approx(2 * (10 * 0.0025 + 2 * 0.01) / 1000)
+    assert _usage_on_exported(pipe) == [10, 10]
+    kit = [s for s in pipe.exported.get_finished_spans() if s.instrumentation_scope.name
+           == "llm_insights"]  # fmt: skip
+    assert kit[0].attributes[c.GEN_AI_USAGE_INPUT_TOKENS] == 10  # the kit's span keeps its usage
+
+
+def test_foreign_gen_ai_client_metrics_are_dropped_and_the_kits_kept(pipe: Pipeline) -> None:
+    foreign = pipe.meters.get_meter("opentelemetry.util.genai")
+    foreign.create_histogram(c.OPERATION_DURATION.name, unit="s").record(1.0, {"x": "y"})
+    _kit_call()
+    assert pipe.total(c.OPERATION_DURATION.name) == 1
+    [p] = pipe.points(c.OPERATION_DURATION.name)
+    assert "x" not in p.attributes
+
+
+@pytest.mark.parametrize("inner", ["always_off", "azure_ratio_0", "azure_rate_limited"])
+def test_dropped_genai_spans_are_recorded_not_exported(inner: str) -> None:
+    from azure.monitor.opentelemetry.exporter.export.trace._sampling import (
+        ApplicationInsightsSampler,
+    )
+
+    samplers = {
+        "always_off": ParentBased(ALWAYS_OFF),
+        "azure_ratio_0": ApplicationInsightsSampler(0.0),
+        "azure_rate_limited": _rate_limited_at_zero(),
+    }
+    pipe = Pipeline(samplers[inner])
+    _state.reset()
+    _state.use_providers(pipe.provider, pipe.meters)
+    try:
+        app = pipe.provider.get_tracer("app")
+        with app.start_as_current_span("GET /chat", kind=SpanKind.SERVER):
+            _foreign_call(pipe)
+            # an HTTP span under the LLM span, its parent passed explicitly (Azure's samplers
+            # follow a recorded parent's sample rate only then)
+            _kit_call(inner=lambda: app.start_span("POST", context=get_current()).end())
+        _foreign_call(pipe)  # a root GenAI span: the sampler's own DROP
+        assert pipe.total(c.OPERATION_DURATION.name) == 3
+        assert pipe.exported.get_finished_spans() == ()  # nothing of the dropped trace
+    finally:
+        _state.reset()
+
+
+def _rate_limited_at_zero() -> Any:
+    from azure.monitor.opentelemetry.exporter.export.trace._rate_limited_sampling import (
+        RateLimitedSampler,
+    )
+
+    return RateLimitedSampler(0.0)
+
+
+def test_sampled_traces_stay_whole() -> None:
+    pipe = Pipeline(ParentBased(ALWAYS_ON))
+    _state.reset()
+    _state.use_providers(pipe.provider, pipe.meters)
+    try:
+        _kit_call(inner=lambda: pipe.provider.get_tracer("http").start_span("POST").end())
+        assert len(pipe.exported.get_finished_spans()) == 2
+    finally:
+        _state.reset()
+
+
+def test_sampler_wrap_is_idempotent() -> None:
+    once = _span_metrics.record_genai_spans(ALWAYS_ON)
+    assert _span_metrics.record_genai_spans(once) is once
+    assert "GenAIRecording" in once.get_description()
+
+
+def test_install_sampler_wraps_in_place_for_tracers_made_before() -> None:
+    """The distro's instrumentations hold tracers made before configure() wraps the sampler."""
+    tp = TracerProvider(sampler=ParentBased(ALWAYS_OFF))
+    early = tp.get_tracer("opentelemetry.instrumentation.httpx")
+    assert _span_metrics.install_sampler(tp) and _span_metrics.install_sampler(tp)
+    span = early.start_span("chat", attributes={c.GEN_AI_OPERATION_NAME: "chat"})
+    assert span.is_recording() and not span.get_span_context().trace_flags.sampled
+    assert "GenAIRecording{GenAIRecording" not in tp.sampler.get_description()
+
+
+def test_install_sampler_leaves_opentelemetrys_shared_samplers_alone() -> None:
+    tp = TracerProvider(sampler=ALWAYS_OFF)  # what the distro returns for always_off
+    assert _span_metrics.install_sampler(tp)
+    assert not getattr(ALWAYS_OFF, "_llm_insights_genai", False)
+    assert "GenAIRecording" not in ALWAYS_OFF.get_description()
+    span = tp.get_tracer("x").start_span("chat", attributes={c.GEN_AI_OPERATION_NAME: "chat"})
+    assert span.is_recording() and not span.get_span_context().trace_flags.sampled
