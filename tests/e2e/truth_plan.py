@@ -461,7 +461,7 @@ class Truth:
 
 
 def _agent_truth(
-    workload: Workload, run_durations: dict[str, float], prices: dict[str, dict[str, float]]
+    workload: Workload, run_durations: dict[str, float]
 ) -> tuple[dict[str, AgentTruth], Counter[tuple[str, str]], Counter[tuple[str, str]]]:
     """Per agent: runs, failures, steps, tokens and cost per run (nested runs count for their
     caller too, and are runs of their own); tool calls/errors per (tool, innermost agent)."""
@@ -483,12 +483,11 @@ def _agent_truth(
                     continue
                 tin += cl.input_tokens
                 tout += cl.output_tokens
-                price = price_of(cl.response_model or cl.model, prices)
-                if price is None:
+                rates = BILLING.get(cl.response_model or cl.model)
+                if rates is None:
                     cost_known = False
                 else:
-                    cost += cl.input_tokens / 1000 * price["input"]
-                    cost += cl.output_tokens / 1000 * price["output"]
+                    cost += sum(billed(rates, cl.input_tokens, cl.output_tokens))
             elif "tool" in step:
                 tc += 1
                 tool_calls[(step["tool"], run["agent"])] += 1
@@ -580,7 +579,7 @@ def truth_of(
             ttfts.append(got["ttft"])
     top_scores = [max(ch["scores"]) for ch in workload.chains if ch["scores"]]
     run_durations = {r["id"]: r["duration"] for r in agent_runs}
-    agents, tool_calls_by, tool_errors_by = _agent_truth(workload, run_durations, prices)
+    agents, tool_calls_by, tool_errors_by = _agent_truth(workload, run_durations)
     for ch in workload.chains:
         if ch.get("tool"):
             tool_calls_by[(TOOL, "")] += 1
