@@ -69,6 +69,23 @@ def _agent_of_calls(truth_workload: Any) -> dict[str, str]:
     return out
 
 
+def _agents_with_failed_calls(truth_workload: Any) -> set[str]:
+    """The agents whose runs made a call the stand-in failed (it answers those with no id)."""
+    calls = {cl.id: cl for cl in truth_workload.calls}
+    out: set[str] = set()
+
+    def walk(run: dict[str, Any]) -> None:
+        for step in run["steps"]:
+            if "call" in step and calls[step["call"]].error is not None:
+                out.add(run["agent"])
+            elif "agent" in step:
+                walk(step["agent"])
+
+    for run in truth_workload.agents:
+        walk(run)
+    return out
+
+
 def _num(value: Any) -> float:
     return float(value) if value not in (None, "") else 0.0
 
@@ -125,7 +142,11 @@ def test_tools_and_models_link_to_their_agent_by_parent_id(main_run: tuple[Ran, 
     made_by = _agent_of_calls(ran.workload)
     linked = [m for m in models if m["rid"] in made_by]
     assert len(linked) >= 10
+    failing = _agents_with_failed_calls(ran.workload)
     for m in models:
+        if not m["rid"]:  # a failed call has no response id: its agent made a failing call
+            assert m["AgentName"] in failing | {""}, m
+            continue
         # calls made in an agent are its direct children; calls outside agents have none
         assert m["AgentName"] == made_by.get(m["rid"], ""), m
 

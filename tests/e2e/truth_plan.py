@@ -285,7 +285,7 @@ def main_workload(seed: int = 20261125) -> Workload:
 # With 25 % trace sampling every drill-down list must still get rows: 40 priced triage runs (the
 # most-expensive list empty with probability 0.75**40 ≈ 1e-5) and 30 failed escalation runs
 # (0.75**30 ≈ 2e-4).
-TRIAGE, BILLING, PRICING, ESCALATION = "triage", "billing", "pricing", "escalation"
+TRIAGE, BILLING_AGENT, PRICING, ESCALATION = "triage", "billing", "pricing", "escalation"
 AGENT_TOOLS = ("lookup_order", "search_kb", "page_oncall", "quote_price")
 # agent LLM calls answer within the two fastest latency ranges: runs stay short
 AGENT_LATENCY = (LATENCY_RANGES[0], LATENCY_RANGES[1])
@@ -329,7 +329,7 @@ def agent_workload(seed: int) -> tuple[list[PlannedCall], list[dict[str, Any]]]:
             "steps": [call(UNPRICED if k < 2 else MINI), tool("quote_price")],
         }
         steps = [call(), {"agent": nested}, call(error="500") if k == 2 else call()]
-        runs.append({"id": f"billing-{k}", "agent": BILLING, "fail": False, "steps": steps})
+        runs.append({"id": f"billing-{k}", "agent": BILLING_AGENT, "fail": False, "steps": steps})
     for k in range(40):  # escalation: pages on-call and gives up three times in four
         steps = [tool("page_oncall", error=k % 8 == 0)]
         runs.append(
