@@ -26,9 +26,9 @@ GPT4O = {"input": 0.0025, "output": 0.01}  # the shipped price, USD per 1K token
 
 
 class Pipeline:
-    def __init__(self) -> None:
+    def __init__(self, sampler: Any = None) -> None:
         self.exported = InMemorySpanExporter()
-        self.provider = TracerProvider()
+        self.provider = TracerProvider(sampler=sampler)
         self.provider.add_span_processor(llm_insights.genai_span_processor())
         self.provider.add_span_processor(SimpleSpanProcessor(self.exported))
         self.reader = InMemoryMetricReader()

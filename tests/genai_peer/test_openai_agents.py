@@ -12,11 +12,18 @@ from typing import Any
 import llm_insights
 import openai
 import pytest
-from agents import Agent, OpenAIChatCompletionsModel, Runner, set_trace_processors
+from agents import (
+    Agent,
+    OpenAIChatCompletionsModel,
+    Runner,
+    function_tool,
+    set_trace_processors,
+)
 from llm_insights import _instrument_openai, _state
 from llm_insights import contract as c
 from opentelemetry.instrumentation.genai.openai import OpenAIInstrumentor
 from opentelemetry.instrumentation.genai.openai_agents import OpenAIAgentsInstrumentor
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 
 from llm_insights_kit.local.llm_standin import LLMStandin, Scripted
 
@@ -89,3 +96,106 @@ def test_agent_model_calls_count_once(pipe: Pipeline, standin: LLMStandin, kit: 
     assert pipe.total(c.COST.name) == pytest.approx(COST, rel=1e-9)
     owner = "opentelemetry.instrumentation.genai.openai" if kit == "none" else "llm_insights"
     assert sorted(pipe.exported_usage()) == [(owner, 30), (owner, 30)]
+
+
+def _sum(pipe: Pipeline, name: str, **where: Any) -> float:
+    """Sum of a histogram's (or counter's) recorded values where the attributes match."""
+    tot = 0.0
+    data = pipe.reader.get_metrics_data()
+    for rm in data.resource_metrics if data else ():
+        for sm in rm.scope_metrics:
+            for m in sm.metrics:
+                if m.name != name:
+                    continue
+                for p in m.data.data_points:
+                    attrs = dict(p.attributes)
+                    if all(attrs.get(k.replace("__", ".")) == v for k, v in where.items()):
+                        tot += p.sum if hasattr(p, "sum") else p.value
+    return tot
+
+
+def _run_tool_agent(standin: Any) -> None:
+    """One run: the model asks for a tool, the agent runs it, the model answers (2 calls)."""
+    standin.reset()
+    standin.script(
+        Scripted(
+            input_tokens=40,
+            output_tokens=9,
+            tool_calls=[{"name": "lookup", "arguments": {"drug": "aspirin"}}],
+        ),
+        Scripted(input_tokens=55, output_tokens=12),
+    )
+    client = openai.AsyncOpenAI(base_url=standin.base_url, api_key="t", max_retries=0)
+
+    @function_tool
+    def lookup(drug: str) -> str:
+        """Look a drug up."""
+        return f"{drug}: an NSAID"
+
+    agent = Agent(
+        name="pharmacist",
+        instructions="Use the tool.",
+        model=OpenAIChatCompletionsModel(model="gpt-4o", openai_client=client),
+        tools=[lookup],
+    )
+
+    async def run() -> None:
+        result = await Runner.run(agent, "what is aspirin?")
+        assert result.final_output
+
+    asyncio.run(run())
+
+
+@pytest.mark.parametrize("kit", ["none", "kit-first", "peer-first"])
+def test_framework_agent_runs_give_the_agent_metrics(
+    pipe: Pipeline, standin: LLMStandin, kit: str
+) -> None:
+    """The framework's invoke_agent spans become the kit's agent-run metrics: one run per span,
+    its model calls (counted once whichever instrumentation won), tool calls, tokens and cost."""
+    if kit == "kit-first":
+        assert llm_insights.instrument_openai()
+    OpenAIInstrumentor().instrument(tracer_provider=pipe.provider, meter_provider=pipe.meters)
+    if kit == "peer-first":
+        assert llm_insights.instrument_openai()
+    _run_tool_agent(standin)
+    _run_agent(pipe, standin)
+
+    who = {"gen_ai__agent__name": "pharmacist"}
+    assert pipe.total(c.AGENT_DURATION.name, **who) == 1
+    assert _sum(pipe, c.AGENT_MODEL_CALLS.name, **who) == 2
+    assert _sum(pipe, c.AGENT_TOOL_CALLS.name, **who) == 1
+    assert _sum(pipe, c.AGENT_STEPS.name, **who) == 3
+    assert _sum(pipe, c.AGENT_TOKENS.name, gen_ai__token__type="input", **who) == 95
+    assert _sum(pipe, c.AGENT_TOKENS.name, gen_ai__token__type="output", **who) == 21
+    assert _sum(pipe, c.AGENT_COST.name, **who) == pytest.approx(
+        (95 * 2.5 + 21 * 10.0) / 1e6, rel=1e-9
+    )
+    assert pipe.total(c.TOOL_DURATION.name, gen_ai__tool__name="lookup", **who) == 1
+
+    plain = {"gen_ai__agent__name": "pharma"}
+    assert pipe.total(c.AGENT_DURATION.name, **plain) == 2
+    assert _sum(pipe, c.AGENT_MODEL_CALLS.name, **plain) == 2
+    assert _sum(pipe, c.AGENT_COST.name, **plain) == pytest.approx(COST, rel=1e-9)
+    assert _sum(pipe, c.AGENT_COST_UNKNOWN.name) == 0
+
+
+def test_framework_agent_runs_count_when_the_sampler_drops_them(standin: LLMStandin) -> None:
+    """Sampled out, the agent and its calls still give every agent metric (recorded, not
+    exported)."""
+    p = Pipeline(sampler=llm_insights.record_genai_spans(ALWAYS_OFF))
+    _state.reset()
+    _state.use_providers(p.provider, p.meters)
+    set_trace_processors([])
+    OpenAIAgentsInstrumentor().instrument(tracer_provider=p.provider, meter_provider=p.meters)
+    OpenAIInstrumentor().instrument(tracer_provider=p.provider, meter_provider=p.meters)
+    try:
+        _run_tool_agent(standin)
+    finally:
+        OpenAIAgentsInstrumentor().uninstrument()
+        OpenAIInstrumentor().uninstrument()
+        _state.reset()
+    assert p.exported.get_finished_spans() == ()
+    who = {"gen_ai__agent__name": "pharmacist"}
+    assert p.total(c.AGENT_DURATION.name, **who) == 1
+    assert _sum(p, c.AGENT_STEPS.name, **who) == 3
+    assert _sum(p, c.AGENT_TOKENS.name, gen_ai__token__type="input", **who) == 95

@@ -300,3 +300,112 @@ def test_install_sampler_leaves_opentelemetrys_shared_samplers_alone() -> None:
     assert "GenAIRecording" not in ALWAYS_OFF.get_description()
     span = tp.get_tracer("x").start_span("chat", attributes={c.GEN_AI_OPERATION_NAME: "chat"})
     assert span.is_recording() and not span.get_span_context().trace_flags.sampled
+
+
+CALL_USD = (10 * 2.5 + 2 * 10.0) / 1e6  # one _foreign_call/_kit_call at gpt-4o's list price
+
+
+def _sum(pipe: Pipeline, name: str, **where: Any) -> float:
+    tot = 0.0
+    for p in pipe.points(name):
+        attrs = dict(p.attributes)
+        if all(attrs.get(k.replace("__", ".")) == v for k, v in where.items()):
+            tot += p.sum if hasattr(p, "sum") else p.value
+    return tot
+
+
+def _foreign_agent(pipe: Pipeline, name: str, body: Any, fail: bool = False) -> None:
+    attrs = {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": name}
+    with pipe.foreign.start_as_current_span(
+        f"invoke_agent {name}",
+        attributes=attrs,
+        record_exception=False,
+        set_status_on_exception=False,
+    ) as span:
+        body()
+        if fail:
+            span.set_status(Status(StatusCode.ERROR))
+            span.set_attribute("error.type", "MaxTurnsExceeded")
+
+
+def _foreign_tool(pipe: Pipeline, name: str) -> None:
+    attrs = {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": name}
+    pipe.foreign.start_span(f"execute_tool {name}", attributes=attrs).end()
+
+
+def test_foreign_agent_spans_give_agent_runs(pipe: Pipeline) -> None:
+    """A framework's invoke_agent span is a run: its calls (foreign or the kit's), tools and
+    nested agents count for it, and the nested agent is a run of its own."""
+
+    def inner() -> None:
+        _foreign_call(pipe)
+        _foreign_tool(pipe, "search")
+
+    def outer() -> None:
+        _foreign_call(pipe)
+        _kit_call()
+        _foreign_tool(pipe, "lookup")
+        _foreign_agent(pipe, "researcher", inner)
+
+    _foreign_agent(pipe, "planner", outer, fail=True)
+
+    planner = {"gen_ai__agent__name": "planner"}
+    assert pipe.total(c.AGENT_DURATION.name, **planner) == 1
+    assert pipe.total(c.AGENT_DURATION.name, error__type="MaxTurnsExceeded", **planner) == 1
+    assert _sum(pipe, c.AGENT_MODEL_CALLS.name, **planner) == 3
+    assert _sum(pipe, c.AGENT_TOOL_CALLS.name, **planner) == 2
+    assert _sum(pipe, c.AGENT_TOKENS.name, gen_ai__token__type="input", **planner) == 30
+    assert _sum(pipe, c.AGENT_COST.name, **planner) == pytest.approx(3 * CALL_USD)
+    researcher = {"gen_ai__agent__name": "researcher"}
+    assert _sum(pipe, c.AGENT_STEPS.name, **researcher) == 2
+    assert _sum(pipe, c.AGENT_COST.name, **researcher) == pytest.approx(CALL_USD)
+    # tool calls by the innermost run; the calls themselves once each
+    assert pipe.total(c.TOOL_DURATION.name, gen_ai__tool__name="search", **researcher) == 1
+    assert pipe.total(c.TOOL_DURATION.name, gen_ai__tool__name="lookup", **planner) == 1
+    assert pipe.total(c.OPERATION_DURATION.name) == 3
+
+
+def test_foreign_agent_cost_unknown_when_a_call_is_unpriced(pipe: Pipeline) -> None:
+    def body() -> None:
+        _foreign_call(pipe)
+        attrs = {"gen_ai.operation.name": "chat", "gen_ai.request.model": "no-such-model",
+                 "gen_ai.usage.input_tokens": 5, "gen_ai.usage.output_tokens": 1}  # fmt: skip
+        pipe.foreign.start_span("chat", attributes=attrs).end()
+
+    _foreign_agent(pipe, "a", body)
+    assert _sum(pipe, c.AGENT_COST_UNKNOWN.name, gen_ai__agent__name="a") == 1
+    assert pipe.points(c.AGENT_COST.name) == []  # never a partial total
+    assert _sum(pipe, c.AGENT_TOKENS.name, gen_ai__token__type="input") == 15
+
+
+@pytest.mark.parametrize(
+    "kit_outside", [True, False], ids=["kit-agent-outside", "kit-agent-inside"]
+)
+def test_kit_and_foreign_agents_nested_count_each_call_once(
+    pipe: Pipeline, kit_outside: bool
+) -> None:
+    """Kit agent() inside a framework agent, or around one: every run counts the kit's call and
+    the framework's call below it exactly once."""
+
+    def calls() -> None:
+        _kit_call()
+        _foreign_call(pipe)
+
+    if kit_outside:
+        with llm_insights.agent("kit"):
+            _foreign_agent(pipe, "framework", calls)
+    else:
+
+        def kit_agent() -> None:
+            with llm_insights.agent("kit"):
+                calls()
+
+        _foreign_agent(pipe, "framework", kit_agent)
+
+    for name in ("kit", "framework"):
+        who = {"gen_ai__agent__name": name}
+        assert pipe.total(c.AGENT_DURATION.name, **who) == 1, name
+        assert _sum(pipe, c.AGENT_MODEL_CALLS.name, **who) == 2, name
+        assert _sum(pipe, c.AGENT_TOKENS.name, gen_ai__token__type="input", **who) == 20, name
+        assert _sum(pipe, c.AGENT_COST.name, **who) == pytest.approx(2 * CALL_USD), name
+    assert pipe.total(c.OPERATION_DURATION.name) == 2

@@ -34,6 +34,7 @@ class Run:
         "_lock",
         "cost",
         "cost_known",
+        "foreign",
         "input_tokens",
         "main",
         "model_calls",
@@ -44,9 +45,10 @@ class Run:
         "tool_calls",
     )
 
-    def __init__(self, name: str, parent: Run | None) -> None:
+    def __init__(self, name: str, parent: Run | None, foreign: bool = False) -> None:
         self.name = name
         self.parent = parent
+        self.foreign = foreign  # another framework's invoke_agent span (``_span_metrics``)
         self.main: str = parent.main if parent is not None else name
         self.model_calls = 0
         self.tool_calls = 0
@@ -57,17 +59,22 @@ class Run:
         self.cost_known = True
         self._lock = threading.Lock()
 
-    def _chain(self) -> list[Run]:
+    def _chain(self, chain: bool = True) -> list[Run]:
+        """This run and (*chain*) every run it is nested in."""
         runs, run = [], self
         while run is not None:
             runs.append(run)
-            run = run.parent
+            run = run.parent if chain else None
         return runs
 
     def add_model_call(
-        self, input_tokens: int | None, output_tokens: int | None, cost: float | None
+        self,
+        input_tokens: int | None,
+        output_tokens: int | None,
+        cost: float | None,
+        chain: bool = True,
     ) -> None:
-        for run in self._chain():
+        for run in self._chain(chain):
             with run._lock:
                 run.model_calls += 1
                 if input_tokens is None and output_tokens is None:
@@ -80,8 +87,8 @@ class Run:
                 else:
                     run.cost += cost
 
-    def add_tool_call(self) -> None:
-        for run in self._chain():
+    def add_tool_call(self, chain: bool = True) -> None:
+        for run in self._chain(chain):
             with run._lock:
                 run.tool_calls += 1
 
@@ -164,11 +171,13 @@ def record_agent_run(
 
 
 def record_tool_call(
-    name: str, duration_s: float, error_type: str | None, agent_name: str | None = None
+    name: str | None, duration_s: float, error_type: str | None, agent_name: str | None = None
 ) -> None:
     """Record one finished tool call (``llm_insights.tool.duration``: calls, failures, latency
     by tool and by the agent run it belongs to; dimensions capped)."""
-    attrs: dict[str, Any] = {c.GEN_AI_TOOL_NAME: name}
+    attrs: dict[str, Any] = {}
+    if name:
+        attrs[c.GEN_AI_TOOL_NAME] = name
     if error_type:
         attrs[c.ERROR_TYPE] = error_type
     if agent_name:

@@ -82,3 +82,11 @@ def record_cost(inst: Any, md: dict[str, Any], p: _cost.Priced, usage: _cost.Usa
                 dims[c.ATTR_PRICE_SOURCE] = p.source
             inst.add_dims(c.COST, v, dims)
     return sa
+
+
+def run_cost(p: _cost.Priced | None) -> float | None:
+    """The cost a call adds to its agent run: None (the run's cost is unknown) when the call is
+    unpriced, partly priced or provisioned — a run total is never an undercount."""
+    if p is None or p.cost is None or p.partial:
+        return None
+    return p.cost.total

@@ -341,7 +341,8 @@ class LLMCall:
             if count is not None:
                 inst.record_dims(c.TOKEN_USAGE, float(count), {**md, c.GEN_AI_TOKEN_TYPE: ttype})
         self._cost(inst, md, usage_known, sa)
-        _agent.note_model_call(self.input_tokens, self.output_tokens, self._run_cost())
+        run_cost = _billing.run_cost(self.priced)
+        _agent.note_model_call(self.input_tokens, self.output_tokens, run_cost)
 
         if self.streaming:
             sa[c.ATTR_STREAM_CHUNKS] = self.chunks
@@ -388,14 +389,6 @@ class LLMCall:
         """The call's total USD cost once finished (None: unpriced, provisioned or not yet)."""
         p = self.priced
         return p.cost.total if p is not None and p.cost is not None else None
-
-    def _run_cost(self) -> float | None:
-        """The cost this call adds to its agent run: None (the run's cost is unknown) when the
-        call is unpriced, partly priced or provisioned — a run total is never an undercount."""
-        p = self.priced
-        if p is None or p.cost is None or p.partial:
-            return None
-        return p.cost.total
 
     def usage(self) -> _cost.Usage:
         return _cost.Usage(*(getattr(self, k) for k in USAGE_KINDS))

@@ -6,7 +6,12 @@ whose LLM calls are traced by another instrumentation (``opentelemetry-instrumen
 openai``, Agent Framework, Semantic Kernel, ...) gets the kit's counts, duration and
 time-to-first-chunk bucket counters, tokens, cost and unpriced calls, and errors — read from the
 span's attributes of whatever semantic-conventions release it follows (``_semconv_compat``);
-and from ``execute_tool`` spans, ``llm_insights.tool.duration`` (tool calls and failures).
+from ``execute_tool`` spans, ``llm_insights.tool.duration`` (tool calls and failures); and
+from ``invoke_agent`` spans, agent runs (``_agent.Run``, recorded as the kit's ``agent()`` runs
+are): the calls that count below an agent span, through GenAI spans, count for its run and for
+every run around it. A kit ``agent()`` run inside a framework's agent is linked to that run, so
+the kit's own tally reaches it; a kit call directly inside a framework's agent is added here to
+the framework runs up to the first kit run (which the kit's tally already reaches).
 
 Counted once (one call seen by several instrumentations, spans nested in one process):
 
@@ -36,7 +41,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from . import _billing, _cost, _state
+from . import _agent, _billing, _cost, _state
 from . import _semconv_compat as sc
 from . import contract as c
 from ._guard import report
@@ -56,25 +61,33 @@ def _count(value: Any) -> int | None:
 
 
 def _group(operation: str | None) -> str | None:
-    """Which calls nest as one: model calls, or tool calls (None: neither, not tracked)."""
+    """Which calls nest as one: model calls, or tool calls; agent runs; None: neither."""
     if operation in sc.INFERENCE_OPERATIONS:
         return "inference"
-    return "tool" if operation == c.OPERATION_EXECUTE_TOOL else None
+    if operation == c.OPERATION_EXECUTE_TOOL:
+        return "tool"
+    return "agent" if operation == c.OPERATION_INVOKE_AGENT else None
 
 
 class _Open:
-    __slots__ = ("group", "has_child", "kit", "under_kit")
+    """An open GenAI span: its kind of call, whose it is, and the agent run it belongs to."""
 
-    def __init__(self, group: str, kit: bool, under_kit: bool) -> None:
+    __slots__ = ("child_run", "group", "has_child", "kit", "run", "under_kit")
+
+    def __init__(
+        self, group: str | None, kit: bool, under_kit: bool, run: _agent.Run | None
+    ) -> None:
         self.group = group
         self.kit = kit
         self.under_kit = under_kit
         self.has_child = False
+        self.run = run  # the innermost agent run this span is part of
+        self.child_run = run  # the run of its children (a foreign agent: its own run)
 
 
 class GenAISpanMetrics:
-    """A span processor: completed foreign GenAI inference and tool spans -> the contract's
-    metrics."""
+    """A span processor: completed foreign GenAI inference, tool and agent spans -> the
+    contract's metrics."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -83,19 +96,26 @@ class GenAISpanMetrics:
     # -- SpanProcessor --------------------------------------------------------------------------
     def on_start(self, span: Any, parent_context: Any = None) -> None:
         try:
-            group = _group(sc.operation_of(span.attributes))
-            if group is None:
+            op = sc.operation_of(span.attributes)
+            if op is None:
                 return
+            group = _group(op)
             scope = getattr(span, "instrumentation_scope", None)
             kit = getattr(scope, "name", None) == _METER_NAME
             parent = span.parent
+            current = _agent.current_run()  # the kit agent() run of this context, if any
             with self._lock:
                 p = self._open.get(parent.span_id) if parent is not None else None
                 under_kit = False
-                if p is not None and p.group == group:  # a call within a call of its kind
-                    p.has_child = True
+                if p is not None and group is not None and p.group == group:
+                    p.has_child = True  # a call within a call of its kind
                     under_kit = p.kit or p.under_kit
-                self._open[span.context.span_id] = _Open(group, kit, under_kit)
+                run = _run_of_child(p, current)
+                entry = _Open(group, kit, under_kit, run)
+                if group == "agent" and not kit:
+                    name = _text(span.attributes.get(c.GEN_AI_AGENT_NAME)) or span.name
+                    entry.child_run = _agent.Run(name, run, foreign=True)
+                self._open[span.context.span_id] = entry
                 if len(self._open) > _MAX_OPEN:
                     self._open.pop(next(iter(self._open)))
         except Exception as exc:
@@ -108,21 +128,38 @@ class GenAISpanMetrics:
         try:
             attrs = span.attributes or {}
             op = sc.operation_of(attrs)
-            group = _group(op)
-            if group is None:
+            if op is None:
                 return
             with self._lock:
                 entry = self._open.pop(span.context.span_id, None)
+            group = _group(op)
+            if group == "agent":
+                if entry is not None and not entry.kit and entry.child_run is not None:
+                    _finish_foreign_run(entry.child_run, attrs, span)
+                return
+            if group is None:
+                return
+            run = entry.run if entry is not None else None
             if entry is not None and entry.kit:
-                return  # the kit's own span recorded its metrics itself
+                # the kit's own span recorded its metrics, and its kit agent run counted it;
+                # the framework runs between that kit run and this call have not
+                _note_in_foreign_runs(run, group, attrs)
+                return
             if entry is not None and (entry.under_kit or entry.has_child):
                 if group == "inference":
                     _mark_counted_elsewhere(span)
                 return
             if group == "tool":
-                record_tool_span(attrs, span.start_time, span.end_time, span.status)
+                record_tool_span(attrs, span.start_time, span.end_time, span.status, run)
+                if run is not None:
+                    run.add_tool_call()
             else:
-                record_span(op, attrs, span.start_time, span.end_time, span.status)
+                priced = record_span(op, attrs, span.start_time, span.end_time, span.status)
+                if run is not None:
+                    f = sc.read(attrs)
+                    run.add_model_call(
+                        _count(f.get(sc.INPUT_TOKENS)), _count(f.get(sc.OUTPUT_TOKENS)), priced
+                    )
         except Exception as exc:
             report("span_metrics.end", exc)
 
@@ -131,6 +168,63 @@ class GenAISpanMetrics:
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         return True
+
+
+def _run_of_child(parent: _Open | None, current: _agent.Run | None) -> _agent.Run | None:
+    """The agent run a new GenAI span belongs to: its parent span's (a framework's agent span:
+    that agent's run), else the kit ``agent()`` run of the context. A kit run started inside a
+    framework's agent is linked to that agent's run, so the kit's own tally reaches it."""
+    if parent is None:
+        return current
+    if parent.kit and parent.group == "agent":
+        # a kit agent() span: its run starts after its span, so it is the context's run now
+        outer = parent.run
+        if current is not None and current.parent is None and outer is not None and outer.foreign:
+            current.parent = outer
+        return current
+    return parent.child_run if parent.child_run is not None else current
+
+
+def _note_in_foreign_runs(run: _agent.Run | None, group: str, attrs: Mapping[str, Any]) -> None:
+    """Count a call of the kit's own in the framework agent runs around it (the foreign runs of
+    the chain up to the first kit run, which the kit's own tally already reaches)."""
+    foreign = []
+    while run is not None and run.foreign:
+        foreign.append(run)
+        run = run.parent
+    if not foreign:
+        return
+    if group == "tool":
+        for r in foreign:
+            r.add_tool_call(chain=False)
+        return
+    input_tokens = _count(attrs.get(c.GEN_AI_USAGE_INPUT_TOKENS))
+    output_tokens = _count(attrs.get(c.GEN_AI_USAGE_OUTPUT_TOKENS))
+    costs = [finite_number(attrs.get(k)) for k in (c.MS_COST_INPUT, c.MS_COST_OUTPUT)]
+    known = [v for v in costs if v is not None]
+    priced = bool(known) and not attrs.get(c.ATTR_COST_PARTIAL)
+    cost = sum(known) if priced else None
+    for r in foreign:
+        r.add_model_call(input_tokens, output_tokens, cost, chain=False)
+
+
+def _finish_foreign_run(run: _agent.Run, attrs: Mapping[str, Any], span: Any) -> None:
+    start_ns, end_ns = span.start_time, span.end_time
+    if not (isinstance(start_ns, int) and isinstance(end_ns, int)):
+        return
+    name = _text(attrs.get(c.GEN_AI_AGENT_NAME))
+    if name:
+        run.name = name  # the name may be set after the span started
+    _agent.finish_run(run, max(0.0, (end_ns - start_ns) / 1e9), _error_of(attrs, span.status))
+
+
+def _error_of(attrs: Mapping[str, Any], status: Any) -> str | None:
+    """The span's error.type (any release's name), else "_OTHER" for an error status."""
+    error = sc.read(attrs).get(sc.ERROR_TYPE)
+    if isinstance(error, str) and error:
+        return error
+    code = getattr(getattr(status, "status_code", None), "value", None)
+    return c.ERROR_TYPE_OTHER if code == _STATUS_ERROR else None
 
 
 def _mark_counted_elsewhere(span: Any) -> None:
@@ -145,8 +239,9 @@ def _mark_counted_elsewhere(span: Any) -> None:
 
 def record_span(
     operation: str, attrs: Mapping[str, Any], start_ns: Any, end_ns: Any, status: Any
-) -> None:
-    """Record one inference span's call on the contract metrics (plain values in)."""
+) -> float | None:
+    """Record one inference span's call on the contract metrics (plain values in); return its
+    USD cost as an agent run adds it (None: unknown — no usage, unpriced, partial, PTU)."""
     f = sc.read(attrs)
     inst = _state.instruments()
     dims: dict[str, Any] = {c.GEN_AI_OPERATION_NAME: operation}
@@ -160,10 +255,7 @@ def record_span(
             dims[key] = f[field]
     md = inst.model_dims(dims)
 
-    error = f.get(sc.ERROR_TYPE)
-    if not (isinstance(error, str) and error):
-        code = getattr(getattr(status, "status_code", None), "value", None)
-        error = c.ERROR_TYPE_OTHER if code == _STATUS_ERROR else None
+    error = _error_of(attrs, status)
     dur_dims = md if error is None else {**md, c.ERROR_TYPE: inst.capped(c.ERROR_TYPE, error)}
     if isinstance(start_ns, int) and isinstance(end_ns, int):
         duration = max(0.0, (end_ns - start_ns) / 1e9)
@@ -182,7 +274,7 @@ def record_span(
         inst.bucket_dims(c.TTFT_BUCKET_COUNTS, ttft, md)
 
     if input_tokens is None and output_tokens is None:
-        return  # usage unknown: neither a cost nor an unpriced call (as for the kit's own spans)
+        return None  # usage unknown: neither a cost nor an unpriced call (as for the kit's own)
     usage = _cost.Usage(
         input_tokens,
         output_tokens,
@@ -200,23 +292,22 @@ def record_span(
         provider=_text(provider),
     )
     _billing.record_cost(inst, md, p, usage)
+    return _billing.run_cost(p)
 
 
-def record_tool_span(attrs: Mapping[str, Any], start_ns: Any, end_ns: Any, status: Any) -> None:
-    """Record one ``execute_tool`` span on ``llm_insights.tool.duration`` (plain values in)."""
+def record_tool_span(
+    attrs: Mapping[str, Any], start_ns: Any, end_ns: Any, status: Any, run: _agent.Run | None
+) -> None:
+    """Record one ``execute_tool`` span on ``llm_insights.tool.duration`` (plain values in), by
+    the agent run it belongs to."""
     if not (isinstance(start_ns, int) and isinstance(end_ns, int)):
         return
-    dims: dict[str, Any] = {}
-    name = attrs.get(c.GEN_AI_TOOL_NAME)
-    if isinstance(name, str) and name:
-        dims[c.GEN_AI_TOOL_NAME] = name
-    error = sc.read(attrs).get(sc.ERROR_TYPE)
-    if not (isinstance(error, str) and error):
-        code = getattr(getattr(status, "status_code", None), "value", None)
-        error = c.ERROR_TYPE_OTHER if code == _STATUS_ERROR else None
-    if error:
-        dims[c.ERROR_TYPE] = error
-    _state.instruments().record(c.TOOL_DURATION, max(0.0, (end_ns - start_ns) / 1e9), dims)
+    _agent.record_tool_call(
+        _text(attrs.get(c.GEN_AI_TOOL_NAME)),
+        max(0.0, (end_ns - start_ns) / 1e9),
+        _error_of(attrs, status),
+        run.name if run is not None else None,
+    )
 
 
 class GenAIRecordingSampler:
