@@ -9,7 +9,6 @@ and printed "Exporter is missing a valid region." three times (statsbeat).
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
 import subprocess
@@ -19,20 +18,12 @@ from pathlib import Path
 import pytest
 from llm_insights import _config, contract
 
+from llm_insights_kit.commands.serve import is_loopback
 from llm_insights_kit.local.ingest import IngestServer
 from llm_insights_kit.local.store import LocalStore
 
 CHILD = Path(__file__).with_name("offline_child.py")
 pytestmark = pytest.mark.e2e
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _clean_env() -> dict[str, str]:
@@ -72,7 +63,7 @@ def test_local_run_connects_only_to_loopback_and_prints_one_line(tmp_path, how) 
         ).scalar()
         assert calls == 3
     assert attempts, "the audit hook saw no socket use at all"
-    elsewhere = sorted({host for _event, host in attempts if not _is_loopback(host)})
+    elsewhere = sorted({host for _event, host in attempts if not is_loopback(host)})
     assert elsewhere == [], f"connection attempts beyond loopback: {elsewhere}"
     console = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
     assert console == [f"llm_insights: telemetry goes to the local endpoint {server.url}/ only"]
