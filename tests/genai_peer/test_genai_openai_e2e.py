@@ -44,10 +44,11 @@ SCRIPT = [
 CALLS, ERRORS, THROTTLED, UNPRICED = 10, 2, 1, 1
 INPUT_TOKENS = 4 * 100 + 3 * 50 + 10
 OUTPUT_TOKENS = 4 * 20 + 3 * 10 + 5
-# shipped prices, USD per 1K tokens: gpt-4o 0.0025 / 0.01, gpt-4o-mini 0.00015 / 0.0006
+# list prices (genai-prices, as the kit ships them), USD per 1M tokens: gpt-4o 2.5 / 10,
+# gpt-4o-mini 0.15 / 0.6
 COST = {
-    "gpt-4o": (400 * 0.0025 + 80 * 0.01) / 1000,
-    "gpt-4o-mini": (150 * 0.00015 + 30 * 0.0006) / 1000,
+    "gpt-4o": (400 * 2.5 + 80 * 10.0) / 1e6,
+    "gpt-4o-mini": (150 * 0.15 + 30 * 0.6) / 1e6,
 }
 # peer: the distro's rate-limited sampler at 0.5 traces/s keeps a few of the ~10 traces (the
 # metrics must still count every call), and decides for the distro's httpx spans on its own
@@ -145,7 +146,8 @@ def test_panels_return_the_truth(
     (tok,) = query("llm-tokens-cost", "headline")
     assert (tok["input_tokens"], tok["output_tokens"]) == (INPUT_TOKENS, OUTPUT_TOKENS)
     assert tok["unpriced_calls"] == UNPRICED
-    assert tok["cost_usd"] == pytest.approx(round(sum(COST.values()), 4), abs=1e-9)
+    # the headline rounds to 6 digits: within half a unit of the last digit
+    assert tok["cost_usd"] == pytest.approx(sum(COST.values()), abs=0.5e-6 + 1e-9, rel=0)
     by_type: dict[str, float] = {}
     for r in query("llm-tokens-cost", "tokens-over-time"):
         by_type[r["token_type"]] = by_type.get(r["token_type"], 0) + r["tokens"]
