@@ -28,7 +28,7 @@ from llm_insights import contract
 from .artifacts import RenderContext
 from .errors import KitError
 from .fsutil import read_yaml
-from .kql.paths import KIT_ROOT
+from .paths import KIT_ROOT
 
 PROJECT = "llm-insights"
 NAMESPACE = PROJECT

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from llm_insights_kit.kql.paths import ALERTS_DIR
+from llm_insights_kit.paths import ALERTS_DIR
 
 
 @pytest.fixture()

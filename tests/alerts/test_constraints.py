@@ -16,8 +16,8 @@ from llm_insights_kit.alerts.constraints import BY_ID, CONSTRAINTS, WINDOW_MINUT
 from llm_insights_kit.artifacts import RenderContext
 from llm_insights_kit.errors import KitError
 from llm_insights_kit.kql import service
-from llm_insights_kit.kql.paths import KIT_ROOT
 from llm_insights_kit.kql.templates import tidy
+from llm_insights_kit.paths import KIT_ROOT
 from llm_insights_kit.stack_config import render_context
 
 MODEL = 'tostring(customDimensions["gen_ai.request.model"])'

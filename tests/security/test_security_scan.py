@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from llm_insights_kit import cli
-from llm_insights_kit.kql.paths import KIT_ROOT
 from llm_insights_kit.local.ingest import LOOPBACK_EXPORTER_ENV
+from llm_insights_kit.paths import KIT_ROOT
 
 from .secrets_scan import findings, strings
 

@@ -28,8 +28,8 @@ from ..dashboards.render import template_variables
 from ..errors import KitError
 from ..fsutil import read_yaml
 from ..kql import service
-from ..kql.paths import ALERTS_DIR, KIT_ROOT
 from ..kql.templates import render_string
+from ..paths import ALERTS_DIR, KIT_ROOT
 from . import schema as s
 from .validate import (
     RuleChecks,

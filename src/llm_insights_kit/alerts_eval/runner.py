@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from ..artifacts import AlertRuleSpec, RenderContext
 from ..errors import KitError
-from ..kql.paths import ALERTS_DIR
+from ..paths import ALERT_TESTS_DIR
 from .durations import format_short_duration
 from .evaluator import Evaluation, QueryStore, RuleEvaluator, format_series, format_value
 from .fixtures import (
@@ -64,7 +64,7 @@ def default_store() -> InsertableStore:
 
 def default_fixture_dir() -> Path:
     """The kit's own rule tests: ``alerts/tests/``."""
-    return ALERTS_DIR / "tests"
+    return ALERT_TESTS_DIR
 
 
 @dataclass

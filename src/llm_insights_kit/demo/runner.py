@@ -28,11 +28,11 @@ from llm_insights import contract
 from ..artifacts import AlertRuleSpec, RenderContext
 from ..errors import KitError
 from ..fsutil import ensure_dir
-from ..kql.paths import KIT_ROOT
 from ..local.envelopes import parse_time
 from ..local.ingest import LOCAL_ENDPOINT_ENV, LOOPBACK_EXPORTER_ENV, IngestServer
 from ..local.llm_standin import LLMStandin
 from ..local.store import LocalStore
+from ..paths import BUILD_DIR
 from . import kit_parts
 from .alert_report import RuleResult, evaluate_rules, print_alert_report
 from .app_process import AppProcess
@@ -49,8 +49,8 @@ from .workload import (
     run_phase,
 )
 
-DEMO_DIR = KIT_ROOT / "build" / "demo"
-PREVIEW_DIR = KIT_ROOT / "build" / "preview"
+DEMO_DIR = BUILD_DIR / "demo"
+PREVIEW_DIR = BUILD_DIR / "preview"
 # Panels a minutes-long demo cannot fill, and why.
 EMPTY_WHY = {
     "llm-drift/quality-drift": " (compares the last hour with the hours before it; the demo "
