@@ -18,7 +18,7 @@ from llm_insights_kit.errors import KitError
 from llm_insights_kit.kql import service
 from llm_insights_kit.kql.templates import tidy
 from llm_insights_kit.paths import KIT_ROOT
-from llm_insights_kit.stack_config import render_context
+from llm_insights_kit.stack_config.files import render_context
 
 MODEL = 'tostring(customDimensions["gen_ai.request.model"])'
 BASE_QUERY = f"customMetrics\n| summarize v = sum(valueSum) by model = {MODEL}"

@@ -9,7 +9,9 @@ import infra_harness as harness
 import pulumi
 import pytest
 import yaml
-from llm_insights_infra.config import KEYS, NAMESPACE, parse_config
+from llm_insights_infra.config import parse_config
+
+from llm_insights_kit.stack_config.schema import KEYS, NAMESPACE
 
 pytestmark = pytest.mark.pulumi
 

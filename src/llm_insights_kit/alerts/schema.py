@@ -29,7 +29,6 @@ MAX_DIMENSIONS = 6
 MAX_EVALUATION_PERIODS = 6
 MAX_LOOKBACK = timedelta(days=2)
 MAX_PROPERTIES_BYTES = 64 * 1024
-ROUTES = ("critical", "warning", "info")  # infra maps each to action groups
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$")
 
 # The stack-config overrides allowed per rule (``llm-insights:alerts.<rule>.<field>``).

@@ -17,14 +17,15 @@ from typing import Any, Protocol
 
 from ..artifacts import AlertRuleSpec, RenderContext
 from ..errors import KitError
+from ..messages import did_you_mean
 from ..paths import ALERT_TESTS_DIR
+from ..stack_config.files import render_context
 from .durations import format_short_duration
 from .evaluator import Evaluation, QueryStore, RuleEvaluator, format_series, format_value
 from .fixtures import (
     Expectation,
     FixtureFile,
     RuleTest,
-    _suggest,
     discover,
     load_fixture_file,
     rows_for_test,
@@ -47,13 +48,6 @@ def default_loader(ctx: RenderContext, rules_dir: Path | None) -> list[AlertRule
     from ..alerts import load_rules  # the rule loader (dashboards/alerts area)
 
     return load_rules(ctx, rules_dir) if rules_dir is not None else load_rules(ctx)
-
-
-def context_for(stack: str | None, stack_file: Path | None = None) -> RenderContext:
-    """The stack's RenderContext exactly as ``llm-insights render`` builds it."""
-    from ..dashboards.stack import render_context
-
-    return render_context(stack, stack_file)
 
 
 def default_store() -> InsertableStore:
@@ -142,7 +136,7 @@ class _Rules:
     def context(self, stack: str | None) -> RenderContext:
         if stack not in self._contexts:
             use_file = self.stack_file if stack == self.stack else None
-            self._contexts[stack] = context_for(stack, use_file)
+            self._contexts[stack] = render_context(stack, use_file)
         return self._contexts[stack]
 
     def get(self, fixture: FixtureFile, stack: str | None) -> dict[str, AlertRuleSpec]:
@@ -213,7 +207,7 @@ def run_test(
             raise KitError(
                 str(fixture.path),
                 f"test {test.name!r}: expect[{exp.index}].rule = {exp.rule!r}: no such rule"
-                + _suggest(exp.rule, sorted(rules))
+                + did_you_mean(exp.rule, sorted(rules))
                 + "; loaded: "
                 + ", ".join(sorted(rules)),
             )

@@ -33,6 +33,7 @@ from ..local.ingest import LOCAL_ENDPOINT_ENV, LOOPBACK_EXPORTER_ENV, IngestServ
 from ..local.llm_standin import LLMStandin
 from ..local.store import LocalStore
 from ..paths import BUILD_DIR
+from ..stack_config.files import render_context
 from . import kit_parts
 from .alert_report import RuleResult, evaluate_rules, print_alert_report
 from .app_process import AppProcess
@@ -151,7 +152,7 @@ def run_demo(
     """Run the demo end to end; raises ``KitError`` with the failing part named."""
     t0 = time.monotonic()
     ensure_dir(out_dir, "--out")
-    ctx = kit_parts.render_context(stack)
+    ctx = render_context(stack)
     rules = kit_parts.load_alert_rules(ctx)
     phases = demo_phases(scale=scale)
     store_path = out_dir / "telemetry.duckdb"
