@@ -13,7 +13,7 @@ import pytest
 from llm_insights import contract as c
 
 from llm_insights_kit.alerts import load_rules
-from llm_insights_kit.alerts_eval import evaluate
+from llm_insights_kit.alerts.evaluator import evaluate
 from llm_insights_kit.artifacts import RenderContext
 
 from .conftest import Ran, TruthHarness

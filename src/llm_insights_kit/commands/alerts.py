@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from ..alerts_eval.durations import format_short_duration, parse_short_duration
-from ..alerts_eval.evaluator import RuleEvaluator
-from ..alerts_eval.runner import (
+from ..alerts.durations import format_short_duration, parse_short_duration
+from ..alerts.evaluator import RuleEvaluator
+from ..alerts.rule_tests import (
     RunReport,
     TestOutcome,
     default_loader,

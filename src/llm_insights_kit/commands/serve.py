@@ -86,7 +86,7 @@ def _client_host(host: str) -> str:
 
 def _site(args: argparse.Namespace, store: LocalStore, token: str) -> LiveSite:
     """The stack's workbooks and alert rules, rendered once (templates do not change)."""
-    from ..alerts_eval.runner import default_loader
+    from ..alerts.rule_tests import default_loader
     from ..dashboards import render_workbooks
     from ..stack_config.files import render_context
 

@@ -7,7 +7,7 @@ import io
 import pytest
 
 from llm_insights_kit.alerts import load_rules
-from llm_insights_kit.alerts_eval.runner import RunReport, default_fixture_dir, run_paths
+from llm_insights_kit.alerts.rule_tests import RunReport, default_fixture_dir, run_paths
 from llm_insights_kit.artifacts import RenderContext
 from llm_insights_kit.commands.alerts import write_report
 
