@@ -118,8 +118,8 @@ def test_demo_app_gets_the_container_apps_telemetry_settings() -> None:
     from llm_insights_infra.container_app import AppHostingArgs, plain_env
 
     from llm_insights_kit.demo.runner import app_environment
+    from llm_insights_kit.fake_openai.server import LLMStandin
     from llm_insights_kit.local.ingest import IngestServer
-    from llm_insights_kit.local.llm_standin import LLMStandin
 
     config = harness.load_stack_file("prod")
     values, secret = harness.engine_config(config, harness.FAKE_SECRETS["prod"])

@@ -27,10 +27,10 @@ from llm_insights import contract
 
 from ..artifacts import AlertRuleSpec, RenderContext
 from ..errors import KitError
+from ..fake_openai.server import LLMStandin
 from ..fsutil import ensure_dir
 from ..local.envelopes import parse_time
 from ..local.ingest import LOCAL_ENDPOINT_ENV, LOOPBACK_EXPORTER_ENV, IngestServer
-from ..local.llm_standin import LLMStandin
 from ..local.store import LocalStore
 from ..paths import BUILD_DIR
 from ..stack_config.files import render_context
