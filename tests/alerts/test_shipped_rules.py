@@ -14,6 +14,10 @@ from llm_insights_kit.commands.alerts import write_report
 SILENT_SIDE = {"GreaterThan": "<=", "GreaterThanOrEqual": "<"}
 
 
+# every shipped rule test in alerts/tests/ runs once for the module (~40 s)
+pytestmark = pytest.mark.slow
+
+
 @pytest.fixture(scope="module")
 def report() -> RunReport:
     return run_paths([default_fixture_dir()])
