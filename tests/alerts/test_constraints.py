@@ -13,6 +13,7 @@ import yaml
 from llm_insights_kit.alerts import load_rules
 from llm_insights_kit.alerts import schema as s
 from llm_insights_kit.alerts.constraints import BY_ID, CONSTRAINTS, WINDOW_MINUTES
+from llm_insights_kit.alerts.durations import iso_duration
 from llm_insights_kit.artifacts import RenderContext
 from llm_insights_kit.errors import KitError
 from llm_insights_kit.kql import service
@@ -126,7 +127,7 @@ def test_the_base_rule_and_words_inside_literals_and_comments_pass(tmp_path):
 
 def test_window_sizes_are_the_services_granularities():
     """schema.WINDOW_SIZES = the minutes in the service error, plus PT1M (with PT1M frequency)."""
-    minutes = {int(s.parse_duration(w).total_seconds() // 60) for w in s.WINDOW_SIZES}
+    minutes = {int(iso_duration(w).total_seconds() // 60) for w in s.WINDOW_SIZES}
     assert minutes - {1} == set(WINDOW_MINUTES)
 
 

@@ -19,6 +19,7 @@ from ..kql.service import Analysis
 from ..messages import assignment, located
 from . import schema as s
 from .constraints import cite, frequency_problem, violations, window_problem
+from .durations import iso_duration
 
 
 def where(source_file: str, rule: str, field: str, value: Any) -> str:
@@ -136,7 +137,7 @@ def check_rule(
     for violation in violations(rule, analysis):
         fail(violation.field, violation.value, violation.problem + cite(violation.constraint.id))
     window = rule.window_size
-    if checks.min_window and s.parse_duration(window) < s.parse_duration(checks.min_window):
+    if checks.min_window and iso_duration(window) < iso_duration(checks.min_window):
         fail(
             "windowSize",
             window,
