@@ -14,7 +14,7 @@ OPENAI_COMPAT ?= 1.109.1 2.8.0
 GENAI_PEER := .genai-peer
 GENAI_PEER_STAMP := $(GENAI_PEER)/.installed
 
-.PHONY: setup demo test test-compat test-genai-peer lint fmt render bench lock browser clean
+.PHONY: setup demo test test-fast test-compat test-genai-peer lint fmt render bench lock browser clean
 
 setup: $(STAMP) $(NODE_STAMP)
 
@@ -46,6 +46,12 @@ test: setup browser
 	$(BIN)/pytest $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-compat
 	$(MAKE) --no-print-directory test-genai-peer
+
+# The quick loop while working: ruff and every test not marked slow (no compat or peer runs).
+test-fast: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
 
 # The SDK's real-client tests again under each older openai major (installed beside the venv).
 test-compat: setup

@@ -21,8 +21,9 @@ LONG_CHUNKS = 128
 
 
 def _serve(conn: Any) -> None:
+    from llm_insights_kit.fake_openai.scripted import Scripted
+    from llm_insights_kit.fake_openai.server import LLMStandin
     from llm_insights_kit.local.ingest import IngestServer
-    from llm_insights_kit.local.llm_standin import LLMStandin, Scripted
 
     standin = LLMStandin().start()
     # zero latency, realistic usage; streams differ only in their number of content chunks

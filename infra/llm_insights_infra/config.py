@@ -12,69 +12,27 @@ echoed), and rendering the workbooks and alert rules the stack deploys.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 from typing import Any
 
 import pulumi
 
 from llm_insights_kit.artifacts import AlertRuleSpec, RenderContext, WorkbookArtifact
 from llm_insights_kit.errors import KitError
-from llm_insights_kit.stack_config import (
-    CONTAINER_CPUS,
-    KEYS,
-    KEYS_BY_NAME,
-    LOCATION_KEY,
-    NAMESPACE,
-    PROJECT,
-    RECEIVER_KINDS,
-    RESERVED_TAGS,
-    ROUTES,
-    SAMPLERS,
-    AppInsightsConfig,
-    ContainerAppConfig,
-    Key,
-    Notifications,
-    ResourceGroupConfig,
-    TelemetryConfig,
-    WorkspaceConfig,
-    validate,
-)
-
-__all__ = [
-    "CONTAINER_CPUS", "KEYS", "KEYS_BY_NAME", "LOCATION_KEY", "NAMESPACE", "PROJECT",
-    "RECEIVER_KINDS", "RESERVED_TAGS", "ROUTES", "SAMPLERS", "AppInsightsConfig",
-    "ContainerAppConfig", "Key", "NotificationsConfig", "Renderers", "ResourceGroupConfig",
-    "StackConfig", "TelemetryConfig", "WorkspaceConfig", "default_renderers",
-    "load_stack_config", "parse_config", "runtime_config",
-]  # fmt: skip
-
+from llm_insights_kit.stack_config.checks import validate
+from llm_insights_kit.stack_config.schema import Notifications, StackSettings
 
 #: The kit's notification settings with the secret URLs as Pulumi secret outputs.
 NotificationsConfig = Notifications[pulumi.Output[str]]
 
 
 @dataclass(frozen=True)
-class StackConfig:
-    """Everything the program needs, validated; built only by ``parse_config``."""
+class StackConfig(StackSettings[pulumi.Output[str]]):
+    """The kit's validated settings, secrets as ``Output.secret`` and the region required, with
+    what the stack deploys rendered; built only by ``parse_config``."""
 
-    project: str
-    stack: str
-    environment: str
-    config_file: str
-    location: str
-    protect: bool
-    extra_tags: Mapping[str, str]
-    resource_group: ResourceGroupConfig
-    workspace: WorkspaceConfig
-    app_insights: AppInsightsConfig
-    telemetry: TelemetryConfig
-    container_app: ContainerAppConfig | None
-    notifications: NotificationsConfig
-    daily_budget_usd: float | None
-    alert_overrides: Mapping[str, Mapping[str, Any]]
     workbooks: tuple[WorkbookArtifact, ...] = ()
     alert_rules: tuple[AlertRuleSpec, ...] = ()
-    render_context: RenderContext = field(default_factory=RenderContext)
 
 
 @dataclass(frozen=True)
@@ -90,10 +48,6 @@ def default_renderers() -> Renderers:
     from llm_insights_kit.dashboards import render_workbooks
 
     return Renderers(render_workbooks=render_workbooks, load_rules=load_rules)
-
-
-def _secret(value: str | None) -> pulumi.Output[str] | None:
-    return None if value is None else pulumi.Output.secret(value)
 
 
 def parse_config(
@@ -119,38 +73,11 @@ def parse_config(
         if str(err).startswith(config_file):
             raise
         raise KitError(config_file, str(err)) from None
-    for rule in rules:
-        if rule.route not in ROUTES:
-            raise KitError(
-                rule.source_file,
-                f"{rule.name}: route = {rule.route}: must be one of {', '.join(ROUTES)}",
-            )
-
-    n = settings.notifications
+    secured = settings.with_secrets(pulumi.Output.secret)
     return StackConfig(
-        project=settings.project,
-        stack=settings.stack,
-        environment=settings.environment,
-        config_file=config_file,
-        location=settings.location,
-        protect=settings.protect,
-        extra_tags=settings.extra_tags,
-        resource_group=settings.resource_group,
-        workspace=settings.workspace,
-        app_insights=settings.app_insights,
-        telemetry=settings.telemetry,
-        container_app=settings.container_app,
-        notifications=NotificationsConfig(
-            emails=n.emails,
-            pagerduty_url=_secret(n.pagerduty_url),
-            slack_webhook_url=_secret(n.slack_webhook_url),
-            routes=n.routes,
-        ),
-        daily_budget_usd=settings.daily_budget_usd,
-        alert_overrides=settings.alert_overrides,
+        **{f.name: getattr(secured, f.name) for f in fields(StackSettings)},
         workbooks=workbooks,
         alert_rules=rules,
-        render_context=ctx,
     )
 
 

@@ -17,9 +17,11 @@ import pulumi
 from llm_insights import contract
 from pulumi_azure_native import app, authorization, keyvault, managedidentity, operationalinsights
 
-from llm_insights_kit.stack_config import app_telemetry_env
-
-from .config import ContainerAppConfig, TelemetryConfig
+from llm_insights_kit.stack_config.schema import (
+    ContainerAppConfig,
+    TelemetryConfig,
+    app_telemetry_env,
+)
 
 CONNECTION_STRING_SECRET = "appinsights-connection-string"
 # Built-in role that may send telemetry to a component with local auth disabled.

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import applicationinsights, operationalinsights
 
-from .config import AppInsightsConfig, WorkspaceConfig
+from llm_insights_kit.stack_config.schema import AppInsightsConfig, WorkspaceConfig
 
 WORKSPACE_SKU = "PerGB2018"
 # Component outputs that carry ingestion credentials: always stored as secrets in state.

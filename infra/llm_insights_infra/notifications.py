@@ -8,7 +8,9 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import logic, monitor
 
-from .config import ROUTES, NotificationsConfig
+from llm_insights_kit.artifacts import ROUTES
+
+from .config import NotificationsConfig
 from .slack_workflow import TRIGGER_NAME, WEBHOOK_PARAMETER, workflow_definition
 
 SHORT_NAME_MAX = 12

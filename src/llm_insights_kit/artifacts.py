@@ -10,6 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+# The notification routes: an alert rule's ``route``; a stack maps each to receivers.
+ROUTES = ("critical", "warning", "info")
+
 
 @dataclass(frozen=True)
 class RenderContext:

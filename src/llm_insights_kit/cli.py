@@ -7,34 +7,34 @@ Bad input (``KitError``) is printed as one clear line and exits 2 — never a tr
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 
+from .commands import alerts, demo, lint, preview, prices, render, serve
 from .errors import KitError
 
-# subcommand -> module under llm_insights_kit.commands (imported only when used)
-COMMANDS: dict[str, str] = {
-    "render": "render",
-    "lint": "lint",
-    "alerts": "alerts",
-    "serve": "serve",
-    "preview": "preview",
-    "demo": "demo",
-    "prices": "prices",
+DESCRIPTION = (
+    "Observability for LLM apps on Azure: render and lint the workbooks and alert rules a stack "
+    "deploys, unit-test the rules, run a local Application Insights, preview workbooks, run the "
+    "demo."
+)
+
+COMMANDS: dict[str, ModuleType] = {
+    "render": render,
+    "lint": lint,
+    "alerts": alerts,
+    "serve": serve,
+    "preview": preview,
+    "demo": demo,
+    "prices": prices,
 }
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="llm-insights", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="llm-insights", description=DESCRIPTION)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, module_name in COMMANDS.items():
-        try:
-            module = importlib.import_module(f"llm_insights_kit.commands.{module_name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"llm_insights_kit.commands.{module_name}":
-                raise
-            continue  # not built yet
+    for name, module in COMMANDS.items():
         cmd = sub.add_parser(name, help=module.HELP, description=module.HELP)
         module.add_arguments(cmd)
         cmd.set_defaults(_run=module.run)

@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from .errors import KitError
+from .paths import SHIPPED_PRICES_FILE
 
 SOURCE = "genai-prices"
 PROVIDERS = ("openai", "azure")
-SHIPPED = Path(__file__).resolve().parents[2] / "sdk" / "src" / "llm_insights" / "_prices.json"
 
 # genai-prices ModelPrice field -> the SDK's rate key (USD per 1M tokens)
 RATE_KEYS = {
@@ -166,12 +166,12 @@ def render(data: dict[str, Any]) -> str:
     return json.dumps(data, indent=1, sort_keys=False) + "\n"
 
 
-def write(path: Path = SHIPPED) -> Path:
+def write(path: Path = SHIPPED_PRICES_FILE) -> Path:
     path.write_text(render(build()), encoding="utf-8")
     return path
 
 
-def differs(path: Path = SHIPPED) -> bool:
+def differs(path: Path = SHIPPED_PRICES_FILE) -> bool:
     """True when *path* is not exactly what the pinned source gives."""
     try:
         return path.read_text(encoding="utf-8") != render(build())

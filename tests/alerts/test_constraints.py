@@ -13,12 +13,13 @@ import yaml
 from llm_insights_kit.alerts import load_rules
 from llm_insights_kit.alerts import schema as s
 from llm_insights_kit.alerts.constraints import BY_ID, CONSTRAINTS, WINDOW_MINUTES
+from llm_insights_kit.alerts.durations import iso_duration
 from llm_insights_kit.artifacts import RenderContext
 from llm_insights_kit.errors import KitError
 from llm_insights_kit.kql import service
-from llm_insights_kit.kql.paths import KIT_ROOT
 from llm_insights_kit.kql.templates import tidy
-from llm_insights_kit.stack_config import render_context
+from llm_insights_kit.paths import KIT_ROOT
+from llm_insights_kit.stack_config.files import render_context
 
 MODEL = 'tostring(customDimensions["gen_ai.request.model"])'
 BASE_QUERY = f"customMetrics\n| summarize v = sum(valueSum) by model = {MODEL}"
@@ -126,7 +127,7 @@ def test_the_base_rule_and_words_inside_literals_and_comments_pass(tmp_path):
 
 def test_window_sizes_are_the_services_granularities():
     """schema.WINDOW_SIZES = the minutes in the service error, plus PT1M (with PT1M frequency)."""
-    minutes = {int(s.parse_duration(w).total_seconds() // 60) for w in s.WINDOW_SIZES}
+    minutes = {int(iso_duration(w).total_seconds() // 60) for w in s.WINDOW_SIZES}
     assert minutes - {1} == set(WINDOW_MINUTES)
 
 

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from llm_insights_kit import cli
-from llm_insights_kit.kql.paths import ALERTS_DIR
+from llm_insights_kit.paths import ALERTS_DIR
 
 ERRORS_RULES = ALERTS_DIR / "errors.yaml"
 FIRST_RULE = "llm-error-rate-high"
@@ -222,7 +222,8 @@ def test_bad_alert_rule(case: str, tmp_path: Path, capsys) -> None:
 
 # -- workbook templates: the renderer over a copy of dashboards/ with one broken workbook ------
 def _dashboards_copy(tmp: Path, name: str, body: str, monkeypatch) -> None:
-    from llm_insights_kit.kql import paths, templates
+    from llm_insights_kit import paths
+    from llm_insights_kit.kql import templates
 
     root = tmp / "dashboards"
     shutil.copytree(paths.TEMPLATES_DIR, root)
@@ -393,7 +394,7 @@ def test_messages_say_what_is_accepted(case: str, tmp_path: Path, capsys) -> Non
 
 
 def test_missing_stack_names_each_place_looked_once(tmp_path: Path, capsys, monkeypatch) -> None:
-    from llm_insights_kit.kql.paths import KIT_ROOT
+    from llm_insights_kit.paths import KIT_ROOT
 
     monkeypatch.chdir(KIT_ROOT)  # the current directory is also the kit checkout
     code, msg = run_cli(["render", "--stack", "nope", "--out", str(tmp_path / "o")], capsys)

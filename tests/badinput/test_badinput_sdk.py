@@ -144,6 +144,7 @@ def test_unknown_model_is_counted_unpriced_not_zero_cost(pipeline) -> None:
     assert c.COST.name not in points
 
 
+@pytest.mark.slow  # ~11 s
 def test_2500_user_ids_never_reach_metric_dimensions(pipeline) -> None:
     client = client_answering(completion())
     for i in range(2500):

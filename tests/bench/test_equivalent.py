@@ -23,7 +23,8 @@ from llm_insights import _state
 from llm_insights import contract as c
 
 from bench import configs, servers
-from llm_insights_kit.local.llm_standin import LLMStandin, Scripted
+from llm_insights_kit.fake_openai.scripted import Scripted
+from llm_insights_kit.fake_openai.server import LLMStandin
 
 # differ per call or with timing, not with the instrumentation
 _PER_CALL = {c.GEN_AI_RESPONSE_ID}

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from llm_insights_kit.cli import main
-from llm_insights_kit.kql.paths import ALERTS_DIR
+from llm_insights_kit.paths import ALERTS_DIR
 
 STACK = """\
 config:

@@ -64,6 +64,7 @@ def test_iter_queries_lists_panels_and_dropdowns(golden_workbooks):
     assert fixed == {"budget-burn": 30 * 86_400_000, "today-projection": 86_400_000}
 
 
+@pytest.mark.slow  # ~11 s
 def test_every_panel_shows_data_when_the_sdk_emits_everything(golden_workbooks, store):
     """Every query runs on duckdb-kql (an unsupported construct raises KitError naming it), and
     panels read only what the SDK emits: with samples of every metric, none is empty."""

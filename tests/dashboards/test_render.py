@@ -21,7 +21,7 @@ from llm_insights_kit.dashboards import (
 from llm_insights_kit.dashboards.lint import lint_workbook
 from llm_insights_kit.errors import KitError
 from llm_insights_kit.kql import templates
-from llm_insights_kit.kql.paths import ALERTS_DIR, TEMPLATES_DIR
+from llm_insights_kit.paths import ALERTS_DIR, TEMPLATES_DIR
 
 from .conftest import GOLDEN_CTX
 

@@ -16,7 +16,7 @@ from datetime import timedelta
 import pytest
 
 from llm_insights_kit.alerts import load_rules
-from llm_insights_kit.alerts_eval import evaluate
+from llm_insights_kit.alerts.evaluator import evaluate
 from llm_insights_kit.artifacts import AlertRuleSpec, RenderContext
 
 from .alert_plan import (

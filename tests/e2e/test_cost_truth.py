@@ -13,7 +13,7 @@ import pytest
 from llm_insights import contract as c
 
 from llm_insights_kit.alerts import load_rules
-from llm_insights_kit.alerts_eval import evaluate
+from llm_insights_kit.alerts.evaluator import evaluate
 from llm_insights_kit.artifacts import RenderContext
 
 from .conftest import Ran, TruthHarness
@@ -43,7 +43,7 @@ def cost_run(truth_harness: TruthHarness) -> tuple[Ran, CostTruth]:
 @pytest.fixture(scope="module")
 def panels() -> dict[str, str]:
     from llm_insights_kit.dashboards import iter_queries, render_workbooks
-    from llm_insights_kit.dashboards.stack import render_context
+    from llm_insights_kit.stack_config.files import render_context
 
     (wb,) = [w for w in render_workbooks(render_context("dev")) if w.key == "llm-tokens-cost"]
     return {q.step: q.query for q in iter_queries(wb.serialized_data, wb.key)}

@@ -16,8 +16,8 @@ from llm_insights_kit.demo import kit_parts
 from llm_insights_kit.demo.display import Display
 from llm_insights_kit.demo.runner import app_environment
 from llm_insights_kit.demo.workload import AGENT_MAX_TURNS, DEPLOYMENT_PREVIEW, demo_phases
+from llm_insights_kit.fake_openai.server import LLMStandin
 from llm_insights_kit.local.ingest import IngestServer
-from llm_insights_kit.local.llm_standin import LLMStandin
 
 ROOT = Path(__file__).resolve().parents[2]
 INCIDENT_RULES = (

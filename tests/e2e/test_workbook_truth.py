@@ -30,8 +30,8 @@ import pytest
 from llm_insights import contract as c
 
 from llm_insights_kit.dashboards import bind_parameters, iter_queries, render_workbooks
-from llm_insights_kit.dashboards.stack import render_context
 from llm_insights_kit.local.store import QueryResult
+from llm_insights_kit.stack_config.files import render_context
 
 from .conftest import SAMPLING_PERCENT, DriftRun, Ran
 from .truth_plan import (

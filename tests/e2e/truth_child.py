@@ -24,7 +24,8 @@ from typing import Any
 import llm_insights
 import openai
 
-from llm_insights_kit.local.llm_standin import SCENARIO_HEADER, LLMStandin, Scripted
+from llm_insights_kit.fake_openai.scripted import SCENARIO_HEADER, Scripted
+from llm_insights_kit.fake_openai.server import LLMStandin
 
 AZURE_API_VERSION = "2024-10-21"
 RETRIEVER = "truth-kb"  # as truth_plan.RETRIEVER (this script runs outside the test package)

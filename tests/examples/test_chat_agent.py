@@ -20,7 +20,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from llm_insights_kit.local.llm_standin import LLMStandin, Scripted
+from llm_insights_kit.fake_openai.scripted import Scripted
+from llm_insights_kit.fake_openai.server import LLMStandin
 
 
 @pytest.fixture

@@ -22,10 +22,11 @@ from llm_insights import contract as c
 from llm_insights._metrics import bucket_for
 
 from llm_insights_kit.dashboards import bind_parameters, iter_queries, render_workbooks
-from llm_insights_kit.dashboards.stack import render_context
+from llm_insights_kit.fake_openai.scripted import Scripted
+from llm_insights_kit.fake_openai.server import LLMStandin
 from llm_insights_kit.local.ingest import LOOPBACK_EXPORTER_ENV, IngestServer
-from llm_insights_kit.local.llm_standin import LLMStandin, Scripted
 from llm_insights_kit.local.store import LocalStore
+from llm_insights_kit.stack_config.files import render_context
 
 pytestmark = [pytest.mark.e2e]
 

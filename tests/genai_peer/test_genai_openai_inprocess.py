@@ -19,7 +19,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from llm_insights_kit.local.llm_standin import LLMStandin, Scripted
+from llm_insights_kit.fake_openai.scripted import Scripted
+from llm_insights_kit.fake_openai.server import LLMStandin
 
 PEER_SCOPE = "opentelemetry.instrumentation.genai.openai"
 GPT4O = {"input": 0.0025, "output": 0.01}  # the shipped price, USD per 1K tokens

@@ -25,7 +25,8 @@ from opentelemetry.instrumentation.genai.openai import OpenAIInstrumentor
 from opentelemetry.instrumentation.genai.openai_agents import OpenAIAgentsInstrumentor
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 
-from llm_insights_kit.local.llm_standin import LLMStandin, Scripted
+from llm_insights_kit.fake_openai.scripted import Scripted
+from llm_insights_kit.fake_openai.server import LLMStandin
 
 from .test_genai_openai_inprocess import Pipeline
 

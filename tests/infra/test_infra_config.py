@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import re
+from dataclasses import fields
 from typing import Any
 
 import infra_harness as harness
 import pulumi
 import pytest
 import yaml
-from llm_insights_infra.config import KEYS, NAMESPACE, parse_config
+from llm_insights_infra.config import parse_config
+from pulumi.runtime.sync_await import _sync_await
+
+from llm_insights_kit.stack_config.checks import validate
+from llm_insights_kit.stack_config.schema import KEYS, NAMESPACE, StackSettings
 
 pytestmark = pytest.mark.pulumi
 
@@ -289,3 +294,27 @@ def test_pulumi_yaml_documents_every_key():
             assert line, f"{key.name} undocumented in Pulumi.yaml"
             assert key.description in text
     assert set(declared) == {k.name for k in KEYS if k.type in ("string", "integer", "boolean")}
+
+
+def test_the_program_holds_the_kits_settings_with_secrets_as_secret_outputs():
+    """StackConfig is the kit's StackSettings with each set secret as Output.secret: no field
+    restated or dropped, and no secret reaching a resource as plain text."""
+    values, secret_keys = harness.engine_config(
+        harness.load_stack_file("prod"), harness.FAKE_SECRETS["prod"]
+    )
+    cfg = parse_config(values, frozenset(secret_keys), "prod")
+    kit = validate(values, frozenset(secret_keys), "prod", deploy=True)
+    assert isinstance(cfg, StackSettings)
+    for field in fields(StackSettings):
+        if field.name != "notifications":
+            assert getattr(cfg, field.name) == getattr(kit, field.name), field.name
+    got, plain = cfg.notifications, kit.notifications
+    assert (got.emails, got.routes) == (plain.emails, plain.routes)
+    for output, text in (
+        (got.pagerduty_url, plain.pagerduty_url),
+        (got.slack_webhook_url, plain.slack_webhook_url),
+    ):
+        assert text is not None and isinstance(output, pulumi.Output)
+        # resolved on the loop Pulumi created them on, as the engine would
+        assert _sync_await(output.future()) == text
+        assert _sync_await(output.is_secret()) is True

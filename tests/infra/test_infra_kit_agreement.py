@@ -14,7 +14,7 @@ from llm_insights_infra.config import parse_config
 
 from llm_insights_kit import cli
 from llm_insights_kit.errors import KitError
-from llm_insights_kit.stack_config import read_stack_file
+from llm_insights_kit.stack_config.files import read_stack_file
 
 pytestmark = pytest.mark.pulumi
 
@@ -110,7 +110,7 @@ def test_committed_stacks_read_alike(stack: str) -> None:
                  "workspace", "app_insights", "telemetry", "container_app",
                  "daily_budget_usd", "alert_overrides"):  # fmt: skip
         assert getattr(kit, name) == getattr(program, name), name
-    assert kit.render_context().alert_overrides == program.render_context.alert_overrides
+    assert kit.render_context().alert_overrides == program.render_context().alert_overrides
 
 
 def test_demo_app_gets_the_container_apps_telemetry_settings() -> None:
@@ -118,8 +118,8 @@ def test_demo_app_gets_the_container_apps_telemetry_settings() -> None:
     from llm_insights_infra.container_app import AppHostingArgs, plain_env
 
     from llm_insights_kit.demo.runner import app_environment
+    from llm_insights_kit.fake_openai.server import LLMStandin
     from llm_insights_kit.local.ingest import IngestServer
-    from llm_insights_kit.local.llm_standin import LLMStandin
 
     config = harness.load_stack_file("prod")
     values, secret = harness.engine_config(config, harness.FAKE_SECRETS["prod"])
@@ -131,7 +131,7 @@ def test_demo_app_gets_the_container_apps_telemetry_settings() -> None:
         entra_id_ingestion=False, tags={},
     )  # fmt: skip
     with LLMStandin() as standin, IngestServer() as ingest:
-        demo = app_environment(standin, ingest, cfg.render_context)
+        demo = app_environment(standin, ingest, cfg.render_context())
     container = dict(plain_env(args))
     assert container and {k: demo.get(k) for k in container} == container
 

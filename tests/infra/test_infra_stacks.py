@@ -15,7 +15,6 @@ import infra_harness as harness
 import pytest
 from llm_insights import _cost
 from llm_insights import contract as c
-from llm_insights_infra.config import ROUTES, SAMPLERS
 from llm_insights_infra.container_app import (
     CONNECTION_STRING_SECRET,
     ENV_AUTHENTICATION_STRING,
@@ -31,8 +30,9 @@ from llm_insights_infra.workbooks import workbook_guid
 from llm_insights_policy import rules as policy
 
 from llm_insights_kit.alerts import load_rules
-from llm_insights_kit.artifacts import RenderContext
+from llm_insights_kit.artifacts import ROUTES, RenderContext
 from llm_insights_kit.dashboards import render_workbooks, with_fallback_resource
+from llm_insights_kit.stack_config.schema import SAMPLERS
 
 pytestmark = pytest.mark.pulumi
 

@@ -37,7 +37,7 @@ sys.addaudithook(_audit)
 import llm_insights  # noqa: E402
 import openai  # noqa: E402
 
-from llm_insights_kit.local.llm_standin import LLMStandin  # noqa: E402
+from llm_insights_kit.fake_openai.server import LLMStandin  # noqa: E402
 
 with LLMStandin() as standin:
     llm_insights.configure(service_name="offline-app")

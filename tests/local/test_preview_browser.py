@@ -78,6 +78,7 @@ def _png_size(path: Path) -> tuple[int, int]:
     return struct.unpack(">II", header[16:24])
 
 
+@pytest.mark.slow  # ~8 s: headless Chromium
 def test_every_preview_page_renders_every_panel_with_data(stack_previews, tmp_path) -> None:
     pages = list(stack_previews.pages.items())
     assert pages

@@ -32,6 +32,7 @@ def _unpriced_state(dom: str) -> str:
     return found.group(1)
 
 
+@pytest.mark.slow  # ~27 s: headless Chromium while calls arrive
 def test_live_pages_move_as_calls_arrive(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv(contract.ENV_OTEL_METRIC_EXPORT_INTERVAL, "1000")
     monkeypatch.setenv(contract.ENV_OTEL_BSP_SCHEDULE_DELAY, "500")

@@ -100,6 +100,7 @@ def alert_states(html: str) -> dict[str, str]:
     return dict(re.findall(r'<tr data-rule="([^"]+)" data-alert-state="(\w+)">', html))
 
 
+@pytest.mark.slow  # ~15 s
 def test_pages_alerts_and_readers_while_serving(served, tmp_path) -> None:
     status, index = served.get("/")
     assert status == 200

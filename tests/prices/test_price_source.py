@@ -7,7 +7,7 @@ import json
 import re
 from pathlib import Path
 
-from llm_insights_kit import prices
+from llm_insights_kit import paths, prices
 from llm_insights_kit.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,7 +24,7 @@ def test_the_installed_source_is_the_pinned_one():
 
 
 def test_shipped_file_equals_the_pinned_source():
-    shipped = json.loads(prices.SHIPPED.read_text(encoding="utf-8"))
+    shipped = json.loads(paths.SHIPPED_PRICES_FILE.read_text(encoding="utf-8"))
     assert shipped["source"] == {"name": "genai-prices", "version": pinned_version()}
     assert shipped == prices.build()
     assert not prices.differs()

@@ -10,7 +10,7 @@ import pytest
 from llm_insights import _state
 from llm_insights import contract as c
 
-from llm_insights_kit.local.llm_standin import Scripted
+from llm_insights_kit.fake_openai.scripted import Scripted
 
 MSG = [{"role": "user", "content": "hi"}]
 

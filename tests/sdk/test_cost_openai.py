@@ -11,7 +11,7 @@ import pytest
 from llm_insights import _cost
 from llm_insights import contract as c
 
-from llm_insights_kit.local.llm_standin import Scripted
+from llm_insights_kit.fake_openai.scripted import Scripted
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("instrumented_openai")]
 MSG = [{"role": "user", "content": "hi"}]

@@ -59,8 +59,8 @@ def _props(env: dict) -> dict:
 
 
 def test_real_exporter_envelopes(standin, tmp_path):
+    from llm_insights_kit.fake_openai.scripted import Scripted
     from llm_insights_kit.local.ingest import IngestServer
-    from llm_insights_kit.local.llm_standin import Scripted
 
     standin.reset()
     standin.script(

@@ -13,7 +13,7 @@ from llm_insights import contract as c
 from openai.resources.chat.completions import AsyncCompletions, Completions
 from openai.resources.embeddings import AsyncEmbeddings, Embeddings
 
-from llm_insights_kit.local.llm_standin import Scripted, filter_results
+from llm_insights_kit.fake_openai.scripted import Scripted, filter_results
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("instrumented_openai")]
 

@@ -114,7 +114,7 @@ def test_invalid_capture_setting_strict_raises(telemetry):
 
 @pytest.mark.e2e
 def test_capture_through_openai_stream(telemetry, stand, openai_client):
-    from llm_insights_kit.local.llm_standin import Scripted
+    from llm_insights_kit.fake_openai.scripted import Scripted
 
     llm_insights.configure("svc", capture_content=True)
     llm_insights.instrument_openai()

@@ -11,7 +11,7 @@ import openai
 import pytest
 from llm_insights import contract as c
 
-from llm_insights_kit.local.llm_standin import Scripted
+from llm_insights_kit.fake_openai.scripted import Scripted
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("instrumented_openai")]
 

@@ -17,7 +17,8 @@ from collections.abc import Iterator
 import pytest
 from llm_insights import contract as c
 
-from llm_insights_kit.local.llm_standin import LLMStandin, Scripted
+from llm_insights_kit.fake_openai.scripted import Scripted
+from llm_insights_kit.fake_openai.server import LLMStandin
 
 CHILD = textwrap.dedent(
     """

@@ -11,7 +11,8 @@ import urllib.request
 import openai
 import pytest
 
-from llm_insights_kit.local.llm_standin import BUILTIN_SCENARIOS, LLMStandin, Scripted
+from llm_insights_kit.fake_openai.scripted import BUILTIN_SCENARIOS, Scripted
+from llm_insights_kit.fake_openai.server import LLMStandin
 
 pytestmark = pytest.mark.e2e
 MSG = [{"role": "user", "content": "hello there"}]

@@ -98,6 +98,7 @@ def test_redaction_applied_when_capture_is_on(exported) -> None:
     assert ANSWER in props[c.GEN_AI_OUTPUT_MESSAGES]
 
 
+@pytest.mark.slow  # ~19 s
 def test_metric_dimensions_stay_in_the_allow_list(exported) -> None:
     """The app passes ids, free-form attributes and 200 model names; customMetrics rows carry
     only each metric's contract dimensions, each with at most MAX_DIMENSION_VALUES values."""

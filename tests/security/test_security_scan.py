@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from llm_insights_kit import cli
-from llm_insights_kit.kql.paths import KIT_ROOT
 from llm_insights_kit.local.ingest import LOOPBACK_EXPORTER_ENV
+from llm_insights_kit.paths import KIT_ROOT
 
 from .secrets_scan import findings, strings
 
@@ -121,8 +121,8 @@ CHILD = textwrap.dedent(
 def test_logs_never_print_the_connection_string(tmp_path: Path) -> None:
     """The app's logs at DEBUG (SDK, distro, exporter, azure-core HTTP logging) while the SDK
     exports with a secret connection string: neither it nor the instrumentation key appears."""
+    from llm_insights_kit.fake_openai.server import LLMStandin
     from llm_insights_kit.local.ingest import IngestServer
-    from llm_insights_kit.local.llm_standin import LLMStandin
 
     ikey = str(uuid.uuid4())
     api_key = "sk-test-" + uuid.uuid4().hex

@@ -23,6 +23,7 @@ from datetime import timedelta
 from ..artifacts import AlertRuleSpec
 from ..kql.service import Analysis
 from . import schema as s
+from .durations import iso_duration
 
 DOCS = "MicrosoftDocs/azure-monitor-docs articles/azure-monitor/alerts/"
 CREATE_DOC = DOCS + "alerts-create-log-alert-rule.md"
@@ -69,7 +70,7 @@ class Constraint:
 
 
 def _td(text: str) -> timedelta:
-    return s.parse_duration(text)
+    return iso_duration(text)
 
 
 def _periods(rule: AlertRuleSpec) -> int:

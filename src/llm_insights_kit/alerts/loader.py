@@ -28,9 +28,10 @@ from ..dashboards.render import template_variables
 from ..errors import KitError
 from ..fsutil import read_yaml
 from ..kql import service
-from ..kql.paths import ALERTS_DIR, KIT_ROOT
 from ..kql.templates import render_string
+from ..paths import ALERTS_DIR, KIT_ROOT
 from . import schema as s
+from .durations import iso_duration
 from .validate import (
     RuleChecks,
     check_choice,
@@ -113,7 +114,7 @@ def parse_rule(
     for field in ("description", "query", "evaluationFrequency", "windowSize"):
         if not isinstance(raw[field], str):
             raise KitError(at(field), "must be a string")
-    window = s.parse_duration(check_window(raw["windowSize"], at("windowSize")))
+    window = iso_duration(check_window(raw["windowSize"], at("windowSize")))
     display_name = raw.get("displayName", name)
     if not isinstance(display_name, str) or not display_name.strip():
         raise KitError(at("displayName"), "must be a non-empty string")

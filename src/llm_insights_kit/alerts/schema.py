@@ -1,4 +1,4 @@
-"""Allowed values of ``Microsoft.Insights/scheduledQueryRules`` (API 2023-12-01) and durations.
+"""Allowed values of ``Microsoft.Insights/scheduledQueryRules`` (API 2023-12-01).
 
 Kept in one place so the validator, the override checks and the docs agree. Source: the ARM
 schema and the Terraform azurerm validators (see the kit's REFERENCE notes).
@@ -29,19 +29,7 @@ MAX_DIMENSIONS = 6
 MAX_EVALUATION_PERIODS = 6
 MAX_LOOKBACK = timedelta(days=2)
 MAX_PROPERTIES_BYTES = 64 * 1024
-ROUTES = ("critical", "warning", "info")  # infra maps each to action groups
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$")
 
 # The stack-config overrides allowed per rule (``llm-insights:alerts.<rule>.<field>``).
 OVERRIDE_FIELDS = ("threshold", "severity", "enabled", "windowSize", "evaluationFrequency")
-
-_DURATION = re.compile(r"^P(?:(?P<d>\d+)D)?(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?)?$")
-
-
-def parse_duration(text: str) -> timedelta:
-    """An ISO 8601 duration of days/hours/minutes (the forms the rule fields allow)."""
-    match = _DURATION.match(text)
-    if not match or text in ("P", "PT") or text.endswith("T"):
-        raise ValueError(text)
-    parts = {k: int(v) for k, v in match.groupdict(default="0").items()}
-    return timedelta(days=parts["d"], hours=parts["h"], minutes=parts["m"])

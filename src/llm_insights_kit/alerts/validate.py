@@ -6,7 +6,6 @@ the first problem raises ``KitError`` (rule files are small: fix, re-run).
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -14,21 +13,18 @@ from typing import Any
 
 from llm_insights import contract
 
-from ..artifacts import AlertRuleSpec
+from ..artifacts import ROUTES, AlertRuleSpec
 from ..errors import KitError
 from ..kql.service import Analysis
+from ..messages import assignment, located
 from . import schema as s
 from .constraints import cite, frequency_problem, violations, window_problem
+from .durations import iso_duration
 
 
 def where(source_file: str, rule: str, field: str, value: Any) -> str:
-    return f"{source_file}: rule {rule}: {field} = {_show(value)}"
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, str):
-        return json.dumps(value)
-    return json.dumps(value, default=str) if isinstance(value, list | dict) else str(value)
+    """``file: rule <name>: field = value`` (values as JSON, like the rule file's YAML)."""
+    return located(source_file, f"rule {rule}", assignment(field, value, "json"))
 
 
 def _allowed(values: tuple[Any, ...]) -> str:
@@ -137,11 +133,11 @@ def check_rule(
     )
     check_choice(rule.operator, s.OPERATORS, where(f, n, "operator", rule.operator))
     check_threshold(rule.threshold, where(f, n, "threshold", rule.threshold))
-    check_choice(rule.route, s.ROUTES, where(f, n, "route", rule.route))
+    check_choice(rule.route, ROUTES, where(f, n, "route", rule.route))
     for violation in violations(rule, analysis):
         fail(violation.field, violation.value, violation.problem + cite(violation.constraint.id))
     window = rule.window_size
-    if checks.min_window and s.parse_duration(window) < s.parse_duration(checks.min_window):
+    if checks.min_window and iso_duration(window) < iso_duration(checks.min_window):
         fail(
             "windowSize",
             window,

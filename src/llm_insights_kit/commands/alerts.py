@@ -15,17 +15,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from ..alerts_eval.durations import format_short_duration, parse_short_duration
-from ..alerts_eval.evaluator import RuleEvaluator
-from ..alerts_eval.runner import (
+from ..alerts.durations import format_short_duration, parse_short_duration
+from ..alerts.evaluator import RuleEvaluator
+from ..alerts.rule_tests import (
     RunReport,
     TestOutcome,
-    context_for,
     default_loader,
     describe_expectation,
     run_paths,
 )
 from ..errors import KitError
+from ..stack_config.files import render_context
 
 HELP = (
     "Unit-test alert rules on synthetic telemetry (test) or evaluate them on a local store (eval)."
@@ -232,7 +232,7 @@ def _eval(args: argparse.Namespace, out: TextIO) -> int:
         )
         if since > at:
             raise KitError(f"--since {args.since}", "must be before --at")
-    ctx = context_for(args.stack, args.stack_file)
+    ctx = render_context(args.stack, args.stack_file)
     rules = default_loader(ctx, args.rules)
     wanted = set(args.rule_names or [])
     unknown = wanted - {r.name for r in rules}

@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..dashboards.stack import render_context
 from ..kql.checks import run_checks
+from ..stack_config.files import render_context
 
 HELP = (
     "Check workbooks and alert rules: Kusto language service (zero errors), workbook lint, "

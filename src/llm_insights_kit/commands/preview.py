@@ -14,8 +14,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ..errors import KitError
-from ..local.preview import DEFAULT_OUT, render_context, render_previews
+from ..local.preview import DEFAULT_OUT, render_previews
 from ..local.remote import open_reader
+from ..stack_config.files import render_context
 from .serve import DEFAULT_DB
 
 HELP = "Render every workbook of a stack against the local store as static HTML previews."

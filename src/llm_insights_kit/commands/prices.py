@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .. import prices
+from .. import paths, prices
 from ..errors import KitError
 
 HELP = (
@@ -17,7 +17,9 @@ HELP = (
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--check", action="store_true", help="only compare; exit 1 when it differs")
-    p.add_argument("--out", type=Path, default=prices.SHIPPED, help="price file to write/check")
+    p.add_argument(
+        "--out", type=Path, default=paths.SHIPPED_PRICES_FILE, help="price file to write/check"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

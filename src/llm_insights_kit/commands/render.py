@@ -8,8 +8,8 @@ from pathlib import Path
 
 from ..alerts import load_rules
 from ..dashboards import render_workbooks
-from ..dashboards.stack import render_context
 from ..fsutil import ensure_dir, write_text
+from ..stack_config.files import render_context
 
 HELP = (
     "Render the workbooks (Notebook/1.0 JSON) and alert rules (ARM properties JSON) of a stack "

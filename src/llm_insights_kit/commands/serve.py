@@ -86,12 +86,13 @@ def _client_host(host: str) -> str:
 
 def _site(args: argparse.Namespace, store: LocalStore, token: str) -> LiveSite:
     """The stack's workbooks and alert rules, rendered once (templates do not change)."""
-    from ..alerts_eval.runner import context_for, default_loader
+    from ..alerts.rule_tests import default_loader
     from ..dashboards import render_workbooks
-    from ..local.preview import render_context
+    from ..stack_config.files import render_context
 
-    workbooks = render_workbooks(render_context(args.stack))
-    rules = default_loader(context_for(args.stack), None)
+    ctx = render_context(args.stack)
+    workbooks = render_workbooks(ctx)
+    rules = default_loader(ctx, None)
     return LiveSite(
         store, workbooks, rules, stack=args.stack, token=token, store_label=str(args.db),
         refresh_s=max(0, args.refresh),

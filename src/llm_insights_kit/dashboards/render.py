@@ -10,8 +10,8 @@ from llm_insights import contract
 
 from ..artifacts import RenderContext, WorkbookArtifact
 from ..errors import KitError
-from ..kql.paths import WORKBOOKS_DIR
 from ..kql.templates import render_file
+from ..paths import WORKBOOKS_DIR
 from .workbook import FILTERS, SOURCES, WorkbookBuilder, serialize
 
 TEMPLATE_SUFFIX = ".json.j2"

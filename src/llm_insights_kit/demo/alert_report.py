@@ -10,7 +10,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from ..alerts_eval import Evaluation, evaluate
+from ..alerts.evaluator import AlertDecision, evaluate
 from ..artifacts import AlertRuleSpec
 from ..errors import KitError
 
@@ -21,11 +21,11 @@ class RuleResult:
 
     rule: AlertRuleSpec
     at: datetime
-    evaluations: list[Evaluation] = field(default_factory=list)
+    evaluations: list[AlertDecision] = field(default_factory=list)
     error: str | None = None
 
     @property
-    def fired(self) -> list[Evaluation]:
+    def fired(self) -> list[AlertDecision]:
         return [e for e in self.evaluations if e.condition_met]
 
     @property

@@ -19,9 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from ..errors import KitError
-from ..kql.paths import KIT_ROOT
-
-CHAT_APP_DIR = KIT_ROOT / "examples" / "chat-app"
+from ..paths import CHAT_APP_DIR
 
 
 def free_port() -> int:

@@ -1,33 +1,24 @@
-"""The kit components the demo composes (stack context, alert rules, previews), in one place."""
+"""The kit components the demo composes (alert rules, the app's telemetry settings, previews)."""
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
-from typing import Any
 
+from ..alerts import load_rules
 from ..artifacts import AlertRuleSpec, RenderContext
+from ..dashboards import render_workbooks
 from ..errors import KitError
-from ..stack_config import KEYS_BY_NAME, app_telemetry_env, read_stack_file
+from ..local.preview import PreviewResult, render_previews
+from ..local.store import LocalStore
+from ..stack_config.files import read_stack_file
+from ..stack_config.schema import KEYS_BY_NAME, app_telemetry_env
 
 # What the Pulumi program passes the Container App when the stack does not say (the schema).
 DEFAULT_SERVICE_NAME: str = KEYS_BY_NAME["telemetry.serviceName"].default
 
 
-def _attr(module: str, name: str) -> Any:
-    try:
-        return getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError) as exc:
-        raise KitError(module, f"{name} is not available ({exc})") from None
-
-
-def render_context(stack: str) -> RenderContext:
-    """The stack's render context (alert overrides, budget, environment) from its config file."""
-    return _attr("llm_insights_kit.dashboards.stack", "render_context")(stack)
-
-
 def load_alert_rules(ctx: RenderContext) -> list[AlertRuleSpec]:
-    rules = list(_attr("llm_insights_kit.alerts", "load_rules")(ctx))
+    rules = list(load_rules(ctx))
     if not rules:
         raise KitError("alerts/", "no alert rules were loaded; the demo evaluates every rule")
     return rules
@@ -40,12 +31,8 @@ def telemetry_env(ctx: RenderContext) -> dict[str, str]:
     return app_telemetry_env(ctx.environment, telemetry)
 
 
-def write_previews(ctx: RenderContext, store_path: Path, out_dir: Path) -> Any:
-    """Every workbook of the stack rendered over the demo's store (``PreviewResult``)."""
-    render_workbooks = _attr("llm_insights_kit.dashboards", "render_workbooks")
-    render_previews = _attr("llm_insights_kit.local.preview", "render_previews")
-    from ..local.store import LocalStore
-
+def write_previews(ctx: RenderContext, store_path: Path, out_dir: Path) -> PreviewResult:
+    """Every workbook of the stack rendered over the demo's store."""
     with LocalStore(store_path, read_only=True) as store:
         return render_previews(
             store,

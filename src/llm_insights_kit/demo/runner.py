@@ -27,12 +27,13 @@ from llm_insights import contract
 
 from ..artifacts import AlertRuleSpec, RenderContext
 from ..errors import KitError
+from ..fake_openai.server import LLMStandin
 from ..fsutil import ensure_dir
-from ..kql.paths import KIT_ROOT
 from ..local.envelopes import parse_time
 from ..local.ingest import LOCAL_ENDPOINT_ENV, LOOPBACK_EXPORTER_ENV, IngestServer
-from ..local.llm_standin import LLMStandin
 from ..local.store import LocalStore
+from ..paths import BUILD_DIR
+from ..stack_config.files import render_context
 from . import kit_parts
 from .alert_report import RuleResult, evaluate_rules, print_alert_report
 from .app_process import AppProcess
@@ -49,8 +50,8 @@ from .workload import (
     run_phase,
 )
 
-DEMO_DIR = KIT_ROOT / "build" / "demo"
-PREVIEW_DIR = KIT_ROOT / "build" / "preview"
+DEMO_DIR = BUILD_DIR / "demo"
+PREVIEW_DIR = BUILD_DIR / "preview"
 # Panels a minutes-long demo cannot fill, and why.
 EMPTY_WHY = {
     "llm-drift/quality-drift": " (compares the last hour with the hours before it; the demo "
@@ -151,7 +152,7 @@ def run_demo(
     """Run the demo end to end; raises ``KitError`` with the failing part named."""
     t0 = time.monotonic()
     ensure_dir(out_dir, "--out")
-    ctx = kit_parts.render_context(stack)
+    ctx = render_context(stack)
     rules = kit_parts.load_alert_rules(ctx)
     phases = demo_phases(scale=scale)
     store_path = out_dir / "telemetry.duckdb"

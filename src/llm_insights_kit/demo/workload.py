@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..local.llm_standin import Scripted, filter_results
+from ..fake_openai.scripted import Scripted, filter_results
 
 # Azure deployments of the demo (the stand-in maps each to the model it "serves").
 DEPLOYMENT_MAIN = "chat"

@@ -15,7 +15,7 @@ from typing import Any
 from llm_insights import contract
 
 from ..errors import KitError
-from .paths import SCHEMA_FILE
+from ..paths import SCHEMA_FILE
 
 DATABASE = "ApplicationInsights"
 

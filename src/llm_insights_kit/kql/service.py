@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import KitError
+from ..paths import NODE_MODULES_DIR
 from . import schema as schema_module
-from .paths import KIT_ROOT
 
 SCRIPT = Path(__file__).with_name("kusto_check.js")
 PACKAGE = "@kusto/language-service-next"
@@ -89,7 +89,7 @@ class Analysis:
 def package_dir() -> Path:
     """The npm package directory (``LLM_INSIGHTS_KUSTO_LS`` overrides; default node_modules)."""
     override = os.environ.get("LLM_INSIGHTS_KUSTO_LS")
-    path = Path(override) if override else KIT_ROOT / "node_modules" / PACKAGE
+    path = Path(override) if override else NODE_MODULES_DIR / PACKAGE
     if not (path / "Kusto.Language.Bridge.min.js").is_file():
         raise KitError(str(path), f"{PACKAGE} not installed; run `make setup` (npm ci)")
     return path

@@ -16,7 +16,7 @@ import jinja2
 from llm_insights import contract
 
 from ..errors import KitError
-from .paths import TEMPLATES_DIR
+from ..paths import TEMPLATES_DIR
 
 MACROS = "macros/kql.j2"
 

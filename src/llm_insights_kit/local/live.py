@@ -24,7 +24,7 @@ from html import escape
 from typing import Any
 from urllib.parse import parse_qs
 
-from ..alerts_eval.evaluator import Evaluation, RuleEvaluator, format_value
+from ..alerts.evaluator import AlertDecision, RuleEvaluator, format_value
 from ..artifacts import AlertRuleSpec, WorkbookArtifact
 from ..dashboards.workbook import ITEM_PARAMETERS, PARAM_TIME_RANGE
 from ..errors import KitError
@@ -78,7 +78,7 @@ def time_range_choices(workbook: WorkbookArtifact) -> tuple[list[int], int]:
 @dataclass(frozen=True)
 class RuleState:
     rule: AlertRuleSpec
-    evaluations: list[Evaluation]
+    evaluations: list[AlertDecision]
     error: str = ""
 
     @property

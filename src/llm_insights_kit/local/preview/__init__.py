@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -16,9 +15,10 @@ from pathlib import Path
 
 from llm_insights import contract
 
-from ...artifacts import RenderContext, WorkbookArtifact
+from ...artifacts import WorkbookArtifact
 from ...errors import KitError
 from ...fsutil import ensure_dir
+from ...stack_config.files import render_context
 from ..store import LocalStore
 from .page import index_page, workbook_page
 from .run import WorkbookRun, run_workbook
@@ -54,17 +54,6 @@ def data_time_range(store: LocalStore, now: datetime | None = None) -> tuple[dat
     start = lo.replace(second=0, microsecond=0)
     end = hi.replace(second=0, microsecond=0) + timedelta(minutes=1)
     return start, end
-
-
-def render_context(stack: str) -> RenderContext:
-    """The stack's RenderContext: the shared stack loader when present, else the alert one's."""
-    try:
-        loader = importlib.import_module("llm_insights_kit.stack").render_context
-    except (ImportError, AttributeError):
-        from ...alerts_eval.stacks import stack_context
-
-        return stack_context(stack)
-    return loader(stack)
 
 
 def render_previews(
@@ -128,7 +117,6 @@ __all__ = [
     "DEFAULT_OUT",
     "PreviewResult",
     "data_time_range",
-    "render_context",
     "render_previews",
     "write_previews",
 ]

@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 from llm_insights import contract
 
-from llm_insights_kit.alerts_eval.durations import (
+from llm_insights_kit.alerts.durations import (
     format_short_duration,
     parse_iso_duration,
     parse_short_duration,
 )
-from llm_insights_kit.alerts_eval.fixtures import load_fixture_file, rows_for_test
+from llm_insights_kit.alerts.fixtures import load_fixture_file
+from llm_insights_kit.alerts.synthesis import rows_for_test
 from llm_insights_kit.errors import KitError
 
 from .conftest import T0

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from llm_insights_kit.cli import main
-from llm_insights_kit.kql.paths import KIT_ROOT
 from llm_insights_kit.local.store import LocalStore
+from llm_insights_kit.paths import KIT_ROOT
 
 from .conftest import minutes
 

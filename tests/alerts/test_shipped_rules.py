@@ -7,11 +7,15 @@ import io
 import pytest
 
 from llm_insights_kit.alerts import load_rules
-from llm_insights_kit.alerts_eval.runner import RunReport, default_fixture_dir, run_paths
+from llm_insights_kit.alerts.rule_tests import RunReport, default_fixture_dir, run_paths
 from llm_insights_kit.artifacts import RenderContext
 from llm_insights_kit.commands.alerts import write_report
 
 SILENT_SIDE = {"GreaterThan": "<=", "GreaterThanOrEqual": "<"}
+
+
+# every shipped rule test in alerts/tests/ runs once for the module (~40 s)
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")

@@ -26,6 +26,15 @@ def parse_iso_duration(text: str) -> timedelta | None:
     return timedelta(days=parts["d"], hours=parts["h"], minutes=parts["m"], seconds=parts["s"])
 
 
+def iso_duration(text: str) -> timedelta:
+    """``parse_iso_duration`` for a value already checked against the rule fields' allowed
+    durations; ``ValueError`` when it is not one."""
+    delta = parse_iso_duration(text)
+    if delta is None:
+        raise ValueError(text)
+    return delta
+
+
 def parse_short_duration(text: object) -> timedelta | None:
     """``1h30m`` → 90 minutes, ``0m`` → 0, ``-5m`` → minus 5 minutes; None when malformed."""
     if isinstance(text, bool) or not isinstance(text, str | int):

@@ -1,4 +1,4 @@
-"""Rule unit-test fixtures: parse and validate the YAML, and turn series into table rows.
+"""Rule unit-test fixtures: parse and validate the YAML (the rows they stand for: ``synthesis``).
 
 A fixture file is to alert rules what ``promtool test rules`` files are to Prometheus rules:
 synthetic telemetry plus the alerts expected to fire (or not) at given times. The format is
@@ -10,8 +10,6 @@ the SDK never emits; a bad fixture is a :class:`KitError` naming the file, the t
 from __future__ import annotations
 
 import contextlib
-import difflib
-import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +21,7 @@ from llm_insights import contract
 
 from ..errors import KitError
 from ..fsutil import read_yaml
+from ..messages import assignment, did_you_mean, located
 from .durations import parse_short_duration
 
 DEFAULT_ORIGIN = datetime(2026, 1, 1, tzinfo=UTC)
@@ -99,13 +98,12 @@ class _Where:
         self.test = test
 
     def error(self, fld: str, problem: str) -> KitError:
-        prefix = f"test {self.test!r}: " if self.test is not None else ""
-        return KitError(str(self.path), f"{prefix}{fld}: {problem}")
+        scope = () if self.test is None else (f"test {self.test!r}",)
+        return KitError(str(self.path), located(*scope, fld, problem))
 
-
-def _suggest(value: str, choices: Sequence[str]) -> str:
-    close = difflib.get_close_matches(value, list(choices), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    def invalid(self, fld: str, value: Any, problem: str) -> KitError:
+        """``test 'x': fld = value: problem`` (values as the fixture's YAML gave them)."""
+        return self.error(assignment(fld, value, "repr"), problem)
 
 
 def _mapping(where: _Where, fld: str, value: Any) -> dict[str, Any]:
@@ -122,7 +120,7 @@ def _keys(where: _Where, fld: str, data: Mapping[str, Any], allowed: set[str]) -
             raise where.error(
                 f"{fld}.{key}" if fld else str(key),
                 "unknown key"
-                + _suggest(str(key), sorted(allowed))
+                + did_you_mean(str(key), sorted(allowed))
                 + "; allowed: "
                 + ", ".join(sorted(allowed)),
             )
@@ -132,13 +130,13 @@ def _duration(where: _Where, fld: str, value: Any, *, positive: bool = False) ->
     delta = parse_short_duration(value)
     if delta is None or (positive and delta <= timedelta(0)):
         kind = "a positive duration" if positive else "a duration"
-        raise where.error(f"{fld} = {value!r}", f"expected {kind} such as 30s, 5m, 1h30m")
+        raise where.invalid(fld, value, f"expected {kind} such as 30s, 5m, 1h30m")
     return delta
 
 
 def _number(where: _Where, fld: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
-        raise where.error(f"{fld} = {value!r}", "expected a number")
+        raise where.invalid(fld, value, "expected a number")
     return float(value)
 
 
@@ -151,8 +149,9 @@ def parse_origin(where: _Where, value: Any) -> datetime:
         try:
             parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
         except ValueError:
-            raise where.error(
-                f"evaluation_time_origin = {value!r}",
+            raise where.invalid(
+                "evaluation_time_origin",
+                value,
                 "expected an ISO 8601 time such as 2026-01-01T00:00:00Z",
             ) from None
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
@@ -177,7 +176,7 @@ def load_fixture_file(path: Path) -> FixtureFile:
         rule_dirs = tuple((path.parent / p).resolve() for p in raw)
         for rd in rule_dirs:
             if not rd.is_dir():
-                raise where.error(f"rule_files = {str(rd)!r}", "not a directory of rule YAML")
+                raise where.invalid("rule_files", str(rd), "not a directory of rule YAML")
 
     extra_attrs = _string_list(where, "allow_attributes", data.get("allow_attributes"))
     extra_events = _string_list(where, "allow_events", data.get("allow_events"))
@@ -241,11 +240,12 @@ def _parse_series(
     _keys(where, fld, raw, _SERIES_KEYS)
     table = raw.get("table")
     if table not in contract.TABLES:
-        raise where.error(
-            f"{fld}.table = {table!r}",
+        raise where.invalid(
+            f"{fld}.table",
+            table,
             "allowed: "
             + ", ".join(sorted(contract.TABLES))
-            + _suggest(str(table), contract.TABLES),
+            + did_you_mean(str(table), contract.TABLES),
         )
     column_types = dict(contract.TABLES[table])
     columns: dict[str, Any] = {}
@@ -259,10 +259,11 @@ def _parse_series(
             raise where.error(f"{fld}.event", "only for customEvents/traces; metrics use 'metric'")
         spec = contract.METRICS_BY_NAME.get(metric) if isinstance(metric, str) else None
         if spec is None:
-            raise where.error(
-                f"{fld}.metric = {metric!r}",
+            raise where.invalid(
+                f"{fld}.metric",
+                metric,
                 "not a metric of the telemetry contract"
-                + _suggest(str(metric), list(contract.METRICS_BY_NAME)),
+                + did_you_mean(str(metric), list(contract.METRICS_BY_NAME)),
             )
         columns["name"] = spec.name
         allowed_dims = set(spec.dimensions)
@@ -283,10 +284,11 @@ def _parse_series(
             if table not in (contract.TABLE_EVENTS, contract.TABLE_SPAN_EVENTS):
                 raise where.error(f"{fld}.event", "only for customEvents and traces")
             if event not in contract.EVENTS and event not in extra_events:
-                raise where.error(
-                    f"{fld}.event = {event!r}",
+                raise where.invalid(
+                    f"{fld}.event",
+                    event,
                     "not an event of the telemetry contract"
-                    + _suggest(str(event), contract.EVENTS)
+                    + did_you_mean(str(event), contract.EVENTS)
                     + "; declare your own under allow_events",
                 )
             columns["name" if table == contract.TABLE_EVENTS else "message"] = event
@@ -296,7 +298,7 @@ def _parse_series(
                 raise where.error(
                     f"{fld}.dimensions.{key}",
                     "not an attribute of the telemetry contract"
-                    + _suggest(key, sorted(known))
+                    + did_you_mean(key, sorted(known))
                     + "; declare your own under allow_attributes",
                 )
 
@@ -306,7 +308,7 @@ def _parse_series(
             allowed = sorted(set(column_types) - _RESERVED_COLUMNS)
             raise where.error(
                 f"{fld}.values.{col}",
-                f"not a settable column of {table}" + _suggest(col, allowed),
+                f"not a settable column of {table}" + did_you_mean(col, allowed),
             )
         if col in columns:
             raise where.error(f"{fld}.values.{col}", f"set by the series' '{col}' key already")
@@ -317,7 +319,7 @@ def _parse_series(
     times = _times(where, fld, raw)
     count = raw.get("count", 1)
     if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-        raise where.error(f"{fld}.count = {count!r}", "expected rows per time, an integer >= 0")
+        raise where.invalid(f"{fld}.count", count, "expected rows per time, an integer >= 0")
     return Series(
         table=table,
         times=times,
@@ -370,8 +372,8 @@ def _bucket_label(where: _Where, fld: str, spec: contract.MetricSpec, le: Any) -
         with contextlib.suppress(ValueError):
             text = contract.bucket_label(float(text))
     if text not in labels:
-        raise where.error(
-            f"{fld} = {le!r}", f"not a bucket bound of {spec.name}; allowed: " + ", ".join(labels)
+        raise where.invalid(
+            fld, le, f"not a bucket bound of {spec.name}; allowed: " + ", ".join(labels)
         )
     return text
 
@@ -388,7 +390,7 @@ def _times(where: _Where, fld: str, raw: Mapping[str, Any]) -> tuple[timedelta, 
     start = _duration(where, f"{fld}.from", raw.get("from", "0m"))
     end = _duration(where, f"{fld}.to", raw["to"])
     if end <= start:
-        raise where.error(f"{fld}.to = {raw['to']!r}", "must be after 'from'")
+        raise where.invalid(f"{fld}.to", raw["to"], "must be after 'from'")
     steps = math.ceil((end - start) / every)
     return tuple(start + i * every for i in range(steps))
 
@@ -409,7 +411,7 @@ def _coerce(where: _Where, fld: str, value: Any, kusto_type: str) -> Any:
     if kusto_type in ("real", "long", "int", "string") and isinstance(value, bool):
         ok = False
     if not ok:
-        raise where.error(f"{fld} = {value!r}", f"expected a {kusto_type}")
+        raise where.invalid(fld, value, f"expected a {kusto_type}")
     if kusto_type == "string":
         return str(value)
     if kusto_type == "real":
@@ -439,7 +441,7 @@ def _parse_expect(where: _Where, index: int, raw: Any) -> Expectation:
     at = _duration(where, f"{fld}.at", raw["at"])
     firing = raw.get("firing")
     if not isinstance(firing, bool):
-        raise where.error(f"{fld}.firing = {firing!r}", "expected true or false")
+        raise where.invalid(f"{fld}.firing", firing, "expected true or false")
     series = {
         str(k): _dimension_value(v)
         for k, v in _mapping(where, f"{fld}.series", raw.get("series")).items()
@@ -456,10 +458,10 @@ def _parse_expect(where: _Where, index: int, raw: Any) -> Expectation:
         bounds = (low, high)
     event = raw.get("event")
     if event is not None and event not in _EVENTS:
-        raise where.error(f"{fld}.event = {event!r}", "allowed: " + ", ".join(_EVENTS))
+        raise where.invalid(f"{fld}.event", event, "allowed: " + ", ".join(_EVENTS))
     notified = raw.get("notified")
     if notified is not None and not isinstance(notified, bool):
-        raise where.error(f"{fld}.notified = {notified!r}", "expected true or false")
+        raise where.invalid(f"{fld}.notified", notified, "expected true or false")
     return Expectation(
         rule=rule,
         at=at,
@@ -470,70 +472,6 @@ def _parse_expect(where: _Where, index: int, raw: Any) -> Expectation:
         notified=notified,
         index=index,
     )
-
-
-def series_rows(series: Series, origin: datetime, seq: itertools.count) -> list[dict[str, Any]]:
-    """The table rows of one series (one per time and count, and per bucket for bucket counters)."""
-    rows: list[dict[str, Any]] = []
-    for offset in series.times:
-        ts = origin + offset
-        for _ in range(series.rows_per_time):
-            if series.buckets:
-                for le, n in series.buckets.items():
-                    dims = {**series.dimensions, contract.ATTR_BUCKET_LE: le}
-                    rows.append(_row(series, ts, dims, {"value": n, "valueCount": 1}, seq))
-            else:
-                rows.append(_row(series, ts, dict(series.dimensions), {}, seq))
-    return rows
-
-
-def _row(
-    series: Series,
-    ts: datetime,
-    dims: dict[str, str],
-    overrides: Mapping[str, Any],
-    seq: itertools.count,
-) -> dict[str, Any]:
-    n = next(seq)
-    row: dict[str, Any] = {"timestamp": ts, **series.columns, **overrides}
-    row["customDimensions"] = dims
-    if series.table == contract.TABLE_METRICS:
-        _fill_metric(row)
-        row.setdefault("itemCount", 1)
-    else:
-        row.setdefault("itemCount", 1)
-        row.setdefault("itemId", f"fixture-{n:08d}")
-        if series.table in (contract.TABLE_LLM_SPANS, contract.TABLE_SERVER_SPANS):
-            row.setdefault("id", f"{n:016x}")
-            row.setdefault("operation_Id", f"{n:032x}")
-            row.setdefault("success", True)
-            row.setdefault("duration", 0.0)
-            row.setdefault("name", "")
-    return row
-
-
-def _fill_metric(row: dict[str, Any]) -> None:
-    """Complete metric value columns like Application Insights does (value = valueSum = sum)."""
-    total = row.get("valueSum", row.get("value"))
-    if total is None:
-        total = 0.0
-    count = row.get("valueCount", 1)
-    row["value"] = float(row.get("value", total))
-    row["valueSum"] = float(total)
-    row["valueCount"] = int(count)
-    mean = float(total) / count if count else 0.0
-    row.setdefault("valueMin", mean)
-    row.setdefault("valueMax", mean)
-    row.setdefault("valueStdDev", 0.0)
-
-
-def rows_for_test(test: RuleTest, origin: datetime) -> dict[str, list[dict[str, Any]]]:
-    """All rows of one test, by table."""
-    seq = itertools.count(1)
-    out: dict[str, list[dict[str, Any]]] = {}
-    for s in test.series:
-        out.setdefault(s.table, []).extend(series_rows(s, origin, seq))
-    return out
 
 
 def discover(paths: Sequence[Path]) -> list[Path]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from llm_insights_kit.alerts_eval.evaluator import RuleEvaluator, compare, evaluate
+from llm_insights_kit.alerts.evaluator import RuleEvaluator, compare, evaluate
 from llm_insights_kit.errors import KitError
 
 from .conftest import ListStore, make_rule, minutes

@@ -90,8 +90,10 @@ class WindowValue:
 
 
 @dataclass(frozen=True)
-class Evaluation:
-    """The outcome for one rule and one series (alert instance) at one evaluation time."""
+class AlertDecision:
+    """What Azure Monitor would decide for one rule and one series (alert instance) at one
+    evaluation time: breaching, fired/resolved, notified, and why. (Not the SDK's
+    ``llm_insights.Evaluation``, an LLM judge's score.)"""
 
     rule: str
     at: datetime
@@ -384,29 +386,29 @@ class RuleEvaluator:
         return 0.0 if self.rule.time_aggregation == "Count" else None
 
     # -- a sequence of evaluations, with alert state --------------------------------------------
-    def run(self, times: Iterable[datetime]) -> list[Evaluation]:
+    def run(self, times: Iterable[datetime]) -> list[AlertDecision]:
         """Evaluate at each time (ascending), carrying fired/resolved state per series."""
         state = _State()
-        out: list[Evaluation] = []
+        out: list[AlertDecision] = []
         for at in times:
             out.extend(self._step(at, state))
         return out
 
     def schedule(self, start: datetime, end: datetime) -> Iterator[datetime]:
-        """Evaluation times start, start + frequency, … up to and including *end*."""
+        """The evaluation times start, start + frequency, … up to and including *end*."""
         at = start
         while at <= end:
             yield at
             at += self.frequency
 
-    def _step(self, at: datetime, state: _State) -> list[Evaluation]:
+    def _step(self, at: datetime, state: _State) -> list[AlertDecision]:
         rule = self.rule
         mute = (
             rule_duration(rule, "muteActionsDuration", rule.mute_actions_duration)
             if rule.mute_actions_duration
             else None
         )
-        results: list[Evaluation] = []
+        results: list[AlertDecision] = []
         for key, (value, breaching, failing, periods, met) in self.condition(
             at, extra=state.firing
         ).items():
@@ -434,7 +436,7 @@ class RuleEvaluator:
             if notify and event == "fired":
                 state.last_notified[key] = at
             results.append(
-                Evaluation(
+                AlertDecision(
                     rule=rule.name,
                     at=at,
                     series=key,
@@ -531,7 +533,7 @@ def _dimension_selected(operator: str, values: Sequence[str], value: str) -> boo
 
 def evaluate(
     store: QueryStore, rule: AlertRuleSpec, at: datetime, *, since: datetime | None = None
-) -> list[Evaluation]:
+) -> list[AlertDecision]:
     """The evaluations of *rule* at *at*; with *since*, state is carried from there first."""
     evaluator = RuleEvaluator(store, rule)
     if since is None:

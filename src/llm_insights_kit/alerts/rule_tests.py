@@ -17,18 +17,20 @@ from typing import Any, Protocol
 
 from ..artifacts import AlertRuleSpec, RenderContext
 from ..errors import KitError
-from ..kql.paths import ALERTS_DIR
+from ..messages import did_you_mean
+from ..paths import ALERT_TESTS_DIR
+from ..stack_config.files import render_context
 from .durations import format_short_duration
-from .evaluator import Evaluation, QueryStore, RuleEvaluator, format_series, format_value
+from .evaluator import AlertDecision, QueryStore, RuleEvaluator, format_series, format_value
 from .fixtures import (
     Expectation,
     FixtureFile,
     RuleTest,
-    _suggest,
     discover,
     load_fixture_file,
-    rows_for_test,
 )
+from .loader import load_rules
+from .synthesis import rows_for_test
 
 RuleLoader = Callable[[RenderContext, Path | None], list[AlertRuleSpec]]
 
@@ -44,16 +46,7 @@ StoreFactory = Callable[[], InsertableStore]
 
 
 def default_loader(ctx: RenderContext, rules_dir: Path | None) -> list[AlertRuleSpec]:
-    from ..alerts import load_rules  # the rule loader (dashboards/alerts area)
-
     return load_rules(ctx, rules_dir) if rules_dir is not None else load_rules(ctx)
-
-
-def context_for(stack: str | None, stack_file: Path | None = None) -> RenderContext:
-    """The stack's RenderContext exactly as ``llm-insights render`` builds it."""
-    from ..dashboards.stack import render_context
-
-    return render_context(stack, stack_file)
 
 
 def default_store() -> InsertableStore:
@@ -64,7 +57,7 @@ def default_store() -> InsertableStore:
 
 def default_fixture_dir() -> Path:
     """The kit's own rule tests: ``alerts/tests/``."""
-    return ALERTS_DIR / "tests"
+    return ALERT_TESTS_DIR
 
 
 @dataclass
@@ -73,9 +66,9 @@ class CaseOutcome:
 
     expectation: Expectation
     at: datetime
-    instances: list[Evaluation]  # the instances the expectation's ``series`` selects
+    instances: list[AlertDecision]  # the instances the expectation's ``series`` selects
     problems: list[str]
-    others: list[Evaluation] = field(default_factory=list)  # the rule's other instances
+    others: list[AlertDecision] = field(default_factory=list)  # the rule's other instances
 
     @property
     def ok(self) -> bool:
@@ -142,7 +135,7 @@ class _Rules:
     def context(self, stack: str | None) -> RenderContext:
         if stack not in self._contexts:
             use_file = self.stack_file if stack == self.stack else None
-            self._contexts[stack] = context_for(stack, use_file)
+            self._contexts[stack] = render_context(stack, use_file)
         return self._contexts[stack]
 
     def get(self, fixture: FixtureFile, stack: str | None) -> dict[str, AlertRuleSpec]:
@@ -213,7 +206,7 @@ def run_test(
             raise KitError(
                 str(fixture.path),
                 f"test {test.name!r}: expect[{exp.index}].rule = {exp.rule!r}: no such rule"
-                + _suggest(exp.rule, sorted(rules))
+                + did_you_mean(exp.rule, sorted(rules))
                 + "; loaded: "
                 + ", ".join(sorted(rules)),
             )
@@ -281,7 +274,7 @@ def _check_aligned(fixture: FixtureFile, test: RuleTest, exp: Expectation, freq:
         )
 
 
-def check(exp: Expectation, at: datetime, evaluations: list[Evaluation]) -> CaseOutcome:
+def check(exp: Expectation, at: datetime, evaluations: list[AlertDecision]) -> CaseOutcome:
     """Compare one expectation with the alert instances of its rule at its time."""
     matching = [
         ev for ev in evaluations if all(ev.labels.get(k) == v for k, v in exp.series.items())
@@ -305,7 +298,7 @@ def check(exp: Expectation, at: datetime, evaluations: list[Evaluation]) -> Case
     return CaseOutcome(exp, at, matching, problems, others)
 
 
-def _details_ok(exp: Expectation, ev: Evaluation) -> bool:
+def _details_ok(exp: Expectation, ev: AlertDecision) -> bool:
     if exp.value_between is not None:
         low, high = exp.value_between
         if ev.value is None or not low <= ev.value <= high:
@@ -315,7 +308,7 @@ def _details_ok(exp: Expectation, ev: Evaluation) -> bool:
     return exp.notified is None or ev.notified == exp.notified
 
 
-def _details_problem(exp: Expectation, subjects: list[Evaluation]) -> str:
+def _details_problem(exp: Expectation, subjects: list[AlertDecision]) -> str:
     wanted = []
     if exp.value_between is not None:
         wanted.append(f"value in [{exp.value_between[0]:g}, {exp.value_between[1]:g}]")
@@ -338,7 +331,7 @@ def _details_problem(exp: Expectation, subjects: list[Evaluation]) -> str:
     )
 
 
-def _instances(evs: list[Evaluation]) -> str:
+def _instances(evs: list[AlertDecision]) -> str:
     labels = [f"({format_series(e.series)})" if e.series else "the alert" for e in evs]
     return ", ".join(labels)
 

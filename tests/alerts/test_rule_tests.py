@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from llm_insights_kit.alerts_eval.evaluator import RuleEvaluator
-from llm_insights_kit.alerts_eval.fixtures import Expectation
-from llm_insights_kit.alerts_eval.runner import _history
+from llm_insights_kit.alerts.evaluator import RuleEvaluator
+from llm_insights_kit.alerts.fixtures import Expectation
+from llm_insights_kit.alerts.rule_tests import _history
 
 from .conftest import T0, ListStore, make_rule, minutes
 

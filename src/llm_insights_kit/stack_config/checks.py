@@ -1,0 +1,367 @@
+"""``validate``: every check of a stack's config, as ``pulumi up`` and the kit's commands run it."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from llm_insights import contract
+
+from .. import messages
+from ..artifacts import ROUTES
+from ..errors import KitError
+from ..paths import stack_file_name
+from .reader import Reader
+from .schema import (
+    CONTAINER_CPUS,
+    KEY_VAULT_RE,
+    KEYS,
+    KEYS_BY_NAME,
+    LOCATION_KEY,
+    NAMESPACE,
+    PROJECT,
+    RECEIVER_KINDS,
+    RESERVED_TAGS,
+    SAMPLERS,
+    AppInsightsConfig,
+    ContainerAppConfig,
+    Notifications,
+    ResourceGroupConfig,
+    StackSettings,
+    TelemetryConfig,
+    WorkspaceConfig,
+)
+
+_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,22}[a-z0-9]$")
+_RG_RE = re.compile(r"^[-\w.()]{1,89}[-\w()]$")
+_LOCATION_RE = re.compile(r"^[a-z][a-z0-9]{2,40}$")
+_EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+_IMAGE_RE = re.compile(
+    r"^(?:[a-z0-9]+(?:[.-][a-z0-9]+)*(?::[0-9]+)?/)?"  # registry
+    r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"  # path
+    r"(?::[\w][\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$"  # tag, digest
+)
+_MEMORY_RE = re.compile(r"^(\d+(?:\.\d+)?)Gi$")
+_TAG_KEY_RE = re.compile(r"^[^<>%&\\?/]{1,512}$")
+
+_HTTPS_RE = re.compile(r"^https://[A-Za-z0-9.-]+(:\d+)?(/\S*)?$")
+
+
+def validate(
+    raw: Mapping[str, Any],
+    secret_keys: frozenset[str] | set[str],
+    stack: str,
+    *,
+    config_file: str | None = None,
+    deploy: bool = True,
+) -> StackSettings[str]:
+    """Validate one stack's config (full keys ``ns:key`` → value as the engine gives it).
+
+    ``deploy`` adds what only a deployment needs: the Azure region, and the secret of every
+    receiver a route uses (secrets are often set per deployer, not in the committed file).
+    ``config_file`` names the file in messages (default ``Pulumi.<stack>.yaml``).
+    """
+    config_file = config_file or stack_file_name(stack)
+    r = Reader(raw, frozenset(secret_keys), config_file)
+
+    for full in sorted(raw):
+        ns, _, key = full.partition(":")
+        if ns == NAMESPACE and key not in KEYS_BY_NAME:
+            # a nested form (llm-insights:dashboards: {dailyBudgetUsd: …}) names its flat key
+            flat = sorted(k for k in KEYS_BY_NAME if k.startswith(f"{key}."))
+            close = difflib.get_close_matches(key, list(KEYS_BY_NAME), n=1) or flat[:1]
+            hint = f"; did you mean {close[0]}?" if close else ""
+            raise KitError(
+                config_file,
+                f"{full}: unknown key{hint} (allowed: {', '.join(sorted(KEYS_BY_NAME))})",
+            )
+        if ns == NAMESPACE and full in secret_keys and not KEYS_BY_NAME[key].secret:
+            raise KitError(config_file, f"{full}: is a secret but is not a secret setting")
+
+    location = raw.get(LOCATION_KEY)
+    if location is None and deploy:
+        raise KitError(
+            config_file,
+            f"{LOCATION_KEY} is not set: set the Azure region "
+            f"(pulumi config set {LOCATION_KEY} westeurope)",
+        )
+    if location is not None and (not isinstance(location, str) or not _LOCATION_RE.match(location)):
+        raise messages.invalid(
+            config_file, LOCATION_KEY, location, "must be an Azure region name like westeurope"
+        )
+
+    environment = r.string(
+        "environment", _NAME_RE, "must be 2..24 chars of a-z, 0-9, '-', starting with a letter"
+    )
+    if environment is None:
+        environment = stack
+        if not _NAME_RE.match(environment):
+            raise KitError(
+                config_file,
+                f"{NAMESPACE}:environment is unset and the stack name {stack!r} is not a valid "
+                "environment name: set it to 2..24 chars of a-z, 0-9, '-'",
+            )
+    protect = r.boolean("protect")
+    if protect is None:
+        protect = environment != "dev"
+
+    extra_tags = r.value("tags")
+    if not isinstance(extra_tags, dict):
+        raise r.fail("tags", extra_tags, "must be a mapping of tag name → string value")
+    for tag, tag_value in extra_tags.items():
+        if tag in RESERVED_TAGS:
+            raise r.fail(
+                "tags", extra_tags, f"tag {tag!r} is set by the kit ({', '.join(RESERVED_TAGS)})"
+            )
+        if (
+            not _TAG_KEY_RE.match(str(tag))
+            or not isinstance(tag_value, str)
+            or len(tag_value) > 256
+        ):
+            raise r.fail(
+                "tags", extra_tags, "tag names ≤ 512 chars without <>%&\\?/; values strings ≤ 256"
+            )
+
+    rg_name = r.string(
+        "resourceGroup.name",
+        _RG_RE,
+        "must be a resource group name (1..90 of letters, digits, -_.())",
+    )
+    rg_existing = r.boolean("resourceGroup.existing")
+    if rg_existing and rg_name is None:
+        raise KitError(
+            config_file,
+            f"{NAMESPACE}:resourceGroup.existing = true: needs {NAMESPACE}:resourceGroup.name",
+        )
+    resource_group = ResourceGroupConfig(
+        name=rg_name or f"rg-{PROJECT}-{stack}", existing=bool(rg_existing)
+    )
+
+    workspace = WorkspaceConfig(
+        retention_in_days=r.integer("workspace.retentionInDays", 30, 730),
+        daily_quota_gb=r.number("workspace.dailyQuotaGb", 0.0, 10_000.0, lo_open=True),
+    )
+    app_insights = AppInsightsConfig(
+        sampling_percentage=r.number("appInsights.samplingPercentage", 0.0, 100.0, lo_open=True),
+        disable_local_auth=r.boolean("appInsights.disableLocalAuth"),
+    )
+
+    sampler = r.string("telemetry.tracesSampler")
+    if sampler not in SAMPLERS:
+        raise r.fail("telemetry.tracesSampler", sampler, f"must be one of {', '.join(SAMPLERS)}")
+    if sampler == "microsoft.fixed.percentage":
+        sampler_arg = r.number("telemetry.tracesSamplerArg", 0.0, 1.0)
+        sampler_arg = 1.0 if sampler_arg is None else sampler_arg
+    else:
+        sampler_arg = r.number("telemetry.tracesSamplerArg", 0.0, 10_000.0, lo_open=True)
+        sampler_arg = 5.0 if sampler_arg is None else sampler_arg
+    telemetry = TelemetryConfig(
+        service_name=r.string(
+            "telemetry.serviceName",
+            re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"),
+            "must be 1..128 chars of letters, digits, '.', '_', '-'",
+        ),
+        traces_sampler=sampler,
+        traces_sampler_arg=sampler_arg,
+        pricing_deployments=_pricing_deployments(r),
+    )
+
+    container_app = _container_app(r)
+    notifications = _notifications(r, deploy=deploy)
+    daily_budget = r.number("dashboards.dailyBudgetUsd", 0.0, 1_000_000.0, lo_open=True)
+
+    overrides = r.value("alerts")
+    if not isinstance(overrides, dict) or not all(isinstance(v, dict) for v in overrides.values()):
+        raise r.fail(
+            "alerts", overrides, "must be a mapping of rule name → {threshold, severity, ...}"
+        )
+
+    return StackSettings(
+        project=PROJECT,
+        stack=stack,
+        environment=environment,
+        config_file=config_file,
+        location=location,
+        protect=protect,
+        extra_tags=dict(sorted(extra_tags.items())),
+        resource_group=resource_group,
+        workspace=workspace,
+        app_insights=app_insights,
+        telemetry=telemetry,
+        container_app=container_app,
+        notifications=notifications,
+        daily_budget_usd=daily_budget,
+        alert_overrides=overrides,
+    )
+
+
+_DEPLOYMENT_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def _pricing_deployments(r: Reader) -> tuple[tuple[str, str | None, str], ...]:
+    """``pricing.deployments``: deployment name → {model, type}, each value checked (the types
+    are Azure's deployment SKU names; the SDK validates the same map the same way)."""
+    key = "pricing.deployments"
+    value = r.value(key)
+    shape = "must be a mapping of deployment name → {model, type}"
+    if not isinstance(value, dict):
+        raise r.fail(key, value, shape)
+    out = []
+    for name, spec in sorted(value.items()):
+        where = f"{key}.{name}"
+        if not isinstance(name, str) or not _DEPLOYMENT_NAME_RE.match(name):
+            raise r.fail(
+                key, value, f"deployment {name!r}: names are 1..64 of letters, digits, . _ -"
+            )
+        if not isinstance(spec, dict):
+            raise r.fail(where, spec, "must be a mapping with model and type")
+        unknown = sorted(set(spec) - {"model", "type"})
+        if unknown:
+            raise r.fail(where, spec, f"unknown keys {unknown}; allowed: model, type")
+        dtype = spec.get("type")
+        if dtype not in contract.DEPLOYMENT_TYPES:
+            raise r.fail(f"{where}.type", dtype, f"allowed: {', '.join(contract.DEPLOYMENT_TYPES)}")
+        model = spec.get("model")
+        if model is not None and (not isinstance(model, str) or not model.strip()):
+            raise r.fail(f"{where}.model", model, "must be a model name (a non-empty string)")
+        out.append((name, model, dtype))
+    return tuple(out)
+
+
+def _container_app(r: Reader) -> ContainerAppConfig | None:
+    image = r.string(
+        "containerApp.image",
+        _IMAGE_RE,
+        "must be an image reference like myregistry.azurecr.io/app:1.2.3 (lowercase, tag/digest)",
+    )
+    if image is None:
+        others = sorted(
+            k.name for k in KEYS if k.name.startswith("containerApp.") and r.has(k.name)
+        )
+        if others:
+            raise KitError(
+                r.config_file,
+                f"{NAMESPACE}:{others[0]} is set but {NAMESPACE}:containerApp.image is not: "
+                "set the image, or remove the containerApp.* keys",
+            )
+        return None
+    cpu = r.number("containerApp.cpu", 0.25, 4.0)
+    if cpu not in CONTAINER_CPUS:
+        sizes = ", ".join(map(messages.number, CONTAINER_CPUS))
+        raise r.fail("containerApp.cpu", r.value("containerApp.cpu"), f"must be one of {sizes}")
+    memory = r.string("containerApp.memory", _MEMORY_RE, "must be like 1Gi (twice the CPU)")
+    expected_memory = f"{messages.number(cpu * 2)}Gi"
+    if memory is None:
+        memory = expected_memory
+    elif float(_MEMORY_RE.match(memory).group(1)) != cpu * 2:  # type: ignore[union-attr]
+        raise r.fail(
+            "containerApp.memory",
+            memory,
+            f"must be {expected_memory} for cpu {messages.number(cpu)}",
+        )
+    min_replicas = r.integer("containerApp.minReplicas", 0, 300)
+    max_replicas = r.integer("containerApp.maxReplicas", 1, 300)
+    if max_replicas < min_replicas:
+        raise r.fail(
+            "containerApp.maxReplicas", max_replicas, f"must be ≥ minReplicas ({min_replicas})"
+        )
+    return ContainerAppConfig(
+        name=r.string(
+            "containerApp.name",
+            re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$"),
+            "must be 2..32 chars of a-z, 0-9, '-', starting with a letter",
+        ),
+        image=image,
+        cpu=cpu,
+        memory=memory,
+        min_replicas=min_replicas,
+        max_replicas=max_replicas,
+        target_port=r.integer("containerApp.targetPort", 1, 65535),
+        external=r.boolean("containerApp.external"),
+        key_vault_id=r.string(
+            "containerApp.keyVaultId",
+            KEY_VAULT_RE,
+            "must be a Key Vault resource id: /subscriptions/<id>/resourceGroups/<rg>/providers/"
+            "Microsoft.KeyVault/vaults/<name>",
+        ),
+    )
+
+
+def _notifications(r: Reader, *, deploy: bool) -> Notifications[str]:
+    emails = r.value("notifications.emails")
+    if not isinstance(emails, list):
+        raise r.fail("notifications.emails", emails, "must be a list of email addresses")
+    for email in emails:
+        if not isinstance(email, str) or not _EMAIL_RE.match(email):
+            raise r.fail(
+                "notifications.emails",
+                emails,
+                f"{messages.show(email, 'plain')} is not an email address",
+            )
+    if len(set(emails)) != len(emails):
+        raise r.fail("notifications.emails", emails, "must not repeat an address")
+    if len(emails) > 100:
+        raise r.fail("notifications.emails", emails, "at most 100 addresses")
+
+    https = "must be an https:// URL"
+    pagerduty = r.secret("notifications.pagerdutyUrl", _HTTPS_RE, https)
+    slack = r.secret(
+        "notifications.slackWebhookUrl",
+        re.compile(r"^https://hooks\.slack\.com/\S+$"),
+        "must be a Slack incoming-webhook URL (https://hooks.slack.com/...)",
+    )
+
+    routes_raw = r.value("notifications.routes")
+    if not isinstance(routes_raw, dict):
+        raise r.fail("notifications.routes", routes_raw, "must be a mapping route → receivers")
+    routes: dict[str, tuple[str, ...]] = {}
+    for route in ROUTES:
+        receivers = routes_raw.get(route, [])
+        if not isinstance(receivers, list) or not all(isinstance(x, str) for x in receivers):
+            raise r.fail(
+                f"notifications.routes.{route}",
+                receivers,
+                f"must be a list of {', '.join(RECEIVER_KINDS)}",
+            )
+        for receiver in receivers:
+            if receiver not in RECEIVER_KINDS:
+                raise r.fail(
+                    f"notifications.routes.{route}",
+                    receivers,
+                    f"unknown receiver {receiver!r}; allowed: {', '.join(RECEIVER_KINDS)}",
+                )
+        routes[route] = tuple(dict.fromkeys(receivers))
+    for route in routes_raw:
+        if route not in ROUTES:
+            raise r.fail(
+                "notifications.routes", routes_raw,
+                f"unknown route {route!r}; allowed: {', '.join(ROUTES)}",
+            )  # fmt: skip
+
+    needs = {
+        "email": (bool(emails), "notifications.emails", "a non-empty list of addresses"),
+        "pagerduty": (
+            pagerduty is not None,
+            "notifications.pagerdutyUrl",
+            "pulumi config set --secret notifications.pagerdutyUrl <url>",
+        ),
+        "slack": (
+            slack is not None,
+            "notifications.slackWebhookUrl",
+            "pulumi config set --secret notifications.slackWebhookUrl <url>",
+        ),
+    }
+    for route, receivers in routes.items() if deploy else ():
+        for receiver in receivers:
+            ok, key, how = needs[receiver]
+            if not ok:
+                raise KitError(
+                    r.config_file,
+                    f"{NAMESPACE}:notifications.routes.{route} uses {receiver} but "
+                    f"{NAMESPACE}:{key} is not set ({how})",
+                )
+    return Notifications(
+        emails=tuple(emails), pagerduty_url=pagerduty, slack_webhook_url=slack, routes=routes
+    )
