@@ -19,19 +19,19 @@ from urllib.parse import urlsplit
 
 import wrapt
 
-from . import _responses, _state
+from . import _responses_api, _state
 from . import contract as c
 from ._call import USAGE_FIELDS_OPENAI, LLMCall
+from ._fields import get
 from ._guard import guarded, report
-from ._safety import get
-from ._stream import (
+from ._stream_proxy import (
     AsyncStreamManagerProxy,
     AsyncStreamProxy,
     StreamManagerProxy,
     StreamState,
     SyncStreamProxy,
 )
-from ._streaming_response import AsyncStreamingResponseProxy, StreamingResponseProxy
+from ._with_streaming_response import AsyncStreamingResponseProxy, StreamingResponseProxy
 
 # (module, class, method, API, async); `parse` (structured outputs) posts on its own, it does
 # not go through `create`, so it is patched too where the installed openai has it. The API is
@@ -168,7 +168,7 @@ def _messages_snapshot(kwargs: Mapping[str, Any], api: str) -> Any:
     if api == c.OPERATION_EMBEDDINGS or _state.settings.capture_content == _state.CONTENT_OFF:
         return None
     if api == _RESPONSES_API:
-        return _responses.request_messages(kwargs)
+        return _responses_api.request_messages(kwargs)
     messages = kwargs.get("messages")
     return list(messages) if isinstance(messages, (list, tuple)) else messages
 
@@ -212,7 +212,7 @@ def _is_stream(result: Any) -> bool:
 
 def _recorder(api: str) -> Any:
     """How a complete (non-streamed) result of *api* is read."""
-    return _responses.record_response if api == _RESPONSES_API else _record_response
+    return _responses_api.record_response if api == _RESPONSES_API else _record_response
 
 
 def _handle(
@@ -241,7 +241,7 @@ def _handle(
 
 def _proxied_stream(call: LLMCall, stream: Any, inject: bool, is_async: bool, api: str) -> Any:
     state = (
-        _responses.ResponsesStreamState(call, hide_usage_chunk=False)
+        _responses_api.ResponsesStreamState(call, hide_usage_chunk=False)
         if api == _RESPONSES_API
         else StreamState(call, hide_usage_chunk=inject)
     )
