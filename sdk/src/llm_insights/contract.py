@@ -639,10 +639,6 @@ AGENT_METRICS: tuple[MetricSpec, ...] = (
 )
 # Agents (metrics end) ---------------------------------------------------------------------
 
-#: An observable gauge that observes nothing (so it is never exported): its callback hands the
-#: SDK's in-process counter sums to the counters above at every collection (``_tally``).
-SDK_TALLY_HANDOVER = f"{NS}.sdk.tally_handover"
-
 METRICS: tuple[MetricSpec, ...] = (
     TOKEN_USAGE,
     OPERATION_DURATION,
