@@ -23,6 +23,7 @@ from llm_insights import contract
 
 from ..errors import KitError
 from ..fsutil import read_yaml
+from ..tables import TABLES
 from .durations import parse_short_duration
 
 DEFAULT_ORIGIN = datetime(2026, 1, 1, tzinfo=UTC)
@@ -240,14 +241,12 @@ def _parse_series(
         raise where.error(fld, "expected a mapping with table, dimensions, values and times")
     _keys(where, fld, raw, _SERIES_KEYS)
     table = raw.get("table")
-    if table not in contract.TABLES:
+    if table not in TABLES:
         raise where.error(
             f"{fld}.table = {table!r}",
-            "allowed: "
-            + ", ".join(sorted(contract.TABLES))
-            + _suggest(str(table), contract.TABLES),
+            "allowed: " + ", ".join(sorted(TABLES)) + _suggest(str(table), TABLES),
         )
-    column_types = dict(contract.TABLES[table])
+    column_types = dict(TABLES[table])
     columns: dict[str, Any] = {}
     dimensions = _mapping(where, f"{fld}.dimensions", raw.get("dimensions"))
     buckets: dict[str, float] = {}
