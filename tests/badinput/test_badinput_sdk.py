@@ -15,7 +15,7 @@ from .conftest import MESSAGES, client_answering, completion
 
 
 def _span(pipeline) -> Any:
-    spans = pipeline.spans.get_finished_spans()
+    spans = pipeline.spans()
     assert len(spans) == 1, [s.name for s in spans]
     return spans[0]
 
@@ -27,7 +27,7 @@ def test_unknown_model_is_counted_unpriced_not_zero_cost(pipeline) -> None:
     a = _span(pipeline).attributes
     assert a[c.ATTR_UNPRICED] is True
     assert c.MS_COST_INPUT not in a and c.MS_COST_OUTPUT not in a
-    points = pipeline.points()
+    points = pipeline.all_points()
     assert sum(p.value for p in points[c.UNPRICED_CALLS.name]) == 1
     assert c.COST.name not in points
 

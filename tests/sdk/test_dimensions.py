@@ -5,17 +5,10 @@ the app passes never grows customMetrics cardinality, and nothing is lost on spa
 
 from __future__ import annotations
 
-from typing import Any
-
 import llm_insights
 from badinput.conftest import MESSAGES, client_answering, completion
 from llm_insights import contract as c
 from support.otel import Telemetry
-
-
-def _points(telemetry: Telemetry) -> dict[str, list[Any]]:
-    """Metric name -> its data points, from one collection."""
-    return {name: list(m.data.data_points) for name, m in telemetry.metrics().items()}
 
 
 def test_metric_attributes_are_allow_listed(telemetry):
@@ -63,12 +56,12 @@ def test_2500_user_ids_never_reach_metric_dimensions(instrumented_openai: Teleme
     spans = telemetry.spans()
     assert len(spans) == 2500  # nothing lost: every call has its span with its user id
     assert len({s.attributes[c.ENDUSER_ID] for s in spans}) == 2500
-    for name, points in _points(telemetry).items():
+    for name, points in telemetry.all_points().items():
         allowed = set(c.METRICS_BY_NAME[name].dimensions) | {c.ATTR_BUCKET_LE}
         for key in {k for p in points for k in p.attributes}:
             assert key not in c.SPAN_ONLY_ATTRIBUTES, (name, key)
             assert key in allowed, (name, key)
         models = {p.attributes.get(c.GEN_AI_REQUEST_MODEL) for p in points}
         assert len(models - {None}) <= c.MAX_DIMENSION_VALUES + 1, (name, len(models))
-    durations = _points(telemetry)[c.OPERATION_DURATION.name]
+    durations = telemetry.all_points()[c.OPERATION_DURATION.name]
     assert sum(p.count for p in durations) == 2500  # overflowed models still counted

@@ -85,6 +85,16 @@ class Telemetry:
                 out += [p for m in sm.metrics if m.name == name for p in m.data.data_points]
         return out
 
+    def all_points(self) -> dict[str, list[Any]]:
+        """One collection: metric name -> its data points, from every scope that emits it."""
+        data = self.reader.get_metrics_data()
+        out: dict[str, list[Any]] = {}
+        for rm in data.resource_metrics if data else ():
+            for sm in rm.scope_metrics:
+                for m in sm.metrics:
+                    out.setdefault(m.name, []).extend(m.data.data_points)
+        return out
+
     def _matching(self, name: str, where: dict[str, Any]) -> list[Any]:
         # ``gen_ai__token__type="input"`` matches the attribute ``gen_ai.token.type``
         return [
