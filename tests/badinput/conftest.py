@@ -1,5 +1,5 @@
-"""Bad-input fixtures: in-memory OpenTelemetry pipelines for the SDK, and an openai client whose
-HTTP answers are whatever JSON (or bytes) a test hands it."""
+"""Bad-input fixtures: the SDK's in-memory telemetry with openai patched, and an openai client
+whose HTTP answers are whatever JSON (or bytes) a test hands it."""
 
 from __future__ import annotations
 
@@ -11,47 +11,15 @@ import httpx2
 import llm_insights
 import openai
 import pytest
-from llm_insights import _config, _instrument_openai, _state
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
-
-class Pipeline:
-    """Where the SDK's spans and metrics go in these tests."""
-
-    def __init__(self) -> None:
-        self.spans = InMemorySpanExporter()
-        self.tracer_provider = TracerProvider()
-        self.tracer_provider.add_span_processor(SimpleSpanProcessor(self.spans))
-        self.reader = InMemoryMetricReader()
-        self.meter_provider = MeterProvider(
-            metric_readers=[self.reader], views=llm_insights.metric_views()
-        )
-
-    def points(self) -> dict[str, list[Any]]:
-        data = self.reader.get_metrics_data()
-        out: dict[str, list[Any]] = {}
-        for rm in data.resource_metrics if data else ():
-            for sm in rm.scope_metrics:
-                for m in sm.metrics:
-                    out.setdefault(m.name, []).extend(m.data.data_points)
-        return out
+from support.otel import Telemetry, sending_to
 
 
 @pytest.fixture
-def pipeline() -> Iterator[Pipeline]:
-    p = Pipeline()
-    _state.reset()
-    _state.use_providers(p.tracer_provider, p.meter_provider, None)
-    llm_insights.instrument_openai()
-    yield p
-    llm_insights.uninstrument_openai()
-    _state.reset()
-    _config._reset_for_tests()
-    _instrument_openai._no_inject.clear()
+def pipeline() -> Iterator[Telemetry]:
+    """The SDK's in-memory telemetry (the shared pipeline), with openai patched."""
+    with sending_to(Telemetry()) as t:
+        llm_insights.instrument_openai()
+        yield t
 
 
 def completion(**over: Any) -> dict[str, Any]:

@@ -77,7 +77,7 @@ def _call(client: Any) -> tuple[Any, BaseException | None]:
 )
 @given(body=bodies)
 def test_any_response_shape(pipeline, body: dict[str, Any]) -> None:
-    pipeline.spans.clear()
+    pipeline.spans_exporter.clear()
     raw = json.dumps(body, allow_nan=True).encode()
     client = client_answering(raw)
     failures_before = _guard.error_counts()
@@ -90,7 +90,7 @@ def test_any_response_shape(pipeline, body: dict[str, Any]) -> None:
     assert type(got_exc) is type(want_exc)  # the SDK adds no error and swallows none
     if want is not None:
         assert got.model_dump(warnings=False) == want.model_dump(warnings=False)
-    spans = pipeline.spans.get_finished_spans()
+    spans = pipeline.spans()
     assert len(spans) == 1 and spans[0].end_time is not None
     attrs = spans[0].attributes
     # the oracle is the usage the app sees (the client may coerce, e.g. JSON false -> 0)
@@ -179,7 +179,7 @@ def test_any_stream_shape(pipeline, events: list[dict[str, Any]]) -> None:
         max_retries=0,
         http_client=httpx2.Client(transport=httpx2.MockTransport(handler)),
     )
-    pipeline.spans.clear()
+    pipeline.spans_exporter.clear()
     failures_before = _guard.error_counts()
     llm_insights.instrument_openai()
     got, got_exc = _stream(client)
@@ -187,7 +187,7 @@ def test_any_stream_shape(pipeline, events: list[dict[str, Any]]) -> None:
     want, want_exc = _stream(client)
     assert type(got_exc) is type(want_exc)
     assert got == want  # the app sees exactly the chunks it would see without the SDK
-    spans = pipeline.spans.get_finished_spans()
+    spans = pipeline.spans()
     assert len(spans) == 1 and spans[0].end_time is not None  # recorded once, at the end
     broke = {
         k

@@ -22,6 +22,7 @@ from llm_insights_kit.dashboards.lint import lint_workbook
 from llm_insights_kit.errors import KitError
 from llm_insights_kit.kql import templates
 from llm_insights_kit.paths import ALERTS_DIR, TEMPLATES_DIR
+from llm_insights_kit.tables import TABLES
 
 from .conftest import GOLDEN_CTX
 
@@ -161,7 +162,7 @@ def _template_sources() -> list[Path]:
 def test_templates_take_names_from_the_contract_only():
     """No metric name, attribute key, event name or table name typed as a literal in templates."""
     names = {m.name for m in contract.METRICS} | set(contract.ATTRIBUTES) | set(contract.EVENTS)
-    tables = set(contract.TABLES)
+    tables = set(TABLES)
     literal = re.compile(r"""["']([A-Za-z_][\w.]*)["']""")
     offenders = []
     for path in _template_sources():

@@ -5,19 +5,14 @@ after it — every call is counted once and its tokens are exported once."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import llm_insights
 import openai
 import pytest
-from llm_insights import _instrument_openai, _state
+from llm_insights import _instrument_openai
 from llm_insights import contract as c
 from opentelemetry.instrumentation.genai.openai import OpenAIInstrumentor
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from support.otel import Telemetry
 
 from llm_insights_kit.fake_openai.scripted import Scripted
 from llm_insights_kit.fake_openai.server import LLMStandin
@@ -26,38 +21,13 @@ PEER_SCOPE = "opentelemetry.instrumentation.genai.openai"
 GPT4O = {"input": 0.0025, "output": 0.01}  # the shipped price, USD per 1K tokens
 
 
-class Pipeline:
-    def __init__(self, sampler: Any = None) -> None:
-        self.exported = InMemorySpanExporter()
-        self.provider = TracerProvider(sampler=sampler)
-        self.provider.add_span_processor(llm_insights.genai_span_processor())
-        self.provider.add_span_processor(SimpleSpanProcessor(self.exported))
-        self.reader = InMemoryMetricReader()
-        self.meters = MeterProvider(
-            metric_readers=[self.reader],
-            views=llm_insights.metric_views() + llm_insights.foreign_metric_views(),
-        )
-
-    def total(self, name: str, **where: Any) -> float:
-        tot = 0.0
-        data = self.reader.get_metrics_data()
-        for rm in data.resource_metrics if data else ():
-            for sm in rm.scope_metrics:
-                for m in sm.metrics:
-                    if m.name != name:
-                        continue
-                    for p in m.data.data_points:
-                        attrs = dict(p.attributes)
-                        if all(attrs.get(k.replace("__", ".")) == v for k, v in where.items()):
-                            tot += p.count if hasattr(p, "count") else p.value
-        return tot
-
-    def exported_usage(self) -> list[tuple[str, int]]:
-        return [
-            (s.instrumentation_scope.name, s.attributes[c.GEN_AI_USAGE_INPUT_TOKENS])
-            for s in self.exported.get_finished_spans()
-            if c.GEN_AI_USAGE_INPUT_TOKENS in (s.attributes or {})
-        ]
+def exported_usage(pipe: Telemetry) -> list[tuple[str, int]]:
+    """(scope, input tokens) of every exported span that carries usage."""
+    return [
+        (s.instrumentation_scope.name, s.attributes[c.GEN_AI_USAGE_INPUT_TOKENS])
+        for s in pipe.spans()
+        if c.GEN_AI_USAGE_INPUT_TOKENS in (s.attributes or {})
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -67,20 +37,16 @@ def standin() -> Iterator[LLMStandin]:
 
 
 @pytest.fixture
-def pipe(standin: LLMStandin) -> Iterator[Pipeline]:
-    p = Pipeline()
+def pipe(standin: LLMStandin, genai_telemetry: Telemetry) -> Iterator[Telemetry]:
     standin.reset()
-    _state.reset()
-    _state.use_providers(p.provider, p.meters)
-    yield p
+    yield genai_telemetry
     OpenAIInstrumentor().uninstrument()
-    llm_insights.uninstrument_openai()
-    _instrument_openai._no_inject.clear()
-    _state.reset()
 
 
-def _peer(pipe: Pipeline) -> None:
-    OpenAIInstrumentor().instrument(tracer_provider=pipe.provider, meter_provider=pipe.meters)
+def _peer(pipe: Telemetry) -> None:
+    OpenAIInstrumentor().instrument(
+        tracer_provider=pipe.tracer_provider, meter_provider=pipe.meter_provider
+    )
 
 
 def _calls(standin: LLMStandin) -> None:
@@ -102,7 +68,7 @@ def _calls(standin: LLMStandin) -> None:
         client.chat.completions.create(model="gpt-4o", messages=msg)
 
 
-def _assert_counted_once(pipe: Pipeline) -> None:
+def _assert_counted_once(pipe: Telemetry) -> None:
     assert pipe.total(c.OPERATION_DURATION.name) == 3
     assert pipe.total(c.DURATION_BUCKET_COUNTS.name) == 3
     assert pipe.total(c.OPERATION_DURATION.name, error__type="429") == 1
@@ -113,7 +79,7 @@ def _assert_counted_once(pipe: Pipeline) -> None:
     assert pipe.total(c.UNPRICED_CALLS.name) == 0
 
 
-def test_peer_spans_give_the_kits_metrics(pipe: Pipeline, standin: LLMStandin) -> None:
+def test_peer_spans_give_the_kits_metrics(pipe: Telemetry, standin: LLMStandin) -> None:
     _peer(pipe)
     _calls(standin)
     _assert_counted_once(pipe)
@@ -122,12 +88,12 @@ def test_peer_spans_give_the_kits_metrics(pipe: Pipeline, standin: LLMStandin) -
         pipe.total(c.TOKEN_USAGE.name, gen_ai__provider__name="openai", gen_ai__token__type="input")
         == 2
     )
-    assert sorted(pipe.exported_usage()) == [(PEER_SCOPE, 7), (PEER_SCOPE, 100)]
+    assert sorted(exported_usage(pipe)) == [(PEER_SCOPE, 7), (PEER_SCOPE, 100)]
 
 
 @pytest.mark.parametrize("kit_first", [True, False], ids=["kit-patched-first", "peer-first"])
 def test_both_instrumentations_count_each_call_once(
-    pipe: Pipeline, standin: LLMStandin, kit_first: bool
+    pipe: Telemetry, standin: LLMStandin, kit_first: bool
 ) -> None:
     if kit_first:
         assert llm_insights.instrument_openai()
@@ -138,15 +104,15 @@ def test_both_instrumentations_count_each_call_once(
     _calls(standin)
     _assert_counted_once(pipe)
     # each call's tokens are exported once, on the kit's span
-    assert sorted(pipe.exported_usage()) == [("llm_insights", 7), ("llm_insights", 100)]
-    peer = [s for s in pipe.exported.get_finished_spans() if s.instrumentation_scope.name
+    assert sorted(exported_usage(pipe)) == [("llm_insights", 7), ("llm_insights", 100)]
+    peer = [s for s in pipe.spans() if s.instrumentation_scope.name
             == PEER_SCOPE]  # fmt: skip
     assert len(peer) == 3  # still exported (its trace detail), marked
     assert all(s.attributes.get(c.ATTR_COUNTED_ELSEWHERE) for s in peer)
 
 
 def test_kit_uninstruments_after_the_peer_unwrapped_over_it(
-    pipe: Pipeline, standin: LLMStandin
+    pipe: Telemetry, standin: LLMStandin
 ) -> None:
     """OpenTelemetry's ``unwrap`` leaves a bound wrapper of ours in the class: the kit must still
     recognise it (else a second instrument_openai() patches twice and calls count twice)."""

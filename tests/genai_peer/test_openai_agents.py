@@ -19,36 +19,33 @@ from agents import (
     function_tool,
     set_trace_processors,
 )
-from llm_insights import _instrument_openai, _state
 from llm_insights import contract as c
 from opentelemetry.instrumentation.genai.openai import OpenAIInstrumentor
 from opentelemetry.instrumentation.genai.openai_agents import OpenAIAgentsInstrumentor
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
+from support.otel import Telemetry, sending_to
 
 from llm_insights_kit.fake_openai.scripted import Scripted
 from llm_insights_kit.fake_openai.server import LLMStandin
 
-from .test_genai_openai_inprocess import Pipeline
+from .test_genai_openai_inprocess import exported_usage
 
 COST = 2 * (30 * 0.0025 + 7 * 0.01) / 1000  # two calls, gpt-4o's shipped prices per 1K
 
 
 @pytest.fixture
-def pipe() -> Iterator[Pipeline]:
-    p = Pipeline()
-    _state.reset()
-    _state.use_providers(p.provider, p.meters)
+def pipe(genai_telemetry: Telemetry) -> Iterator[Telemetry]:
+    p = genai_telemetry
     set_trace_processors([])  # no export to OpenAI's trace backend: the instrumentation only
-    OpenAIAgentsInstrumentor().instrument(tracer_provider=p.provider, meter_provider=p.meters)
+    OpenAIAgentsInstrumentor().instrument(
+        tracer_provider=p.tracer_provider, meter_provider=p.meter_provider
+    )
     yield p
     OpenAIAgentsInstrumentor().uninstrument()
     OpenAIInstrumentor().uninstrument()
-    llm_insights.uninstrument_openai()
-    _instrument_openai._no_inject.clear()
-    _state.reset()
 
 
-def _run_agent(pipe: Pipeline, standin: Any) -> None:
+def _run_agent(pipe: Telemetry, standin: Any) -> None:
     standin.reset()
     standin.script(*[Scripted(input_tokens=30, output_tokens=7)] * 2)
     client = openai.AsyncOpenAI(base_url=standin.base_url, api_key="t", max_retries=0)
@@ -70,15 +67,17 @@ def standin() -> Iterator[LLMStandin]:
 
 
 @pytest.mark.parametrize("kit", ["none", "kit-first", "peer-first"])
-def test_agent_model_calls_count_once(pipe: Pipeline, standin: LLMStandin, kit: str) -> None:
+def test_agent_model_calls_count_once(pipe: Telemetry, standin: LLMStandin, kit: str) -> None:
     if kit == "kit-first":
         assert llm_insights.instrument_openai()
-    OpenAIInstrumentor().instrument(tracer_provider=pipe.provider, meter_provider=pipe.meters)
+    OpenAIInstrumentor().instrument(
+        tracer_provider=pipe.tracer_provider, meter_provider=pipe.meter_provider
+    )
     if kit == "peer-first":
         assert llm_insights.instrument_openai()
     _run_agent(pipe, standin)
 
-    spans = pipe.exported.get_finished_spans()
+    spans = pipe.spans_exporter.get_finished_spans()
     agents = [s for s in spans if s.attributes.get(c.GEN_AI_OPERATION_NAME) == "invoke_agent"]
     assert len(agents) == 2 and all(s.attributes["gen_ai.agent.name"] == "pharma" for s in agents)
     # every model call sits inside an agent's span tree
@@ -96,23 +95,7 @@ def test_agent_model_calls_count_once(pipe: Pipeline, standin: LLMStandin, kit: 
     assert pipe.total(c.TOKEN_USAGE.name, gen_ai__token__type="input") == 2
     assert pipe.total(c.COST.name) == pytest.approx(COST, rel=1e-9)
     owner = "opentelemetry.instrumentation.genai.openai" if kit == "none" else "llm_insights"
-    assert sorted(pipe.exported_usage()) == [(owner, 30), (owner, 30)]
-
-
-def _sum(pipe: Pipeline, name: str, **where: Any) -> float:
-    """Sum of a histogram's (or counter's) recorded values where the attributes match."""
-    tot = 0.0
-    data = pipe.reader.get_metrics_data()
-    for rm in data.resource_metrics if data else ():
-        for sm in rm.scope_metrics:
-            for m in sm.metrics:
-                if m.name != name:
-                    continue
-                for p in m.data.data_points:
-                    attrs = dict(p.attributes)
-                    if all(attrs.get(k.replace("__", ".")) == v for k, v in where.items()):
-                        tot += p.sum if hasattr(p, "sum") else p.value
-    return tot
+    assert sorted(exported_usage(pipe)) == [(owner, 30), (owner, 30)]
 
 
 def _run_tool_agent(standin: Any) -> None:
@@ -149,13 +132,15 @@ def _run_tool_agent(standin: Any) -> None:
 
 @pytest.mark.parametrize("kit", ["none", "kit-first", "peer-first"])
 def test_framework_agent_runs_give_the_agent_metrics(
-    pipe: Pipeline, standin: LLMStandin, kit: str
+    pipe: Telemetry, standin: LLMStandin, kit: str
 ) -> None:
     """The framework's invoke_agent spans become the kit's agent-run metrics: one run per span,
     its model calls (counted once whichever instrumentation won), tool calls, tokens and cost."""
     if kit == "kit-first":
         assert llm_insights.instrument_openai()
-    OpenAIInstrumentor().instrument(tracer_provider=pipe.provider, meter_provider=pipe.meters)
+    OpenAIInstrumentor().instrument(
+        tracer_provider=pipe.tracer_provider, meter_provider=pipe.meter_provider
+    )
     if kit == "peer-first":
         assert llm_insights.instrument_openai()
     _run_tool_agent(standin)
@@ -163,40 +148,43 @@ def test_framework_agent_runs_give_the_agent_metrics(
 
     who = {"gen_ai__agent__name": "pharmacist"}
     assert pipe.total(c.AGENT_DURATION.name, **who) == 1
-    assert _sum(pipe, c.AGENT_MODEL_CALLS.name, **who) == 2
-    assert _sum(pipe, c.AGENT_TOOL_CALLS.name, **who) == 1
-    assert _sum(pipe, c.AGENT_STEPS.name, **who) == 3
-    assert _sum(pipe, c.AGENT_TOKENS.name, gen_ai__token__type="input", **who) == 95
-    assert _sum(pipe, c.AGENT_TOKENS.name, gen_ai__token__type="output", **who) == 21
-    assert _sum(pipe, c.AGENT_COST.name, **who) == pytest.approx(
+    assert pipe.sum(c.AGENT_MODEL_CALLS.name, **who) == 2
+    assert pipe.sum(c.AGENT_TOOL_CALLS.name, **who) == 1
+    assert pipe.sum(c.AGENT_STEPS.name, **who) == 3
+    assert pipe.sum(c.AGENT_TOKENS.name, gen_ai__token__type="input", **who) == 95
+    assert pipe.sum(c.AGENT_TOKENS.name, gen_ai__token__type="output", **who) == 21
+    assert pipe.sum(c.AGENT_COST.name, **who) == pytest.approx(
         (95 * 2.5 + 21 * 10.0) / 1e6, rel=1e-9
     )
     assert pipe.total(c.TOOL_DURATION.name, gen_ai__tool__name="lookup", **who) == 1
 
     plain = {"gen_ai__agent__name": "pharma"}
     assert pipe.total(c.AGENT_DURATION.name, **plain) == 2
-    assert _sum(pipe, c.AGENT_MODEL_CALLS.name, **plain) == 2
-    assert _sum(pipe, c.AGENT_COST.name, **plain) == pytest.approx(COST, rel=1e-9)
-    assert _sum(pipe, c.AGENT_COST_UNKNOWN.name) == 0
+    assert pipe.sum(c.AGENT_MODEL_CALLS.name, **plain) == 2
+    assert pipe.sum(c.AGENT_COST.name, **plain) == pytest.approx(COST, rel=1e-9)
+    assert pipe.sum(c.AGENT_COST_UNKNOWN.name) == 0
 
 
 def test_framework_agent_runs_count_when_the_sampler_drops_them(standin: LLMStandin) -> None:
     """Sampled out, the agent and its calls still give every agent metric (recorded, not
     exported)."""
-    p = Pipeline(sampler=llm_insights.record_genai_spans(ALWAYS_OFF))
-    _state.reset()
-    _state.use_providers(p.provider, p.meters)
-    set_trace_processors([])
-    OpenAIAgentsInstrumentor().instrument(tracer_provider=p.provider, meter_provider=p.meters)
-    OpenAIInstrumentor().instrument(tracer_provider=p.provider, meter_provider=p.meters)
-    try:
-        _run_tool_agent(standin)
-    finally:
-        OpenAIAgentsInstrumentor().uninstrument()
-        OpenAIInstrumentor().uninstrument()
-        _state.reset()
-    assert p.exported.get_finished_spans() == ()
+    with sending_to(
+        Telemetry(genai=True, sampler=llm_insights.record_genai_spans(ALWAYS_OFF))
+    ) as p:
+        set_trace_processors([])
+        OpenAIAgentsInstrumentor().instrument(
+            tracer_provider=p.tracer_provider, meter_provider=p.meter_provider
+        )
+        OpenAIInstrumentor().instrument(
+            tracer_provider=p.tracer_provider, meter_provider=p.meter_provider
+        )
+        try:
+            _run_tool_agent(standin)
+        finally:
+            OpenAIAgentsInstrumentor().uninstrument()
+            OpenAIInstrumentor().uninstrument()
+    assert p.spans_exporter.get_finished_spans() == ()
     who = {"gen_ai__agent__name": "pharmacist"}
     assert p.total(c.AGENT_DURATION.name, **who) == 1
-    assert _sum(p, c.AGENT_STEPS.name, **who) == 3
-    assert _sum(p, c.AGENT_TOKENS.name, gen_ai__token__type="input", **who) == 95
+    assert p.sum(c.AGENT_STEPS.name, **who) == 3
+    assert p.sum(c.AGENT_TOKENS.name, gen_ai__token__type="input", **who) == 95

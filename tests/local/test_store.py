@@ -6,16 +6,16 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from llm_insights import contract
 
 from llm_insights_kit.errors import KitError
 from llm_insights_kit.local.store import DUCKDB_TYPES, LocalStore
+from llm_insights_kit.tables import TABLES
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def test_tables_match_the_contract(store: LocalStore) -> None:
-    for table, columns in contract.TABLES.items():
+    for table, columns in TABLES.items():
         rows = store._con.execute(
             "SELECT column_name, data_type FROM information_schema.columns "
             "WHERE table_name = ? AND table_schema = 'main' ORDER BY ordinal_position",

@@ -158,6 +158,38 @@ def test_old_azure_rejecting_stream_options_is_retried_without(telemetry, stand,
     assert "stream_options" not in stand.requests[-1].body
 
 
+def test_async_old_azure_rejecting_stream_options_is_retried_without(telemetry, stand):
+    """The async wrapper retries through the same path as the sync one."""
+    stand.script(Scripted(text="ok then", reject_stream_options=True))
+    stand.script(Scripted(text="ok then", reject_stream_options=True))
+    stand.script(Scripted(text="again", reject_stream_options=True))
+
+    async def main() -> list[str]:
+        client = openai.AsyncAzureOpenAI(
+            azure_endpoint=stand.azure_endpoint,
+            api_key="test",
+            api_version="2024-10-21",
+            max_retries=0,
+        )
+        texts = []
+        for _ in range(2):
+            stream = await client.chat.completions.create(
+                model="chat-prod", messages=MSG, stream=True
+            )
+            texts.append(
+                "".join([ch.choices[0].delta.content or "" async for ch in stream if ch.choices])
+            )
+        await client.close()
+        return texts
+
+    assert asyncio.run(main()) == ["ok then", "again"]
+    # rejected, retried without; then that endpoint is not asked again
+    assert [("stream_options" in r.body) for r in stand.requests] == [True, False, False]
+    first = telemetry.spans()[0].attributes
+    assert first[c.ATTR_USAGE_KNOWN] is False and c.ERROR_TYPE not in first
+    assert len(telemetry.spans()) == 2
+
+
 def test_azure_deployment_resolves_price_through_response_model(telemetry, stand, azure_client):
     stand.script(Scripted(input_tokens=1000, output_tokens=1000))
     azure_client.chat.completions.create(model="chat-prod", messages=MSG)

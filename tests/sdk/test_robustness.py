@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import math
+from typing import Any
 
 import llm_insights
 import openai
 import pytest
+from badinput.conftest import MESSAGES, client_answering, completion
 from llm_insights import _guard, _state
 from llm_insights import contract as c
+from support.otel import Telemetry
 
 from llm_insights_kit.fake_openai.scripted import Scripted
 
@@ -238,4 +243,115 @@ def test_failed_call_keeps_error_status_when_later_processing_fails(telemetry, m
     span = telemetry.span()
     assert span.status.status_code.name == "ERROR"
     assert span.attributes[c.ERROR_TYPE] == span.attributes[c.ATTR_ERROR_TYPE] == "RuntimeError"
+    assert span.end_time is not None
+
+
+# -- malformed responses through the real openai client (from tests/badinput) ------------------
+def _new_failures(before: dict[str, int]) -> set[str]:
+    """SDK failure components counted since *before*, except the (requested) usage.* ones."""
+    now = _guard.error_counts()
+    return {k for k, v in now.items() if v > before.get(k, 0) and not k.startswith("usage")}
+
+
+def _token_sums(telemetry: Telemetry) -> dict[str, float]:
+    return {p.attributes[c.GEN_AI_TOKEN_TYPE]: p.sum for p in telemetry.points(c.TOKEN_USAGE.name)}
+
+
+def _raw_usage(inp: str, out: str) -> bytes:
+    body = json.dumps(completion(usage={"prompt_tokens": 0, "completion_tokens": 0}))
+    return (
+        body.replace('"prompt_tokens": 0', f'"prompt_tokens": {inp}')
+        .replace('"completion_tokens": 0', f'"completion_tokens": {out}')
+        .encode()
+    )
+
+
+# id -> (response body, expected input tokens, expected output tokens)
+USAGE_CASES: dict[str, tuple[Any, int | None, int | None]] = {
+    "usage-missing": ({k: v for k, v in completion().items() if k != "usage"}, None, None),
+    "usage-null": (completion(usage=None), None, None),
+    "negative-counts": (_raw_usage("-5", "3"), None, 3),
+    "float-counts": (_raw_usage("12.5", "4.0"), None, 4),
+    "nan-counts": (_raw_usage("NaN", "Infinity"), None, None),
+    "string-counts": (_raw_usage('"12"', '"4"'), None, None),
+    "bool-counts": (_raw_usage("true", "false"), None, None),
+    "huge-counts": (_raw_usage("1e400", "7"), None, 7),
+}
+
+
+@pytest.mark.parametrize("case", sorted(USAGE_CASES))
+@pytest.mark.usefixtures("instrumented_openai")
+def test_bad_usage_becomes_unknown(case: str, telemetry: Telemetry) -> None:
+    body, want_in, want_out = USAGE_CASES[case]
+    before = dict(_guard.error_counts())
+    resp = client_answering(body).chat.completions.create(model="gpt-4o", messages=MESSAGES)
+    assert resp.choices[0].message.content == "Take 200 mg."  # the app's data is untouched
+    a = telemetry.span().attributes
+    assert a.get(c.GEN_AI_USAGE_INPUT_TOKENS) == want_in
+    assert a.get(c.GEN_AI_USAGE_OUTPUT_TOKENS) == want_out
+    # unknown usage: usage.known=false; known usage: the counts themselves, no flag
+    known = want_in is not None or want_out is not None
+    assert a.get(c.ATTR_USAGE_KNOWN) is (None if known else False)
+    expected = {t: v for t, v in (("input", want_in), ("output", want_out)) if v is not None}
+    assert _token_sums(telemetry) == expected  # unknown is never recorded as 0
+    assert not _new_failures(before)  # handled as data: nothing inside the SDK broke
+    # the duration is counted whatever the usage: the call is never lost
+    durations = telemetry.points(c.OPERATION_DURATION.name)
+    assert sum(p.count for p in durations) == 1
+
+
+@pytest.mark.usefixtures("instrumented_openai")
+def test_invalid_usage_is_logged_and_counted(telemetry: Telemetry, caplog) -> None:
+    caplog.set_level(logging.WARNING, logger="llm_insights")
+    before = _guard.error_counts()
+    client_answering(_raw_usage("-5", "3")).chat.completions.create(
+        model="gpt-4o", messages=MESSAGES
+    )
+    assert "prompt_tokens" in caplog.text
+    after = _guard.error_counts()
+    assert any(v > before.get(k, 0) for k, v in after.items() if k.startswith("usage"))
+
+
+SHAPE_CASES: dict[str, Any] = {
+    "choices-null": completion(choices=None),
+    "choices-empty": completion(choices=[]),
+    "message-null": completion(choices=[{"index": 0, "message": None, "finish_reason": "stop"}]),
+    "content-list": completion(  # pydantic warns while dumping it; the client, not the SDK
+        choices=[{"index": 0, "message": {"role": "assistant", "content": [1, {"x": 2}]}}]
+    ),
+    "index-huge": completion(
+        choices=[{"index": 10**9, "message": {"role": "assistant", "content": "x"}}]
+    ),
+    "model-int": completion(model=123),
+    "model-null": completion(model=None),
+    "id-object": completion(id={"nested": True}),
+    "lone-surrogate-text": json.dumps(
+        completion(choices=[{"index": 0, "message": {"role": "assistant", "content": "\ud800x"}}])
+    ).encode(),
+    "finish-reason-object": completion(
+        choices=[{"index": 0, "message": {"content": "x"}, "finish_reason": {"a": 1}}]
+    ),
+}
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning:pydantic.main")
+@pytest.mark.parametrize("case", sorted(SHAPE_CASES))
+@pytest.mark.usefixtures("instrumented_openai")
+def test_odd_response_shapes_never_raise(case: str, telemetry: Telemetry) -> None:
+    llm_insights.configure("svc", capture_content=True)  # the content path sees the odd text too
+    client = client_answering(SHAPE_CASES[case])
+    try:
+        uninstrumented_error = None
+        resp = client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
+    except Exception as exc:  # the client's own parsing may reject it: then so must we, unchanged
+        uninstrumented_error = exc
+    llm_insights.uninstrument_openai()
+    try:
+        plain = client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
+    except Exception as exc:
+        assert type(exc) is type(uninstrumented_error)
+        return
+    assert uninstrumented_error is None
+    assert resp.model_dump() == plain.model_dump()
+    span = telemetry.spans()[0]
     assert span.end_time is not None

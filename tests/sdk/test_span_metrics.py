@@ -3,65 +3,38 @@ each call counted once, sampling-proof (``llm_insights._span_metrics``)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import llm_insights
 import pytest
 from llm_insights import _semconv_compat as sc
-from llm_insights import _span_metrics, _state
+from llm_insights import _span_metrics
 from llm_insights import contract as c
 from opentelemetry.context import get_current
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, ParentBased
 from opentelemetry.trace import SpanKind, Status, StatusCode
+from support.otel import Telemetry, sending_to
 
 FOREIGN = "opentelemetry.instrumentation.some_genai"
 
 
-class Pipeline:
-    """A tracer provider with the GenAI processor before an in-memory exporter, as configure()
-    installs it before the distro's batch processor."""
+def _pipeline(sampler: Any = ALWAYS_ON) -> Telemetry:
+    """The GenAI processor before an in-memory exporter and the sampler wrapped, as
+    configure() installs them before the distro's batch processor."""
+    return Telemetry(genai=True, sampler=_span_metrics.record_genai_spans(sampler))
 
-    def __init__(self, sampler: Any = ALWAYS_ON) -> None:
-        self.exported = InMemorySpanExporter()
-        self.provider = TracerProvider(sampler=_span_metrics.record_genai_spans(sampler))
-        self.provider.add_span_processor(_span_metrics.span_processor())
-        self.provider.add_span_processor(SimpleSpanProcessor(self.exported))
-        self.reader = InMemoryMetricReader()
-        self.meters = MeterProvider(
-            metric_readers=[self.reader],
-            views=llm_insights.metric_views() + _span_metrics.foreign_metric_views(),
-        )
-        self.foreign = self.provider.get_tracer(FOREIGN)
 
-    def points(self, name: str) -> list[Any]:
-        data = self.reader.get_metrics_data()
-        out = []
-        for rm in data.resource_metrics if data else ():
-            for sm in rm.scope_metrics:
-                out += [p for m in sm.metrics if m.name == name for p in m.data.data_points]
-        return out
-
-    def total(self, name: str, **where: Any) -> float:
-        tot = 0.0
-        for p in self.points(name):
-            attrs = dict(p.attributes)
-            if all(attrs.get(k.replace("__", ".")) == v for k, v in where.items()):
-                tot += p.count if hasattr(p, "count") else p.value
-        return tot
+def _foreign(pipe: Telemetry) -> Any:
+    """A tracer of another GenAI instrumentation."""
+    return pipe.tracer_provider.get_tracer(FOREIGN)
 
 
 @pytest.fixture
-def pipe() -> Any:
-    p = Pipeline()
-    _state.reset()
-    _state.use_providers(p.provider, p.meters)
-    yield p
-    _state.reset()
+def pipe() -> Iterator[Telemetry]:
+    with sending_to(_pipeline()) as p:
+        yield p
 
 
 def _release_attrs(release: str, **values: Any) -> dict[str, Any]:
@@ -70,7 +43,7 @@ def _release_attrs(release: str, **values: Any) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("release", list(sc.RELEASES))
-def test_each_release_gives_the_contract_metrics(pipe: Pipeline, release: str) -> None:
+def test_each_release_gives_the_contract_metrics(pipe: Telemetry, release: str) -> None:
     provider = "az.ai.openai" if sc.RELEASES[release][sc.PROVIDER] == "gen_ai.system" else None
     start = _release_attrs(
         release,
@@ -79,7 +52,7 @@ def test_each_release_gives_the_contract_metrics(pipe: Pipeline, release: str) -
         request_model="gpt-4o",
         server_address="example.openai.azure.com",
     )
-    span = pipe.foreign.start_span("chat gpt-4o", kind=SpanKind.CLIENT, attributes=start,
+    span = _foreign(pipe).start_span("chat gpt-4o", kind=SpanKind.CLIENT, attributes=start,
                                    start_time=1_000_000_000)  # fmt: skip
     span.set_attributes(
         _release_attrs(
@@ -129,14 +102,14 @@ def test_mapping_table_covers_1_28_to_1_41_and_reads_old_usage_names() -> None:
     assert sc.read(both)[sc.PROVIDER] == "openai"
 
 
-def test_errors_unpriced_and_unknown_usage(pipe: Pipeline) -> None:
+def test_errors_unpriced_and_unknown_usage(pipe: Telemetry) -> None:
     attrs = {"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai",
              "gen_ai.request.model": "no-such-model"}  # fmt: skip
-    with pipe.foreign.start_as_current_span("chat", attributes=attrs) as s:
+    with _foreign(pipe).start_as_current_span("chat", attributes=attrs) as s:
         s.set_attributes({"gen_ai.usage.input_tokens": 5, "gen_ai.usage.output_tokens": 1})
-    with pipe.foreign.start_as_current_span("chat", attributes=attrs) as s:
+    with _foreign(pipe).start_as_current_span("chat", attributes=attrs) as s:
         s.set_attribute("error.type", "429")
-    s2 = pipe.foreign.start_span("chat", attributes=attrs)
+    s2 = _foreign(pipe).start_span("chat", attributes=attrs)
     s2.set_status(Status(StatusCode.ERROR))
     s2.end()
     assert pipe.total(c.OPERATION_DURATION.name) == 3
@@ -146,39 +119,39 @@ def test_errors_unpriced_and_unknown_usage(pipe: Pipeline) -> None:
     assert pipe.total(c.COST.name) == 0
 
 
-def test_non_inference_spans_are_not_llm_calls(pipe: Pipeline) -> None:
+def test_non_inference_spans_are_not_llm_calls(pipe: Telemetry) -> None:
     for op in ("invoke_agent", "execute_tool", None):
         attrs = {"gen_ai.operation.name": op} if op else {"http.method": "GET"}
-        pipe.foreign.start_span("x", attributes=attrs).end()
+        _foreign(pipe).start_span("x", attributes=attrs).end()
     assert pipe.total(c.OPERATION_DURATION.name) == 0
 
 
-def test_tool_spans_give_tool_metrics_once(pipe: Pipeline) -> None:
+def test_tool_spans_give_tool_metrics_once(pipe: Telemetry) -> None:
     tool = {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "lookup"}
-    pipe.foreign.start_span("execute_tool lookup", attributes=tool).end()
-    failed = pipe.foreign.start_span("execute_tool lookup", attributes=tool)
+    _foreign(pipe).start_span("execute_tool lookup", attributes=tool).end()
+    failed = _foreign(pipe).start_span("execute_tool lookup", attributes=tool)
     failed.set_attribute("error.type", "TimeoutError")
     failed.end()
     # the kit's tool span inside a foreign one: it counts, not both
-    outer = pipe.foreign.start_as_current_span("execute_tool lookup", attributes=tool)
+    outer = _foreign(pipe).start_as_current_span("execute_tool lookup", attributes=tool)
     with outer, llm_insights.tool("lookup"):
         pass
     assert pipe.total(c.TOOL_DURATION.name, gen_ai__tool__name="lookup") == 3
     assert pipe.total(c.TOOL_DURATION.name, error__type="TimeoutError") == 1
 
 
-def _usage_on_exported(pipe: Pipeline) -> list[int]:
+def _usage_on_exported(pipe: Telemetry) -> list[int]:
     return [
         s.attributes[c.GEN_AI_USAGE_INPUT_TOKENS]
-        for s in pipe.exported.get_finished_spans()
+        for s in pipe.spans_exporter.get_finished_spans()
         if c.GEN_AI_USAGE_INPUT_TOKENS in (s.attributes or {})
     ]
 
 
-def _foreign_call(pipe: Pipeline, inner: Any = None, tracer: Any = None) -> None:
+def _foreign_call(pipe: Telemetry, inner: Any = None, tracer: Any = None) -> None:
     attrs = {"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai",
              "gen_ai.request.model": "gpt-4o"}  # fmt: skip
-    with (tracer or pipe.foreign).start_as_current_span("chat gpt-4o", attributes=attrs) as s:
+    with (tracer or _foreign(pipe)).start_as_current_span("chat gpt-4o", attributes=attrs) as s:
         if inner is not None:
             inner()
         s.set_attributes({"gen_ai.usage.input_tokens": 10, "gen_ai.usage.output_tokens": 2})
@@ -191,22 +164,22 @@ def _kit_call(inner: Any = None) -> None:
         call.record_usage(input_tokens=10, output_tokens=2)
 
 
-def test_innermost_foreign_span_counts(pipe: Pipeline) -> None:
-    wrapper = pipe.provider.get_tracer("agent_framework")
+def test_innermost_foreign_span_counts(pipe: Telemetry) -> None:
+    wrapper = pipe.tracer_provider.get_tracer("agent_framework")
     _foreign_call(pipe, inner=lambda: _foreign_call(pipe), tracer=wrapper)
     assert pipe.total(c.OPERATION_DURATION.name) == 1
     assert pipe.total(c.COST.name) == pytest.approx((10 * 0.0025 + 2 * 0.01) / 1000)
     assert _usage_on_exported(pipe) == [10]  # the outer span is exported without usage
     outer = next(
         s
-        for s in pipe.exported.get_finished_spans()
+        for s in pipe.spans_exporter.get_finished_spans()
         if s.instrumentation_scope.name == "agent_framework"
     )
     assert outer.attributes[c.ATTR_COUNTED_ELSEWHERE] is True
 
 
 @pytest.mark.parametrize("kit_outside", [True, False], ids=["kit-outside", "kit-inside"])
-def test_kit_span_and_foreign_span_count_once(pipe: Pipeline, kit_outside: bool) -> None:
+def test_kit_span_and_foreign_span_count_once(pipe: Telemetry, kit_outside: bool) -> None:
     if kit_outside:
         _kit_call(inner=lambda: _foreign_call(pipe))
     else:
@@ -216,13 +189,13 @@ def test_kit_span_and_foreign_span_count_once(pipe: Pipeline, kit_outside: bool)
     assert pipe.total(c.TOKEN_USAGE.name, gen_ai__token__type="output") == 2
     assert pipe.total(c.COST.name) == pytest.approx(2 * (10 * 0.0025 + 2 * 0.01) / 1000)
     assert _usage_on_exported(pipe) == [10, 10]
-    kit = [s for s in pipe.exported.get_finished_spans() if s.instrumentation_scope.name
+    kit = [s for s in pipe.spans_exporter.get_finished_spans() if s.instrumentation_scope.name
            == "llm_insights"]  # fmt: skip
     assert kit[0].attributes[c.GEN_AI_USAGE_INPUT_TOKENS] == 10  # the kit's span keeps its usage
 
 
-def test_foreign_gen_ai_client_metrics_are_dropped_and_the_kits_kept(pipe: Pipeline) -> None:
-    foreign = pipe.meters.get_meter("opentelemetry.util.genai")
+def test_foreign_gen_ai_client_metrics_are_dropped_and_the_kits_kept(pipe: Telemetry) -> None:
+    foreign = pipe.meter_provider.get_meter("opentelemetry.util.genai")
     foreign.create_histogram(c.OPERATION_DURATION.name, unit="s").record(1.0, {"x": "y"})
     _kit_call()
     assert pipe.total(c.OPERATION_DURATION.name) == 1
@@ -241,11 +214,8 @@ def test_dropped_genai_spans_are_recorded_not_exported(inner: str) -> None:
         "azure_ratio_0": ApplicationInsightsSampler(0.0),
         "azure_rate_limited": _rate_limited_at_zero(),
     }
-    pipe = Pipeline(samplers[inner])
-    _state.reset()
-    _state.use_providers(pipe.provider, pipe.meters)
-    try:
-        app = pipe.provider.get_tracer("app")
+    with sending_to(_pipeline(samplers[inner])) as pipe:
+        app = pipe.tracer_provider.get_tracer("app")
         with app.start_as_current_span("GET /chat", kind=SpanKind.SERVER):
             _foreign_call(pipe)
             # an HTTP span under the LLM span, its parent passed explicitly (Azure's samplers
@@ -253,9 +223,7 @@ def test_dropped_genai_spans_are_recorded_not_exported(inner: str) -> None:
             _kit_call(inner=lambda: app.start_span("POST", context=get_current()).end())
         _foreign_call(pipe)  # a root GenAI span: the sampler's own DROP
         assert pipe.total(c.OPERATION_DURATION.name) == 3
-        assert pipe.exported.get_finished_spans() == ()  # nothing of the dropped trace
-    finally:
-        _state.reset()
+        assert pipe.spans_exporter.get_finished_spans() == ()  # nothing of the dropped trace
 
 
 def _rate_limited_at_zero() -> Any:
@@ -267,14 +235,9 @@ def _rate_limited_at_zero() -> Any:
 
 
 def test_sampled_traces_stay_whole() -> None:
-    pipe = Pipeline(ParentBased(ALWAYS_ON))
-    _state.reset()
-    _state.use_providers(pipe.provider, pipe.meters)
-    try:
-        _kit_call(inner=lambda: pipe.provider.get_tracer("http").start_span("POST").end())
-        assert len(pipe.exported.get_finished_spans()) == 2
-    finally:
-        _state.reset()
+    with sending_to(_pipeline(ParentBased(ALWAYS_ON))) as pipe:
+        _kit_call(inner=lambda: pipe.tracer_provider.get_tracer("http").start_span("POST").end())
+        assert len(pipe.spans_exporter.get_finished_spans()) == 2
 
 
 def test_sampler_wrap_is_idempotent() -> None:
@@ -305,18 +268,9 @@ def test_install_sampler_leaves_opentelemetrys_shared_samplers_alone() -> None:
 CALL_USD = (10 * 2.5 + 2 * 10.0) / 1e6  # one _foreign_call/_kit_call at gpt-4o's list price
 
 
-def _sum(pipe: Pipeline, name: str, **where: Any) -> float:
-    tot = 0.0
-    for p in pipe.points(name):
-        attrs = dict(p.attributes)
-        if all(attrs.get(k.replace("__", ".")) == v for k, v in where.items()):
-            tot += p.sum if hasattr(p, "sum") else p.value
-    return tot
-
-
-def _foreign_agent(pipe: Pipeline, name: str, body: Any, fail: bool = False) -> None:
+def _foreign_agent(pipe: Telemetry, name: str, body: Any, fail: bool = False) -> None:
     attrs = {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": name}
-    with pipe.foreign.start_as_current_span(
+    with _foreign(pipe).start_as_current_span(
         f"invoke_agent {name}",
         attributes=attrs,
         record_exception=False,
@@ -328,12 +282,12 @@ def _foreign_agent(pipe: Pipeline, name: str, body: Any, fail: bool = False) -> 
             span.set_attribute("error.type", "MaxTurnsExceeded")
 
 
-def _foreign_tool(pipe: Pipeline, name: str) -> None:
+def _foreign_tool(pipe: Telemetry, name: str) -> None:
     attrs = {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": name}
-    pipe.foreign.start_span(f"execute_tool {name}", attributes=attrs).end()
+    _foreign(pipe).start_span(f"execute_tool {name}", attributes=attrs).end()
 
 
-def test_foreign_agent_spans_give_agent_runs(pipe: Pipeline) -> None:
+def test_foreign_agent_spans_give_agent_runs(pipe: Telemetry) -> None:
     """A framework's invoke_agent span is a run: its calls (foreign or the kit's), tools and
     nested agents count for it, and the nested agent is a run of its own."""
 
@@ -352,37 +306,37 @@ def test_foreign_agent_spans_give_agent_runs(pipe: Pipeline) -> None:
     planner = {"gen_ai__agent__name": "planner"}
     assert pipe.total(c.AGENT_DURATION.name, **planner) == 1
     assert pipe.total(c.AGENT_DURATION.name, error__type="MaxTurnsExceeded", **planner) == 1
-    assert _sum(pipe, c.AGENT_MODEL_CALLS.name, **planner) == 3
-    assert _sum(pipe, c.AGENT_TOOL_CALLS.name, **planner) == 2
-    assert _sum(pipe, c.AGENT_TOKENS.name, gen_ai__token__type="input", **planner) == 30
-    assert _sum(pipe, c.AGENT_COST.name, **planner) == pytest.approx(3 * CALL_USD)
+    assert pipe.sum(c.AGENT_MODEL_CALLS.name, **planner) == 3
+    assert pipe.sum(c.AGENT_TOOL_CALLS.name, **planner) == 2
+    assert pipe.sum(c.AGENT_TOKENS.name, gen_ai__token__type="input", **planner) == 30
+    assert pipe.sum(c.AGENT_COST.name, **planner) == pytest.approx(3 * CALL_USD)
     researcher = {"gen_ai__agent__name": "researcher"}
-    assert _sum(pipe, c.AGENT_STEPS.name, **researcher) == 2
-    assert _sum(pipe, c.AGENT_COST.name, **researcher) == pytest.approx(CALL_USD)
+    assert pipe.sum(c.AGENT_STEPS.name, **researcher) == 2
+    assert pipe.sum(c.AGENT_COST.name, **researcher) == pytest.approx(CALL_USD)
     # tool calls by the innermost run; the calls themselves once each
     assert pipe.total(c.TOOL_DURATION.name, gen_ai__tool__name="search", **researcher) == 1
     assert pipe.total(c.TOOL_DURATION.name, gen_ai__tool__name="lookup", **planner) == 1
     assert pipe.total(c.OPERATION_DURATION.name) == 3
 
 
-def test_foreign_agent_cost_unknown_when_a_call_is_unpriced(pipe: Pipeline) -> None:
+def test_foreign_agent_cost_unknown_when_a_call_is_unpriced(pipe: Telemetry) -> None:
     def body() -> None:
         _foreign_call(pipe)
         attrs = {"gen_ai.operation.name": "chat", "gen_ai.request.model": "no-such-model",
                  "gen_ai.usage.input_tokens": 5, "gen_ai.usage.output_tokens": 1}  # fmt: skip
-        pipe.foreign.start_span("chat", attributes=attrs).end()
+        _foreign(pipe).start_span("chat", attributes=attrs).end()
 
     _foreign_agent(pipe, "a", body)
-    assert _sum(pipe, c.AGENT_COST_UNKNOWN.name, gen_ai__agent__name="a") == 1
+    assert pipe.sum(c.AGENT_COST_UNKNOWN.name, gen_ai__agent__name="a") == 1
     assert pipe.points(c.AGENT_COST.name) == []  # never a partial total
-    assert _sum(pipe, c.AGENT_TOKENS.name, gen_ai__token__type="input") == 15
+    assert pipe.sum(c.AGENT_TOKENS.name, gen_ai__token__type="input") == 15
 
 
 @pytest.mark.parametrize(
     "kit_outside", [True, False], ids=["kit-agent-outside", "kit-agent-inside"]
 )
 def test_kit_and_foreign_agents_nested_count_each_call_once(
-    pipe: Pipeline, kit_outside: bool
+    pipe: Telemetry, kit_outside: bool
 ) -> None:
     """Kit agent() inside a framework agent, or around one: every run counts the kit's call and
     the framework's call below it exactly once."""
@@ -405,7 +359,7 @@ def test_kit_and_foreign_agents_nested_count_each_call_once(
     for name in ("kit", "framework"):
         who = {"gen_ai__agent__name": name}
         assert pipe.total(c.AGENT_DURATION.name, **who) == 1, name
-        assert _sum(pipe, c.AGENT_MODEL_CALLS.name, **who) == 2, name
-        assert _sum(pipe, c.AGENT_TOKENS.name, gen_ai__token__type="input", **who) == 20, name
-        assert _sum(pipe, c.AGENT_COST.name, **who) == pytest.approx(2 * CALL_USD), name
+        assert pipe.sum(c.AGENT_MODEL_CALLS.name, **who) == 2, name
+        assert pipe.sum(c.AGENT_TOKENS.name, gen_ai__token__type="input", **who) == 20, name
+        assert pipe.sum(c.AGENT_COST.name, **who) == pytest.approx(2 * CALL_USD), name
     assert pipe.total(c.OPERATION_DURATION.name) == 2

@@ -10,6 +10,7 @@ from typing import Any
 from llm_insights import _state
 from llm_insights import contract as c
 from llm_insights._metrics import Instruments
+from llm_insights._tally import HANDOVER_GAUGE
 from opentelemetry.sdk.metrics import Counter, Histogram, MeterProvider
 from opentelemetry.sdk.metrics.export import AggregationTemporality, InMemoryMetricReader
 
@@ -26,7 +27,7 @@ def _collect(reader: InMemoryMetricReader) -> dict[str, Points]:
     for rm in data.resource_metrics if data else ():
         for sm in rm.scope_metrics:
             for m in sm.metrics:
-                assert m.name != c.SDK_TALLY_HANDOVER, "the hand-over gauge must export nothing"
+                assert m.name != HANDOVER_GAUGE, "the hand-over gauge must export nothing"
                 for p in m.data.data_points:
                     out.setdefault(m.name, {})[tuple(sorted(p.attributes.items()))] = p.value
     return out

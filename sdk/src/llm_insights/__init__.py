@@ -27,7 +27,7 @@ from ._evaluation import (
 )
 from ._instrument_openai import instrument_openai as _instrument
 from ._instrument_openai import uninstrument_openai
-from ._llm_call import llm_call
+from ._manual_call import llm_call
 from ._metrics import views as metric_views
 from ._span_metrics import foreign_metric_views, record_genai_spans
 from ._span_metrics import span_processor as genai_span_processor

@@ -23,6 +23,7 @@ from typing import Any
 from . import _state
 from . import contract as c
 from ._billing import USD_DIGITS
+from ._content import _MARK, _redact
 from ._guard import guarded, report
 from ._metrics import finite_number
 
@@ -215,8 +216,6 @@ def finish_run(run: Run, duration_s: float, error_type: str | None) -> None:
 
 def content_text(value: Any) -> str:
     """Tool arguments or result as captured text: JSON (str as is), redacted, cut to fit."""
-    from ._content import _MARK, _redact
-
     try:
         text = value if isinstance(value, str) else json.dumps(value, default=str, sort_keys=True)
     except Exception as exc:  # an object json cannot walk (cycles): its repr

@@ -27,10 +27,11 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from . import _agent, _billing, _cost, _evaluation, _state
 from . import contract as c
 from ._content import input_messages, output_messages, serialize, should_capture
+from ._fields import get
 from ._guard import guarded, report, report_invalid
 from ._metrics import finite_number
 from ._quality import assess, clean_text
-from ._safety import FilterHits, get
+from ._safety import FilterHits
 from ._spans import current_span_attributes
 
 _MAX_INTERVALS = 10_000

@@ -16,6 +16,7 @@ from typing import Any
 
 from . import _state
 from . import contract as c
+from ._content import _redact
 from ._guard import guarded, report
 from ._metrics import finite_number
 
@@ -102,8 +103,6 @@ def record_feedback(response_id: str, score: float, comment: str | None = None) 
     """
     explanation = None
     if comment is not None and _state.settings.capture_content == _state.CONTENT_ON:
-        from ._content import _redact
-
         explanation = _redact(str(comment), _state.settings.redact)
     _emit(c.EVALUATION_USER_FEEDBACK, response_id, score, None, explanation)
 

@@ -2,6 +2,10 @@
 
 Whatever goes wrong inside the SDK (a surprising response shape, a broken exporter, a bug), the
 host app's call proceeds and returns exactly what it would have without the SDK.
+
+A leaf module (it imports only the contract): every other SDK module reports through it, so it
+must not import the instrument stack back. The metrics side (``_state``) registers the function
+that records each failure on ``llm_insights.sdk.errors`` with :func:`on_failure`.
 """
 
 from __future__ import annotations
@@ -23,6 +27,19 @@ _lock = threading.Lock()
 _counts: dict[str, int] = {}
 
 
+def _no_sink(component: str) -> None:
+    """Until the metrics side registers its sink, failures are only logged and counted here."""
+
+
+_sink: Callable[[str], None] = _no_sink
+
+
+def on_failure(sink: Callable[[str], None]) -> None:
+    """Call *sink(component)* for every failure counted from now on (the error metric)."""
+    global _sink
+    _sink = sink
+
+
 def _count(component: str, log_key: str) -> bool:
     """Count one failure of *component*; True the first time *log_key* is seen (log it)."""
     with _lock:
@@ -30,12 +47,6 @@ def _count(component: str, log_key: str) -> bool:
         _logged.add(log_key)
         _counts[component] = _counts.get(component, 0) + 1
     return first
-
-
-def _emit(component: str) -> None:
-    from . import _state  # late: _state imports the metrics that import this module
-
-    _state.instruments().add(c.SDK_ERRORS, 1, {c.ATTR_SDK_COMPONENT: component})
 
 
 def report(component: str, exc: BaseException) -> None:
@@ -47,7 +58,7 @@ def report(component: str, exc: BaseException) -> None:
                 component,
                 exc_info=exc,
             )
-        _emit(component)
+        _sink(component)
     except Exception:
         pass
 
@@ -74,7 +85,7 @@ def report_invalid(component: str, field: str, value: Any, recorded_as: str) -> 
                 c.ATTR_SDK_COMPONENT,
                 component,
             )
-        _emit(component)
+        _sink(component)
     except Exception:
         pass
 
@@ -83,7 +94,7 @@ def count(component: str) -> None:
     """Count one degradation the caller has already explained in its own log line."""
     try:
         _count(component, component)
-        _emit(component)
+        _sink(component)
     except Exception:
         pass
 

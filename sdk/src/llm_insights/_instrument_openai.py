@@ -19,19 +19,19 @@ from urllib.parse import urlsplit
 
 import wrapt
 
-from . import _responses, _state
+from . import _responses_api, _state
 from . import contract as c
 from ._call import USAGE_FIELDS_OPENAI, LLMCall
+from ._fields import get
 from ._guard import guarded, report
-from ._safety import get
-from ._stream import (
+from ._stream_proxy import (
     AsyncStreamManagerProxy,
     AsyncStreamProxy,
     StreamManagerProxy,
     StreamState,
     SyncStreamProxy,
 )
-from ._streaming_response import AsyncStreamingResponseProxy, StreamingResponseProxy
+from ._with_streaming_response import AsyncStreamingResponseProxy, StreamingResponseProxy
 
 # (module, class, method, API, async); `parse` (structured outputs) posts on its own, it does
 # not go through `create`, so it is patched too where the installed openai has it. The API is
@@ -168,7 +168,7 @@ def _messages_snapshot(kwargs: Mapping[str, Any], api: str) -> Any:
     if api == c.OPERATION_EMBEDDINGS or _state.settings.capture_content == _state.CONTENT_OFF:
         return None
     if api == _RESPONSES_API:
-        return _responses.request_messages(kwargs)
+        return _responses_api.request_messages(kwargs)
     messages = kwargs.get("messages")
     return list(messages) if isinstance(messages, (list, tuple)) else messages
 
@@ -179,9 +179,18 @@ def _rejects_stream_options(exc: BaseException) -> bool:
     return "stream_options" in f"{getattr(exc, 'message', '')} {getattr(exc, 'body', '')}"
 
 
-def _remember_no_inject(base: str) -> None:
-    with _lock:
-        _no_inject.add(base)
+def _retry_kwargs(
+    call: LLMCall, exc: BaseException, kwargs: dict[str, Any], inject: bool, base: str
+) -> dict[str, Any] | None:
+    """After a request failed with *exc*: the app's own *kwargs* to send once more when the
+    server rejected the ``stream_options`` the SDK injected (that endpoint is never asked
+    again), else None: the call failed and is recorded so, and the caller re-raises."""
+    if inject and _rejects_stream_options(exc):
+        with _lock:
+            _no_inject.add(base)
+        return kwargs
+    _fail(call, exc)
+    return None
 
 
 def _fail(call: LLMCall, exc: BaseException) -> None:
@@ -212,26 +221,42 @@ def _is_stream(result: Any) -> bool:
 
 def _recorder(api: str) -> Any:
     """How a complete (non-streamed) result of *api* is read."""
-    return _responses.record_response if api == _RESPONSES_API else _record_response
+    return _responses_api.record_response if api == _RESPONSES_API else _record_response
+
+
+def _parses_raw(call: LLMCall, raw: str | None, result: Any) -> bool:
+    """A ``with_raw_response`` result whose body the SDK reads with ``parse()`` (not a stream).
+    openai caches the parsed body, so the app's own ``parse()`` later gets the same object."""
+    return raw not in (None, "stream") and not call.streaming and hasattr(result, "parse")
+
+
+_UNPARSED = object()  # the raw body is parsed by ``_handle`` itself (sync clients)
+_UNREADABLE = object()  # parsing the raw body failed (already reported)
 
 
 def _handle(
-    call: LLMCall, result: Any, inject: bool, raw: str | None, is_async: bool, api: str
+    call: LLMCall,
+    result: Any,
+    inject: bool,
+    raw: str | None,
+    is_async: bool,
+    api: str,
+    parsed: Any = _UNPARSED,
 ) -> Any:
-    """Record *result* (or wrap it when it is a stream); return what the app gets."""
+    """Record *result* (or wrap it when it is a stream); return what the app gets. *parsed*:
+    the body of a ``with_raw_response`` result the async wrapper already awaited."""
     try:
         if _is_stream(result):
             return _proxied_stream(call, result, inject, is_async, api)
         if raw == "stream":  # with_streaming_response: recorded when the app reads the body
             proxy = AsyncStreamingResponseProxy if is_async else StreamingResponseProxy
             return proxy(result, call, functools.partial(_read_body, call, is_async, api))
-        if raw is not None:
-            # with_raw_response: parse() is cached, so the app's later parse() gets the same
-            # object
-            if not call.streaming and hasattr(result, "parse"):
-                _recorder(api)(call, result.parse())
-        else:
+        if raw is None:
             _recorder(api)(call, result)
+        elif _parses_raw(call, raw, result):
+            body = result.parse() if parsed is _UNPARSED else parsed
+            if body is not _UNREADABLE:
+                _recorder(api)(call, body)
         call.finish()
     except Exception as exc:
         report("openai.response", exc)
@@ -241,7 +266,7 @@ def _handle(
 
 def _proxied_stream(call: LLMCall, stream: Any, inject: bool, is_async: bool, api: str) -> Any:
     state = (
-        _responses.ResponsesStreamState(call, hide_usage_chunk=False)
+        _responses_api.ResponsesStreamState(call, hide_usage_chunk=False)
         if api == _RESPONSES_API
         else StreamState(call, hide_usage_chunk=inject)
     )
@@ -270,22 +295,17 @@ def _sync_wrapper(operation: str) -> Any:
         prep = _prepare(instance, kwargs, operation)
         if prep is None:
             return wrapped(*args, **kwargs)
-        call, call_kwargs, inject, base = prep
-        try:
-            with call.use_span():
-                result = wrapped(*args, **call_kwargs)
-        except Exception as exc:
-            if not (inject and _rejects_stream_options(exc)):
-                _fail(call, exc)
-                raise
-            _remember_no_inject(base)
-            inject = False
+        call, send, inject, base = prep
+        while True:
             try:
                 with call.use_span():
-                    result = wrapped(*args, **kwargs)
-            except Exception as exc2:
-                _fail(call, exc2)
-                raise
+                    result = wrapped(*args, **send)
+                break
+            except Exception as exc:
+                send = _retry_kwargs(call, exc, kwargs, inject, base)
+                if send is None:
+                    raise
+                inject = False
         return _handle(call, result, inject, _raw_mode(kwargs), False, operation)
 
     wrapper._llm_insights_wrapper = True  # type: ignore[attr-defined]
@@ -297,37 +317,30 @@ def _async_wrapper(operation: str) -> Any:
         prep = _prepare(instance, kwargs, operation)
         if prep is None:
             return await wrapped(*args, **kwargs)
-        call, call_kwargs, inject, base = prep
-        try:
-            with call.use_span():
-                result = await wrapped(*args, **call_kwargs)
-        except Exception as exc:
-            if not (inject and _rejects_stream_options(exc)):
-                _fail(call, exc)
-                raise
-            _remember_no_inject(base)
-            inject = False
+        call, send, inject, base = prep
+        while True:
             try:
                 with call.use_span():
-                    result = await wrapped(*args, **kwargs)
-            except Exception as exc2:
-                _fail(call, exc2)
-                raise
+                    result = await wrapped(*args, **send)
+                break
+            except Exception as exc:
+                send = _retry_kwargs(call, exc, kwargs, inject, base)
+                if send is None:
+                    raise
+                inject = False
         raw = _raw_mode(kwargs)
-        if raw not in (None, "stream") and not call.streaming and hasattr(result, "parse"):
+        parsed = _UNPARSED
+        if _parses_raw(call, raw, result):
             try:
-                # with_raw_response: openai's legacy raw response parses synchronously even on
-                # async clients; an async one returns an awaitable. Both cache the parsed body,
-                # so the app's own parse() gets the same object.
+                # openai's legacy raw response parses synchronously even on async clients; an
+                # async one returns an awaitable
                 parsed = result.parse()
                 if inspect.isawaitable(parsed):
                     parsed = await parsed
-                _recorder(operation)(call, parsed)
-            except Exception as e:
-                report("openai.response", e)
-            call.finish()
-            return result
-        return _handle(call, result, inject, raw, True, operation)
+            except Exception as exc:
+                report("openai.response", exc)
+                parsed = _UNREADABLE
+        return _handle(call, result, inject, raw, True, operation, parsed)
 
     wrapper._llm_insights_wrapper = True  # type: ignore[attr-defined]
     return wrapper

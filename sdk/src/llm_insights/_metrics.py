@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import contract as c
-from ._tally import TALLY
+from ._tally import HANDOVER_GAUGE, TALLY
 
 _METER_NAME = "llm_insights"
 _SCALARS = frozenset({str, bool, int, float})
@@ -108,7 +108,7 @@ class Instruments:
         # counters are summed in process and handed over at each collection (see _tally)
         self.tally = TALLY
         meter.create_observable_gauge(
-            c.SDK_TALLY_HANDOVER,
+            HANDOVER_GAUGE,
             callbacks=[self.tally.callback],
             description="Never exported: hands the SDK's counter sums over at each collection.",
         )

@@ -19,7 +19,9 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from . import _agent, _state
 from . import contract as c
+from ._content import should_capture
 from ._guard import guarded, report
+from ._metrics import finite_number
 
 _span_attrs: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
     "llm_insights_span_attributes", default=None
@@ -364,8 +366,6 @@ class tool(_Step):
     def _finish(self, duration: float) -> None:
         _agent.record_tool_call(self.name, duration, self._error, self._agent_name)
         _agent.note_tool_call()
-        from ._content import should_capture
-
         if should_capture(bool(self._error)):
             if self.arguments is not None:
                 self._span.set_attribute(
@@ -502,8 +502,6 @@ class retrieval(_Step):
     @guarded("retrieval.record_documents")
     def record_documents(self, scores: Any = None, *, count: Any = None) -> None:
         """What the retrieval returned: relevance *scores* (one per document) and/or *count*."""
-        from ._metrics import finite_number
-
         valid = []
         if scores is not None:
             scores = list(scores)

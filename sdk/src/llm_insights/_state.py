@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import _guard
+from . import contract as c
 from ._metrics import _METER_NAME as SCOPE_NAME
 from ._metrics import Instruments, _version
 
@@ -104,8 +106,14 @@ def event_logger() -> Any:
 def reset() -> None:
     """Back to defaults (tests): providers, settings, and which failures were already logged."""
     global settings
-    from . import _guard
-
     use_providers()
     settings = Settings()
     _guard.forget_logged()
+
+
+def _record_failure(component: str) -> None:
+    """Count one SDK failure on ``llm_insights.sdk.errors`` (registered with ``_guard``)."""
+    instruments().add(c.SDK_ERRORS, 1, {c.ATTR_SDK_COMPONENT: component})
+
+
+_guard.on_failure(_record_failure)

@@ -26,6 +26,10 @@ from typing import Any
 
 from ._guard import report
 
+#: The observable gauge whose callback hands the sums over. It observes nothing, so it is never
+#: exported and is not a telemetry name: private to the SDK, not in the contract.
+HANDOVER_GAUGE = "llm_insights.sdk.tally_handover"
+
 
 class CounterTally:
     """Pending counter sums per (counter, attribute items)."""

@@ -639,10 +639,6 @@ AGENT_METRICS: tuple[MetricSpec, ...] = (
 )
 # Agents (metrics end) ---------------------------------------------------------------------
 
-#: An observable gauge that observes nothing (so it is never exported): its callback hands the
-#: SDK's in-process counter sums to the counters above at every collection (``_tally``).
-SDK_TALLY_HANDOVER = f"{NS}.sdk.tally_handover"
-
 METRICS: tuple[MetricSpec, ...] = (
     TOKEN_USAGE,
     OPERATION_DURATION,
@@ -719,116 +715,9 @@ EVENT_FIRST_CHUNK = f"{NS}.first_chunk"  # span event at the first streamed chun
 EVENTS: tuple[str, ...] = (EVENT_EVALUATION_RESULT, EVENT_CONTENT_FILTER, EVENT_FIRST_CHUNK)
 
 # ---------------------------------------------------------------------------------------------
-# Where the telemetry lands: the classic Application Insights tables (component-scoped queries)
+# Where the telemetry lands: the classic Application Insights tables (component-scoped queries;
+# their columns, which only the kit needs, are in ``llm_insights_kit.tables``)
 # ---------------------------------------------------------------------------------------------
-KustoType = Literal["string", "datetime", "real", "long", "int", "bool", "dynamic"]
-
-_CONTEXT_COLUMNS: tuple[tuple[str, KustoType], ...] = (
-    ("operation_Name", "string"),
-    ("operation_Id", "string"),
-    ("operation_ParentId", "string"),
-    ("operation_SyntheticSource", "string"),
-    ("session_Id", "string"),
-    ("user_Id", "string"),
-    ("user_AuthenticatedId", "string"),
-    ("user_AccountId", "string"),
-    ("application_Version", "string"),
-    ("client_Type", "string"),
-    ("client_Model", "string"),
-    ("client_OS", "string"),
-    ("client_IP", "string"),
-    ("client_City", "string"),
-    ("client_StateOrProvince", "string"),
-    ("client_CountryOrRegion", "string"),
-    ("client_Browser", "string"),
-    ("cloud_RoleName", "string"),
-    ("cloud_RoleInstance", "string"),
-    ("appId", "string"),
-    ("appName", "string"),
-    ("iKey", "string"),
-    ("sdkVersion", "string"),
-    ("itemId", "string"),
-    ("itemType", "string"),
-    ("itemCount", "int"),
-)
-_PROPS = (("customDimensions", "dynamic"), ("customMeasurements", "dynamic"))
-
-TABLES: dict[str, tuple[tuple[str, KustoType], ...]] = {
-    "requests": (
-        ("timestamp", "datetime"),
-        ("id", "string"),
-        ("source", "string"),
-        ("name", "string"),
-        ("url", "string"),
-        ("success", "bool"),
-        ("resultCode", "string"),
-        ("duration", "real"),
-        ("performanceBucket", "string"),
-        *_PROPS,
-        *_CONTEXT_COLUMNS,
-    ),
-    "dependencies": (
-        ("timestamp", "datetime"),
-        ("id", "string"),
-        ("target", "string"),
-        ("type", "string"),
-        ("name", "string"),
-        ("data", "string"),
-        ("success", "bool"),
-        ("resultCode", "string"),
-        ("duration", "real"),
-        ("performanceBucket", "string"),
-        *_PROPS,
-        *_CONTEXT_COLUMNS,
-    ),
-    "customMetrics": (
-        ("timestamp", "datetime"),
-        ("name", "string"),
-        ("value", "real"),
-        ("valueCount", "int"),
-        ("valueSum", "real"),
-        ("valueMin", "real"),
-        ("valueMax", "real"),
-        ("valueStdDev", "real"),
-        ("customDimensions", "dynamic"),
-        *_CONTEXT_COLUMNS,
-    ),
-    "customEvents": (
-        ("timestamp", "datetime"),
-        ("name", "string"),
-        *_PROPS,
-        *_CONTEXT_COLUMNS,
-    ),
-    "traces": (
-        ("timestamp", "datetime"),
-        ("message", "string"),
-        ("severityLevel", "int"),
-        *_PROPS,
-        *_CONTEXT_COLUMNS,
-    ),
-    "exceptions": (
-        ("timestamp", "datetime"),
-        ("problemId", "string"),
-        ("handledAt", "string"),
-        ("type", "string"),
-        ("message", "string"),
-        ("assembly", "string"),
-        ("method", "string"),
-        ("outerType", "string"),
-        ("outerMessage", "string"),
-        ("outerAssembly", "string"),
-        ("outerMethod", "string"),
-        ("innermostType", "string"),
-        ("innermostMessage", "string"),
-        ("innermostAssembly", "string"),
-        ("innermostMethod", "string"),
-        ("severityLevel", "int"),
-        ("details", "dynamic"),
-        *_PROPS,
-        *_CONTEXT_COLUMNS,
-    ),
-}
-
 # Which table each kind of telemetry lands in (see ../shared/REFERENCE.md of the kit's makers).
 TABLE_LLM_SPANS = "dependencies"  # CLIENT spans: LLM calls, retrieval, tools, chains (INTERNAL)
 TABLE_SERVER_SPANS = "requests"  # the app's incoming requests (SERVER spans)

@@ -22,6 +22,7 @@ from llm_insights import contract
 from ..errors import KitError
 from ..fsutil import read_yaml
 from ..messages import assignment, did_you_mean, located
+from ..tables import TABLES
 from .durations import parse_short_duration
 
 DEFAULT_ORIGIN = datetime(2026, 1, 1, tzinfo=UTC)
@@ -239,15 +240,13 @@ def _parse_series(
         raise where.error(fld, "expected a mapping with table, dimensions, values and times")
     _keys(where, fld, raw, _SERIES_KEYS)
     table = raw.get("table")
-    if table not in contract.TABLES:
+    if table not in TABLES:
         raise where.invalid(
             f"{fld}.table",
             table,
-            "allowed: "
-            + ", ".join(sorted(contract.TABLES))
-            + did_you_mean(str(table), contract.TABLES),
+            "allowed: " + ", ".join(sorted(TABLES)) + did_you_mean(str(table), TABLES),
         )
-    column_types = dict(contract.TABLES[table])
+    column_types = dict(TABLES[table])
     columns: dict[str, Any] = {}
     dimensions = _mapping(where, f"{fld}.dimensions", raw.get("dimensions"))
     buckets: dict[str, float] = {}

@@ -62,7 +62,7 @@ def run_checks(
     )
     if committed != generated:
         report.problems.append(
-            f"{schema.SCHEMA_FILE}: SCHEMA001 out of date with contract.TABLES; "
+            f"{schema.SCHEMA_FILE}: SCHEMA001 out of date with llm_insights_kit.tables.TABLES; "
             "run python -m llm_insights_kit.kql.schema and commit it"
         )
     workbooks: list[WorkbookArtifact] = []

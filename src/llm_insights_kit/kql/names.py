@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 from llm_insights import contract
 
+from ..tables import TABLES
+
 _TOKEN = re.compile(
     r"""
     (?P<comment>//[^\n]*)
@@ -28,7 +30,7 @@ _TOKEN = re.compile(
 )
 PROPERTY_BAGS = ("customDimensions", "customMeasurements")
 NAME_COLUMN = "name"
-_OTHER_TABLES = tuple(t for t in contract.TABLES if t != contract.TABLE_METRICS)
+_OTHER_TABLES = tuple(t for t in TABLES if t != contract.TABLE_METRICS)
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,7 @@ def names_read(query: str) -> NamesRead:
     toks = tokens(query)
     attributes: list[str] = []
     names: list[str] = []
-    tables = sorted({t.text for t in toks if t.kind == "ident" and t.text in contract.TABLES})
+    tables = sorted({t.text for t in toks if t.kind == "ident" and t.text in TABLES})
     for i, tok in enumerate(toks):
         nxt = toks[i + 1 : i + 4]
         if (

@@ -1,7 +1,8 @@
 """The Application Insights table schema the Kusto language service checks queries against.
 
-Generated from ``contract.TABLES`` and committed as ``dashboards/schema/appinsights.json`` so a
-reviewer sees schema changes in diffs; a test proves the committed file equals the generated one.
+Generated from ``llm_insights_kit.tables.TABLES`` and committed as
+``dashboards/schema/appinsights.json`` so a reviewer sees schema changes in diffs; a test proves
+the committed file equals the generated one.
 Regenerate with ``python -m llm_insights_kit.kql.schema``.
 """
 
@@ -12,10 +13,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from llm_insights import contract
-
 from ..errors import KitError
 from ..paths import SCHEMA_FILE
+from ..tables import TABLES
 
 DATABASE = "ApplicationInsights"
 
@@ -24,8 +24,8 @@ def generate() -> dict[str, Any]:
     """The schema document: database name and, per table, its ``[column, type]`` pairs."""
     return {
         "database": DATABASE,
-        "generatedFrom": "llm_insights.contract.TABLES",
-        "tables": {t: [list(col) for col in cols] for t, cols in sorted(contract.TABLES.items())},
+        "generatedFrom": "llm_insights_kit.tables.TABLES",
+        "tables": {t: [list(col) for col in cols] for t, cols in sorted(TABLES.items())},
     }
 
 

@@ -2,7 +2,7 @@
 
 Follows the Azure Monitor exporter ``azure-monitor-opentelemetry-exporter`` 1.0.0b58 (the wire
 shapes are its ``_generated/exporter/models/_models.py``) and the documented classic table columns
-(``contract.TABLES``):
+(``llm_insights_kit.tables.TABLES``):
 
 =====================  ================  ====================================================
 ``data.baseType``      table             from (exporter file)

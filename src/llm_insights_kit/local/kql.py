@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 
 from duckdb_kql import KqlError, KqlSchemaError, KqlSyntaxError, KqlUnsupportedError
-from llm_insights import contract
 
 from ..errors import KitError
+from ..tables import TABLES
 
 _MISSING_TABLE = re.compile(r"Table with name (\S+) does not exist")
 _MISSING_COLUMN = re.compile(r'(?:Referenced column|Column) "([^"]+)" (?:not found|referenced)')
@@ -60,7 +60,7 @@ def translate_error(exc: Exception, label: str, kql: str) -> KitError:
         return KitError(
             label,
             f"unknown table {table.group(1)!r}; the local store has the classic Application "
-            f"Insights tables {', '.join(contract.TABLES)}",
+            f"Insights tables {', '.join(TABLES)}",
         )
     column = _MISSING_COLUMN.search(str(exc))
     if column:

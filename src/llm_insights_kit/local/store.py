@@ -33,6 +33,7 @@ from llm_insights import contract
 
 from ..errors import KitError
 from ..fsutil import ensure_dir
+from ..tables import TABLES
 from .envelopes import ITEM_TYPES, EnvelopeError, envelope_rows, parse_time, rows_by_table
 from .kql import query_label, translate_error
 
@@ -76,7 +77,8 @@ def _utc_naive(moment: datetime, what: str) -> datetime:
 
 
 class LocalStore:
-    """DuckDB holding ``contract.TABLES``; safe to ingest from one thread while querying in another.
+    """DuckDB holding ``llm_insights_kit.tables.TABLES``; safe to ingest from one thread while
+    querying in another.
 
     ``path`` is a DuckDB file (created if missing, tables added if absent) or ``":memory:"``.
     ``read_only`` opens an existing file without writing (previews, alert evaluation); temp views
@@ -102,7 +104,7 @@ class LocalStore:
         self._lock = threading.RLock()
         self._closed = False
         self._catalog = self._con.execute("SELECT current_database()").fetchone()[0]
-        self.schemas: dict[str, tuple[tuple[str, str], ...]] = dict(contract.TABLES)
+        self.schemas: dict[str, tuple[tuple[str, str], ...]] = dict(TABLES)
         with self._lock:
             for table, columns in self.schemas.items():
                 if self.read_only:

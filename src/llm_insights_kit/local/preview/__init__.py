@@ -13,12 +13,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from llm_insights import contract
-
 from ...artifacts import WorkbookArtifact
 from ...errors import KitError
 from ...fsutil import ensure_dir
 from ...stack_config.files import render_context
+from ...tables import TABLES
 from ..store import LocalStore
 from .page import index_page, workbook_page
 from .run import WorkbookRun, run_workbook
@@ -44,9 +43,7 @@ class PreviewResult:
 
 def data_time_range(store: LocalStore, now: datetime | None = None) -> tuple[datetime, datetime]:
     """The minutes spanning every stored row; the last day before *now* when the store is empty."""
-    union = (
-        f"union {', '.join(contract.TABLES)} | summarize lo = min(timestamp), hi = max(timestamp)"
-    )
+    union = f"union {', '.join(TABLES)} | summarize lo = min(timestamp), hi = max(timestamp)"
     lo, hi = store.query(union, name="data time range").rows[0]
     if lo is None or hi is None:
         end = (now or datetime.now(UTC)).replace(second=0, microsecond=0) + timedelta(minutes=1)

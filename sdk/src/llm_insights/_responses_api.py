@@ -19,9 +19,9 @@ from typing import Any
 
 from . import contract as c
 from ._call import USAGE_FIELDS_RESPONSES, LLMCall
+from ._fields import get, getter
 from ._guard import report
-from ._safety import get, getter
-from ._stream import StreamState
+from ._stream_proxy import StreamState
 
 _INCOMPLETE_REASONS = {"max_output_tokens": "length", "content_filter": "content_filter"}
 _TERMINAL_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})

@@ -21,8 +21,8 @@ import wrapt
 
 from . import contract as c
 from ._call import USAGE_FIELDS_OPENAI, LLMCall
+from ._fields import getter
 from ._guard import report
-from ._safety import getter
 
 
 class StreamState:
