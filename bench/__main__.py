@@ -16,15 +16,15 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     p.add_argument("--quick", action="store_true", help="few iterations (smoke run, ~1 min)")
     p.add_argument("--only", action="append", choices=PHASES, help="run only these phases")
-    p.add_argument("--rounds", type=int, default=8)
+    p.add_argument("--rounds", type=int, default=None, help="overhead rounds (default 6; 1 quick)")
     p.add_argument("--memory-calls", type=int, default=100_000)
     p.add_argument("--usd-per-gb", type=float, default=report.DEFAULT_USD_PER_GB)
     p.add_argument("--out", type=Path, default=runner.REPO / "bench" / "RESULTS.md")
     args = p.parse_args(argv)
-    opts = runner.Options(rounds=args.rounds, memory_calls=args.memory_calls)
+    opts = runner.Options(rounds=args.rounds or 6, memory_calls=args.memory_calls)
     if args.quick:
         opts = runner.Options(
-            rounds=1, values=3, chat_loops=10, stream_loops=2, volume_calls=100,
+            rounds=args.rounds or 1, values=3, chat_loops=10, stream_loops=2, volume_calls=100,
             memory_calls=4_000, memory_every=1_000,
         )  # fmt: skip
     opts.work.mkdir(parents=True, exist_ok=True)

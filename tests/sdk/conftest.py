@@ -25,7 +25,7 @@ except ImportError:  # older SDK name
     )
 
 import llm_insights
-from llm_insights import _config, _evaluation, _instrument_openai, _state
+from llm_insights import _config, _evaluation, _instrument_openai, _offload, _state
 
 
 class Telemetry:
@@ -45,6 +45,7 @@ class Telemetry:
 
     # spans
     def spans(self, name: str | None = None) -> list[Any]:
+        _offload.drain()  # finished calls are recorded on the emit thread
         spans = list(self.spans_exporter.get_finished_spans())
         return [s for s in spans if name is None or s.name == name]
 
@@ -55,6 +56,7 @@ class Telemetry:
 
     # metrics
     def metrics(self) -> dict[str, Any]:
+        _offload.drain()
         data = self.reader.get_metrics_data()
         out: dict[str, Any] = {}
         if data is None:

@@ -7,8 +7,8 @@ from typing import Any
 
 import llm_insights
 import pytest
+from llm_insights import _offload, _span_metrics, _state
 from llm_insights import _semconv_compat as sc
-from llm_insights import _span_metrics, _state
 from llm_insights import contract as c
 from opentelemetry.context import get_current
 from opentelemetry.sdk.metrics import MeterProvider
@@ -27,10 +27,10 @@ class Pipeline:
     installs it before the distro's batch processor."""
 
     def __init__(self, sampler: Any = ALWAYS_ON) -> None:
-        self.exported = InMemorySpanExporter()
+        self._exported = InMemorySpanExporter()
         self.provider = TracerProvider(sampler=_span_metrics.record_genai_spans(sampler))
         self.provider.add_span_processor(_span_metrics.span_processor())
-        self.provider.add_span_processor(SimpleSpanProcessor(self.exported))
+        self.provider.add_span_processor(SimpleSpanProcessor(self._exported))
         self.reader = InMemoryMetricReader()
         self.meters = MeterProvider(
             metric_readers=[self.reader],
@@ -38,7 +38,13 @@ class Pipeline:
         )
         self.foreign = self.provider.get_tracer(FOREIGN)
 
+    @property
+    def exported(self) -> InMemorySpanExporter:
+        _offload.drain()  # the kit's calls end their spans on the emit thread
+        return self._exported
+
     def points(self, name: str) -> list[Any]:
+        _offload.drain()
         data = self.reader.get_metrics_data()
         out = []
         for rm in data.resource_metrics if data else ():

@@ -41,7 +41,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from . import _agent, _billing, _cost, _state
+from . import _agent, _billing, _cost, _offload, _state
 from . import _semconv_compat as sc
 from . import contract as c
 from ._guard import report
@@ -135,6 +135,8 @@ class GenAISpanMetrics:
             group = _group(op)
             if group == "agent":
                 if entry is not None and not entry.kit and entry.child_run is not None:
+                    # the kit calls inside it may still be recording on the emit thread
+                    _offload.drain()
                     _finish_foreign_run(entry.child_run, attrs, span)
                 return
             if group is None:

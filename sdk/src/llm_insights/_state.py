@@ -50,6 +50,9 @@ def use_providers(
 ) -> None:
     """Send the SDK's telemetry to these providers (None: OpenTelemetry's global one)."""
     global _tracer_provider, _meter_provider, _logger_provider, _instruments, _tracer, _logger
+    from . import _offload  # late: it imports the guard, which imports this module
+
+    _offload.drain()  # calls that finished before the switch are recorded where they began
     with _lock:
         if _instruments is not None:  # counter sums not yet collected go to the old counters
             _instruments.tally.drain()
