@@ -414,6 +414,8 @@ def profile_section(res: Results) -> list[str]:
     lines = [
         "## Where llm_insights' time goes (cProfile, self time)",
         "",
+        "Recorded inline (`llm_insights_inline`): cProfile sees only the profiled thread, and "
+        "this shows all of llm_insights' work, the emit thread's share included. "
         "cProfile inflates many small calls, so read shares, not absolute times. The 'app, "
         "openai client, HTTP' share is what the baseline pays too.",
         "",
