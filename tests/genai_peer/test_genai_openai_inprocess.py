@@ -10,7 +10,7 @@ from typing import Any
 import llm_insights
 import openai
 import pytest
-from llm_insights import _instrument_openai, _state
+from llm_insights import _instrument_openai, _offload, _state
 from llm_insights import contract as c
 from opentelemetry.instrumentation.genai.openai import OpenAIInstrumentor
 from opentelemetry.sdk.metrics import MeterProvider
@@ -27,18 +27,24 @@ GPT4O = {"input": 0.0025, "output": 0.01}  # the shipped price, USD per 1K token
 
 class Pipeline:
     def __init__(self, sampler: Any = None) -> None:
-        self.exported = InMemorySpanExporter()
+        self._exported = InMemorySpanExporter()
         self.provider = TracerProvider(sampler=sampler)
         self.provider.add_span_processor(llm_insights.genai_span_processor())
-        self.provider.add_span_processor(SimpleSpanProcessor(self.exported))
+        self.provider.add_span_processor(SimpleSpanProcessor(self._exported))
         self.reader = InMemoryMetricReader()
         self.meters = MeterProvider(
             metric_readers=[self.reader],
             views=llm_insights.metric_views() + llm_insights.foreign_metric_views(),
         )
 
+    @property
+    def exported(self) -> InMemorySpanExporter:
+        _offload.drain()  # the kit's calls end their spans on the emit thread
+        return self._exported
+
     def total(self, name: str, **where: Any) -> float:
         tot = 0.0
+        _offload.drain()
         data = self.reader.get_metrics_data()
         for rm in data.resource_metrics if data else ():
             for sm in rm.scope_metrics:
