@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import sys
 import time
 from pathlib import Path
@@ -20,6 +22,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--memory-calls", type=int, default=100_000)
     p.add_argument("--usd-per-gb", type=float, default=report.DEFAULT_USD_PER_GB)
     p.add_argument("--out", type=Path, default=runner.REPO / "bench" / "RESULTS.md")
+    p.add_argument(
+        "--report-from", type=Path, help="render RESULTS.md from a saved results.json, no runs"
+    )
     args = p.parse_args(argv)
     opts = runner.Options(rounds=args.rounds or 6, memory_calls=args.memory_calls)
     if args.quick:
@@ -30,6 +35,15 @@ def main(argv: list[str] | None = None) -> int:
     opts.work.mkdir(parents=True, exist_ok=True)
     phases = args.only or PHASES
     res = runner.Results()
+    if args.report_from:
+        data = json.loads(args.report_from.read_text(encoding="utf-8"))
+        res = runner.Results(**data)
+        if res.memory:
+            res.memory["rss"] = {int(k): v for k, v in res.memory["rss"].items()}
+        text = report.render(res, opts, args.usd_per_gb)
+        args.out.write_text(text, encoding="utf-8")
+        print(f"bench: wrote {args.out} from {args.report_from}", file=sys.stderr)
+        return 0
     with servers.Servers() as srv:
         for phase in phases:
             runner.load_now(res)
@@ -48,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 runner.tooling(opts, res)
             res.seconds[phase] = time.monotonic() - start
+    dump = opts.work / "results.json"  # re-render with --report-from (report changes only)
+    dump.write_text(json.dumps(dataclasses.asdict(res)), encoding="utf-8")
     text = report.render(res, opts, args.usd_per_gb)
     args.out.write_text(text, encoding="utf-8")
     print(text)

@@ -282,19 +282,28 @@ def _per_call_bytes(v: dict[str, Any]) -> float:
     return per_call / v["calls"]
 
 
+#: Readers of span properties outside the kit's own queries, each with its source.
+KNOWN_READERS = {
+    "gen_ai.system": "the Azure Monitor exporter: the dependency type `GenAI \\| <system>` that "
+    "Application Map and the dependencies table show (azure-monitor-opentelemetry-exporter "
+    "`export/trace/_exporter.py`), and Live Metrics' dependency type (`_quickpulse/_types.py`)",
+    "microsoft.gen_ai.cost.input": "Azure's agent views, which sum it weighted by `itemCount` "
+    "(`/work/shared/REFERENCE.md`, GenAI conventions)",
+    "microsoft.gen_ai.cost.output": "Azure's agent views, which sum it weighted by `itemCount` "
+    "(`/work/shared/REFERENCE.md`, GenAI conventions)",
+}
+
+
 def _readers(key: str) -> str:
-    """Where a span property is read: the rendered workbooks and alert rules that name it, and
-    Azure's own views (REFERENCE.md: Azure's agent views read microsoft.gen_ai.cost.*)."""
-    found = []
-    for path in sorted(GOLDEN.rglob("*.json")):
-        if f'\\"{key}\\"' in path.read_text(encoding="utf-8") or key in path.read_text(
-            encoding="utf-8"
-        ):
-            found.append(path.relative_to(GOLDEN).as_posix().removesuffix(".json"))
-    if key.startswith("microsoft.gen_ai."):
-        found.append("Azure's agent views (Application Insights, Agents)")
-    if key.startswith("gen_ai."):
-        found.append("Azure's GenAI views (OpenTelemetry GenAI conventions)")
+    """Where a span property is read: the rendered workbooks and alert rules that name it (the
+    golden files), and the readers outside the kit in KNOWN_READERS."""
+    found = [
+        path.relative_to(GOLDEN).as_posix().removesuffix(".json")
+        for path in sorted(GOLDEN.rglob("*.json"))
+        if key in path.read_text(encoding="utf-8")
+    ]
+    if key in KNOWN_READERS:
+        found.append(KNOWN_READERS[key])
     return ", ".join(found) if found else "**no reader found**"
 
 
