@@ -539,4 +539,7 @@ def render(res: Results, opts: Options, usd_per_gb: float) -> str:
         *verdicts,
         "",
     ]
+    analysis = Path(__file__).with_name("ANALYSIS.md")  # the misses' causes, by hand
+    if analysis.is_file():
+        body += ["", analysis.read_text(encoding="utf-8").rstrip()]
     return "\n".join(head + body).rstrip() + "\n"
