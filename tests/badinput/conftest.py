@@ -13,20 +13,19 @@ import openai
 import pytest
 from llm_insights import _config, _instrument_openai, _state
 from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from support.offload import DrainingMetricReader, DrainingSpanExporter
 
 
 class Pipeline:
     """Where the SDK's spans and metrics go in these tests."""
 
     def __init__(self) -> None:
-        self.spans = InMemorySpanExporter()
+        self.spans = DrainingSpanExporter()
         self.tracer_provider = TracerProvider()
         self.tracer_provider.add_span_processor(SimpleSpanProcessor(self.spans))
-        self.reader = InMemoryMetricReader()
+        self.reader = DrainingMetricReader()
         self.meter_provider = MeterProvider(
             metric_readers=[self.reader], views=llm_insights.metric_views()
         )

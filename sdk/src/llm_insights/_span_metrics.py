@@ -169,7 +169,9 @@ class GenAISpanMetrics:
         return None
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
-        return True
+        # the provider flushes its processors in order and this one comes before the exporting
+        # one: the kit's calls still being recorded end their spans first, then get exported
+        return _offload.drain(timeout_millis / 1000)
 
 
 def _run_of_child(parent: _Open | None, current: _agent.Run | None) -> _agent.Run | None:
