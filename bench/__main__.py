@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import sys
 import time
 from pathlib import Path
@@ -16,20 +18,32 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     p.add_argument("--quick", action="store_true", help="few iterations (smoke run, ~1 min)")
     p.add_argument("--only", action="append", choices=PHASES, help="run only these phases")
-    p.add_argument("--rounds", type=int, default=8)
+    p.add_argument("--rounds", type=int, default=None, help="overhead rounds (default 6; 1 quick)")
     p.add_argument("--memory-calls", type=int, default=100_000)
     p.add_argument("--usd-per-gb", type=float, default=report.DEFAULT_USD_PER_GB)
     p.add_argument("--out", type=Path, default=runner.REPO / "bench" / "RESULTS.md")
+    p.add_argument(
+        "--report-from", type=Path, help="render RESULTS.md from a saved results.json, no runs"
+    )
     args = p.parse_args(argv)
-    opts = runner.Options(rounds=args.rounds, memory_calls=args.memory_calls)
+    opts = runner.Options(rounds=args.rounds or 6, memory_calls=args.memory_calls)
     if args.quick:
         opts = runner.Options(
-            rounds=1, values=3, chat_loops=10, stream_loops=2, volume_calls=100,
+            rounds=args.rounds or 1, values=3, chat_loops=10, stream_loops=2, volume_calls=100,
             memory_calls=4_000, memory_every=1_000,
         )  # fmt: skip
     opts.work.mkdir(parents=True, exist_ok=True)
     phases = args.only or PHASES
     res = runner.Results()
+    if args.report_from:
+        data = json.loads(args.report_from.read_text(encoding="utf-8"))
+        res = runner.Results(**data)
+        if res.memory:
+            res.memory["rss"] = {int(k): v for k, v in res.memory["rss"].items()}
+        text = report.render(res, opts, args.usd_per_gb)
+        args.out.write_text(text, encoding="utf-8")
+        print(f"bench: wrote {args.out} from {args.report_from}", file=sys.stderr)
+        return 0
     with servers.Servers() as srv:
         for phase in phases:
             runner.load_now(res)
@@ -48,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 runner.tooling(opts, res)
             res.seconds[phase] = time.monotonic() - start
+    dump = opts.work / "results.json"  # re-render with --report-from (report changes only)
+    dump.write_text(json.dumps(dataclasses.asdict(res)), encoding="utf-8")
     text = report.render(res, opts, args.usd_per_gb)
     args.out.write_text(text, encoding="utf-8")
     print(text)

@@ -1,9 +1,13 @@
 """The instrumentation configurations compared, each set up the same way in a fresh process.
 
-Every instrumented configuration gets identical OpenTelemetry providers: an always-on sampler
-(the heaviest case: every call exported), a batch span processor, a periodic metric reader and a
-batch log processor, all with the Azure Monitor exporters sending to the loopback ingestion
-endpoint. Only the instrumentation differs:
+Every instrumented configuration gets identical OpenTelemetry providers: the regime's sampler
+(``all``: every trace kept, the heaviest case; ``prod``: the distro's sampler at the prod stack's
+setting, ``Pulumi.prod.yaml``, i.e. 5 traces/s rate-limited), a batch span processor, a periodic
+metric reader and a batch log processor, all with the Azure Monitor exporters sending to the
+loopback ingestion endpoint. llm_insights also gets what ``configure()`` adds to the distro: its
+GenAI span processor and the sampler wrapper that records dropped GenAI spans for metrics. Each
+peer runs from its own ``pip install --no-deps --target`` directory (``bench/peers.py``). Only the
+instrumentation differs:
 
 - ``baseline``: no telemetry at all (the app as it is).
 - ``floor``: the least any GenAI instrumentation can do, written by hand: one CLIENT span with
@@ -15,7 +19,13 @@ endpoint. Only the instrumentation differs:
   minus this is the cost of the SDK's own logic; this minus ``floor`` is the cost of the extra
   telemetry. Not a peer and not a target: information. Non-streaming only (the streaming
   table leaves it out: a wrapper around the app's loop cannot see the chunks).
-- ``openai_v2``: OpenTelemetry's ``opentelemetry-instrumentation-openai-v2``.
+- ``llm_insights_inline``: the same, with everything recorded on the caller's thread
+  (``LLM_INSIGHTS_EMIT_INLINE=1``; before issue 15 the only way): what the emit thread saves the
+  caller, measured.
+- ``genai_openai``: OpenTelemetry's current ``opentelemetry-instrumentation-genai-openai`` (the
+  successor of openai-v2).
+- ``openai_v2``: OpenTelemetry's ``opentelemetry-instrumentation-openai-v2`` (deprecated, kept for
+  comparison).
 - ``traceloop``: Traceloop's ``opentelemetry-instrumentation-openai`` (OpenLLMetry), defaults
   (it records prompts and completions unless ``TRACELOOP_TRACE_CONTENT=false``).
 - ``traceloop_nocontent``: the same with content capture off (volume comparison only).
@@ -28,6 +38,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from opentelemetry.sdk.trace import SpanProcessor
+
 from llm_insights_kit.local.ingest import LOOPBACK_EXPORTER_ENV
 
 from . import servers
@@ -35,19 +47,75 @@ from . import servers
 BASELINE = "baseline"
 FLOOR = "floor"
 LLM_INSIGHTS = "llm_insights"
+LLM_INSIGHTS_INLINE = "llm_insights_inline"
 EQUIVALENT = "equivalent"
+GENAI_OPENAI = "genai_openai"
 OPENAI_V2 = "openai_v2"
 TRACELOOP = "traceloop"
 TRACELOOP_NOCONTENT = "traceloop_nocontent"
 
 #: Overhead is compared across these; streaming leaves EQUIVALENT out (non-streaming only);
 #: volume adds TRACELOOP_NOCONTENT.
-CONFIGS = (BASELINE, FLOOR, EQUIVALENT, LLM_INSIGHTS, OPENAI_V2, TRACELOOP)
+CONFIGS = (
+    BASELINE, FLOOR, EQUIVALENT, LLM_INSIGHTS, LLM_INSIGHTS_INLINE, GENAI_OPENAI, OPENAI_V2,
+    TRACELOOP,
+)  # fmt: skip
 STREAM_CONFIGS = tuple(cfg for cfg in CONFIGS if cfg != EQUIVALENT)
-PEERS = (OPENAI_V2, TRACELOOP)
-VOLUME_CONFIGS = (FLOOR, EQUIVALENT, LLM_INSIGHTS, OPENAI_V2, TRACELOOP, TRACELOOP_NOCONTENT)
+PEERS = (GENAI_OPENAI, OPENAI_V2, TRACELOOP)
+VOLUME_CONFIGS = (
+    FLOOR, EQUIVALENT, LLM_INSIGHTS, GENAI_OPENAI, OPENAI_V2, TRACELOOP, TRACELOOP_NOCONTENT,
+)  # fmt: skip
+#: The peer environment (``bench/peers.py``) each configuration runs in (None: the venv alone).
+PEER_ENV = {
+    GENAI_OPENAI: "genai_openai",
+    OPENAI_V2: "openai_v2",
+    TRACELOOP: "traceloop",
+    TRACELOOP_NOCONTENT: "traceloop",
+}
 #: How the report names a configuration (the key is what ``--config`` takes).
-LABELS = {EQUIVALENT: "equivalent (same telemetry by hand)"}
+LABELS = {
+    EQUIVALENT: "equivalent (same telemetry by hand)",
+    LLM_INSIGHTS_INLINE: "llm_insights_inline (all on the caller)",
+}
+#: Sampling regimes: every trace kept, and the production default.
+ALL, PROD = "all", "prod"
+REGIMES = (ALL, PROD)
+
+
+def prod_sampler_setting() -> tuple[str, float]:
+    """The prod stack's OTEL_TRACES_SAMPLER and its argument, as the kit validates them."""
+    from pathlib import Path
+
+    from llm_insights_kit.stack_config import read_stack_file
+
+    path = Path(__file__).resolve().parents[1] / "Pulumi.prod.yaml"
+    t = read_stack_file(path).telemetry
+    return t.traces_sampler, t.traces_sampler_arg
+
+
+def _sampler(regime: str) -> Any:
+    from azure.monitor.opentelemetry.exporter import (
+        ApplicationInsightsSampler,
+        RateLimitedSampler,
+    )
+
+    if regime == ALL:
+        return ApplicationInsightsSampler(sampling_ratio=1.0)
+    name, arg = prod_sampler_setting()
+    if name == "microsoft.rate_limited":
+        return RateLimitedSampler(target_spans_per_second_limit=arg)
+    return ApplicationInsightsSampler(sampling_ratio=arg)
+
+
+class _SampledCounter(SpanProcessor):
+    """Counts the CLIENT spans the sampler kept (the same in every configuration)."""
+
+    def __init__(self) -> None:
+        self.sampled = 0
+
+    def on_end(self, span: Any) -> None:
+        if span.context.trace_flags.sampled and span.kind.name == "CLIENT":
+            self.sampled += 1
 
 
 def label(config: str) -> str:
@@ -71,14 +139,20 @@ class Setup:
 
     def __init__(self) -> None:
         self.providers: list[Any] = []
+        self.counter = _SampledCounter()
+        self.before_flush: list[Callable[[], Any]] = []  # work still queued in the process
 
     def flush(self) -> None:
+        for fn in self.before_flush:
+            fn()
         for p in self.providers:
             p.force_flush()
 
     def flush_per_call_telemetry(self) -> None:
         """Export the queued spans and log records now (not metrics: those are exported once
         per interval whatever the call rate, so they are no per-call cost)."""
+        for fn in self.before_flush:
+            fn()
         for p in self.providers:
             if not hasattr(p, "get_meter"):
                 p.force_flush()
@@ -88,10 +162,11 @@ class Setup:
             p.shutdown()
 
 
-def _providers(ingest_url: str, setup: Setup, metric_interval_ms: int, sampling: float) -> None:
+def _providers(
+    ingest_url: str, setup: Setup, metric_interval_ms: int, regime: str, kit: bool
+) -> None:
     import llm_insights
     from azure.monitor.opentelemetry.exporter import (
-        ApplicationInsightsSampler,
         AzureMonitorLogExporter,
         AzureMonitorMetricExporter,
         AzureMonitorTraceExporter,
@@ -109,9 +184,13 @@ def _providers(ingest_url: str, setup: Setup, metric_interval_ms: int, sampling:
 
     kw = {"connection_string": connection_string_for(ingest_url), "disable_offline_storage": True}
     resource = Resource.create({"service.name": "bench-app", "service.version": "1.0.0"})
-    tracer_provider = TracerProvider(
-        resource=resource, sampler=ApplicationInsightsSampler(sampling_ratio=sampling)
-    )
+    tracer_provider = TracerProvider(resource=resource, sampler=_sampler(regime))
+    if kit:  # what configure() adds to the distro's pipeline, before its exporting processor
+        from llm_insights._span_metrics import install_sampler, span_processor
+
+        install_sampler(tracer_provider)
+        tracer_provider.add_span_processor(span_processor())
+    tracer_provider.add_span_processor(setup.counter)
     tracer_provider.add_span_processor(BatchSpanProcessor(AzureMonitorTraceExporter(**kw)))
     reader = PeriodicExportingMetricReader(
         AzureMonitorMetricExporter(**kw), export_interval_millis=metric_interval_ms
@@ -295,7 +374,7 @@ def setup(
     ingest_url: str,
     *,
     metric_interval_ms: int = 60_000,
-    sampling: float = 1.0,
+    regime: str = ALL,
     standin_url: str = "",
 ) -> tuple[Setup, Callable[[Callable[[], Any]], Any]]:
     """Wire *config* in this process; return its providers and a wrapper for each app call
@@ -307,16 +386,26 @@ def setup(
     s = Setup()
     if config == BASELINE:
         return s, lambda call: call()
-    _providers(ingest_url, s, metric_interval_ms, sampling)
+    kit = config in (LLM_INSIGHTS, LLM_INSIGHTS_INLINE)
+    _providers(ingest_url, s, metric_interval_ms, regime, kit)
     if config == FLOOR:
         return s, _floor_wrapper()
     if config == EQUIVALENT:
         return s, _equivalent_wrapper(standin_url)
-    if config == LLM_INSIGHTS:
+    if kit:
         import llm_insights
+        from llm_insights import _offload
 
+        _offload.inline = config == LLM_INSIGHTS_INLINE
+        s.before_flush.append(_offload.drain)  # the emit thread's queue, like flush() does
         if not llm_insights.instrument_openai():
             raise RuntimeError("llm_insights.instrument_openai() found no openai client")
+    elif config == GENAI_OPENAI:
+        from opentelemetry.instrumentation.genai.openai import (
+            OpenAIInstrumentor as GenAIInstrumentor,
+        )
+
+        GenAIInstrumentor().instrument()
     elif config == OPENAI_V2:
         from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
 

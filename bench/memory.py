@@ -52,7 +52,6 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--calls", type=int, default=100_000)
     p.add_argument("--every", type=int, default=10_000, help="sample RSS every N calls")
-    p.add_argument("--sampling", type=float, default=0.1, help="trace sampling ratio")
     p.add_argument("--openai-every", type=int, default=20)
     p.add_argument("--ingest", required=True)
     args = p.parse_args(argv)
@@ -62,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     import psutil
 
     setup, _ = configs.setup(
-        configs.LLM_INSIGHTS, args.ingest, metric_interval_ms=5_000, sampling=args.sampling
+        configs.LLM_INSIGHTS, args.ingest, metric_interval_ms=5_000, regime=configs.PROD
     )
     client = openai.OpenAI(
         base_url="http://standin.invalid/v1",

@@ -13,7 +13,7 @@ from typing import Any
 
 import pyperf
 
-from . import configs, servers
+from . import configs, peers, servers
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -21,7 +21,7 @@ BIN = Path(sys.executable).parent
 
 @dataclass
 class Options:
-    rounds: int = 8
+    rounds: int = 6
     values: int = 4
     chat_loops: int = 40
     stream_loops: int = 8
@@ -34,9 +34,14 @@ class Options:
 
 @dataclass
 class Results:
-    # timings[config][benchmark] = per round, the CPU seconds-per-call values of that round
-    timings: dict[str, dict[str, list[list[float]]]] = field(default_factory=dict)
-    walls: dict[str, dict[str, list[float]]] = field(default_factory=dict)  # wall s per call
+    # timings[regime][config][benchmark] = per round, the process CPU seconds-per-call values
+    # of that round (every thread, the export included); threads[...] the same for the calling
+    # thread's CPU alone (export excluded): what a request waits for
+    timings: dict[str, dict[str, dict[str, list[list[float]]]]] = field(default_factory=dict)
+    threads: dict[str, dict[str, dict[str, list[list[float]]]]] = field(default_factory=dict)
+    walls: dict[str, dict[str, dict[str, list[float]]]] = field(default_factory=dict)  # s/call
+    # sampled[regime][config] = [spans the sampler kept, calls made] over that regime's runs
+    sampled: dict[str, dict[str, list[int]]] = field(default_factory=dict)
     volume: dict[str, dict[str, Any]] = field(default_factory=dict)
     memory: dict[str, Any] = field(default_factory=dict)
     tooling: dict[str, Any] = field(default_factory=dict)
@@ -46,42 +51,57 @@ class Results:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def _run(cmd: list[str], timeout: float, what: str) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout)
+def _run(
+    cmd: list[str], timeout: float, what: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout, env=env)
     if proc.returncode != 0:
         raise RuntimeError(f"{what} failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
     return proc
 
 
 def timings(srv: servers.Servers, opts: Options, res: Results) -> None:
-    """pyperf in a fresh process per configuration per round, configurations interleaved."""
-    order = list(configs.CONFIGS)
+    """pyperf in a fresh process per regime, configuration and round, interleaved: each round
+    runs every configuration of both regimes (rotated), so load drift hits all alike."""
+    order = [(regime, cfg) for regime in configs.REGIMES for cfg in configs.CONFIGS]
     for r in range(opts.rounds):
         rotated = order[r % len(order) :] + order[: r % len(order)]
-        for cfg in rotated:
-            path = opts.work / f"overhead-{cfg}-r{r}.json"
-            wall = opts.work / f"overhead-{cfg}-r{r}-wall.json"
+        for regime, cfg in rotated:
+            path = opts.work / f"overhead-{regime}-{cfg}-r{r}.json"
+            side = opts.work / f"overhead-{regime}-{cfg}-r{r}-side.json"
             path.unlink(missing_ok=True)
+            cmd = [
+                sys.executable, "-m", "bench.overhead", "--config", cfg, "--regime", regime,
+                "--standin", srv.standin_url, "--ingest", srv.ingest_url,
+                "--in-process", "--processes", "1", "--values", str(opts.values),
+                "--warmups", "1", "--loops", str(opts.chat_loops),
+                "--loops-stream", str(opts.stream_loops),
+                "--quiet", "-o", str(path), "--side-out", str(side),
+            ]  # fmt: skip
+            if regime != configs.ALL:
+                cmd.append("--no-stream")  # per-chunk work does not depend on sampling
             _run(
-                [
-                    sys.executable, "-m", "bench.overhead", "--config", cfg,
-                    "--standin", srv.standin_url, "--ingest", srv.ingest_url,
-                    "--in-process", "--processes", "1", "--values", str(opts.values),
-                    "--warmups", "1", "--loops", str(opts.chat_loops),
-                    "--loops-stream", str(opts.stream_loops),
-                    "--quiet", "-o", str(path), "--wall-out", str(wall),
-                ],
+                cmd,
                 timeout=300,
-                what=f"pyperf overhead {cfg}",
-            )  # fmt: skip
-            walls = json.loads(wall.read_text(encoding="utf-8"))
+                what=f"pyperf overhead {regime} {cfg}",
+                env=peers.env(configs.PEER_ENV.get(cfg)),
+            )
+            extra = json.loads(side.read_text(encoding="utf-8"))
             for bench in pyperf.BenchmarkSuite.load(str(path)).get_benchmarks():
                 full = bench.get_name()
                 name = full.split(":", 1)[1]
-                res.timings.setdefault(cfg, {}).setdefault(name, []).append(
+                res.timings.setdefault(regime, {}).setdefault(cfg, {}).setdefault(name, []).append(
                     list(bench.get_values())
                 )
-                res.walls.setdefault(cfg, {}).setdefault(name, []).extend(walls.get(full, []))
+                res.threads.setdefault(regime, {}).setdefault(cfg, {}).setdefault(name, []).append(
+                    extra["thread"].get(full, [])
+                )
+                res.walls.setdefault(regime, {}).setdefault(cfg, {}).setdefault(name, []).extend(
+                    extra["wall"].get(full, [])
+                )
+            counts = res.sampled.setdefault(regime, {}).setdefault(cfg, [0, 0])
+            counts[0] += extra["sampled"]
+            counts[1] += extra["calls"]
         srv.clear()
         print(f"bench: overhead round {r + 1}/{opts.rounds} done", file=sys.stderr, flush=True)
 
@@ -103,12 +123,14 @@ def volume(srv: servers.Servers, opts: Options, res: Results) -> None:
             ],
             timeout=300,
             what=f"volume {cfg}",
+            env=peers.env(configs.PEER_ENV.get(cfg)),
         )  # fmt: skip
         stats = srv.stats(with_envelopes=True)
         envelopes = stats.pop("envelopes")
         by_type: dict[str, int] = {}
         bytes_by_type: dict[str, int] = {}
         raw = 0
+        sample_span = next((e for e in envelopes if _table_of(e) == "RemoteDependencyData"), None)
         for env in envelopes:
             t = _table_of(env)
             size = len(json.dumps(env, separators=(",", ":")).encode())
@@ -123,6 +145,7 @@ def volume(srv: servers.Servers, opts: Options, res: Results) -> None:
             "json_bytes": raw,
             "by_type": dict(sorted(by_type.items())),
             "json_bytes_by_type": dict(sorted(bytes_by_type.items())),
+            "sample_span": sample_span,
         }
         print(f"bench: volume {cfg}: {stats['bytes_received']} B", file=sys.stderr, flush=True)
     srv.clear()

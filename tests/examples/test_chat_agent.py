@@ -15,10 +15,9 @@ from app.tools import TOOL_NAME
 from llm_insights import _state
 from llm_insights import contract as c
 from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from support.offload import DrainingMetricReader, DrainingSpanExporter
 
 from llm_insights_kit.fake_openai.scripted import Scripted
 from llm_insights_kit.fake_openai.server import LLMStandin
@@ -26,7 +25,7 @@ from llm_insights_kit.fake_openai.server import LLMStandin
 
 @pytest.fixture
 def env() -> Iterator[dict[str, Any]]:
-    spans, reader = InMemorySpanExporter(), InMemoryMetricReader()
+    spans, reader = DrainingSpanExporter(), DrainingMetricReader()
     tracer = TracerProvider()
     tracer.add_span_processor(SimpleSpanProcessor(spans))
     meter = MeterProvider(metric_readers=[reader], views=llm_insights.metric_views())

@@ -8,17 +8,16 @@ from pathlib import Path
 
 import llm_insights
 import pytest
-from llm_insights import _guard, _state
+from llm_insights import _guard, _offload, _state
 from llm_insights import contract as c
 from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import (
     BatchSpanProcessor,
     SimpleSpanProcessor,
     SpanExporter,
 )
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from support.offload import DrainingMetricReader, DrainingSpanExporter
 
 from .conftest import MESSAGES, QUIET, exporter_options, llm_client
 
@@ -37,9 +36,9 @@ class RaisingExporter(SpanExporter):
 
 @pytest.fixture
 def providers():
-    reader = InMemoryMetricReader()
+    reader = DrainingMetricReader()
     mp = MeterProvider(metric_readers=[reader], views=llm_insights.metric_views())
-    spans = InMemorySpanExporter()
+    spans = DrainingSpanExporter()
     tp = TracerProvider()
     tp.add_span_processor(SimpleSpanProcessor(spans))
     _state.reset()
@@ -75,6 +74,7 @@ def test_exporter_that_raises(providers, processor: str, caplog) -> None:
     )
     client = llm_client()
     ids = [client.chat.completions.create(model="gpt-4o", messages=MESSAGES).id for _ in range(5)]
+    _offload.drain()  # the kit's calls end their spans on the emit thread
     tp.force_flush(5_000)
     assert ids == [f"chatcmpl-{i}" for i in range(1, 6)]  # the app got every answer
     assert bad.calls >= 1
@@ -176,9 +176,11 @@ def test_offline_storage_unwritable(tmp_path: Path, monkeypatch, storage: str, c
             outage = [client.chat.completions.create(model="gpt-4o", messages=MESSAGES).id]
             # the flush finishes (the failed store does not hang the pipeline); how fast is a
             # benchmark's business, not this test's
+            _offload.drain()
             assert tp.force_flush(5_000)
             ingest.set_fault()
             after = client.chat.completions.create(model="gpt-4o", messages=MESSAGES).id
+            _offload.drain()
             tp.force_flush(5_000)
             got = {
                 (e["data"]["baseData"].get("properties") or {}).get(c.GEN_AI_RESPONSE_ID)

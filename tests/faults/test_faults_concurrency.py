@@ -11,10 +11,9 @@ import pytest
 from llm_insights import _guard, _state
 from llm_insights import contract as c
 from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from support.offload import DrainingMetricReader, DrainingSpanExporter
 
 from .conftest import MESSAGES, llm_client
 
@@ -24,10 +23,10 @@ PER_THREAD = 40
 
 @pytest.fixture
 def memory():
-    spans = InMemorySpanExporter()
+    spans = DrainingSpanExporter()
     tp = TracerProvider()
     tp.add_span_processor(SimpleSpanProcessor(spans))
-    reader = InMemoryMetricReader()
+    reader = DrainingMetricReader()
     mp = MeterProvider(metric_readers=[reader], views=llm_insights.metric_views())
     _state.reset()
     _state.use_providers(tp, mp, None)

@@ -11,7 +11,7 @@ from typing import Any
 import llm_insights
 import pytest
 from faults.conftest import QUIET, llm_client
-from llm_insights import _config, _state
+from llm_insights import _config, _offload, _state
 from llm_insights import contract as c
 
 from llm_insights_kit.local.ingest import IngestServer
@@ -26,6 +26,7 @@ class Exported:
         self.ingest, self.tp, self.mp = ingest, tp, mp
 
     def flush(self) -> list[dict[str, Any]]:
+        _offload.drain()  # the kit's calls end their spans on the emit thread
         self.tp.force_flush(10_000)
         self.mp.force_flush(10_000)
         return self.ingest.envelopes

@@ -15,13 +15,11 @@ from contextlib import contextmanager
 from typing import Any
 
 import llm_insights
-from llm_insights import _config, _evaluation, _instrument_openai, _state
+from llm_insights import _config, _evaluation, _instrument_openai, _offload, _state
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 try:
     from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
@@ -33,18 +31,21 @@ except ImportError:  # older SDK name
         SimpleLogRecordProcessor,
     )
 
+from .offload import DrainingMetricReader, DrainingSpanExporter
+
 
 class Telemetry:
     """What the SDK (and, with ``genai=True``, other GenAI instrumentations) emitted, read back
     from in-memory exporters."""
 
     def __init__(self, *, genai: bool = False, sampler: Any = None) -> None:
-        self.spans_exporter = InMemorySpanExporter()
+        # the kit records finished calls on its emit thread: every read waits for it first
+        self.spans_exporter = DrainingSpanExporter()
         self.tracer_provider = TracerProvider(sampler=sampler)
         if genai:  # before the exporter, as configure() installs it before the distro's
             self.tracer_provider.add_span_processor(llm_insights.genai_span_processor())
         self.tracer_provider.add_span_processor(SimpleSpanProcessor(self.spans_exporter))
-        self.reader = InMemoryMetricReader()
+        self.reader = DrainingMetricReader()
         views = llm_insights.metric_views()
         if genai:
             views += llm_insights.foreign_metric_views()
@@ -116,12 +117,14 @@ class Telemetry:
         )
 
     def logs(self) -> list[Any]:
+        _offload.drain()
         return list(self.logs_exporter.get_finished_logs())
 
 
 def reset_sdk() -> None:
     """Every piece of process-wide SDK state back to a fresh import's: openai patches,
     evaluators, providers and settings, ``configure()``'s flags, the stream_options memory."""
+    _offload.drain()  # no call of this test is recorded into the next one's providers
     llm_insights.uninstrument_openai()
     _evaluation.clear_evaluators()
     _state.reset()

@@ -24,7 +24,7 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from . import _agent, _billing, _cost, _evaluation, _state
+from . import _agent, _billing, _cost, _evaluation, _offload, _state
 from . import contract as c
 from ._content import input_messages, output_messages, serialize, should_capture
 from ._fields import get
@@ -140,7 +140,8 @@ class LLMCall:
         self.input_image_tokens: int | None = None
         self.output_image_tokens: int | None = None
         # the pricing outcome, set at finish(): cost (None: none), unpriced reason, provisioned
-        self.priced: _cost.Priced | None = None
+        self._priced: _cost.Priced | None = None
+        self.pending = False  # finished, its recording queued on the emit thread (_offload)
         self.started_at = time.time()  # prices are effective-dated: the call's date picks them
         self.error_type: str | None = None
         self.filters = FilterHits()
@@ -278,7 +279,8 @@ class LLMCall:
             if self.done:
                 return
             self.done = True
-        end = time.perf_counter() if end is None else end
+        now = time.perf_counter()
+        end = now if end is None else end
         if self.error_type:
             # first, so a failure in cost/quality/filter processing (caught by the guard)
             # never ships a failed call's span without its error status
@@ -289,11 +291,26 @@ class LLMCall:
                 self.span.set_status(Status(StatusCode.ERROR, self.error_type))
             except Exception as exc:
                 report("llm_call.error_status", exc)
+        # The rest need not block the caller (see _offload): unless a kit agent() run is open
+        # here — it must count this call's cost before it ends — it runs on the emit thread,
+        # and the span ends there with the caller's end time.
+        if _agent.current_run() is None:
+            end_ns = time.time_ns() - int((now - end) * 1e9)
+            self.pending = True
+            if _offload.submit(lambda: self._finish_emit(end, end_ns)):
+                return
+            self.pending = False
+        self._finish_emit(end, None)
+
+    def _finish_emit(self, end: float, end_ns: int | None) -> None:
         try:
             self._emit(end)
+        except Exception as exc:
+            report("llm_call.finish", exc)
         finally:
+            self.pending = False
             try:
-                self.span.end()
+                self.span.end(end_ns)
             except Exception as exc:
                 report("llm_call.span_end", exc)
 
@@ -384,6 +401,17 @@ class LLMCall:
             self._capture(span, texts)
         if text is not None:
             _evaluation.submit(self.response_id, self.response_model or self.request_model, text)
+
+    @property
+    def priced(self) -> _cost.Priced | None:
+        """The pricing outcome once finished (waits for the emit thread if it is queued)."""
+        if self.pending and not _offload.on_worker():
+            _offload.drain()
+        return self._priced
+
+    @priced.setter
+    def priced(self, value: _cost.Priced | None) -> None:
+        self._priced = value
 
     @property
     def cost_usd(self) -> float | None:

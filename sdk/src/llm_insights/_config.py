@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from . import _cost, _evaluation, _state
+from . import _cost, _evaluation, _offload, _state
 from . import contract as c
 from ._guard import report
 from ._metrics import views as contract_views
@@ -393,6 +393,10 @@ def _providers(component: str) -> tuple[Any, ...]:
 
 def flush(timeout_millis: int = 10_000) -> None:
     """Export everything recorded so far (waits for queued evaluations first). Never raises."""
+    try:  # first the calls still being recorded (they may queue evaluations)
+        _offload.drain(timeout_millis / 1000)
+    except Exception as exc:
+        report("flush.offload", exc)
     try:
         _evaluation.drain(timeout_millis / 1000)
     except Exception as exc:

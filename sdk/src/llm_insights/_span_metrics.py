@@ -41,7 +41,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from . import _agent, _billing, _cost, _state
+from . import _agent, _billing, _cost, _offload, _state
 from . import _semconv_compat as sc
 from . import contract as c
 from ._guard import report
@@ -135,7 +135,21 @@ class GenAISpanMetrics:
             group = _group(op)
             if group == "agent":
                 if entry is not None and not entry.kit and entry.child_run is not None:
-                    _finish_foreign_run(entry.child_run, attrs, span)
+                    # the kit calls inside it may still be recording on the emit thread: the
+                    # run is recorded after them there (one FIFO thread), never waited for here
+                    run, start, end, status = (
+                        entry.child_run,
+                        span.start_time,
+                        span.end_time,
+                        span.status,
+                    )
+
+                    def finish() -> None:
+                        _finish_foreign_run(run, attrs, start, end, status)
+
+                    if not _offload.submit(finish):
+                        _offload.drain()
+                        finish()
                 return
             if group is None:
                 return
@@ -167,7 +181,9 @@ class GenAISpanMetrics:
         return None
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
-        return True
+        # the provider flushes its processors in order and this one comes before the exporting
+        # one: the kit's calls still being recorded end their spans first, then get exported
+        return _offload.drain(timeout_millis / 1000)
 
 
 def _run_of_child(parent: _Open | None, current: _agent.Run | None) -> _agent.Run | None:
@@ -208,14 +224,15 @@ def _note_in_foreign_runs(run: _agent.Run | None, group: str, attrs: Mapping[str
         r.add_model_call(input_tokens, output_tokens, cost, chain=False)
 
 
-def _finish_foreign_run(run: _agent.Run, attrs: Mapping[str, Any], span: Any) -> None:
-    start_ns, end_ns = span.start_time, span.end_time
+def _finish_foreign_run(
+    run: _agent.Run, attrs: Mapping[str, Any], start_ns: Any, end_ns: Any, status: Any
+) -> None:
     if not (isinstance(start_ns, int) and isinstance(end_ns, int)):
         return
     name = _text(attrs.get(c.GEN_AI_AGENT_NAME))
     if name:
         run.name = name  # the name may be set after the span started
-    _agent.finish_run(run, max(0.0, (end_ns - start_ns) / 1e9), _error_of(attrs, span.status))
+    _agent.finish_run(run, max(0.0, (end_ns - start_ns) / 1e9), _error_of(attrs, status))
 
 
 def _error_of(attrs: Mapping[str, Any], status: Any) -> str | None:

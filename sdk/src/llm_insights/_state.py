@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import _guard
+from . import _guard, _offload
 from . import contract as c
 from ._metrics import _METER_NAME as SCOPE_NAME
 from ._metrics import Instruments, _version
@@ -52,6 +52,7 @@ def use_providers(
 ) -> None:
     """Send the SDK's telemetry to these providers (None: OpenTelemetry's global one)."""
     global _tracer_provider, _meter_provider, _logger_provider, _instruments, _tracer, _logger
+    _offload.drain()  # calls that finished before the switch are recorded where they began
     with _lock:
         if _instruments is not None:  # counter sums not yet collected go to the old counters
             _instruments.tally.drain()

@@ -160,6 +160,9 @@ SDK_COMPONENT_USAGE_INVALID = "usage.invalid"
 # llm_insights.sdk.component of a price file or mapping ignored for a unit or currency the SDK
 # cannot convert exactly (allowed: PRICE_UNITS, PRICE_CURRENCY)
 SDK_COMPONENT_PRICES_INVALID = "prices.invalid"
+# llm_insights.sdk.component of a finished call the background emit queue had no room for: its
+# caller recorded it itself (nothing is dropped; the count says the caller waited for it)
+SDK_COMPONENT_OFFLOAD_FULL = "offload.queue_full"
 PRICE_CURRENCY = "USD"
 PRICE_UNITS = {"per 1K tokens": 1, "per 1M tokens": 1000}  # unit -> divisor to USD per 1K
 # --- issue 14: metrics from any GenAI instrumentation's spans (see _span_metrics.py)

@@ -1,0 +1,157 @@
+"""Work an LLM call's caller need not wait for, done on one background thread.
+
+When a call finishes, its caller (the app's request thread) only stamps the end time and any
+error status; pricing, the quality heuristics, every metric measurement (histograms and bucket
+counters), the span's response attributes, evaluator dispatch and the span's end run here, on
+the ``llm-insights-emit`` thread, in the order the calls finished. The span keeps the caller's
+end time, so its duration is the call's.
+
+Nothing is lost:
+
+- ``llm_insights.flush()`` and ``shutdown()`` drain the queue before exporting (``drain``), and
+  so does interpreter exit (an ``atexit`` hook registered when the thread starts, i.e. after the
+  providers' own, so it runs before they shut down);
+- the queue is bounded (``MAX_QUEUED`` calls, a few KiB each; the thread wakes once per
+  ``BATCH_WINDOW_S`` under load, not once per call): a call finishing while it is full
+  is done on its caller's thread instead (back-pressure, never a silent drop) and counted in
+  ``llm_insights.sdk.errors{llm_insights.sdk.component=offload.queue_full}``;
+- a job that fails is caught and counted like any SDK failure (``_guard.report``); nothing
+  raises into the app;
+- after ``os.fork`` the child starts empty (the parent's queued calls are the parent's).
+
+``LLM_INSIGHTS_EMIT_INLINE=1`` does everything on the caller's thread, as before (the benchmark's
+``llm_insights_inline`` configuration measures the difference).
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+from collections import deque
+from collections.abc import Callable
+
+from . import contract as c
+from ._guard import count, report
+
+#: Calls waiting at most (a queued call holds its span and results, a few KiB); a burst beyond
+#: it is done on the callers' threads (counted).
+MAX_QUEUED = 2_000
+#: After a wake-up the thread lets calls gather this long, then records them in one go: one
+#: thread hand-over (and GIL switch) per window instead of per call. Metrics are exported once a
+#: minute and spans in batches, so a few tens of milliseconds later changes nothing downstream.
+BATCH_WINDOW_S = 0.05
+INLINE_ENV = "LLM_INSIGHTS_EMIT_INLINE"
+
+_lock = threading.Lock()
+_jobs: deque[Callable[[], None]] = deque()  # append/popleft are atomic: no lock per call
+_wake = threading.Event()  # set by submit() when the thread is idle, and by drain()
+_hurry = threading.Event()  # set by drain(): skip the batching window
+_idle = True
+_thread: threading.Thread | None = None
+_exit_hook = False
+inline = os.environ.get(INLINE_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
+def _run() -> None:
+    global _idle
+    while True:
+        # the timeout bounds the delay of a wake-up lost to the benign race in submit()
+        _wake.wait(1.0)
+        _wake.clear()
+        if not _hurry.is_set():
+            _hurry.wait(BATCH_WINDOW_S)
+        _hurry.clear()
+        while True:
+            while True:
+                try:
+                    job = _jobs.popleft()
+                except IndexError:
+                    break
+                try:
+                    job()
+                except Exception as exc:  # a job guards itself; this is the last net
+                    report("offload.job", exc)
+            _idle = True
+            if not _jobs:  # a call queued after the last popleft sees _idle and wakes us
+                break
+            _idle = False
+
+
+def _start() -> bool:
+    global _thread, _exit_hook
+    with _lock:
+        if _thread is not None and _thread.is_alive():
+            return True
+        try:
+            t = threading.Thread(target=_run, name="llm-insights-emit", daemon=True)
+            t.start()
+        except Exception as exc:  # e.g. "can't start new thread" at interpreter shutdown
+            report("offload.start", exc)
+            return False
+        _thread = t
+        if not _exit_hook:
+            atexit.register(drain)
+            _exit_hook = True
+        return True
+
+
+def submit(job: Callable[[], None]) -> bool:
+    """Queue *job*; False if the caller must run it itself (inline mode, queue full, no
+    thread). Never raises."""
+    global _idle
+    if inline:
+        return False
+    try:
+        t = _thread
+        if (t is None or not t.is_alive()) and not _start():
+            return False
+        if len(_jobs) >= MAX_QUEUED:
+            count(c.SDK_COMPONENT_OFFLOAD_FULL)
+            return False
+        _jobs.append(job)
+        if _idle:  # wake the thread only when it waits: one hand-over per batch
+            _idle = False
+            _wake.set()
+        return True
+    except Exception as exc:
+        report("offload.submit", exc)
+        return False
+
+
+def pending() -> int:
+    """Calls queued and not yet taken by the thread (for tests and diagnostics)."""
+    return len(_jobs)
+
+
+def on_worker() -> bool:
+    return threading.current_thread() is _thread
+
+
+def drain(timeout: float = 10.0) -> bool:
+    """Wait until every call queued before now is done (True) or *timeout* s pass (False).
+    Never raises; returns at once on the thread itself (a job cannot wait for itself)."""
+    try:
+        t = _thread
+        if t is None or not t.is_alive() or on_worker():
+            return not _jobs
+        done = threading.Event()
+        _jobs.append(done.set)  # FIFO, one thread: everything before it is done when it runs
+        _hurry.set()
+        _wake.set()
+        return done.wait(timeout)
+    except Exception as exc:
+        report("offload.drain", exc)
+        return False
+
+
+def _after_fork_in_child() -> None:
+    global _jobs, _thread, _lock, _wake, _hurry, _idle
+    _jobs = deque()
+    _thread = None
+    _lock = threading.Lock()
+    _wake, _hurry, _idle = threading.Event(), threading.Event(), True
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
