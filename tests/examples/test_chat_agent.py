@@ -20,7 +20,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from support.offload import DrainingMetricReader, DrainingSpanExporter
 
 from llm_insights_kit.fake_openai.scripted import Scripted
-from llm_insights_kit.fake_openai.server import LLMStandin
+from llm_insights_kit.fake_openai.server import FakeOpenAI
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def env() -> Iterator[dict[str, Any]]:
     _state.reset()
     _state.use_providers(tracer, meter, None)
     llm_insights.instrument_openai()
-    with LLMStandin() as srv:
+    with FakeOpenAI() as srv:
         client = openai.OpenAI(base_url=srv.base_url, api_key="t", max_retries=0)
         yield {"srv": srv, "client": client, "spans": spans, "reader": reader}
     llm_insights.uninstrument_openai()
