@@ -22,10 +22,10 @@ LONG_CHUNKS = 128
 
 def _serve(conn: Any) -> None:
     from llm_insights_kit.fake_openai.scripted import Scripted
-    from llm_insights_kit.fake_openai.server import LLMStandin
+    from llm_insights_kit.fake_openai.server import FakeOpenAI
     from llm_insights_kit.local.ingest import IngestServer
 
-    standin = LLMStandin().start()
+    standin = FakeOpenAI().start()
     # zero latency, realistic usage; streams differ only in their number of content chunks
     standin.scenarios[CHAT] = Scripted(input_tokens=412, output_tokens=96, cached_tokens=128)
     standin.scenarios[STREAM_SHORT] = Scripted(chunks=[f"w{i} " for i in range(SHORT_CHUNKS)])

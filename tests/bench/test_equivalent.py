@@ -24,7 +24,7 @@ from llm_insights import contract as c
 
 from bench import configs, servers
 from llm_insights_kit.fake_openai.scripted import Scripted
-from llm_insights_kit.fake_openai.server import LLMStandin
+from llm_insights_kit.fake_openai.server import FakeOpenAI
 
 # differ per call or with timing, not with the instrumentation
 _PER_CALL = {c.GEN_AI_RESPONSE_ID}
@@ -65,20 +65,20 @@ class _Pipeline:
 
 
 @pytest.fixture(scope="module")
-def standin() -> Iterator[LLMStandin]:
-    s = LLMStandin().start()
+def standin() -> Iterator[FakeOpenAI]:
+    s = FakeOpenAI().start()
     # the bench's chat scenario (bench/servers.py)
     s.scenarios[servers.CHAT] = Scripted(input_tokens=412, output_tokens=96, cached_tokens=128)
     yield s
     s.stop()
 
 
-def _client(standin: LLMStandin) -> Any:
+def _client(standin: FakeOpenAI) -> Any:
     return openai.OpenAI(base_url=standin.base_url, api_key="bench", max_retries=0)
 
 
 @pytest.fixture
-def sdk(standin: LLMStandin) -> Iterator[_Pipeline]:
+def sdk(standin: FakeOpenAI) -> Iterator[_Pipeline]:
     pipe = _Pipeline()
     _state.reset()
     _state.use_providers(pipe.tracer_provider, pipe.meter_provider)
@@ -92,7 +92,7 @@ def sdk(standin: LLMStandin) -> Iterator[_Pipeline]:
 
 
 @pytest.fixture
-def by_hand(standin: LLMStandin) -> _Pipeline:
+def by_hand(standin: FakeOpenAI) -> _Pipeline:
     pipe = _Pipeline()
     wrap = configs._equivalent_wrapper(standin.base_url, pipe.tracer_provider, pipe.meter_provider)
     configs.chat_call(_client(standin), wrap)()

@@ -16,7 +16,7 @@ from llm_insights_kit.demo import kit_parts
 from llm_insights_kit.demo.display import Display
 from llm_insights_kit.demo.runner import app_environment
 from llm_insights_kit.demo.workload import AGENT_MAX_TURNS, DEPLOYMENT_PREVIEW, demo_phases
-from llm_insights_kit.fake_openai.server import LLMStandin
+from llm_insights_kit.fake_openai.server import FakeOpenAI
 from llm_insights_kit.local.ingest import IngestServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,7 +69,7 @@ def test_app_environment_keeps_telemetry_local(monkeypatch: pytest.MonkeyPatch) 
     """A real connection string in the caller's environment must not receive demo telemetry."""
     monkeypatch.setenv("APPLICATIONINSIGHTS_CONNECTION_STRING", "InstrumentationKey=real")
     ctx = RenderContext(stack="dev", environment="dev", config_file=str(ROOT / "Pulumi.dev.yaml"))
-    with LLMStandin() as standin, IngestServer() as ingest:
+    with FakeOpenAI() as standin, IngestServer() as ingest:
         env = app_environment(standin, ingest, ctx)
     assert env["APPLICATIONINSIGHTS_CONNECTION_STRING"] == ingest.connection_string
     assert env["LLM_INSIGHTS_LOCAL_ENDPOINT"] == ingest.url

@@ -25,7 +25,7 @@ import llm_insights
 import openai
 
 from llm_insights_kit.fake_openai.scripted import SCENARIO_HEADER, Scripted
-from llm_insights_kit.fake_openai.server import LLMStandin
+from llm_insights_kit.fake_openai.server import FakeOpenAI
 
 AZURE_API_VERSION = "2024-10-21"
 RETRIEVER = "truth-kb"  # as truth_plan.RETRIEVER (this script runs outside the test package)
@@ -112,7 +112,7 @@ def _agent_run(
     runs.append({"id": run["id"], "duration": time.perf_counter() - start})
 
 
-def run(workload: dict[str, Any], srv: LLMStandin, clients: dict[str, Any]) -> dict[str, Any]:
+def run(workload: dict[str, Any], srv: FakeOpenAI, clients: dict[str, Any]) -> dict[str, Any]:
     for call in workload["calls"]:
         srv.scenarios[call["id"]] = Scripted(**call["script"])
     t0 = time.perf_counter()
@@ -152,7 +152,7 @@ def main() -> int:
         enable_live_metrics=False,
     )
     llm_insights.instrument_openai()
-    with LLMStandin(deployments=config.get("deployments", {})) as srv:
+    with FakeOpenAI(deployments=config.get("deployments", {})) as srv:
         clients = {
             "openai": openai.OpenAI(base_url=srv.base_url, api_key="truth", max_retries=0),
             "azure": openai.AzureOpenAI(

@@ -12,40 +12,19 @@ import pytest
 from app import chat
 from app.retriever import KNOWLEDGE_BASE, InMemoryRetriever
 from app.tools import TOOL_NAME
-from llm_insights import _state
 from llm_insights import contract as c
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from support.offload import DrainingMetricReader, DrainingSpanExporter
+from support.otel import Telemetry
 
 from llm_insights_kit.fake_openai.scripted import Scripted
-from llm_insights_kit.fake_openai.server import LLMStandin
+from llm_insights_kit.fake_openai.server import FakeOpenAI
 
 
 @pytest.fixture
-def env() -> Iterator[dict[str, Any]]:
-    spans, reader = DrainingSpanExporter(), DrainingMetricReader()
-    tracer = TracerProvider()
-    tracer.add_span_processor(SimpleSpanProcessor(spans))
-    meter = MeterProvider(metric_readers=[reader], views=llm_insights.metric_views())
-    _state.reset()
-    _state.use_providers(tracer, meter, None)
+def env(telemetry: Telemetry) -> Iterator[dict[str, Any]]:
     llm_insights.instrument_openai()
-    with LLMStandin() as srv:
+    with FakeOpenAI() as srv:
         client = openai.OpenAI(base_url=srv.base_url, api_key="t", max_retries=0)
-        yield {"srv": srv, "client": client, "spans": spans, "reader": reader}
-    llm_insights.uninstrument_openai()
-    _state.reset()
-
-
-def _points(reader: Any, name: str) -> list[Any]:
-    for rm in reader.get_metrics_data().resource_metrics:
-        for sm in rm.scope_metrics:
-            for m in sm.metrics:
-                if m.name == name:
-                    return list(m.data.data_points)
-    return []
+        yield {"srv": srv, "client": client, "telemetry": telemetry}
 
 
 def _answer(env: dict[str, Any], question: str, max_turns: int = 5) -> chat.ChatAnswer:
@@ -67,7 +46,7 @@ def test_the_model_drives_tool_calls_until_it_answers(env: dict[str, Any]) -> No
     )
     out = _answer(env, "Can I get a generic instead of the brand medicine?")
     assert out.answer == "Lisinopril costs 7.15 USD."
-    spans = env["spans"].get_finished_spans()
+    spans = env["telemetry"].spans()
     (run,) = [s for s in spans if s.name == "invoke_agent triage"]
     tools = [s for s in spans if s.name == f"execute_tool {TOOL_NAME}"]
     chats = [s for s in spans if s.name.startswith("chat ")]
@@ -86,10 +65,10 @@ def test_a_looping_run_fails_at_the_turn_limit(env: dict[str, Any]) -> None:
     env["srv"].script(*[loop] * 5)
     with pytest.raises(chat.AgentTurnLimitError):
         _answer(env, "How long does express delivery take?", max_turns=5)
-    (run,) = [s for s in env["spans"].get_finished_spans() if s.name == "invoke_agent triage"]
+    (run,) = [s for s in env["telemetry"].spans() if s.name == "invoke_agent triage"]
     assert run.status.status_code.name == "ERROR"
     assert run.attributes[c.ATTR_ERROR_TYPE] == "AgentTurnLimitError"
-    [steps] = _points(env["reader"], c.AGENT_STEPS.name)
+    [steps] = env["telemetry"].points(c.AGENT_STEPS.name)
     assert steps.max == 10  # 5 LLM calls + 5 failing price lookups
-    tool = _points(env["reader"], c.TOOL_DURATION.name)
+    tool = env["telemetry"].points(c.TOOL_DURATION.name)
     assert sum(p.count for p in tool if p.attributes.get(c.ERROR_TYPE)) == 5

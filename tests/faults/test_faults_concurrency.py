@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Iterator
 
 import llm_insights
 import pytest
-from llm_insights import _guard, _state
+from llm_insights import _guard
 from llm_insights import contract as c
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from support.offload import DrainingMetricReader, DrainingSpanExporter
+from support.otel import Telemetry
 
 from .conftest import MESSAGES, llm_client
 
@@ -22,46 +20,25 @@ PER_THREAD = 40
 
 
 @pytest.fixture
-def memory():
-    spans = DrainingSpanExporter()
-    tp = TracerProvider()
-    tp.add_span_processor(SimpleSpanProcessor(spans))
-    reader = DrainingMetricReader()
-    mp = MeterProvider(metric_readers=[reader], views=llm_insights.metric_views())
-    _state.reset()
-    _state.use_providers(tp, mp, None)
+def memory(telemetry: Telemetry) -> Iterator[Telemetry]:
+    """The shared in-memory pipeline, with the openai client patched."""
     llm_insights.instrument_openai()
-    yield spans, reader
-    llm_insights.uninstrument_openai()
-    _state.reset()
+    yield telemetry
 
 
-def _count(reader, name: str) -> float:
-    data = reader.get_metrics_data()
-    total = 0.0
-    for rm in data.resource_metrics:
-        for sm in rm.scope_metrics:
-            for m in sm.metrics:
-                if m.name == name:
-                    for p in m.data.data_points:
-                        total += p.count if hasattr(p, "count") else p.value
-    return total
-
-
-def _check(spans, reader, n: int) -> None:
-    finished = spans.get_finished_spans()
+def _check(t: Telemetry, n: int) -> None:
+    finished = t.spans()
     chains = {s.context.span_id: s for s in finished if s.name.startswith("chain")}
     llm = [s for s in finished if s.name.startswith(c.OPERATION_CHAT)]
     assert len(llm) == n and len(chains) == n
     for s in llm:  # each LLM span sits under the chain span of the task that made the call
         parent = chains[s.parent.span_id]
         assert parent.attributes[c.ENDUSER_ID] == s.attributes[c.ENDUSER_ID]
-    assert _count(reader, c.OPERATION_DURATION.name) == n
-    assert _count(reader, c.TOKEN_USAGE.name) == 2 * n  # input and output, once per call
+    assert t.total(c.OPERATION_DURATION.name) == n
+    assert t.total(c.TOKEN_USAGE.name) == 2 * n  # input and output, once per call
 
 
 def test_eight_threads(memory) -> None:
-    spans, reader = memory
     client = llm_client()
     before = sum(_guard.error_counts().values())
     failures: list[BaseException] = []
@@ -83,12 +60,11 @@ def test_eight_threads(memory) -> None:
     for th in threads:
         th.join(60)
     assert not failures, failures[:3]
-    _check(spans, reader, THREADS * PER_THREAD)
+    _check(memory, THREADS * PER_THREAD)
     assert sum(_guard.error_counts().values()) == before
 
 
 def test_asyncio_gather(memory) -> None:
-    spans, reader = memory
     client = llm_client(async_=True)
     before = sum(_guard.error_counts().values())
 
@@ -104,5 +80,5 @@ def test_asyncio_gather(memory) -> None:
 
     ids = asyncio.run(main())
     assert len(set(ids)) == 200
-    _check(spans, reader, 200)
+    _check(memory, 200)
     assert sum(_guard.error_counts().values()) == before

@@ -23,7 +23,7 @@ from llm_insights._metrics import bucket_for
 
 from llm_insights_kit.dashboards import bind_parameters, iter_queries, render_workbooks
 from llm_insights_kit.fake_openai.scripted import Scripted
-from llm_insights_kit.fake_openai.server import LLMStandin
+from llm_insights_kit.fake_openai.server import FakeOpenAI
 from llm_insights_kit.local.ingest import LOOPBACK_EXPORTER_ENV, IngestServer
 from llm_insights_kit.local.store import LocalStore
 from llm_insights_kit.stack_config.files import render_context
@@ -62,8 +62,8 @@ SAMPLING = {
 
 
 @pytest.fixture(scope="module")
-def standin() -> Iterator[LLMStandin]:
-    with LLMStandin() as srv:
+def standin() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI() as srv:
         yield srv
 
 
@@ -76,7 +76,7 @@ def panels() -> dict[tuple[str, str], str]:
     return out
 
 
-def _run(mode: str, standin: LLMStandin, store: LocalStore) -> tuple[list[dict[str, Any]], Any]:
+def _run(mode: str, standin: FakeOpenAI, store: LocalStore) -> tuple[list[dict[str, Any]], Any]:
     standin.reset()
     standin.script(*SCRIPT)
     env = {
@@ -120,7 +120,7 @@ def _assert_bucket(reported: float, values: list[float], percent: float, bounds:
 
 @pytest.mark.parametrize("mode", ["peer", "kit-first", "peer-first"])
 def test_panels_return_the_truth(
-    mode: str, standin: LLMStandin, panels: dict[tuple[str, str], str]
+    mode: str, standin: FakeOpenAI, panels: dict[tuple[str, str], str]
 ) -> None:
     store = LocalStore()
     measured, time_range = _run(mode, standin, store)

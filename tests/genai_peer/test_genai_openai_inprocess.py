@@ -15,7 +15,7 @@ from opentelemetry.instrumentation.genai.openai import OpenAIInstrumentor
 from support.otel import Telemetry
 
 from llm_insights_kit.fake_openai.scripted import Scripted
-from llm_insights_kit.fake_openai.server import LLMStandin
+from llm_insights_kit.fake_openai.server import FakeOpenAI
 
 PEER_SCOPE = "opentelemetry.instrumentation.genai.openai"
 GPT4O = {"input": 0.0025, "output": 0.01}  # the shipped price, USD per 1K tokens
@@ -31,13 +31,13 @@ def exported_usage(pipe: Telemetry) -> list[tuple[str, int]]:
 
 
 @pytest.fixture(scope="module")
-def standin() -> Iterator[LLMStandin]:
-    with LLMStandin() as srv:
+def standin() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI() as srv:
         yield srv
 
 
 @pytest.fixture
-def pipe(standin: LLMStandin, genai_telemetry: Telemetry) -> Iterator[Telemetry]:
+def pipe(standin: FakeOpenAI, genai_telemetry: Telemetry) -> Iterator[Telemetry]:
     standin.reset()
     yield genai_telemetry
     OpenAIInstrumentor().uninstrument()
@@ -49,7 +49,7 @@ def _peer(pipe: Telemetry) -> None:
     )
 
 
-def _calls(standin: LLMStandin) -> None:
+def _calls(standin: FakeOpenAI) -> None:
     """Two answered calls (one streamed) and one throttled."""
     standin.script(
         Scripted(input_tokens=100, output_tokens=20),
@@ -79,7 +79,7 @@ def _assert_counted_once(pipe: Telemetry) -> None:
     assert pipe.total(c.UNPRICED_CALLS.name) == 0
 
 
-def test_peer_spans_give_the_kits_metrics(pipe: Telemetry, standin: LLMStandin) -> None:
+def test_peer_spans_give_the_kits_metrics(pipe: Telemetry, standin: FakeOpenAI) -> None:
     _peer(pipe)
     _calls(standin)
     _assert_counted_once(pipe)
@@ -93,7 +93,7 @@ def test_peer_spans_give_the_kits_metrics(pipe: Telemetry, standin: LLMStandin) 
 
 @pytest.mark.parametrize("kit_first", [True, False], ids=["kit-patched-first", "peer-first"])
 def test_both_instrumentations_count_each_call_once(
-    pipe: Telemetry, standin: LLMStandin, kit_first: bool
+    pipe: Telemetry, standin: FakeOpenAI, kit_first: bool
 ) -> None:
     if kit_first:
         assert llm_insights.instrument_openai()
@@ -112,7 +112,7 @@ def test_both_instrumentations_count_each_call_once(
 
 
 def test_kit_uninstruments_after_the_peer_unwrapped_over_it(
-    pipe: Telemetry, standin: LLMStandin
+    pipe: Telemetry, standin: FakeOpenAI
 ) -> None:
     """OpenTelemetry's ``unwrap`` leaves a bound wrapper of ours in the class: the kit must still
     recognise it (else a second instrument_openai() patches twice and calls count twice)."""

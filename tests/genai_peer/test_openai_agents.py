@@ -26,7 +26,7 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 from support.otel import Telemetry, sending_to
 
 from llm_insights_kit.fake_openai.scripted import Scripted
-from llm_insights_kit.fake_openai.server import LLMStandin
+from llm_insights_kit.fake_openai.server import FakeOpenAI
 
 from .test_genai_openai_inprocess import exported_usage
 
@@ -61,13 +61,13 @@ def _run_agent(pipe: Telemetry, standin: Any) -> None:
 
 
 @pytest.fixture(scope="module")
-def standin() -> Iterator[LLMStandin]:
-    with LLMStandin() as srv:
+def standin() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI() as srv:
         yield srv
 
 
 @pytest.mark.parametrize("kit", ["none", "kit-first", "peer-first"])
-def test_agent_model_calls_count_once(pipe: Telemetry, standin: LLMStandin, kit: str) -> None:
+def test_agent_model_calls_count_once(pipe: Telemetry, standin: FakeOpenAI, kit: str) -> None:
     if kit == "kit-first":
         assert llm_insights.instrument_openai()
     OpenAIInstrumentor().instrument(
@@ -132,7 +132,7 @@ def _run_tool_agent(standin: Any) -> None:
 
 @pytest.mark.parametrize("kit", ["none", "kit-first", "peer-first"])
 def test_framework_agent_runs_give_the_agent_metrics(
-    pipe: Telemetry, standin: LLMStandin, kit: str
+    pipe: Telemetry, standin: FakeOpenAI, kit: str
 ) -> None:
     """The framework's invoke_agent spans become the kit's agent-run metrics: one run per span,
     its model calls (counted once whichever instrumentation won), tool calls, tokens and cost."""
@@ -165,7 +165,7 @@ def test_framework_agent_runs_give_the_agent_metrics(
     assert pipe.sum(c.AGENT_COST_UNKNOWN.name) == 0
 
 
-def test_framework_agent_runs_count_when_the_sampler_drops_them(standin: LLMStandin) -> None:
+def test_framework_agent_runs_count_when_the_sampler_drops_them(standin: FakeOpenAI) -> None:
     """Sampled out, the agent and its calls still give every agent metric (recorded, not
     exported)."""
     with sending_to(

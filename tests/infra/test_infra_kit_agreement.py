@@ -118,7 +118,7 @@ def test_demo_app_gets_the_container_apps_telemetry_settings() -> None:
     from llm_insights_infra.container_app import AppHostingArgs, plain_env
 
     from llm_insights_kit.demo.runner import app_environment
-    from llm_insights_kit.fake_openai.server import LLMStandin
+    from llm_insights_kit.fake_openai.server import FakeOpenAI
     from llm_insights_kit.local.ingest import IngestServer
 
     config = harness.load_stack_file("prod")
@@ -130,7 +130,7 @@ def test_demo_app_gets_the_container_apps_telemetry_settings() -> None:
         workspace_customer_id="id", component_id="c", connection_string="cs",
         entra_id_ingestion=False, tags={},
     )  # fmt: skip
-    with LLMStandin() as standin, IngestServer() as ingest:
+    with FakeOpenAI() as standin, IngestServer() as ingest:
         demo = app_environment(standin, ingest, cfg.render_context())
     container = dict(plain_env(args))
     assert container and {k: demo.get(k) for k in container} == container

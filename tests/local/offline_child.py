@@ -37,9 +37,9 @@ sys.addaudithook(_audit)
 import llm_insights  # noqa: E402
 import openai  # noqa: E402
 
-from llm_insights_kit.fake_openai.server import LLMStandin  # noqa: E402
+from llm_insights_kit.fake_openai.server import FakeOpenAI  # noqa: E402
 
-with LLMStandin() as standin:
+with FakeOpenAI() as standin:
     llm_insights.configure(service_name="offline-app")
     llm_insights.instrument_openai()
     client = openai.OpenAI(base_url=standin.base_url, api_key="test-key", max_retries=0)

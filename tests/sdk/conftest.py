@@ -37,9 +37,9 @@ def instrumented_openai(telemetry: Telemetry) -> Iterator[Telemetry]:
 
 @pytest.fixture(scope="session")
 def standin() -> Iterator[Any]:
-    from llm_insights_kit.fake_openai.server import LLMStandin
+    from llm_insights_kit.fake_openai.server import FakeOpenAI
 
-    with LLMStandin(deployments={"chat-prod": "gpt-4o-2024-08-06"}) as srv:
+    with FakeOpenAI(deployments={"chat-prod": "gpt-4o-2024-08-06"}) as srv:
         yield srv
 
 

@@ -18,7 +18,7 @@ import pytest
 from llm_insights import contract as c
 
 from llm_insights_kit.fake_openai.scripted import Scripted
-from llm_insights_kit.fake_openai.server import LLMStandin
+from llm_insights_kit.fake_openai.server import FakeOpenAI
 
 CHILD = textwrap.dedent(
     """
@@ -65,13 +65,13 @@ CHILD = textwrap.dedent(
 
 
 @pytest.fixture(scope="module")
-def peer_llm() -> Iterator[LLMStandin]:  # not the `standin` fixture: no openai 1.x/2.x run
-    with LLMStandin() as srv:
+def peer_llm() -> Iterator[FakeOpenAI]:  # not the `standin` fixture: no openai 1.x/2.x run
+    with FakeOpenAI() as srv:
         yield srv
 
 
 @pytest.mark.parametrize("peer", ["openai_v2", "openllmetry"])
-def test_peer_instrumentation_spans_give_the_kits_metrics(peer_llm: LLMStandin, peer: str) -> None:
+def test_peer_instrumentation_spans_give_the_kits_metrics(peer_llm: FakeOpenAI, peer: str) -> None:
     peer_llm.reset()
     peer_llm.script(Scripted(input_tokens=100, output_tokens=20), Scripted(status=429))
     env = {**os.environ, "STANDIN_BASE_URL": peer_llm.base_url}

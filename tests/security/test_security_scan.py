@@ -121,14 +121,14 @@ CHILD = textwrap.dedent(
 def test_logs_never_print_the_connection_string(tmp_path: Path) -> None:
     """The app's logs at DEBUG (SDK, distro, exporter, azure-core HTTP logging) while the SDK
     exports with a secret connection string: neither it nor the instrumentation key appears."""
-    from llm_insights_kit.fake_openai.server import LLMStandin
+    from llm_insights_kit.fake_openai.server import FakeOpenAI
     from llm_insights_kit.local.ingest import IngestServer
 
     ikey = str(uuid.uuid4())
     api_key = "sk-test-" + uuid.uuid4().hex
     script = tmp_path / "app.py"
     script.write_text(CHILD, encoding="utf-8")
-    with IngestServer() as ingest, LLMStandin() as standin:
+    with IngestServer() as ingest, FakeOpenAI() as standin:
         cs = f"InstrumentationKey={ikey};IngestionEndpoint={ingest.url}/;LiveEndpoint={ingest.url}/"
         env = {
             k: v

@@ -16,15 +16,13 @@ counts in ``llm_insights.agent.cost_unknown_runs``.
 from __future__ import annotations
 
 import contextvars
-import json
 import threading
 from typing import Any
 
 from . import _state
 from . import contract as c
 from ._billing import USD_DIGITS
-from ._content import _MARK, _redact
-from ._guard import guarded, report
+from ._guard import guarded
 from ._metrics import finite_number
 
 
@@ -212,16 +210,3 @@ def finish_run(run: Run, duration_s: float, error_type: str | None) -> None:
         run.output_tokens if known else None,
         run.cost if run.cost_known else None,
     )
-
-
-def content_text(value: Any) -> str:
-    """Tool arguments or result as captured text: JSON (str as is), redacted, cut to fit."""
-    try:
-        text = value if isinstance(value, str) else json.dumps(value, default=str, sort_keys=True)
-    except Exception as exc:  # an object json cannot walk (cycles): its repr
-        report("tool.content", exc)
-        text = repr(value)
-    text = _redact(text, _state.settings.redact)
-    if len(text) > c.CONTENT_MAX_CHARS:
-        text = text[: c.CONTENT_MAX_CHARS - len(_MARK)] + _MARK
-    return text

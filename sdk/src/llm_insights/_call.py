@@ -315,53 +315,76 @@ class LLMCall:
                 report("llm_call.span_end", exc)
 
     def _emit(self, end: float) -> None:
+        """Everything a finished call records: span attributes (set at once, usage before
+        anything long, content last), metrics with cost, quality assessment, evaluators."""
         inst = _state.instruments()
-        span = self.span
         dims = dict(self.base)
         if self.response_model:
             dims[c.GEN_AI_RESPONSE_MODEL] = self.response_model
         md = inst.model_dims(dims)  # allow-listed and capped once, shared by every measurement
-        # span attributes, collected and set at once (one lock, one validation pass), in this
-        # order: usage before anything long (content last)
+        reasons = [r for r in self.finish_reasons if r]
+        sa = self._response_attributes(reasons)
+        self._record_metrics(inst, md, end, sa)
+        self._record_stream(inst, md, sa)
+        self._record_filters(inst, dims, reasons)
+        texts = self.texts
+        text = self._assess(inst, md, texts, sa)
+        self.span.set_attributes(sa)  # error.type and status were set first, in finish()
+        if should_capture(bool(self.error_type)):
+            self._capture(self.span, texts)
+        if text is not None:
+            _evaluation.submit(self.response_id, self.response_model or self.request_model, text)
+
+    def _response_attributes(self, reasons: list[str]) -> dict[str, Any]:
+        """The response's span attributes: model, id, finish reasons, usage as reported."""
         sa: dict[str, Any] = {}
         if self.response_model:
             sa[c.GEN_AI_RESPONSE_MODEL] = self.response_model
         if self.response_id:
             sa[c.GEN_AI_RESPONSE_ID] = self.response_id
-        reasons = [r for r in self.finish_reasons if r]
         if reasons:
             sa[c.GEN_AI_RESPONSE_FINISH_REASONS] = reasons  # OpenTelemetry: a string array
-        usage_known = self.input_tokens is not None or self.output_tokens is not None
-        if not usage_known:  # known usage shows as the gen_ai.usage.* attributes themselves
+        if not self.usage_known:  # known usage shows as the gen_ai.usage.* attributes themselves
             sa[c.ATTR_USAGE_KNOWN] = False
-        if self.input_tokens is not None:
-            sa[c.GEN_AI_USAGE_INPUT_TOKENS] = self.input_tokens
-        if self.output_tokens is not None:
-            sa[c.GEN_AI_USAGE_OUTPUT_TOKENS] = self.output_tokens
-        if self.cached_input_tokens:  # only when some were cached: most calls have none
-            sa[c.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = self.cached_input_tokens
-        if self.cache_creation_input_tokens:
-            sa[c.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] = self.cache_creation_input_tokens
-        if self.reasoning_output_tokens:
-            sa[c.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = self.reasoning_output_tokens
+        for value, key in (
+            (self.input_tokens, c.GEN_AI_USAGE_INPUT_TOKENS),
+            (self.output_tokens, c.GEN_AI_USAGE_OUTPUT_TOKENS),
+        ):
+            if value is not None:
+                sa[key] = value
+        for value, key in (  # only when some: most calls have none
+            (self.cached_input_tokens, c.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS),
+            (self.cache_creation_input_tokens, c.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS),
+            (self.reasoning_output_tokens, c.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS),
+        ):
+            if value:
+                sa[key] = value
+        return sa
 
+    @property
+    def usage_known(self) -> bool:
+        return self.input_tokens is not None or self.output_tokens is not None
+
+    def _record_metrics(self, inst: Any, md: dict[str, Any], end: float, sa: dict) -> None:
+        """Duration (by error type), tokens by type, cost; the agent run's share of them."""
         duration = max(0.0, end - self.start)
         dur_dims = md
         if self.error_type:
             dur_dims = {**md, c.ERROR_TYPE: inst.capped(c.ERROR_TYPE, self.error_type)}
         inst.record_dims(c.OPERATION_DURATION, duration, dur_dims)
         inst.bucket_dims(c.DURATION_BUCKET_COUNTS, duration, dur_dims)
-
         for count, ttype in (
             (self.input_tokens, c.TOKEN_TYPE_INPUT),
             (self.output_tokens, c.TOKEN_TYPE_OUTPUT),
         ):
             if count is not None:
                 inst.record_dims(c.TOKEN_USAGE, float(count), {**md, c.GEN_AI_TOKEN_TYPE: ttype})
-        self._cost(inst, md, usage_known, sa)
+        self._cost(inst, md, sa)
         run_cost = _billing.run_cost(self.priced)
         _agent.note_model_call(self.input_tokens, self.output_tokens, run_cost)
 
+    def _record_stream(self, inst: Any, md: dict[str, Any], sa: dict[str, Any]) -> None:
+        """Chunks and how the stream ended; time to first chunk; gaps between chunks."""
         if self.streaming:
             sa[c.ATTR_STREAM_CHUNKS] = self.chunks
             if self.stream_end:
@@ -373,34 +396,37 @@ class LLMCall:
         for gap in self.intervals:
             inst.record_dims(c.TIME_PER_OUTPUT_CHUNK, gap, md)
 
+    def _record_filters(self, inst: Any, dims: dict[str, Any], reasons: list[str]) -> None:
+        """Content-filter hits (the results and a content_filter finish reason) as metric and
+        span events."""
         for reason in reasons:
             self.filters.add_finish_reason(reason)
         for hit in self.filters.items():
             inst.add(c.CONTENT_FILTER_HITS, 1, {**dims, **hit})
-            span.add_event(c.EVENT_CONTENT_FILTER, hit)
+            self.span.add_event(c.EVENT_CONTENT_FILTER, hit)
 
-        text = None
-        texts = self.texts
-        if self.operation == c.OPERATION_CHAT and not self.error_type:
-            parts = [t for t in texts if t is not None]
-            text = "".join(parts) if parts else None
-        if text is not None:
-            s = _state.settings
-            q = assess(text, s.refusal_patterns, s.hallucination_patterns)
-            inst.record_dims(c.RESPONSE_LENGTH, float(q.length), md)
-            inst.bucket_dims(c.RESPONSE_LENGTH_BUCKET_COUNTS, q.length, md)
-            if q.refusal:  # the flags are set only when true: absent = not flagged
-                sa[c.ATTR_REFUSAL] = True
-                inst.add_dims(c.REFUSALS, 1.0, md)
-            if q.hallucination_marker:
-                sa[c.ATTR_HALLUCINATION_MARKER] = True
-                inst.add_dims(c.HALLUCINATION_MARKERS, 1.0, md)
-
-        span.set_attributes(sa)  # error.type and status were set first, in finish()
-        if should_capture(bool(self.error_type)):
-            self._capture(span, texts)
-        if text is not None:
-            _evaluation.submit(self.response_id, self.response_model or self.request_model, text)
+    def _assess(
+        self, inst: Any, md: dict[str, Any], texts: list[str | None], sa: dict[str, Any]
+    ) -> str | None:
+        """A successful chat completion's text, assessed: length, refusal, hallucination
+        markers (flags set only when true: absent = not flagged). Returns the text."""
+        if self.operation != c.OPERATION_CHAT or self.error_type:
+            return None
+        parts = [t for t in texts if t is not None]
+        if not parts:
+            return None
+        text = "".join(parts)
+        s = _state.settings
+        q = assess(text, s.refusal_patterns, s.hallucination_patterns)
+        inst.record_dims(c.RESPONSE_LENGTH, float(q.length), md)
+        inst.bucket_dims(c.RESPONSE_LENGTH_BUCKET_COUNTS, q.length, md)
+        if q.refusal:
+            sa[c.ATTR_REFUSAL] = True
+            inst.add_dims(c.REFUSALS, 1.0, md)
+        if q.hallucination_marker:
+            sa[c.ATTR_HALLUCINATION_MARKER] = True
+            inst.add_dims(c.HALLUCINATION_MARKERS, 1.0, md)
+        return text
 
     @property
     def priced(self) -> _cost.Priced | None:
@@ -422,8 +448,8 @@ class LLMCall:
     def usage(self) -> _cost.Usage:
         return _cost.Usage(*(getattr(self, k) for k in USAGE_KINDS))
 
-    def _cost(self, inst: Any, md: dict[str, Any], usage_known: bool, sa: dict[str, Any]) -> None:
-        if not usage_known:
+    def _cost(self, inst: Any, md: dict[str, Any], sa: dict[str, Any]) -> None:
+        if not self.usage_known:
             return
         usage = self.usage()
         self.priced = _billing.price(

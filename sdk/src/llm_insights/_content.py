@@ -31,15 +31,29 @@ def should_capture(failed: bool) -> bool:
     return False
 
 
-def _redact(text: str, redact: Callable[[str], str] | None) -> str:
-    if redact is None:
+def redact(text: str, hook: Callable[[str], str] | None) -> str:
+    """*text* through the app's redaction *hook* (a failing hook: a marker, never the text)."""
+    if hook is None:
         return text
     try:
-        out = redact(text)
+        out = hook(text)
         return out if isinstance(out, str) else REDACTION_FAILED
     except Exception as exc:
         report("content.redact", exc)
         return REDACTION_FAILED
+
+
+def content_text(value: Any) -> str:
+    """Tool arguments or result as captured text: JSON (str as is), redacted, cut to fit."""
+    try:
+        text = value if isinstance(value, str) else json.dumps(value, default=str, sort_keys=True)
+    except Exception as exc:  # an object json cannot walk (cycles): its repr
+        report("tool.content", exc)
+        text = repr(value)
+    text = redact(text, _state.settings.redact)
+    if len(text) > c.CONTENT_MAX_CHARS:
+        text = text[: c.CONTENT_MAX_CHARS - len(_MARK)] + _MARK
+    return text
 
 
 _TEXT_PARTS = frozenset({"text", "input_text", "output_text"})
@@ -94,11 +108,11 @@ def output_messages(texts: list[str | None], finish_reasons: list[str | None]) -
 
 def serialize(messages: list[dict[str, Any]], limit: int = c.CONTENT_MAX_CHARS) -> tuple[str, bool]:
     """Redacted JSON of *messages*, at most *limit* characters; True when something was cut."""
-    redact = _state.settings.redact
+    hook = _state.settings.redact
     for msg in messages:
         for part in msg.get("parts", ()):
             if "content" in part:
-                part["content"] = _redact(part["content"], redact)
+                part["content"] = redact(part["content"], hook)
     text = json.dumps(messages, ensure_ascii=False, sort_keys=True)
     if len(text) <= limit:
         return text, False

@@ -16,7 +16,7 @@ from typing import Any
 
 from . import _state
 from . import contract as c
-from ._content import _redact
+from ._content import redact
 from ._guard import guarded, report
 from ._metrics import finite_number
 
@@ -103,7 +103,7 @@ def record_feedback(response_id: str, score: float, comment: str | None = None) 
     """
     explanation = None
     if comment is not None and _state.settings.capture_content == _state.CONTENT_ON:
-        explanation = _redact(str(comment), _state.settings.redact)
+        explanation = redact(str(comment), _state.settings.redact)
     _emit(c.EVALUATION_USER_FEEDBACK, response_id, score, None, explanation)
 
 

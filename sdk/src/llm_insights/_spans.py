@@ -19,7 +19,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from . import _agent, _state
 from . import contract as c
-from ._content import should_capture
+from ._content import content_text, should_capture
 from ._guard import guarded, report
 from ._metrics import finite_number
 
@@ -368,13 +368,9 @@ class tool(_Step):
         _agent.note_tool_call()
         if should_capture(bool(self._error)):
             if self.arguments is not None:
-                self._span.set_attribute(
-                    c.GEN_AI_TOOL_CALL_ARGUMENTS, _agent.content_text(self.arguments)
-                )
+                self._span.set_attribute(c.GEN_AI_TOOL_CALL_ARGUMENTS, content_text(self.arguments))
             if self._has_result:
-                self._span.set_attribute(
-                    c.GEN_AI_TOOL_CALL_RESULT, _agent.content_text(self._result)
-                )
+                self._span.set_attribute(c.GEN_AI_TOOL_CALL_RESULT, content_text(self._result))
         self._result, self._has_result = None, False
 
 

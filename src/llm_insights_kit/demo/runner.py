@@ -27,7 +27,7 @@ from llm_insights import contract
 
 from ..artifacts import AlertRuleSpec, RenderContext
 from ..errors import KitError
-from ..fake_openai.server import LLMStandin
+from ..fake_openai.server import FakeOpenAI
 from ..fsutil import ensure_dir
 from ..local.envelopes import parse_time
 from ..local.ingest import LOCAL_ENDPOINT_ENV, LOOPBACK_EXPORTER_ENV, IngestServer
@@ -87,7 +87,7 @@ class DemoResult:
 
 
 def app_environment(
-    standin: LLMStandin, ingest: IngestServer, ctx: RenderContext
+    standin: FakeOpenAI, ingest: IngestServer, ctx: RenderContext
 ) -> dict[str, str]:
     """What the Container App would get from the Pulumi stack, pointed at loopback stand-ins."""
     return {
@@ -165,7 +165,7 @@ def run_demo(
         ingest = IngestServer(store).start()
     try:
         with display.step("LLM stand-in (OpenAI/Azure OpenAI-compatible, loopback)"):
-            standin = LLMStandin(deployments=DEPLOYMENT_MODELS).start()
+            standin = FakeOpenAI(deployments=DEPLOYMENT_MODELS).start()
         try:
             with display.step("Sample app examples/chat-app (uvicorn child process)") as s:
                 app = AppProcess(app_environment(standin, ingest, ctx), app_log)
@@ -216,7 +216,7 @@ def run_demo(
     return result
 
 
-def _drive(display: Display, phase: Phase, app_url: str, standin: LLMStandin) -> Outcome:
+def _drive(display: Display, phase: Phase, app_url: str, standin: FakeOpenAI) -> Outcome:
     with display.step(phase.title, total=len(phase.requests)) as s:
         standin.reset()
         outcome = run_phase(phase, app_url, lambda scripts: standin.script(*scripts), s.advance)

@@ -1,7 +1,7 @@
 """The demo's workload: a healthy phase, then an incident, driven over real HTTP at the sample app.
 
 Each phase is a list of planned requests. What the LLM stand-in answers is queued on the stand-in
-(``LLMStandin.script``) in the same number and mix as the requests, so the totals of what went
+(``FakeOpenAI.script``) in the same number and mix as the requests, so the totals of what went
 wrong are known exactly even though concurrent requests pick their scripts in arrival order.
 Every request of one phase hits the same kind of endpoint mix, so that pairing is harmless.
 """

@@ -7,9 +7,9 @@ so instrumentation is tested without mocking the client. Standard library only; 
 Stable API (others depend on it)::
 
     from llm_insights_kit.fake_openai.scripted import Scripted
-    from llm_insights_kit.fake_openai.server import LLMStandin
+    from llm_insights_kit.fake_openai.server import FakeOpenAI
 
-    with LLMStandin(deployments={"chat-prod": "gpt-4o-2024-08-06"}) as srv:
+    with FakeOpenAI(deployments={"chat-prod": "gpt-4o-2024-08-06"}) as srv:
         client = openai.OpenAI(base_url=srv.base_url, api_key="x", max_retries=0)
         azure = openai.AzureOpenAI(azure_endpoint=srv.azure_endpoint, api_key="x",
                                    api_version="2024-10-21", max_retries=0)
@@ -41,7 +41,7 @@ Azure paths carry ``prompt_filter_results`` / ``content_filter_results`` like Az
 
 Run it standalone: ``python -m llm_insights_kit.fake_openai --port 8089``.
 
-Modules: ``server`` (``LLMStandin``: routes, streaming, recording), ``scripted`` (``Scripted``,
+Modules: ``server`` (``FakeOpenAI``: routes, streaming, recording), ``scripted`` (``Scripted``,
 the built-in scenarios, content-filter results), ``payloads`` (the JSON bodies OpenAI and Azure
 OpenAI return, built from a script).
 """

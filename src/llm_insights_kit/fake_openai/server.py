@@ -45,7 +45,7 @@ _AZURE_PATH = re.compile(
 _PLAIN_PATH = re.compile(r"^(?:/openai)?(?:/v1)?/(?P<op>chat/completions|embeddings|responses)$")
 
 
-class LLMStandin:
+class FakeOpenAI:
     """The server. Use as a context manager; ``start()``/``stop()`` for long-lived processes."""
 
     def __init__(
@@ -89,7 +89,7 @@ class LLMStandin:
         """For ``openai.AzureOpenAI(azure_endpoint=...)``."""
         return self.url
 
-    def start(self) -> LLMStandin:
+    def start(self) -> FakeOpenAI:
         if self._thread is None:
             self._thread = threading.Thread(
                 target=self._server.serve_forever,
@@ -107,7 +107,7 @@ class LLMStandin:
             self._thread = None
         self._server.server_close()
 
-    def __enter__(self) -> LLMStandin:
+    def __enter__(self) -> FakeOpenAI:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -144,7 +144,7 @@ class LLMStandin:
         return f"{prefix}-standin-{next(self._ids)}"
 
 
-def _handler_for(standin: LLMStandin) -> type[BaseHTTPRequestHandler]:
+def _handler_for(standin: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
     class Handler(_Handler):
         server_standin = standin
 
@@ -156,7 +156,7 @@ class _Handler(BaseHTTPRequestHandler):
     # Headers and body are separate writes: without TCP_NODELAY, Nagle + delayed ACK add ~40 ms
     # to every keep-alive response, hiding any client-side cost (benchmarks, latency tests).
     disable_nagle_algorithm = True
-    server_standin: LLMStandin
+    server_standin: FakeOpenAI
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet
         return
@@ -235,7 +235,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _chat(
         self,
-        standin: LLMStandin,
+        standin: FakeOpenAI,
         script: Scripted,
         body: dict[str, Any],
         model: Any,
@@ -247,7 +247,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _stream(
         self,
-        standin: LLMStandin,
+        standin: FakeOpenAI,
         script: Scripted,
         body: dict[str, Any],
         model: Any,
@@ -324,7 +324,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- the Responses API (POST /v1/responses) --------------------------------------------
     def _responses(
-        self, standin: LLMStandin, script: Scripted, body: dict[str, Any], model: Any
+        self, standin: FakeOpenAI, script: Scripted, body: dict[str, Any], model: Any
     ) -> None:
         chunks = chunks_of(script)
         rid = script.response_id or standin._next_id("resp")
@@ -409,7 +409,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
     def _embeddings(
-        self, standin: LLMStandin, script: Scripted, body: dict[str, Any], model: Any
+        self, standin: FakeOpenAI, script: Scripted, body: dict[str, Any], model: Any
     ) -> None:
         self._send_json(200, payloads.embeddings(script, body, model))
 
@@ -428,7 +428,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     deployments = dict(d.split("=", 1) for d in args.deployment if "=" in d)
-    srv = LLMStandin(host=args.host, port=args.port, deployments=deployments).start()
+    srv = FakeOpenAI(host=args.host, port=args.port, deployments=deployments).start()
     print(f"fake OpenAI server on {srv.url} (OpenAI base_url {srv.base_url})", flush=True)
     try:
         while True:

@@ -12,7 +12,7 @@ import openai
 import pytest
 
 from llm_insights_kit.fake_openai.scripted import BUILTIN_SCENARIOS, Scripted
-from llm_insights_kit.fake_openai.server import LLMStandin
+from llm_insights_kit.fake_openai.server import FakeOpenAI
 
 pytestmark = pytest.mark.e2e
 MSG = [{"role": "user", "content": "hello there"}]
@@ -129,7 +129,7 @@ def test_latency_is_scripted(stand, openai_client):
 
 
 def test_standalone_lifecycle():
-    srv = LLMStandin().start()
+    srv = FakeOpenAI().start()
     try:
         client = openai.OpenAI(base_url=srv.base_url, api_key="t", max_retries=0)
         assert client.chat.completions.create(model="x", messages=MSG).choices
