@@ -86,7 +86,7 @@ def prod_sampler_setting() -> tuple[str, float]:
     """The prod stack's OTEL_TRACES_SAMPLER and its argument, as the kit validates them."""
     from pathlib import Path
 
-    from llm_insights_kit.stack_config import read_stack_file
+    from llm_insights_kit.stack_config.files import read_stack_file
 
     path = Path(__file__).resolve().parents[1] / "Pulumi.prod.yaml"
     t = read_stack_file(path).telemetry

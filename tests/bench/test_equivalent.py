@@ -117,3 +117,18 @@ def test_same_measurements(sdk: _Pipeline, by_hand: _Pipeline) -> None:
     # the eight measurements of the bench call, one series each
     assert len(theirs) == 8
     assert by_hand.points() == theirs
+
+
+def test_the_prod_regime_reads_the_prod_stacks_sampler() -> None:
+    """The production regime samples as Pulumi.prod.yaml says (the kit's own reader)."""
+    from pathlib import Path
+
+    import yaml
+    from bench.configs import prod_sampler_setting
+
+    stack = Path(__file__).resolve().parents[2] / "Pulumi.prod.yaml"
+    config = yaml.safe_load(stack.read_text())["config"]
+    assert prod_sampler_setting() == (
+        config["llm-insights:telemetry.tracesSampler"],
+        float(config["llm-insights:telemetry.tracesSamplerArg"]),
+    )
