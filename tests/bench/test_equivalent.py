@@ -124,6 +124,7 @@ def test_the_prod_regime_reads_the_prod_stacks_sampler() -> None:
     from pathlib import Path
 
     import yaml
+
     from bench.configs import prod_sampler_setting
 
     stack = Path(__file__).resolve().parents[2] / "Pulumi.prod.yaml"

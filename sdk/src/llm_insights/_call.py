@@ -166,20 +166,25 @@ class LLMCall:
             attrs[c.SERVER_ADDRESS] = server_address
         if server_port:
             attrs[c.SERVER_PORT] = server_port
+        # the conventions' sampling-relevant attributes go on the span at its start; the rest
+        # is collected now (the context's ids belong to the caller) and set with the response's
+        # attributes when the call is recorded — off the caller's thread (see _offload)
+        late: dict[str, Any] = {}
         if deployment:
-            attrs[c.ATTR_DEPLOYMENT] = deployment
+            late[c.ATTR_DEPLOYMENT] = deployment
         self.deployment_entry = _cost.deployment_entry(
             _billing.deployments(), deployment, self.request_model
         )
         if self.deployment_entry is not None:
-            attrs[c.ATTR_DEPLOYMENT_TYPE] = self.deployment_entry.type
+            late[c.ATTR_DEPLOYMENT_TYPE] = self.deployment_entry.type
         if streaming:
-            attrs[c.GEN_AI_REQUEST_STREAM] = True
-        self.base = dict(attrs)  # the metric dimensions known at start
-        attrs.update(current_span_attributes())
+            late[c.GEN_AI_REQUEST_STREAM] = True
+        self.base = {**attrs, **late}  # the metric dimensions known at start
+        late.update(current_span_attributes())
         for k, v in (request_attributes or {}).items():
             if v is not None and isinstance(v, (str, bool, int, float)):
-                attrs[k] = v
+                late[k] = v
+        self._request_attributes = late
         name = f"{operation} {self.request_model}" if self.request_model else operation
         self.span = _state.tracer().start_span(name, kind=SpanKind.CLIENT, attributes=attrs)
 
@@ -336,8 +341,9 @@ class LLMCall:
             _evaluation.submit(self.response_id, self.response_model or self.request_model, text)
 
     def _response_attributes(self, reasons: list[str]) -> dict[str, Any]:
-        """The response's span attributes: model, id, finish reasons, usage as reported."""
-        sa: dict[str, Any] = {}
+        """The request's attributes collected at start, then the response's: model, id, finish
+        reasons, usage as reported."""
+        sa: dict[str, Any] = dict(self._request_attributes)
         if self.response_model:
             sa[c.GEN_AI_RESPONSE_MODEL] = self.response_model
         if self.response_id:
