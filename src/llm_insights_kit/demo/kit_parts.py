@@ -6,9 +6,10 @@ from pathlib import Path
 
 from ..alerts import load_rules
 from ..artifacts import AlertRuleSpec, RenderContext
+from ..check import CheckReport, LocalBackend, run_check
 from ..dashboards import render_workbooks
 from ..errors import KitError
-from ..local.preview import PreviewResult, render_previews
+from ..local.preview import PreviewResult, data_time_range, render_previews
 from ..local.store import LocalStore
 from ..stack_config.files import read_stack_file
 from ..stack_config.schema import KEYS_BY_NAME, app_telemetry_env
@@ -41,3 +42,14 @@ def write_previews(ctx: RenderContext, store_path: Path, out_dir: Path) -> Previ
             stack=ctx.stack,
             store_label=str(store_path),
         )
+
+
+def check_store(ctx: RenderContext, store_path: Path, rules: list[AlertRuleSpec]) -> CheckReport:
+    """``llm-insights check --local`` on the demo's store: the checks a deployed stack gets."""
+    backend = LocalBackend(store_path)
+    try:
+        return run_check(
+            backend, render_workbooks(ctx), rules, data_time_range(backend), stack=ctx.stack
+        )
+    finally:
+        backend.close()

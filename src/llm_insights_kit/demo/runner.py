@@ -26,6 +26,7 @@ from typing import Any
 from llm_insights import contract
 
 from ..artifacts import AlertRuleSpec, RenderContext
+from ..check import CheckReport, print_report
 from ..errors import KitError
 from ..fake_openai.server import FakeOpenAI
 from ..fsutil import ensure_dir
@@ -83,6 +84,7 @@ class DemoResult:
     preview_index: Path | None = None
     preview_counts: dict[str, int] = field(default_factory=dict)
     preview_empty: list[str] = field(default_factory=list)
+    check: CheckReport | None = None
     wall_seconds: float = 0.0
 
 
@@ -211,6 +213,9 @@ def run_demo(
                 if panel.state == "empty"
             ]
             s.note(", ".join(f"{v} {k}" for k, v in result.preview_counts.items()))
+    with display.step("llm-insights check --local (what a deployed stack is checked for)") as s:
+        result.check = kit_parts.check_store(ctx, store_path, rules)
+        s.note(f"{result.check.queries} queries")
     result.wall_seconds = time.monotonic() - t0
     _report(display, result, rules, stack)
     return result
@@ -257,6 +262,7 @@ def _report(display: Display, result: DemoResult, rules: list[AlertRuleSpec], st
     out.print(f"  re-render         llm-insights preview --stack {stack} --db {db}")
     out.print(f"  evaluate alerts   llm-insights alerts eval --stack {stack} --db {db}")
     out.print(f"  alert rule tests  llm-insights alerts test --stack {stack}")
+    out.print(f"  check (as Azure)  llm-insights check --local --stack {stack} --db {db}")
     # The demo ends by itself (CI, tests); the live pages come from `serve` on the same store.
     from ..commands.serve import DEFAULT_PORT
 
@@ -267,6 +273,9 @@ def _report(display: Display, result: DemoResult, rules: list[AlertRuleSpec], st
         highlight=False,
         soft_wrap=True,
     )
+    if result.check is not None:
+        out.print()
+        print_report(out, result.check)
     out.print(f"Finished in {result.wall_seconds:.0f} s.")
 
 
