@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from azure.mgmt.alertsmanagement import AlertsManagementClient
 from azure.monitor.query import LogsQueryClient
+
 from llm_insights_kit.alerts.evaluator import RuleEvaluator
 from llm_insights_kit.check.azure import (
     AzureLogsBackend,
@@ -23,6 +24,7 @@ from llm_insights_kit.check.azure import (
     subscription_of,
 )
 from llm_insights_kit.errors import KitError
+
 from .replay import ReplayTransport, StaticCredential
 
 SUB = "00000000-0000-0000-0000-000000000000"
@@ -30,7 +32,10 @@ COMPONENT = (
     f"/subscriptions/{SUB}/resourceGroups/rg-llm-dev/providers/Microsoft.Insights/components/"
     "appi-llm-dev"
 )
-RULES = f"/subscriptions/{SUB}/resourceGroups/rg-llm-dev/providers/Microsoft.Insights/scheduledQueryRules/"
+RULES = (
+    f"/subscriptions/{SUB}/resourceGroups/rg-llm-dev/providers/Microsoft.Insights/"
+    "scheduledQueryRules/"
+)
 END = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 SPAN = (END - timedelta(minutes=30), END)
 RULE_QUERY = (
@@ -57,7 +62,15 @@ def test_query_sends_the_resource_url_pinned_query_and_timespan_and_parses_every
     assert not transport.entries  # the one recorded request was sent, and matched
     assert transport.sent[0].headers["Prefer"] == "wait=180"
     assert credential.scopes == [("https://api.loganalytics.io/.default",)]
-    assert result.columns == ["model", "timestamp", "calls", "errors", "error_rate", "dims", "period"]
+    assert result.columns == [
+        "model",
+        "timestamp",
+        "calls",
+        "errors",
+        "error_rate",
+        "dims",
+        "period",
+    ]
     assert result.types[:5] == ["VARCHAR", "TIMESTAMP", "BIGINT", "BIGINT", "DOUBLE"]
     first = result.rows[0]
     assert first[0] == "gpt-4o-mini"
@@ -179,7 +192,7 @@ def test_rate_limiter_waits_for_the_oldest_request_to_leave_the_window() -> None
 
 
 def test_bad_inputs_are_named() -> None:
-    with pytest.raises(KitError, match="1..600"):
+    with pytest.raises(KitError, match=r"1\.\.600"):
         AzureLogsBackend(COMPONENT, object(), server_timeout=601)
     with pytest.raises(KitError, match="not an Azure resource id"):
         subscription_of("appi-llm-dev")
