@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from alerts.conftest import make_rule
 from azure.mgmt.alertsmanagement import AlertsManagementClient
 from azure.monitor.query import LogsQueryClient
 
@@ -84,27 +85,15 @@ def test_query_sends_the_resource_url_pinned_query_and_timespan_and_parses_every
 def test_the_evaluator_reads_an_azure_result_period_by_period() -> None:
     """Two 15-minute periods, per model, threshold 0.10 in both: the recorded rows fire for
     gpt-4o-mini only — the same evaluator as local, on Azure's response."""
-    from llm_insights_kit.artifacts import AlertRuleSpec, Dimension, FailingPeriods
-
     azure, _, _ = backend("logs_query_resource_ok.json")
-    rule = AlertRuleSpec(
-        name="llm-error-rate-critical",
-        display_name="x",
-        description="x",
-        severity=0,
-        enabled=True,
-        evaluation_frequency="PT5M",
-        window_size="PT15M",
+    rule = make_rule(
         query=RULE_QUERY,
+        window_size="PT15M",
         time_aggregation="Maximum",
         metric_measure_column="error_rate",
-        operator="GreaterThan",
         threshold=0.10,
-        dimensions=(Dimension("model"),),
-        failing_periods=FailingPeriods(2, 2),
-        auto_mitigate=True,
-        route="critical",
-        source_file="alerts/errors.yaml",
+        dims=[("model", "Include", ["*"])],
+        failing=(2, 2),
     )
     decisions = {d.labels["model"]: d for d in RuleEvaluator(azure, rule).run([END])}
     assert decisions["gpt-4o-mini"].condition_met and decisions["gpt-4o-mini"].event == "fired"

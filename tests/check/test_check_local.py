@@ -20,7 +20,7 @@ from llm_insights import contract
 
 from llm_insights_kit.alerts import load_rules
 from llm_insights_kit.artifacts import WorkbookArtifact
-from llm_insights_kit.check import LocalBackend, run_check
+from llm_insights_kit.check import open_local, run_check
 from llm_insights_kit.check.outputs import read_outputs
 from llm_insights_kit.check.rules import schedule
 from llm_insights_kit.cli import main
@@ -196,11 +196,10 @@ def test_outputs_from_a_file_and_a_clear_error_without_the_cli(
 
 
 def _check(db: Path, workbooks: list[WorkbookArtifact], rules, time_range=None):
-    backend = LocalBackend(db)
+    backend = open_local(db)
     try:
-        return run_check(
-            backend, workbooks, rules, time_range or data_time_range(backend), stack="dev"
-        )
+        window = time_range or data_time_range(backend)
+        return run_check(backend, workbooks, rules, window, stack="dev", label=str(db))
     finally:
         backend.close()
 
@@ -213,3 +212,22 @@ def _first_query_step(items: list[dict[str, Any]]) -> dict[str, Any]:
         if found:
             return found
     return {}
+
+
+def test_a_panel_with_its_own_time_context_spans_it_not_the_window(tmp_path: Path, ctx) -> None:
+    """Budget burn carries a 30-day time context: a cost 20 days before a one-hour window's end
+    is in it, as the portal scopes it, while the window's own panels do not see it."""
+    db = tmp_path / "old-cost.duckdb"
+    old = T0 - timedelta(days=20)
+    with LocalStore(":memory:") as full, LocalStore(db) as store:
+        populate(full, [old])
+        rows = full.query(contract.TABLE_METRICS).to_dicts()
+        store.insert(contract.TABLE_METRICS, [r for r in rows if r["name"] == contract.COST.name])
+    workbook = next(w for w in render_workbooks(ctx) if w.key == "llm-tokens-cost")
+    report = _check(db, [workbook], [], time_range=(T0, T0 + timedelta(hours=1)))
+    panels = {p.step: p for run in report.workbooks for p in run.panels()}
+    burn = panels["budget-burn"]
+    assert burn.state == "ok", burn.outcome.error
+    assert burn.outcome.rows[0][0] == datetime(old.year, old.month, old.day, tzinfo=UTC)
+    assert panels["today-projection"].state in ("ok", "empty")  # one day: not 20 days back
+    assert panels["by-model"].state == "empty"

@@ -124,6 +124,9 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert "Fired during the healthy phase" not in out
     assert (tmp_path / "preview" / "index.html").is_file()
     assert (tmp_path / "telemetry.duckdb").is_file()
+    # It ends with `llm-insights check --local` on its store: every panel ran, every rule was
+    # evaluated, the required telemetry arrived.
+    assert "check passed" in out, out[-3000:]
     # It ends by itself and says how to get the live pages on the same store.
     live = re.search(
         r"llm-insights serve --stack dev --db (\S+), then open http://127\.0\.0\.1:\d+/", out

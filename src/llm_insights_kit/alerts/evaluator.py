@@ -531,6 +531,16 @@ def _dimension_selected(operator: str, values: Sequence[str], value: str) -> boo
     return "*" in values or value in values
 
 
+def rule_state(rule: AlertRuleSpec, decisions: Sequence[AlertDecision], error: str = "") -> str:
+    """One rule at one evaluation time as a table shows it: ``error``, ``disabled``, ``FIRED``
+    (some series' condition is met) or ``ok``."""
+    if error:
+        return "error"
+    if not rule.enabled:
+        return "disabled"
+    return "FIRED" if any(d.condition_met for d in decisions) else "ok"
+
+
 def evaluate(
     store: QueryStore, rule: AlertRuleSpec, at: datetime, *, since: datetime | None = None
 ) -> list[AlertDecision]:

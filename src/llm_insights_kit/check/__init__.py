@@ -8,8 +8,8 @@ every alert rule backtested (:mod:`.rules`, the alert evaluator), through one qu
 
 from __future__ import annotations
 
-from .backend import LocalBackend, QueryBackend
+from .backend import QueryBackend, open_local
 from .report import print_report
 from .run import CheckReport, run_check
 
-__all__ = ["CheckReport", "LocalBackend", "QueryBackend", "print_report", "run_check"]
+__all__ = ["CheckReport", "QueryBackend", "open_local", "print_report", "run_check"]

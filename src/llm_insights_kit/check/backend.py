@@ -21,9 +21,7 @@ from ..local.store import QueryResult
 
 
 class QueryBackend(Protocol):
-    """Where the checks' queries run; ``label`` names it in reports."""
-
-    label: str
+    """Where the checks' queries run (``LocalStore``, ``RemoteStore``, ``AzureLogsBackend``)."""
 
     def query(
         self,
@@ -37,28 +35,12 @@ class QueryBackend(Protocol):
     def close(self) -> None: ...
 
 
-class LocalBackend:
+def open_local(db: Path) -> QueryBackend:
     """The local store file, read-only or through the ``serve`` process that holds it."""
-
-    def __init__(self, db: Path) -> None:
-        if not Path(db).is_file():
-            raise KitError(
-                str(db),
-                "no local store here; run `llm-insights serve` (and an app) or "
-                "`llm-insights demo` first, or pass --db",
-            )
-        self.label = f"local store {db}"
-        self._store = open_reader(db)
-
-    def query(
-        self,
-        kql: str,
-        *,
-        now: datetime | None = None,
-        time_range: tuple[datetime, datetime] | None = None,
-        name: str | None = None,
-    ) -> QueryResult:
-        return self._store.query(kql, now=now, time_range=time_range, name=name)
-
-    def close(self) -> None:
-        self._store.close()
+    if not Path(db).is_file():
+        raise KitError(
+            str(db),
+            "no local store here; run `llm-insights serve` (and an app) or "
+            "`llm-insights demo` first, or pass --db",
+        )
+    return open_reader(db)

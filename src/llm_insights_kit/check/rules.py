@@ -23,6 +23,7 @@ from ..alerts.evaluator import (
     RuleEvaluator,
     format_series,
     format_value,
+    rule_state,
 )
 from ..artifacts import AlertRuleSpec
 from ..errors import KitError
@@ -76,12 +77,8 @@ class RuleBacktest:
 
     @property
     def state(self) -> str:
-        """At the window's end, as the demo's table reads: error, disabled, FIRED or ok."""
-        if self.error:
-            return "error"
-        if not self.rule.enabled:
-            return "disabled"
-        return "FIRED" if any(d.condition_met for d in self.at_end) else "ok"
+        """At the window's end, as the demo's table reads it."""
+        return rule_state(self.rule, self.at_end, self.error)
 
     def message(self) -> str:
         rule = self.rule

@@ -52,13 +52,6 @@ class CheckReport:
                 out.append(f"rule {rule.rule.name}: {rule.error}")
         return out
 
-    def panel_counts(self) -> dict[str, int]:
-        counts = {"ok": 0, "empty": 0, "error": 0}
-        for run in self.workbooks:
-            for state, n in run.counts().items():
-                counts[state] += n
-        return counts
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "backend": self.backend,
@@ -93,7 +86,6 @@ class _Counted:
 
     def __init__(self, backend: QueryBackend, advance: Callable[[int], None]) -> None:
         self.backend, self.advance = backend, advance
-        self.label = backend.label
         self.count = 0
 
     def query(self, kql: str, **kwargs: Any) -> QueryResult:
@@ -124,11 +116,13 @@ def run_check(
     time_range: tuple[datetime, datetime],
     *,
     stack: str,
+    label: str,
     max_evaluations: int = DEFAULT_MAX_EVALUATIONS,
     history: History | None = None,
     advance: Callable[[int], None] = lambda _: None,
 ) -> CheckReport:
-    """Every check over *time_range* on *backend*; *history* fills in Azure's own alerts."""
+    """Every check over *time_range* on *backend* (*label* names it in the report); *history*
+    fills in Azure's own alerts."""
     counted = _Counted(backend, advance)
     readers = [
         (f"{q.workbook}/{q.step}", q.query)
@@ -138,7 +132,7 @@ def run_check(
     arrival = check_arrival(counted, readers, time_range)
     runs = [run_workbook(counted, w, time_range) for w in sorted(workbooks, key=lambda w: w.key)]
     backtests = backtest_rules(counted, rules, time_range, max_evaluations=max_evaluations)
-    report = CheckReport(backend.label, stack, time_range, arrival, runs, backtests)
+    report = CheckReport(label, stack, time_range, arrival, runs, backtests)
     if history is not None:
         history(backtests)
     report.queries = counted.count

@@ -13,8 +13,10 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TextIO
 
-from ..check.backend import LocalBackend, QueryBackend
+from ..artifacts import AlertRuleSpec, WorkbookArtifact
+from ..check.backend import QueryBackend, open_local
 from ..check.report import print_report
 from ..check.rules import DEFAULT_MAX_EVALUATIONS
 from ..check.run import CheckReport, History, attach_history, planned_queries, run_check
@@ -79,7 +81,7 @@ def window(args: argparse.Namespace, backend: QueryBackend) -> tuple[datetime, d
     if args.since is None and args.local:
         if end is not None:
             raise KitError("--until", "needs --since with --local")
-        return data_time_range(backend)  # type: ignore[arg-type]
+        return data_time_range(backend)
     end = end or datetime.now(UTC).replace(microsecond=0)
     return end - parse_duration(args.since or DEFAULT_SINCE, "--since"), end
 
@@ -87,27 +89,29 @@ def window(args: argparse.Namespace, backend: QueryBackend) -> tuple[datetime, d
 def run(args: argparse.Namespace) -> int:
     if args.max_evaluations < 1:
         raise KitError("--max-evaluations", f"{args.max_evaluations}: expected 1 or more")
-    ctx = render_context(args.stack)
     from ..alerts import load_rules
     from ..dashboards import render_workbooks
 
-    workbooks = render_workbooks(ctx)
-    rules = list(load_rules(ctx))
+    ctx = render_context(args.stack)
     history_fetch = None
     if args.local:
-        backend: QueryBackend = LocalBackend(args.db)
+        backend: QueryBackend = open_local(args.db)
+        label = f"local store {args.db}"
     else:
         from ..check.azure import AzureLogsBackend, alert_history
         from ..check.outputs import read_outputs
 
         outputs = read_outputs(args.stack, args.outputs)
         backend = AzureLogsBackend(outputs.component_id, server_timeout=args.timeout)
+        label = backend.label
         if not args.no_history:
             history_fetch = (alert_history, outputs)
     stream = sys.stderr if args.json else sys.stdout
     try:
+        workbooks = render_workbooks(ctx)
+        rules = list(load_rules(ctx))
         time_range = window(args, backend)
-        report = _run(args, backend, workbooks, rules, time_range, history_fetch, stream)
+        report = _run(args, backend, label, workbooks, rules, time_range, history_fetch, stream)
     finally:
         backend.close()
     if args.json:
@@ -118,7 +122,16 @@ def run(args: argparse.Namespace) -> int:
     return 1 if report.failures() else 0
 
 
-def _run(args, backend, workbooks, rules, time_range, history_fetch, stream) -> CheckReport:  # type: ignore[no-untyped-def]
+def _run(
+    args: argparse.Namespace,
+    backend: QueryBackend,
+    label: str,
+    workbooks: list[WorkbookArtifact],
+    rules: list[AlertRuleSpec],
+    time_range: tuple[datetime, datetime],
+    history_fetch: tuple[Any, Any] | None,
+    stream: TextIO,
+) -> CheckReport:
     total = planned_queries(workbooks, rules, time_range, args.max_evaluations)
     with Display(stream, live=False if args.plain or args.json else None) as display:
         history: History | None = None
@@ -135,13 +148,14 @@ def _run(args, backend, workbooks, rules, time_range, history_fetch, stream) -> 
                 except Exception as exc:  # permissions, network: the backtest still stands
                     note = f"Azure alert history unavailable: {type(exc).__name__}: {exc}"
                     s.note("unavailable")
-        with display.step(f"Checking on {backend.label}", total=total) as s:
+        with display.step(f"Checking on {label}", total=total) as s:
             report = run_check(
                 backend,
                 workbooks,
                 rules,
                 time_range,
                 stack=args.stack,
+                label=label,
                 max_evaluations=args.max_evaluations,
                 history=history,
                 advance=s.advance,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..alerts import load_rules
 from ..artifacts import AlertRuleSpec, RenderContext
-from ..check import CheckReport, LocalBackend, run_check
+from ..check import CheckReport, open_local, run_check
 from ..dashboards import render_workbooks
 from ..errors import KitError
 from ..local.preview import PreviewResult, data_time_range, render_previews
@@ -46,10 +46,15 @@ def write_previews(ctx: RenderContext, store_path: Path, out_dir: Path) -> Previ
 
 def check_store(ctx: RenderContext, store_path: Path, rules: list[AlertRuleSpec]) -> CheckReport:
     """``llm-insights check --local`` on the demo's store: the checks a deployed stack gets."""
-    backend = LocalBackend(store_path)
+    backend = open_local(store_path)
     try:
         return run_check(
-            backend, render_workbooks(ctx), rules, data_time_range(backend), stack=ctx.stack
+            backend,
+            render_workbooks(ctx),
+            rules,
+            data_time_range(backend),
+            stack=ctx.stack,
+            label=f"local store {store_path}",
         )
     finally:
         backend.close()
