@@ -13,7 +13,9 @@ from __future__ import annotations
 import http.client
 import io
 import json
+import math
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -110,6 +112,119 @@ class ReplayTransport(HttpTransport):
             content = getattr(request, "content", None) or getattr(request, "body", None)
             assert json.loads(content) == recorded_body, (content, recorded_body)
         # both clients build azure.core.rest requests; the pipeline reads the body (stream=False)
+        response = RestHttpClientTransportResponse(
+            request=request, internal_response=_raw_response(entry)
+        )
+        response.read()
+        return response
+
+
+# -- a query API answered by the local store ------------------------------------------------------
+_KUSTO_TYPES = {
+    "VARCHAR": "string",
+    "TIMESTAMP": "datetime",
+    "DOUBLE": "real",
+    "BIGINT": "long",
+    "HUGEINT": "long",  # DuckDB's sum of BIGINTs
+    "INTEGER": "int",
+    "DECIMAL": "real",
+    "BOOLEAN": "bool",
+    "JSON": "dynamic",
+    "INTERVAL": "timespan",
+}
+
+
+def _kusto_value(kind: str, value: Any) -> Any:
+    """A value as the query API's JSON carries it (REST spec: datetimes as ISO 8601 text, dynamic
+    values as JSON text, timespans as [d.]hh:mm:ss[.fffffff])."""
+    if value is None:
+        return None
+    if kind == "datetime":
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if kind == "dynamic":
+        return json.dumps(value)
+    if kind == "timespan":
+        seconds = value.total_seconds()
+        days, rest = divmod(abs(seconds), 86400)
+        hours, rest = divmod(rest, 3600)
+        minutes, secs = divmod(rest, 60)
+        text = f"{int(hours):02d}:{int(minutes):02d}:{secs:010.7f}"
+        return ("-" if seconds < 0 else "") + (f"{int(days)}." if days else "") + text
+    if kind == "long":
+        return int(value)
+    if kind == "real":
+        value = float(value)
+        return (
+            value
+            if math.isfinite(value)
+            else {math.inf: "Infinity", -math.inf: "-Infinity"}.get(value, "NaN")
+        )
+    return value
+
+
+class LocalStoreTransport(HttpTransport):
+    """The query API's wire protocol in front of a local store: each POST .../query body is run
+    on the store over its timespan and answered in the API's response shape (a refused query as
+    a 400 BadArgumentError), so the Azure backend's requests and parsing run on every query."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self.bodies: list[dict[str, Any]] = []
+
+    def __enter__(self) -> LocalStoreTransport:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        return None
+
+    def open(self) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+    def send(self, request: Any, **_: Any) -> Any:
+        from llm_insights_kit.errors import KitError
+
+        assert request.method == "POST" and urlsplit(request.url).path.endswith("/query")
+        body = json.loads(request.content)
+        self.bodies.append(body)
+        start, end = (
+            datetime.fromisoformat(t.replace("Z", "+00:00")) for t in body["timespan"].split("/")
+        )
+        try:
+            result = self.store.query(body["query"], time_range=(start, end))
+        except KitError as exc:
+            entry = {
+                "StatusCode": 400,
+                "ResponseBody": {
+                    "error": {
+                        "message": "The request had some invalid properties",
+                        "code": "BadArgumentError",
+                        "innererror": {"code": "SemanticError", "message": exc.problem},
+                    }
+                },
+            }
+        else:
+            kinds = [_KUSTO_TYPES[t.split("(")[0]] for t in result.types]
+            entry = {
+                "StatusCode": 200,
+                "ResponseBody": {
+                    "tables": [
+                        {
+                            "name": "PrimaryResult",
+                            "columns": [
+                                {"name": c, "type": k}
+                                for c, k in zip(result.columns, kinds, strict=True)
+                            ],
+                            "rows": [
+                                [_kusto_value(k, v) for k, v in zip(kinds, row, strict=True)]
+                                for row in result.rows
+                            ],
+                        }
+                    ]
+                },
+            }
         response = RestHttpClientTransportResponse(
             request=request, internal_response=_raw_response(entry)
         )

@@ -78,7 +78,7 @@ def test_query_sends_the_resource_url_pinned_query_and_timespan_and_parses_every
     assert first[1] == datetime(2026, 12, 7, 11, 45, tzinfo=UTC)
     assert (first[2], first[3], first[4]) == (40, 6, 0.15)
     assert first[5] == {"model": "gpt-4o-mini"}  # dynamic arrives as JSON text
-    assert first[6] == "00:15:00"
+    assert first[6] == timedelta(minutes=15)  # Kusto's timespan text
     assert result.rows[3][3:6] == (None, None, None)
 
 
@@ -186,3 +186,29 @@ def test_bad_inputs_are_named() -> None:
     with pytest.raises(KitError, match="not an Azure resource id"):
         subscription_of("appi-llm-dev")
     assert subscription_of(COMPONENT) == SUB
+
+
+def test_cli_stops_at_the_first_refused_query_and_names_the_role(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``check --outputs``: the stack outputs file, then one access check on the component —
+    refused (403, recorded shape) — and the command stops with one line, exit 2."""
+    import json
+
+    from llm_insights_kit.check import azure as azure_module
+    from llm_insights_kit.cli import main
+
+    transport = ReplayTransport.from_file("logs_query_resource_forbidden.json")
+    monkeypatch.setattr(
+        azure_module,
+        "logs_client",
+        lambda: LogsQueryClient(StaticCredential(), transport=transport),
+    )
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({"appInsightsId": COMPONENT}))
+    argv = ["check", "--stack", "dev", "--outputs", str(outputs), "--since", "30m"]
+    code = main([*argv, "--until", "2026-12-07T12:00:00Z", "--no-history"])
+    assert code == 2 and not transport.entries
+    err = capsys.readouterr().err
+    assert err.startswith("error: Azure Monitor Logs: the first query failed, nothing else was run")
+    assert "HTTP 403" in err and "Log Analytics Reader" in err

@@ -231,3 +231,42 @@ def test_a_panel_with_its_own_time_context_spans_it_not_the_window(tmp_path: Pat
     assert burn.outcome.rows[0][0] == datetime(old.year, old.month, old.day, tzinfo=UTC)
     assert panels["today-projection"].state in ("ok", "empty")  # one day: not 20 days back
     assert panels["by-model"].state == "empty"
+
+
+def test_the_azure_backend_reaches_the_same_verdicts(db: Path, ctx, rules, cli_report) -> None:
+    """Every query the check sends, through the real LogsQueryClient and the Azure backend —
+    ``now()``/``ago()`` pinned in the text, the window as the request's timespan, the answer in
+    the query API's JSON — over the same data: the same panels, rules and arrivals as local."""
+    from azure.monitor.query import LogsQueryClient
+
+    from llm_insights_kit.check.azure import AzureLogsBackend
+
+    from .replay import LocalStoreTransport, StaticCredential
+
+    _, local = cli_report
+    window = tuple(datetime.fromisoformat(local["window"][k]) for k in ("start", "end"))
+    component = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Insights/components/appi"
+    with LocalStore(db, read_only=True) as store:
+        transport = LocalStoreTransport(store)
+        client = LogsQueryClient(StaticCredential(), transport=transport)
+        azure = AzureLogsBackend(component, client)
+        report = run_check(
+            azure, render_workbooks(ctx), rules, window, stack="dev", label=azure.label
+        ).to_dict()
+    assert {(p["workbook"], p["step"], p["state"]) for p in report["panels"]} == {
+        (p["workbook"], p["step"], p["state"]) for p in local["panels"]
+    }
+    assert [(r["rule"], r["state_at_end"], r["fired"]) for r in report["rules"]] == [
+        (r["rule"], r["state_at_end"], r["fired"]) for r in local["rules"]
+    ]
+    assert report["telemetry"]["names"] == local["telemetry"]["names"]
+    assert report["failures"] == local["failures"]
+    # every request carried a timespan and no clock of its own
+    assert len(transport.bodies) == report["queries"] == azure.requests
+    assert all(b["timespan"] for b in transport.bodies)
+    assert not [b for b in transport.bodies if re.search(r"\b(now|ago)\s*\(", _code(b["query"]))]
+
+
+def _code(kql: str) -> str:
+    """The query without its string literals and comments."""
+    return re.sub(r'//[^\n]*|"(?:\\.|[^"\\])*"|\'(?:\\.|[^\'\\])*\'', "", kql)

@@ -20,6 +20,8 @@ rendered.
 from __future__ import annotations
 
 import json
+import math
+import re
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -224,8 +226,13 @@ def _result(table: Any, text: str) -> QueryResult:
     return QueryResult(list(table.columns), rows, types, text)
 
 
+_TIMESPAN = re.compile(r"^(-)?(?:(\d+)\.)?(\d{1,2}):(\d{2}):(\d{2}(?:\.\d+)?)$")
+_NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
 def _value(kind: str, value: Any) -> Any:
-    """Values as the local store gives them: aware UTC datetimes, dynamic values parsed."""
+    """Values as the local store gives them: aware UTC datetimes, dynamic values parsed,
+    timespans as ``timedelta`` (Kusto writes ``[-][d.]hh:mm:ss[.fffffff]``)."""
     if value is None:
         return None
     if kind == "datetime" and isinstance(value, datetime):
@@ -235,6 +242,16 @@ def _value(kind: str, value: Any) -> Any:
             return json.loads(value)
         except ValueError:
             return value
+    if kind == "timespan" and isinstance(value, str):
+        match = _TIMESPAN.match(value)
+        if match:
+            sign, days, hours, minutes, seconds = match.groups()
+            delta = timedelta(
+                days=int(days or 0), hours=int(hours), minutes=int(minutes), seconds=float(seconds)
+            )
+            return -delta if sign else delta
+    if kind == "real" and isinstance(value, str) and value in _NONFINITE:
+        return _NONFINITE[value]
     return value
 
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 from ..artifacts import AlertRuleSpec, WorkbookArtifact
+from ..check.azure import RATE_LIMIT_REQUESTS, RATE_LIMIT_WINDOW_S
 from ..check.backend import QueryBackend, open_local
 from ..check.report import print_report
 from ..check.rules import DEFAULT_MAX_EVALUATIONS
@@ -111,6 +113,8 @@ def run(args: argparse.Namespace) -> int:
         workbooks = render_workbooks(ctx)
         rules = list(load_rules(ctx))
         time_range = window(args, backend)
+        if not args.local:
+            _preflight(backend, time_range)
         report = _run(args, backend, label, workbooks, rules, time_range, history_fetch, stream)
     finally:
         backend.close()
@@ -148,7 +152,15 @@ def _run(
                 except Exception as exc:  # permissions, network: the backtest still stands
                     note = f"Azure alert history unavailable: {type(exc).__name__}: {exc}"
                     s.note("unavailable")
+        if not args.local:
+            floor = total / RATE_LIMIT_REQUESTS * RATE_LIMIT_WINDOW_S
+            display.print(
+                f"{total} queries planned; the query API takes {RATE_LIMIT_REQUESTS} per "
+                f"{RATE_LIMIT_WINDOW_S:.0f} s, so at least {floor / 60:.1f} min",
+                highlight=False,
+            )
         with display.step(f"Checking on {label}", total=total) as s:
+            advance = s.advance if display.live else _every_tenth(display, s.advance, total)
             report = run_check(
                 backend,
                 workbooks,
@@ -158,9 +170,36 @@ def _run(
                 label=label,
                 max_evaluations=args.max_evaluations,
                 history=history,
-                advance=s.advance,
+                advance=advance,
             )
             s.note(f"{report.queries} queries")
         if note and history is None:
             report.notes.append(note)
     return report
+
+
+def _every_tenth(
+    display: Display, advance: Callable[[int], None], total: int
+) -> Callable[[int], None]:
+    """Plain progress for logs: a line at every tenth of the planned queries."""
+    done = [0, 0]  # queries, tenths printed
+
+    def step(n: int = 1) -> None:
+        advance(n)
+        done[0] += n
+        tenth = min(10, done[0] * 10 // max(total, 1))
+        if tenth > done[1]:
+            done[1] = tenth
+            display.print(f"  {done[0]}/{total} queries", highlight=False)
+
+    return step
+
+
+def _preflight(backend: QueryBackend, time_range: tuple[datetime, datetime]) -> None:
+    """One cheap query first: without access (credentials, role) every query would fail alike."""
+    try:
+        backend.query("requests | count", time_range=time_range, name="access check")
+    except KitError as exc:
+        raise KitError(
+            "Azure Monitor Logs", f"the first query failed, nothing else was run: {exc.problem}"
+        ) from None
