@@ -23,6 +23,7 @@ from ..alerts.evaluator import (
     RuleEvaluator,
     format_series,
     format_value,
+    rule_duration,
     rule_state,
 )
 from ..artifacts import AlertRuleSpec
@@ -257,8 +258,6 @@ def evaluations_planned(
     rules: Sequence[AlertRuleSpec], time_range: tuple[datetime, datetime], max_evaluations: int
 ) -> int:
     """How many queries the backtest will send (for progress and the request budget)."""
-    from ..alerts.evaluator import rule_duration
-
     total = 0
     for rule in rules:
         if not rule.enabled:

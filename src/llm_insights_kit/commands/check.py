@@ -16,12 +16,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from ..alerts import load_rules
 from ..artifacts import AlertRuleSpec, WorkbookArtifact
-from ..check.azure import RATE_LIMIT_REQUESTS, RATE_LIMIT_WINDOW_S
+from ..check.azure import (
+    RATE_LIMIT_REQUESTS,
+    RATE_LIMIT_WINDOW_S,
+    AzureLogsBackend,
+    alert_history,
+)
 from ..check.backend import QueryBackend, open_local
+from ..check.outputs import read_outputs
 from ..check.report import print_report
 from ..check.rules import DEFAULT_MAX_EVALUATIONS
 from ..check.run import CheckReport, History, attach_history, planned_queries, run_check
+from ..dashboards import render_workbooks
 from ..demo.display import Display
 from ..errors import KitError
 from ..local.preview import data_time_range
@@ -91,18 +99,12 @@ def window(args: argparse.Namespace, backend: QueryBackend) -> tuple[datetime, d
 def run(args: argparse.Namespace) -> int:
     if args.max_evaluations < 1:
         raise KitError("--max-evaluations", f"{args.max_evaluations}: expected 1 or more")
-    from ..alerts import load_rules
-    from ..dashboards import render_workbooks
-
     ctx = render_context(args.stack)
     history_fetch = None
     if args.local:
         backend: QueryBackend = open_local(args.db)
         label = f"local store {args.db}"
     else:
-        from ..check.azure import AzureLogsBackend, alert_history
-        from ..check.outputs import read_outputs
-
         outputs = read_outputs(args.stack, args.outputs)
         backend = AzureLogsBackend(outputs.component_id, server_timeout=args.timeout)
         label = backend.label
