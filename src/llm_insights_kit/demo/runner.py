@@ -218,6 +218,8 @@ def run_demo(
         s.note(f"{result.check.queries} queries")
     result.wall_seconds = time.monotonic() - t0
     _report(display, result, rules, stack)
+    display.console.print()
+    print_report(display.console, result.check)  # the checks a deployed stack gets, same code
     return result
 
 
@@ -262,7 +264,6 @@ def _report(display: Display, result: DemoResult, rules: list[AlertRuleSpec], st
     out.print(f"  re-render         llm-insights preview --stack {stack} --db {db}")
     out.print(f"  evaluate alerts   llm-insights alerts eval --stack {stack} --db {db}")
     out.print(f"  alert rule tests  llm-insights alerts test --stack {stack}")
-    out.print(f"  check (as Azure)  llm-insights check --local --stack {stack} --db {db}")
     # The demo ends by itself (CI, tests); the live pages come from `serve` on the same store.
     from ..commands.serve import DEFAULT_PORT
 
@@ -273,9 +274,6 @@ def _report(display: Display, result: DemoResult, rules: list[AlertRuleSpec], st
         highlight=False,
         soft_wrap=True,
     )
-    if result.check is not None:
-        out.print()
-        print_report(out, result.check)
     out.print(f"Finished in {result.wall_seconds:.0f} s.")
 
 
