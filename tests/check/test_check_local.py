@@ -137,6 +137,15 @@ def test_a_rule_that_can_never_fire_says_how_close_it_came(db: Path, rules) -> N
     assert not report.failures() or all("never arrived" in f for f in report.failures())
 
 
+def test_a_rule_whose_query_fails_fails_the_check(db: Path, rules) -> None:
+    rule = next(r for r in rules if r.name == "llm-error-rate-high")
+    broken = replace(rule, query="customMetrics\n| summarize error_rate = max(no_such_column)")
+    (result,) = _check(db, [], [broken]).rules
+    assert result.state == "error"
+    assert result.error.startswith("alerts/errors.yaml: rule llm-error-rate-high: query failed: ")
+    assert "no_such_column" in result.error
+
+
 def test_a_missing_metric_is_required_and_explained(tmp_path: Path, ctx, rules) -> None:
     """Only gen_ai.* names arrive (another instrumentation, no configure()): the kit's bucket
     counter is required and its cause says so; the check fails."""

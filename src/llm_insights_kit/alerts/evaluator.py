@@ -241,13 +241,11 @@ class RuleEvaluator:
         try:
             result = self.store.query(rule.query, now=at, time_range=(start, at))
         except KitError as exc:
-            raise KitError(
-                rule.source_file, f"rule {rule.name}: query failed locally: {exc}"
-            ) from None
+            raise KitError(rule.source_file, f"rule {rule.name}: query failed: {exc}") from None
         except Exception as exc:  # the store's engine errors (unsupported KQL, SQL errors)
             raise KitError(
                 rule.source_file,
-                f"rule {rule.name}: query failed locally: {type(exc).__name__}: {exc}",
+                f"rule {rule.name}: query failed: {type(exc).__name__}: {exc}",
             ) from None
         self.queries_run += 1
         columns = list(result.columns)
