@@ -279,3 +279,54 @@ def test_the_azure_backend_reaches_the_same_verdicts(db: Path, ctx, rules, cli_r
 def _code(kql: str) -> str:
     """The query without its string literals and comments."""
     return re.sub(r'//[^\n]*|"(?:\\.|[^"\\])*"|\'(?:\\.|[^\'\\])*\'', "", kql)
+
+
+def test_cli_on_azure_sets_azures_fired_alerts_beside_the_backtest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``check --outputs`` end to end on the Azure side: the queries through the Azure backend
+    (answered from an empty store: nothing arrived) and the rules' fired alerts from the recorded
+    alerts list — Azure fired llm-error-rate-high twice, the backtest never does: flagged."""
+    from azure.mgmt.alertsmanagement import AlertsManagementClient
+    from azure.monitor.query import LogsQueryClient
+
+    from llm_insights_kit.check import azure as azure_module
+
+    from .replay import LocalStoreTransport, ReplayTransport, StaticCredential
+
+    sub = "00000000-0000-0000-0000-000000000000"
+    group = f"/subscriptions/{sub}/resourceGroups/rg-llm-dev/providers"
+    component = f"{group}/Microsoft.Insights/components/appi-llm-dev"
+    rule_ids = {
+        name: f"{group}/Microsoft.Insights/scheduledQueryRules/{name}"
+        for name in ("llm-error-rate-high", "llm-latency-p95-high")
+    }
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({"appInsightsId": component, "alertRuleIds": rule_ids}))
+    empty = LocalStore(tmp_path / "empty.duckdb")
+    alerts = ReplayTransport.from_file("alerts_get_all_two_pages.json")
+    monkeypatch.setattr(
+        azure_module,
+        "logs_client",
+        lambda: LogsQueryClient(StaticCredential(), transport=LocalStoreTransport(empty)),
+    )
+    monkeypatch.setattr(
+        azure_module,
+        "alerts_client",
+        lambda sub_id: AlertsManagementClient(StaticCredential(), sub_id, transport=alerts),
+    )
+    argv = ["check", "--stack", "dev", "--outputs", str(outputs), "--since", "7d", "--json"]
+    try:
+        code = main([*argv, "--until", "2026-12-07T12:00:00Z", "--max-evaluations", "1"])
+    finally:
+        empty.close()
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1 and not alerts.entries  # both pages of alerts were read
+    rules = {r["rule"]: r for r in report["rules"]}
+    high = rules["llm-error-rate-high"]
+    assert (high["azure_fired"], high["fired"], high["sampled"]) == (2, 0, True)
+    assert high["disagreement"].startswith("Azure fired 2 times but the backtest never does")
+    assert rules["llm-latency-p95-high"]["azure_fired"] == 1
+    assert rules["llm-throttling"]["azure_fired"] is None  # not in the outputs' rule ids
+    assert report["failures"][0].startswith("required metric")
+    assert "no telemetry at all arrived" in report["failures"][0]

@@ -307,15 +307,7 @@ def alert_history(
         start = end - HISTORY_LIMIT
         note = "Azure keeps alerts 30 days: history covers the last 30 days of the window"
     if client is None:
-        try:
-            from azure.identity import DefaultAzureCredential
-            from azure.mgmt.alertsmanagement import AlertsManagementClient
-        except ImportError as exc:
-            raise KitError(
-                "azure-mgmt-alertsmanagement",
-                f"not installed ({exc}); run `make setup` (requirements.lock)",
-            ) from None
-        client = AlertsManagementClient(DefaultAzureCredential(), subscription_of(target_resource))
+        client = alerts_client(subscription_of(target_resource))
     wanted = {r.lower() for r in rule_ids}
     found: dict[str, list[FiredAlert]] = {r: [] for r in wanted}
     span = f"{_iso(start)}/{_iso(end)}"
@@ -335,6 +327,20 @@ def alert_history(
     return found, note
 
 
+def alerts_client(subscription: str) -> Any:
+    """``AlertsManagementClient`` with ``DefaultAzureCredential`` (a clear error when not
+    installed)."""
+    try:
+        from azure.identity import DefaultAzureCredential
+        from azure.mgmt.alertsmanagement import AlertsManagementClient
+    except ImportError as exc:
+        raise KitError(
+            "azure-mgmt-alertsmanagement",
+            f"not installed ({exc}); run `make setup` (requirements.lock)",
+        ) from None
+    return AlertsManagementClient(DefaultAzureCredential(), subscription)
+
+
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -350,6 +356,7 @@ __all__: Sequence[str] = (
     "FiredAlert",
     "RateLimiter",
     "alert_history",
+    "alerts_client",
     "logs_client",
     "pin_now",
     "subscription_of",

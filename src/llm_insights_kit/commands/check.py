@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from ..alerts import load_rules
 from ..artifacts import AlertRuleSpec, WorkbookArtifact
@@ -25,7 +25,7 @@ from ..check.azure import (
     alert_history,
 )
 from ..check.backend import QueryBackend, open_local
-from ..check.outputs import read_outputs
+from ..check.outputs import StackOutputs, read_outputs
 from ..check.report import print_report
 from ..check.rules import DEFAULT_MAX_EVALUATIONS
 from ..check.run import CheckReport, History, attach_history, planned_queries, run_check
@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     if args.max_evaluations < 1:
         raise KitError("--max-evaluations", f"{args.max_evaluations}: expected 1 or more")
     ctx = render_context(args.stack)
-    history_fetch = None
+    outputs: StackOutputs | None = None
     if args.local:
         backend: QueryBackend = open_local(args.db)
         label = f"local store {args.db}"
@@ -108,8 +108,6 @@ def run(args: argparse.Namespace) -> int:
         outputs = read_outputs(args.stack, args.outputs)
         backend = AzureLogsBackend(outputs.component_id, server_timeout=args.timeout)
         label = backend.label
-        if not args.no_history:
-            history_fetch = (alert_history, outputs)
     stream = sys.stderr if args.json else sys.stdout
     try:
         workbooks = render_workbooks(ctx)
@@ -117,7 +115,8 @@ def run(args: argparse.Namespace) -> int:
         time_range = window(args, backend)
         if not args.local:
             _preflight(backend, time_range)
-        report = _run(args, backend, label, workbooks, rules, time_range, history_fetch, stream)
+        history = None if args.no_history or outputs is None else outputs
+        report = _run(args, backend, label, workbooks, rules, time_range, history, stream)
     finally:
         backend.close()
     if args.json:
@@ -135,18 +134,18 @@ def _run(
     workbooks: list[WorkbookArtifact],
     rules: list[AlertRuleSpec],
     time_range: tuple[datetime, datetime],
-    history_fetch: tuple[Any, Any] | None,
+    outputs: StackOutputs | None,
     stream: TextIO,
 ) -> CheckReport:
+    """The checks with progress; with *outputs*, Azure's fired alerts for the stack's rules."""
     total = planned_queries(workbooks, rules, time_range, args.max_evaluations)
     with Display(stream, live=False if args.plain or args.json else None) as display:
         history: History | None = None
         note = ""
-        if history_fetch is not None:
-            fetch, outputs = history_fetch
+        if outputs is not None:
             with display.step("Azure's fired alerts for the stack's rules") as s:
                 try:
-                    found, note = fetch(
+                    found, note = alert_history(
                         outputs.component_id, outputs.alert_rule_ids.values(), time_range
                     )
                     history = attach_history(found, outputs.alert_rule_ids, note)
