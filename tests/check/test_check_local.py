@@ -32,8 +32,6 @@ from llm_insights_kit.local.preview import data_time_range, render_previews
 from llm_insights_kit.local.store import LocalStore
 from llm_insights_kit.stack_config.files import render_context
 
-pytestmark = pytest.mark.slow  # every workbook panel and rule on a store: tens of seconds
-
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 TIMES = [T0 + timedelta(minutes=m) for m in (0, 4, 8)]
 
@@ -70,6 +68,7 @@ def cli_report(db: Path) -> tuple[int, dict[str, Any]]:
     return code, json.loads(out.getvalue())
 
 
+@pytest.mark.slow  # every panel and/or rule on a store: seconds to a minute
 def test_cli_reports_every_panel_as_preview_does(db: Path, ctx, cli_report, tmp_path) -> None:
     code, report = cli_report
     with LocalStore(db, read_only=True) as store:
@@ -84,6 +83,7 @@ def test_cli_reports_every_panel_as_preview_does(db: Path, ctx, cli_report, tmp_
     assert window == tuple(t.isoformat() for t in preview.time_range)
 
 
+@pytest.mark.slow  # every panel and/or rule on a store: seconds to a minute
 def test_cli_decides_every_rule_as_the_demo_table_does(db: Path, rules, cli_report) -> None:
     _, report = cli_report
     end = datetime.fromisoformat(report["window"]["end"])
@@ -93,6 +93,7 @@ def test_cli_decides_every_rule_as_the_demo_table_does(db: Path, rules, cli_repo
     assert set(demo_table.values()) >= {"FIRED", "ok"}  # the data exercises both decisions
 
 
+@pytest.mark.slow  # every panel and/or rule on a store: seconds to a minute
 def test_cli_reports_arrival_with_services_and_names(cli_report) -> None:
     _, report = cli_report
     telemetry = report["telemetry"]
@@ -104,6 +105,7 @@ def test_cli_reports_arrival_with_services_and_names(cli_report) -> None:
     assert any(r.startswith("rule ") for r in duration["read_by"])
 
 
+@pytest.mark.slow  # every panel and/or rule on a store: seconds to a minute
 def test_a_broken_panel_query_is_an_error_with_the_engines_text(db: Path, ctx) -> None:
     workbook = next(w for w in render_workbooks(ctx) if w.key == "llm-overview")
     notebook = json.loads(workbook.serialized_data)
@@ -117,6 +119,7 @@ def test_a_broken_panel_query_is_an_error_with_the_engines_text(db: Path, ctx) -
     assert any(f.startswith(failure) and "no_such_column" in f for f in report.failures())
 
 
+@pytest.mark.slow  # every panel and/or rule on a store: seconds to a minute
 def test_a_rule_that_can_never_fire_says_how_close_it_came(db: Path, rules) -> None:
     rule = next(r for r in rules if r.name == "llm-error-rate-high")
     impossible = replace(rule, threshold=2.0)  # a share of calls never exceeds 1
@@ -137,6 +140,7 @@ def test_a_rule_that_can_never_fire_says_how_close_it_came(db: Path, rules) -> N
     assert not report.failures() or all("never arrived" in f for f in report.failures())
 
 
+@pytest.mark.slow  # every panel and/or rule on a store: seconds to a minute
 def test_a_rule_whose_query_fails_fails_the_check(db: Path, rules) -> None:
     rule = next(r for r in rules if r.name == "llm-error-rate-high")
     broken = replace(rule, query="customMetrics\n| summarize error_rate = max(no_such_column)")
@@ -146,6 +150,7 @@ def test_a_rule_whose_query_fails_fails_the_check(db: Path, rules) -> None:
     assert "no_such_column" in result.error
 
 
+@pytest.mark.slow  # every panel and/or rule on a store: seconds to a minute
 def test_a_missing_metric_is_required_and_explained(tmp_path: Path, ctx, rules) -> None:
     """Only gen_ai.* names arrive (another instrumentation, no configure()): the kit's bucket
     counter is required and its cause says so; the check fails."""
@@ -168,6 +173,7 @@ def test_a_missing_metric_is_required_and_explained(tmp_path: Path, ctx, rules) 
     )
 
 
+@pytest.mark.slow  # every panel and/or rule on a store: seconds to a minute
 def test_no_telemetry_at_all_names_the_connection_string(tmp_path: Path) -> None:
     db = tmp_path / "empty.duckdb"
     LocalStore(db).close()
@@ -223,6 +229,7 @@ def _first_query_step(items: list[dict[str, Any]]) -> dict[str, Any]:
     return {}
 
 
+@pytest.mark.slow  # every panel and/or rule on a store: seconds to a minute
 def test_a_panel_with_its_own_time_context_spans_it_not_the_window(tmp_path: Path, ctx) -> None:
     """Budget burn carries a 30-day time context: a cost 20 days before a one-hour window's end
     is in it, as the portal scopes it, while the window's own panels do not see it."""
@@ -242,6 +249,7 @@ def test_a_panel_with_its_own_time_context_spans_it_not_the_window(tmp_path: Pat
     assert panels["by-model"].state == "empty"
 
 
+@pytest.mark.slow  # every panel and/or rule on a store: seconds to a minute
 def test_the_azure_backend_reaches_the_same_verdicts(db: Path, ctx, rules, cli_report) -> None:
     """Every query the check sends, through the real LogsQueryClient and the Azure backend —
     ``now()``/``ago()`` pinned in the text, the window as the request's timespan, the answer in
@@ -281,6 +289,7 @@ def _code(kql: str) -> str:
     return re.sub(r'//[^\n]*|"(?:\\.|[^"\\])*"|\'(?:\\.|[^\'\\])*\'', "", kql)
 
 
+@pytest.mark.slow  # every panel and/or rule on a store: seconds to a minute
 def test_cli_on_azure_sets_azures_fired_alerts_beside_the_backtest(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

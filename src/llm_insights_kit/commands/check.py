@@ -110,11 +110,11 @@ def run(args: argparse.Namespace) -> int:
         label = backend.label
     stream = sys.stderr if args.json else sys.stdout
     try:
-        workbooks = render_workbooks(ctx)
-        rules = list(load_rules(ctx))
         time_range = window(args, backend)
         if not args.local:
             _preflight(backend, time_range)
+        workbooks = render_workbooks(ctx)
+        rules = list(load_rules(ctx))
         history = None if args.no_history or outputs is None else outputs
         report = _run(args, backend, label, workbooks, rules, time_range, history, stream)
     finally:
