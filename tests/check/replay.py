@@ -75,7 +75,23 @@ def _same_url(sent: str, recorded: str) -> bool:
     )
 
 
-class ReplayTransport(HttpTransport):
+class _InProcess(HttpTransport):
+    """A transport with nothing to open or close: answers come from this process."""
+
+    def __enter__(self) -> _InProcess:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        return None
+
+    def open(self) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+class ReplayTransport(_InProcess):
     """Answers each request with the next recorded entry, after checking it is that request."""
 
     def __init__(self, entries: list[dict[str, Any]]) -> None:
@@ -88,18 +104,6 @@ class ReplayTransport(HttpTransport):
         for key, value in substitutions.items():
             text = text.replace("{{" + key + "}}", value)
         return cls(json.loads(text)["Entries"])
-
-    def __enter__(self) -> ReplayTransport:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        return None
-
-    def open(self) -> None:
-        return None
-
-    def close(self) -> None:
-        return None
 
     def send(self, request: Any, **_: Any) -> Any:
         assert self.entries, f"unexpected request {request.method} {request.url}"
@@ -162,7 +166,7 @@ def _kusto_value(kind: str, value: Any) -> Any:
     return value
 
 
-class LocalStoreTransport(HttpTransport):
+class LocalStoreTransport(_InProcess):
     """The query API's wire protocol in front of a local store: each POST .../query body is run
     on the store over its timespan and answered in the API's response shape (a refused query as
     a 400 BadArgumentError), so the Azure backend's requests and parsing run on every query."""
@@ -170,18 +174,6 @@ class LocalStoreTransport(HttpTransport):
     def __init__(self, store: Any) -> None:
         self.store = store
         self.bodies: list[dict[str, Any]] = []
-
-    def __enter__(self) -> LocalStoreTransport:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        return None
-
-    def open(self) -> None:
-        return None
-
-    def close(self) -> None:
-        return None
 
     def send(self, request: Any, **_: Any) -> Any:
         from llm_insights_kit.errors import KitError
