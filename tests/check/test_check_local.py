@@ -339,3 +339,20 @@ def test_cli_on_azure_sets_azures_fired_alerts_beside_the_backtest(
     assert rules["llm-throttling"]["azure_fired"] is None  # not in the outputs' rule ids
     assert report["failures"][0].startswith("required metric")
     assert "no telemetry at all arrived" in report["failures"][0]
+
+
+def test_check_local_without_a_store_points_at_the_demos(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from llm_insights_kit.commands import check as check_command
+
+    monkeypatch.chdir(tmp_path)  # no build/local/telemetry.duckdb here
+    demo = tmp_path / "demo"
+    demo.mkdir()
+    LocalStore(demo / "telemetry.duckdb").close()
+    monkeypatch.setattr(check_command, "DEMO_DIR", demo)
+    assert main(["check", "--local"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip().endswith(
+        f"the demo's is {demo / 'telemetry.duckdb'}: pass --db {demo}/telemetry.duckdb"
+    )

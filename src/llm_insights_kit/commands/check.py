@@ -31,6 +31,7 @@ from ..check.rules import DEFAULT_MAX_EVALUATIONS
 from ..check.run import CheckReport, History, attach_history, planned_queries, run_check
 from ..dashboards import render_workbooks
 from ..demo.display import Display
+from ..demo.runner import DEMO_DIR, DEMO_STORE
 from ..errors import KitError
 from ..local.preview import data_time_range
 from ..stack_config.files import render_context
@@ -102,6 +103,12 @@ def run(args: argparse.Namespace) -> int:
     ctx = render_context(args.stack)
     outputs: StackOutputs | None = None
     if args.local:
+        demo_store = DEMO_DIR / DEMO_STORE
+        if not args.db.is_file() and args.db == DEFAULT_DB and demo_store.is_file():
+            raise KitError(
+                str(args.db),
+                f"no local store here; the demo's is {demo_store}: pass --db {demo_store}",
+            )
         backend: QueryBackend = open_local(args.db)
         label = f"local store {args.db}"
     else:

@@ -44,17 +44,24 @@ def write_previews(ctx: RenderContext, store_path: Path, out_dir: Path) -> Previ
         )
 
 
-def check_store(ctx: RenderContext, store_path: Path, rules: list[AlertRuleSpec]) -> CheckReport:
-    """``llm-insights check --local`` on the demo's store: the checks a deployed stack gets."""
+def check_store(
+    ctx: RenderContext,
+    store_path: Path,
+    rules: list[AlertRuleSpec],
+    preview: PreviewResult | None = None,
+) -> CheckReport:
+    """``llm-insights check --local`` on the demo's store: the checks a deployed stack gets (the
+    panels as *preview* just ran them, over its time range, when given)."""
     backend = open_local(store_path)
     try:
         return run_check(
             backend,
             render_workbooks(ctx),
             rules,
-            data_time_range(backend),
+            preview.time_range if preview else data_time_range(backend),
             stack=ctx.stack,
             label=f"local store {store_path}",
+            runs=preview.runs if preview else None,
         )
     finally:
         backend.close()
