@@ -330,3 +330,20 @@ def test_a_kit_call_and_the_same_call_from_a_foreign_span_record_identical_metri
             assert total == pytest.approx(total2, abs=1e-9)
         else:
             assert rows == other, name
+
+
+def test_a_5xx_client_error_class_is_read_as_its_status(pipe: Telemetry) -> None:
+    """genai-openai writes ``openai.InternalServerError`` (any status >= 500) as error.type and
+    ends its span while handling the error: the status is the error's own."""
+    request = httpx.Request("POST", "http://127.0.0.1/v1/chat/completions")
+    t = _tracer(pipe, "opentelemetry.instrumentation.genai_openai")
+    span = t.start_span("chat gpt-4o", attributes={"gen_ai.operation.name": "chat"})
+    try:
+        raise openai.InternalServerError(
+            "Error code: 503", response=httpx.Response(503, request=request), body=None
+        )
+    except openai.InternalServerError:
+        span.set_attribute("error.type", "openai.InternalServerError")
+        span.set_status(Status(StatusCode.ERROR))
+        span.end()
+    assert pipe.total(c.OPERATION_DURATION.name, error__type="503") == 1
