@@ -9,12 +9,13 @@ settings (content capture, redaction, prices) but never re-creates exporters.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from . import _cost, _evaluation, _offload, _price_table, _state
@@ -272,7 +273,8 @@ def configure(
             _local_endpoint_settings(conn)
             from azure.monitor.opentelemetry import configure_azure_monitor
 
-            configure_azure_monitor(**options)
+            with _filtering_export_handlers(options):
+                configure_azure_monitor(**options)
             _keep_exporter_logs_out(options)
             _record_genai_spans()
             _state.use_providers()  # the distro's global providers
@@ -364,22 +366,59 @@ class _NotExportPipeline(logging.Filter):
         return True
 
 
+def _export_logger(options: dict[str, Any]) -> logging.Logger:
+    """The logger the distro puts its log-exporting handler on (``logger_name``, root default)."""
+    name = options.get("logger_name")
+    if name is None:
+        name = os.environ.get("PYTHON_APPLICATIONINSIGHTS_LOGGER_NAME", "")
+    return logging.getLogger(name or None)
+
+
+def _filter_export_handler(handler: Any) -> None:
+    # the distro's handler class moved between OpenTelemetry packages across versions
+    cls = type(handler)
+    if (
+        cls.__name__ == "LoggingHandler"
+        and cls.__module__.startswith("opentelemetry")
+        and not any(isinstance(f, _NotExportPipeline) for f in handler.filters)
+    ):
+        handler.addFilter(_NotExportPipeline())
+
+
+@contextlib.contextmanager
+def _filtering_export_handlers(options: dict[str, Any]) -> Iterator[None]:
+    """While the distro configures, its log-exporting handler is filtered the moment it is added.
+
+    The distro's log processor may export while ``configure_azure_monitor`` is still setting up
+    instrumentations (its schedule delay is a second); a handler filtered only afterwards would
+    have queued that export's own request logs. Neither the distro nor ``logging`` offers a hook
+    for a handler being added, so the logger's ``addHandler`` is shadowed on that one logger
+    instance for the duration of the call, then removed.
+    """
+    logger = _export_logger(options)
+    added = logger.addHandler
+
+    def add_handler(handler: Any) -> None:
+        added(handler)
+        try:
+            _filter_export_handler(handler)
+        except Exception as exc:
+            report("configure.log_filter", exc)
+
+    logger.addHandler = add_handler  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        if logger.__dict__.get("addHandler") is add_handler:
+            del logger.addHandler
+
+
 def _keep_exporter_logs_out(options: dict[str, Any]) -> None:
     """Filter the distro's log-exporting handler (on the ``logger_name`` logger, root by
     default) so the export pipeline's records are not exported in a loop."""
     try:
-        name = options.get("logger_name")
-        if name is None:
-            name = os.environ.get("PYTHON_APPLICATIONINSIGHTS_LOGGER_NAME", "")
-        for handler in logging.getLogger(name or None).handlers:
-            # the distro's handler class moved between OpenTelemetry packages across versions
-            cls = type(handler)
-            if (
-                cls.__name__ == "LoggingHandler"
-                and cls.__module__.startswith("opentelemetry")
-                and not any(isinstance(f, _NotExportPipeline) for f in handler.filters)
-            ):
-                handler.addFilter(_NotExportPipeline())
+        for handler in _export_logger(options).handlers:
+            _filter_export_handler(handler)
     except Exception as exc:
         report("configure.log_filter", exc)
 
