@@ -347,3 +347,29 @@ def test_a_5xx_client_error_class_is_read_as_its_status(pipe: Telemetry) -> None
         span.set_status(Status(StatusCode.ERROR))
         span.end()
     assert pipe.total(c.OPERATION_DURATION.name, error__type="503") == 1
+
+
+def test_a_kit_call_inside_a_framework_run_counts_once_with_its_recorded_cost(
+    pipe: Telemetry,
+) -> None:
+    """Agent Framework's chat span around the kit's own (instrument_openai()): the kit's call
+    counts, with the cost it was recorded with, in the framework's run; the framework's chat
+    span does not."""
+    t = _tracer(pipe)
+
+    def body() -> None:
+        attrs = {"gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o"}
+        span = _bare(t, "chat gpt-4o", attrs, SpanKind.CLIENT)
+        with llm_insights_use(span):
+            with llm_insights.llm_call(provider="openai", model="gpt-4o") as call:
+                call.record_usage(1000, 100)
+            span.set_attributes({"gen_ai.usage.input_tokens": 1000,
+                                 "gen_ai.usage.output_tokens": 100})  # fmt: skip
+        span.end()
+
+    _agent_run(t, body, usage=(1000, 100))
+    assert pipe.total(c.OPERATION_DURATION.name) == 1
+    assert pipe.sum(c.AGENT_MODEL_CALLS.name) == 1
+    assert pipe.sum(c.AGENT_TOKENS.name, gen_ai__token__type="input") == 1000
+    [cost] = [p.sum for p in pipe.points(c.AGENT_COST.name)]
+    assert cost == pytest.approx(1000 * GPT4O_IN + 100 * GPT4O_OUT, rel=1e-12)
