@@ -373,3 +373,24 @@ def test_a_kit_call_inside_a_framework_run_counts_once_with_its_recorded_cost(
     assert pipe.sum(c.AGENT_TOKENS.name, gen_ai__token__type="input") == 1000
     [cost] = [p.sum for p in pipe.points(c.AGENT_COST.name)]
     assert cost == pytest.approx(1000 * GPT4O_IN + 100 * GPT4O_OUT, rel=1e-12)
+
+
+def test_str_enum_attribute_values_are_read_as_their_strings(pipe: Telemetry) -> None:
+    """Agent Framework sets its ``OtelAttr(str, Enum)`` members as attribute values."""
+    from enum import Enum
+
+    class OtelAttr(str, Enum):  # noqa: UP042 - the shape Agent Framework uses
+        CHAT = "chat"
+        TOOL = "execute_tool"
+
+    t = _tracer(pipe)
+    span = _bare(t, "chat gpt-4o", {"gen_ai.operation.name": OtelAttr.CHAT,
+                                    "gen_ai.request.model": "gpt-4o"})  # fmt: skip
+    span.end()
+    tool = _bare(t, "execute_tool lookup", {"gen_ai.operation.name": OtelAttr.TOOL,
+                                            "gen_ai.tool.name": "lookup"})  # fmt: skip
+    tool.end()
+    [point] = pipe.points(c.OPERATION_DURATION.name)
+    assert type(point.attributes[c.GEN_AI_OPERATION_NAME]) is str
+    assert dict(point.attributes)[c.GEN_AI_OPERATION_NAME] == "chat"
+    assert pipe.total(c.TOOL_DURATION.name, gen_ai__tool__name="lookup") == 1

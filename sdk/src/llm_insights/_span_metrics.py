@@ -68,7 +68,7 @@ _RUN_WAIT_S = 5.0  # longest an ending framework run waits for its kit calls bei
 
 
 def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
+    return sc.plain(value) if isinstance(value, str) and value else None
 
 
 class _Open:
