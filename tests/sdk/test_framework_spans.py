@@ -23,7 +23,13 @@ import openai
 import pytest
 from llm_insights import _span_metrics
 from llm_insights import contract as c
-from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON
+from opentelemetry.sdk.trace.sampling import (
+    ALWAYS_OFF,
+    ALWAYS_ON,
+    Decision,
+    Sampler,
+    SamplingResult,
+)
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from support.otel import Telemetry, sending_to
 
@@ -394,3 +400,40 @@ def test_str_enum_attribute_values_are_read_as_their_strings(pipe: Telemetry) ->
     assert type(point.attributes[c.GEN_AI_OPERATION_NAME]) is str
     assert dict(point.attributes)[c.GEN_AI_OPERATION_NAME] == "chat"
     assert pipe.total(c.TOOL_DURATION.name, gen_ai__tool__name="lookup") == 1
+
+
+class _SamplesAgentsOnly(Sampler):
+    """A sampler deciding each span on its own (as a rate limiter may): it keeps agent spans and
+    drops the rest, so a sampled agent's non-GenAI child is dropped."""
+
+    def should_sample(
+        self,
+        parent_context: Any,
+        trace_id: int,
+        name: str,
+        kind: Any = None,
+        attributes: Any = None,
+        links: Any = None,
+        trace_state: Any = None,
+    ) -> SamplingResult:
+        if name.startswith("invoke_agent"):
+            return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes)
+        return SamplingResult(Decision.DROP)
+
+    def get_description(self) -> str:
+        return "agents only"
+
+
+def test_a_dropped_span_between_a_sampled_agent_and_its_calls_keeps_them_linked() -> None:
+    with sending_to(_pipeline(_SamplesAgentsOnly())) as pipe:
+        sk = _tracer(pipe, "semantic_kernel")
+        with (
+            sk.start_as_current_span(
+                "invoke_agent helper",
+                attributes={"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "helper"},
+            ),
+            sk.start_as_current_span("AutoFunctionInvocationLoop"),
+        ):
+            _chat(sk)
+        assert pipe.sum(c.AGENT_MODEL_CALLS.name, gen_ai__agent__name="helper") == 1
+        assert [s.name for s in pipe.spans()] == ["invoke_agent helper"]  # what was sampled
