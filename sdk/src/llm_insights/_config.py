@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from . import _cost, _evaluation, _offload, _state
+from . import _cost, _evaluation, _keep, _offload, _state
 from . import contract as c
 from ._guard import report
 from ._metrics import views as contract_views
@@ -161,7 +161,13 @@ def _apply_settings(
     strict: bool = False,
     chunk_metrics: bool | None = None,
     deployments: Any = None,
+    keep_per_minute: int | None = None,
+    keep_slow_seconds: float | None = None,
 ) -> None:
+    try:  # failed and slow spans kept whatever the sampler decided (see _keep)
+        _keep.configure(keep_per_minute, keep_slow_seconds)
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from exc
     s = _state.settings
     s.capture_content = _capture_mode(capture_content)
     s.chunk_metrics = _chunk_metrics(chunk_metrics)
@@ -216,6 +222,8 @@ def configure(
     hallucination_patterns: Iterable[str] | None = None,
     chunk_metrics: bool | None = None,
     deployments: Any = None,
+    keep_per_minute: int | None = None,
+    keep_slow_seconds: float | None = None,
     **azure_monitor_options: Any,
 ) -> bool:
     """Set up telemetry export; True when telemetry is exported. See ``sdk/README.md``."""
@@ -236,6 +244,8 @@ def configure(
             strict,
             chunk_metrics,
             deployments,
+            keep_per_minute,
+            keep_slow_seconds,
         )
         with _lock:
             if _configured:

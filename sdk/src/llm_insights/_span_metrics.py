@@ -41,7 +41,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from . import _agent, _billing, _cost, _offload, _state
+from . import _agent, _billing, _cost, _keep, _offload, _state
 from . import _semconv_compat as sc
 from . import contract as c
 from ._guard import report
@@ -125,6 +125,7 @@ class GenAISpanMetrics:
         return None
 
     def on_end(self, span: Any) -> None:
+        _keep.on_end(span)  # first: the processors after this one export what it keeps
         try:
             attrs = span.attributes or {}
             op = sc.operation_of(attrs)

@@ -171,6 +171,21 @@ PRICE_UNITS = {"per 1K tokens": 1, "per 1M tokens": 1000}  # unit -> divisor to 
 # views, which sum them over dependencies, count the call's tokens and cost once.
 ATTR_COUNTED_ELSEWHERE = f"{NS}.counted_elsewhere"
 # --- end issue 14
+# --- Kept spans: failed and slow GenAI spans exported whatever the head sampler decided (_keep)
+# "error" | "slow", only on a span the sampler had dropped and the kit kept (a head-sampled span
+# has none): span panels tell the two apart; counts still read metrics.
+ATTR_KEPT_FOR = f"{NS}.kept_for"
+KEPT_FOR_ERROR = "error"
+KEPT_FOR_SLOW = "slow"
+# At most this many spans kept per minute per reason (error type, or slow) and model (tool or
+# agent name for tool and agent spans), per process; the rest are counted in KEPT_DROPPED.
+ENV_KEEP_PER_MINUTE = "LLM_INSIGHTS_KEEP_PER_MINUTE"
+DEFAULT_KEEP_PER_MINUTE = 30
+# An LLM call longer than this (seconds) is slow. The stacks hand the app their
+# llm-latency-p95-high threshold; this default is that rule's (alerts/latency.yaml).
+ENV_KEEP_SLOW_SECONDS = "LLM_INSIGHTS_KEEP_SLOW_SECONDS"
+DEFAULT_KEEP_SLOW_SECONDS = 5.0
+# --- end of kept spans
 ATTR_TENANT_ID = f"{NS}.tenant.id"  # spans only, never a metric dimension
 ENDUSER_ID = "enduser.id"  # spans only
 SESSION_ID = "session.id"  # spans only
@@ -533,6 +548,15 @@ EVALUATION_SCORE = MetricSpec(
     (GEN_AI_EVALUATION_NAME, GEN_AI_RESPONSE_MODEL),
     (0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1),
 )
+KEPT_DROPPED = MetricSpec(
+    f"{NS}.kept.dropped",
+    "counter",
+    "{span}",
+    "Failed or slow GenAI spans the head sampler dropped and the per-minute cap did not keep "
+    "(llm_insights.kept_for says why each would have been kept).",
+    (ATTR_KEPT_FOR, ERROR_TYPE, GEN_AI_OPERATION_NAME, GEN_AI_REQUEST_MODEL, GEN_AI_TOOL_NAME,
+     GEN_AI_AGENT_NAME),
+)  # fmt: skip
 SDK_ERRORS = MetricSpec(
     f"{NS}.sdk.errors",
     "counter",
@@ -666,6 +690,7 @@ METRICS: tuple[MetricSpec, ...] = (
     FEEDBACK_BUCKET_COUNTS,
     EVALUATION_SCORE,
     SDK_ERRORS,
+    KEPT_DROPPED,
     *AGENT_METRICS,
 )
 METRICS_BY_NAME: dict[str, MetricSpec] = {m.name: m for m in METRICS}
