@@ -60,9 +60,8 @@ def _foreign_call(
 
 
 def _failing_kit_call(error: type[Exception] = TimeoutError) -> None:
-    with pytest.raises(error):
-        with llm_insights.llm_call(provider="openai", model="gpt-4o"):
-            raise error("upstream")
+    with pytest.raises(error), llm_insights.llm_call(provider="openai", model="gpt-4o"):
+        raise error("upstream")
 
 
 def _kit_call() -> None:
@@ -158,11 +157,10 @@ def test_distinct_keys_are_bounded() -> None:
 
 
 def test_failed_tool_and_its_agent_run_are_kept(dropped: Telemetry) -> None:
-    with pytest.raises(RuntimeError):
-        with llm_insights.agent("planner"):
-            _kit_call()  # succeeds: not kept
-            with llm_insights.tool("lookup"):
-                raise RuntimeError("tool broke")
+    with pytest.raises(RuntimeError), llm_insights.agent("planner"):
+        _kit_call()  # succeeds: not kept
+        with llm_insights.tool("lookup"):
+            raise RuntimeError("tool broke")
     kept = {s.attributes[c.GEN_AI_OPERATION_NAME]: s for s in _kept(dropped)}
     assert set(kept) == {c.OPERATION_EXECUTE_TOOL, c.OPERATION_INVOKE_AGENT}
     tool, run = kept[c.OPERATION_EXECUTE_TOOL], kept[c.OPERATION_INVOKE_AGENT]

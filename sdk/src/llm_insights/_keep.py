@@ -40,8 +40,8 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from . import _state
 from . import _semconv_compat as sc
+from . import _state
 from . import contract as c
 from ._guard import report
 
@@ -92,9 +92,7 @@ def _per_minute_ok(v: Any) -> bool:
 
 
 def _seconds_ok(v: Any) -> bool:
-    return (
-        isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 and v != float("inf")
-    )
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 and v != float("inf")
 
 
 def policy_from(per_minute: Any = None, slow_seconds: Any = None) -> Policy:
@@ -209,9 +207,9 @@ def _why(group: str | None, attrs: Mapping[str, Any], span: Any) -> tuple[str, s
         return c.KEPT_FOR_ERROR, error
     if group == "inference":
         start, end = span.start_time, span.end_time
-        if isinstance(start, int) and isinstance(end, int):
-            if (end - start) / 1e9 > policy.slow_seconds:
-                return c.KEPT_FOR_SLOW, c.KEPT_FOR_SLOW
+        timed = isinstance(start, int) and isinstance(end, int)
+        if timed and (end - start) / 1e9 > policy.slow_seconds:
+            return c.KEPT_FOR_SLOW, c.KEPT_FOR_SLOW
     return None
 
 
