@@ -53,7 +53,8 @@ _STATUS_ERROR = 2  # opentelemetry.trace.StatusCode.ERROR
 _WINDOW_S = 60.0
 _MAX_KEYS = 256  # distinct (reason, model) keys within a minute; the rest share one key
 _MAX_PENDING_PARENTS = 4_096  # parents of kept spans still open (oldest forgotten first)
-_CHILD_GROUPS = ("inference", "tool", "agent")
+_ERROR_NAMES = tuple(sc.NAMES[sc.ERROR_TYPE])
+_NAME_OF = {"tool": c.GEN_AI_TOOL_NAME, "agent": c.GEN_AI_AGENT_NAME}  # what the cap counts per
 
 
 class Policy:
@@ -183,34 +184,16 @@ def _group(operation: str) -> str | None:
     return "agent" if operation == c.OPERATION_INVOKE_AGENT else None
 
 
-def _error_type(attrs: Mapping[str, Any], status: Any) -> str | None:
-    error = sc.read(attrs).get(sc.ERROR_TYPE)
-    if isinstance(error, str) and error:
-        return error
+def _failed(attrs: Mapping[str, Any], status: Any) -> bool:
+    """An error status or an error.type (any release's name): cheap, read on every span."""
     code = getattr(getattr(status, "status_code", None), "value", None)
-    return c.ERROR_TYPE_OTHER if code == _STATUS_ERROR else None
+    return code == _STATUS_ERROR or any(attrs.get(name) for name in _ERROR_NAMES)
 
 
-def _subject(group: str | None, attrs: Mapping[str, Any], name: str) -> str:
-    """What the cap counts per: the model of a call, the tool's or agent's name."""
-    key = {"tool": c.GEN_AI_TOOL_NAME, "agent": c.GEN_AI_AGENT_NAME}.get(group or "")
-    value = attrs.get(key) if key else sc.read(attrs).get(sc.REQUEST_MODEL)
-    return value if isinstance(value, str) and value else name
-
-
-def _why(group: str | None, attrs: Mapping[str, Any], span: Any) -> tuple[str, str] | None:
-    """(kept_for, cap reason) of a span that qualifies on its own, else None."""
-    if group is None:
-        return None
-    error = _error_type(attrs, span.status)
-    if error is not None:
-        return c.KEPT_FOR_ERROR, error
-    if group == "inference":
-        start, end = span.start_time, span.end_time
-        timed = isinstance(start, int) and isinstance(end, int)
-        if timed and (end - start) / 1e9 > policy.slow_seconds:
-            return c.KEPT_FOR_SLOW, c.KEPT_FOR_SLOW
-    return None
+def _slow(group: str | None, span: Any) -> bool:
+    start, end = span.start_time, span.end_time
+    timed = group == "inference" and isinstance(start, int) and isinstance(end, int)
+    return timed and (end - start) / 1e9 > policy.slow_seconds
 
 
 def on_end(span: Any) -> None:
@@ -222,43 +205,54 @@ def on_end(span: Any) -> None:
             return  # exported anyway (or nothing to export)
         attrs = span.attributes or {}
         op = sc.operation_of(attrs)
-        if op is None:
+        group = _group(op) if op is not None else None
+        if group is None:
             return
-        group = _group(op)
-        with _parents_lock:
-            child_reason = _kept_under.pop(ctx.span_id, None) if _kept_under else None
-        why = _why(group, attrs, span)
-        if why is None and child_reason is not None:
-            why = (child_reason, child_reason)
-        if why is None:
-            return
-        kept_for, reason = why
-        if not limiter.admit((reason, _subject(group, attrs, span.name)), policy.per_minute):
-            _count_dropped(kept_for, reason, op, attrs)
-            return
-        _export(span, ctx, attrs, kept_for)
-        parent = span.parent
-        if parent is not None and not parent.is_remote:
+        child_reason = None
+        if _kept_under:
             with _parents_lock:
-                _kept_under[parent.span_id] = kept_for
-                if len(_kept_under) > _MAX_PENDING_PARENTS:
-                    _kept_under.popitem(last=False)
+                child_reason = _kept_under.pop(ctx.span_id, None)
+        if _failed(attrs, span.status):
+            kept_for = c.KEPT_FOR_ERROR
+        elif _slow(group, span):
+            kept_for = c.KEPT_FOR_SLOW
+        elif child_reason is not None:
+            kept_for = child_reason
+        else:
+            return
+        _keep_or_count(span, ctx, attrs, op, group, kept_for)
     except Exception as exc:
         report("keep.on_end", exc)
 
 
-def _count_dropped(kept_for: str, reason: str, op: str, attrs: Mapping[str, Any]) -> None:
-    dims: dict[str, Any] = {c.ATTR_KEPT_FOR: kept_for, c.GEN_AI_OPERATION_NAME: op}
+def _keep_or_count(
+    span: Any, ctx: Any, attrs: Mapping[str, Any], op: str, group: str, kept_for: str
+) -> None:
+    f = sc.read(attrs)
+    reason = kept_for
     if kept_for == c.KEPT_FOR_ERROR:
-        dims[c.ERROR_TYPE] = reason
-    model = sc.read(attrs).get(sc.REQUEST_MODEL)
-    if isinstance(model, str) and model:
-        dims[c.GEN_AI_REQUEST_MODEL] = model
-    for key in (c.GEN_AI_TOOL_NAME, c.GEN_AI_AGENT_NAME):
-        value = attrs.get(key)
-        if isinstance(value, str) and value:
-            dims[key] = value
-    _state.instruments().add(c.KEPT_DROPPED, 1, dims)
+        error = f.get(sc.ERROR_TYPE)
+        reason = error if isinstance(error, str) and error else c.ERROR_TYPE_OTHER
+    model = f.get(sc.REQUEST_MODEL)
+    names = {key: attrs.get(key) for key in (c.GEN_AI_TOOL_NAME, c.GEN_AI_AGENT_NAME)}
+    subject = model if group == "inference" else names.get(_NAME_OF.get(group, ""))
+    subject = subject if isinstance(subject, str) and subject else span.name
+    if not limiter.admit((reason, subject), policy.per_minute):
+        dims: dict[str, Any] = {c.ATTR_KEPT_FOR: kept_for, c.GEN_AI_OPERATION_NAME: op}
+        if kept_for == c.KEPT_FOR_ERROR:
+            dims[c.ERROR_TYPE] = reason
+        for key, value in ((c.GEN_AI_REQUEST_MODEL, model), *names.items()):
+            if isinstance(value, str) and value:
+                dims[key] = value
+        _state.instruments().add(c.KEPT_DROPPED, 1, dims)
+        return
+    _export(span, ctx, attrs, kept_for)
+    parent = span.parent
+    if parent is not None and not parent.is_remote:
+        with _parents_lock:
+            _kept_under[parent.span_id] = kept_for
+            if len(_kept_under) > _MAX_PENDING_PARENTS:
+                _kept_under.popitem(last=False)
 
 
 def _export(span: Any, ctx: Any, attrs: Mapping[str, Any], kept_for: str) -> None:
