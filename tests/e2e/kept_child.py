@@ -97,10 +97,21 @@ def main() -> int:
         for k in range(AGENT_RUNS):
             srv.scenarios[f"agent-{k}"] = Scripted()
         client = openai.OpenAI(base_url=srv.base_url, api_key="t", max_retries=0)
+        # the agent runs go out in the middle of the burst, when the sampler drops most traces
+        runs = list(range(AGENT_RUNS)) if mode == "workload" else []
+        tasks: list[Any] = calls[: len(calls) // 2] + runs + calls[len(calls) // 2 :]
         with ThreadPoolExecutor(max_workers=16) as pool:
-            measured = list(pool.map(lambda c: call(client, c[0], c[2], model), calls))
-            if mode == "workload":
-                list(pool.map(lambda k: agent_run(client, k), range(AGENT_RUNS)))
+            done = list(
+                pool.map(
+                    lambda t: (
+                        agent_run(client, t)
+                        if isinstance(t, int)
+                        else call(client, t[0], t[2], model)
+                    ),
+                    tasks,
+                )
+            )
+        measured = [m for m in done if m is not None]
     llm_insights.flush()
     llm_insights.shutdown()
     print(json.dumps(measured), flush=True)
