@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 from llm_insights import contract as c
 
+from llm_insights_kit import app_env
 from llm_insights_kit.dashboards import bind_parameters, iter_queries, render_workbooks
 from llm_insights_kit.local.ingest import LOOPBACK_EXPORTER_ENV, IngestServer
 from llm_insights_kit.local.store import LocalStore
@@ -74,17 +75,17 @@ def stack_env(stack: str | None) -> dict[str, str]:
 
 def run_child(stack: str | None, mode: str, arg: float, tmp: Path) -> Run:
     store = LocalStore()
-    app_env = stack_env(stack)
+    stack_settings = stack_env(stack)
     with IngestServer(store) as ingest:
         env = {
             k: v
             for k, v in os.environ.items()
             if not k.startswith(("APPLICATIONINSIGHTS_", "OTEL_", "LLM_INSIGHTS_"))
         }
-        env.update(app_env)
+        env.update(stack_settings)
         env.update(LOOPBACK_EXPORTER_ENV)
         env[c.ENV_LOCAL_ENDPOINT] = ingest.url
-        env[c.ENV_OTEL_METRIC_EXPORT_INTERVAL] = "3600000"  # the flush exports them, once
+        env[app_env.ENV_OTEL_METRIC_EXPORT_INTERVAL] = "3600000"  # the flush exports them, once
         start = datetime.now(UTC)
         proc = subprocess.run(
             [sys.executable, str(CHILD), mode, str(arg)],
@@ -97,7 +98,8 @@ def run_child(stack: str | None, mode: str, arg: float, tmp: Path) -> Run:
         end = datetime.now(UTC)
     (tmp / f"{stack}-{mode}.log").write_text(proc.stderr)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    return Run(store, json.loads(proc.stdout.strip().splitlines()[-1]), start, end, app_env)
+    measured = json.loads(proc.stdout.strip().splitlines()[-1])
+    return Run(store, measured, start, end, stack_settings)
 
 
 def slow_seconds(stack: str | None) -> float:

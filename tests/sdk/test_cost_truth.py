@@ -214,7 +214,7 @@ def test_llm_call_reports_detail_tokens_and_keeps_the_outcome_on_the_call(teleme
     assert a[c.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] == 300
     assert a[c.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] == 150
     assert "'acme-claude-2026-01-01'" in a[c.ATTR_UNPRICED_REASON]
-    assert call._call.priced.unpriced and call._call.cost_usd is None
+    assert call._call.recorded().priced.unpriced and call._call.cost_usd is None
     llm_insights.configure(
         "svc",
         prices={"unit": "per 1M tokens", "models": {"acme-claude": {
@@ -226,7 +226,7 @@ def test_llm_call_reports_detail_tokens_and_keeps_the_outcome_on_the_call(teleme
             1000, 200, cached_input_tokens=100, cache_creation_input_tokens=300,
             reasoning_output_tokens=150, output_image_tokens=50,
         )  # fmt: skip
-    priced = call._call.priced
+    priced = call._call.recorded().priced
     assert priced.partial and "50 output_image tokens" in priced.unpriced_reason
     assert call._call.cost_usd == pytest.approx(
         (600 * 3 + 100 * 0.3 + 300 * 3.75 + 150 * 15) / 1e6  # the image tokens: no rate

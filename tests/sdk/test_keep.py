@@ -9,7 +9,7 @@ from typing import Any
 
 import llm_insights
 import pytest
-from llm_insights import _config, _keep, _span_metrics
+from llm_insights import _config, _keep, _sampler
 from llm_insights import contract as c
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, ParentBased
 from opentelemetry.trace import SpanKind, Status, StatusCode
@@ -31,7 +31,7 @@ def _dropping_sampler() -> Any:
 
 def _pipeline(sampler: Any) -> Telemetry:
     """As configure() wires it: the GenAI processor before the exporter, the sampler wrapped."""
-    return Telemetry(genai=True, sampler=_span_metrics.record_genai_spans(sampler))
+    return Telemetry(genai=True, sampler=_sampler.record_genai_spans(sampler))
 
 
 @pytest.fixture

@@ -22,7 +22,8 @@ from . import contract as c
 from ._guard import report
 from ._metrics import views as contract_views
 from ._quality import HALLUCINATION_PATTERNS, REFUSAL_PATTERNS, compile_patterns
-from ._span_metrics import foreign_metric_views, install_sampler, span_processor
+from ._sampler import install_sampler
+from ._span_metrics import foreign_metric_views, span_processor
 
 logger = logging.getLogger("llm_insights")
 

@@ -40,8 +40,8 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from . import _errors, _state
 from . import _semconv_compat as sc
-from . import _state
 from . import contract as c
 from ._guard import report
 
@@ -54,7 +54,8 @@ _WINDOW_S = 60.0
 _MAX_KEYS = 256  # distinct (reason, model) keys within a minute; the rest share one key
 _MAX_PENDING_PARENTS = 4_096  # parents of kept spans still open (oldest forgotten first)
 _ERROR_NAMES = tuple(sc.NAMES[sc.ERROR_TYPE])
-_NAME_OF = {"tool": c.GEN_AI_TOOL_NAME, "agent": c.GEN_AI_AGENT_NAME}  # what the cap counts per
+# what the cap counts per, besides the model of a call
+_NAME_OF = {sc.GROUP_TOOL: c.GEN_AI_TOOL_NAME, sc.GROUP_AGENT: c.GEN_AI_AGENT_NAME}
 
 
 class Policy:
@@ -176,14 +177,6 @@ def reset() -> None:
         _kept_under.clear()
 
 
-def _group(operation: str) -> str | None:
-    if operation in sc.INFERENCE_OPERATIONS:
-        return "inference"
-    if operation == c.OPERATION_EXECUTE_TOOL:
-        return "tool"
-    return "agent" if operation == c.OPERATION_INVOKE_AGENT else None
-
-
 def _failed(attrs: Mapping[str, Any], status: Any) -> bool:
     """An error status or an error.type (any release's name): cheap, read on every span."""
     code = getattr(getattr(status, "status_code", None), "value", None)
@@ -192,7 +185,7 @@ def _failed(attrs: Mapping[str, Any], status: Any) -> bool:
 
 def _slow(group: str | None, span: Any) -> bool:
     start, end = span.start_time, span.end_time
-    timed = group == "inference" and isinstance(start, int) and isinstance(end, int)
+    timed = group == sc.GROUP_INFERENCE and isinstance(start, int) and isinstance(end, int)
     return timed and (end - start) / 1e9 > policy.slow_seconds
 
 
@@ -205,7 +198,7 @@ def on_end(span: Any) -> None:
             return  # exported anyway (or nothing to export)
         attrs = span.attributes or {}
         op = sc.operation_of(attrs)
-        group = _group(op) if op is not None else None
+        group = sc.group_of(op)
         if group is None:
             return
         child_reason = None
@@ -228,14 +221,13 @@ def on_end(span: Any) -> None:
 def _keep_or_count(
     span: Any, ctx: Any, attrs: Mapping[str, Any], op: str, group: str, kept_for: str
 ) -> None:
-    f = sc.read(attrs)
     reason = kept_for
-    if kept_for == c.KEPT_FOR_ERROR:
-        error = f.get(sc.ERROR_TYPE)
-        reason = error if isinstance(error, str) and error else c.ERROR_TYPE_OTHER
-    model = f.get(sc.REQUEST_MODEL)
+    if kept_for == c.KEPT_FOR_ERROR:  # as the call's metrics name it (its HTTP status, ...)
+        error = _errors.error_type_of_span(attrs, span.status, span.events)
+        reason = error or c.ERROR_TYPE_OTHER
+    model = sc.read(attrs).get(sc.REQUEST_MODEL)
     names = {key: attrs.get(key) for key in (c.GEN_AI_TOOL_NAME, c.GEN_AI_AGENT_NAME)}
-    subject = model if group == "inference" else names.get(_NAME_OF.get(group, ""))
+    subject = model if group == sc.GROUP_INFERENCE else names.get(_NAME_OF.get(group, ""))
     subject = subject if isinstance(subject, str) and subject else span.name
     if not limiter.admit((reason, subject), policy.per_minute):
         dims: dict[str, Any] = {c.ATTR_KEPT_FOR: kept_for, c.GEN_AI_OPERATION_NAME: op}
