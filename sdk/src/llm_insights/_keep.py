@@ -33,6 +33,7 @@ turns into the envelope's ``sampleRate`` (``export/trace/_exporter.py``:
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -68,27 +69,6 @@ class Policy:
         self.slow_seconds = slow_seconds
 
 
-def _env_number(name: str, parse: Callable[[str], Any], ok: Callable[[Any], bool]) -> Any:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        value = parse(raw)
-    except ValueError:
-        value = None
-    if value is None or not ok(value):
-        import logging
-
-        logging.getLogger("llm_insights").warning(
-            "llm_insights: %s=%r is not allowed (%s); the default is used",
-            name,
-            raw,
-            "a whole number >= 0" if parse is int else "a number of seconds > 0",
-        )
-        return None
-    return value
-
-
 def _per_minute_ok(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool) and v >= 0
 
@@ -97,27 +77,50 @@ def _seconds_ok(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 and v != float("inf")
 
 
+# configure() argument -> (environment variable, parse, check, what is allowed, default)
+_SETTINGS: dict[str, tuple[str, Callable[[str], Any], Callable[[Any], bool], str, Any]] = {
+    "keep_per_minute": (
+        c.ENV_KEEP_PER_MINUTE, int, _per_minute_ok,
+        "a whole number >= 0 (kept spans per minute per reason and model; 0 keeps none)",
+        c.DEFAULT_KEEP_PER_MINUTE,
+    ),
+    "keep_slow_seconds": (
+        c.ENV_KEEP_SLOW_SECONDS, float, _seconds_ok,
+        "a number of seconds > 0 (LLM calls longer than this are kept)",
+        c.DEFAULT_KEEP_SLOW_SECONDS,
+    ),
+}  # fmt: skip
+
+
+def _setting(name: str, value: Any) -> Any:
+    """The argument when given (ValueError naming it when not allowed), else its environment
+    variable (a bad value is logged and ignored), else the default."""
+    env, parse, ok, allowed, default = _SETTINGS[name]
+    if value is not None:
+        if not ok(value):
+            raise ValueError(f"configure({name}={value!r}): {allowed}")
+        return parse(value)
+    raw = os.environ.get(env, "").strip()
+    if not raw:
+        return default
+    try:
+        value = parse(raw)
+    except ValueError:
+        value = None
+    if value is None or not ok(value):
+        logging.getLogger("llm_insights").warning(
+            "llm_insights: %s=%r is not allowed (%s); the default is used", env, raw, allowed
+        )
+        return default
+    return value
+
+
 def policy_from(per_minute: Any = None, slow_seconds: Any = None) -> Policy:
     """The policy of ``configure(keep_per_minute=, keep_slow_seconds=)``: an argument wins, then
     ``LLM_INSIGHTS_KEEP_PER_MINUTE`` / ``LLM_INSIGHTS_KEEP_SLOW_SECONDS``, then the defaults.
     Raises ValueError naming the argument and what is allowed."""
-    if per_minute is None:
-        per_minute = _env_number(c.ENV_KEEP_PER_MINUTE, int, _per_minute_ok)
-    elif not _per_minute_ok(per_minute):
-        raise ValueError(
-            f"configure(keep_per_minute={per_minute!r}): a whole number >= 0 "
-            "(kept spans per minute per reason and model; 0 keeps none)"
-        )
-    if slow_seconds is None:
-        slow_seconds = _env_number(c.ENV_KEEP_SLOW_SECONDS, float, _seconds_ok)
-    elif not _seconds_ok(slow_seconds):
-        raise ValueError(
-            f"configure(keep_slow_seconds={slow_seconds!r}): a number of seconds > 0 "
-            "(LLM calls longer than this are kept)"
-        )
     return Policy(
-        c.DEFAULT_KEEP_PER_MINUTE if per_minute is None else per_minute,
-        c.DEFAULT_KEEP_SLOW_SECONDS if slow_seconds is None else float(slow_seconds),
+        _setting("keep_per_minute", per_minute), _setting("keep_slow_seconds", slow_seconds)
     )
 
 
