@@ -14,6 +14,8 @@ What keeping failed and slow spans (``_keep``) costs, same sampler:
 
 - ``recorded_no_keep``: ``recorded`` with the keep decision switched off — ``recorded`` minus
   this is what the decision costs each call when nothing fails;
+- ``failing_no_keep``: every call fails (``error.type`` 500, error status), the keep decision
+  switched off — the baseline of the two below (a failed call's metrics differ from a good one's);
 - ``failing_capped``: every call fails (``error.type`` 500, error status), the stack default cap
   (30 per minute per reason and model): a few are kept, the rest counted in
   ``llm_insights.kept.dropped``;
@@ -76,22 +78,26 @@ def measure(config: str, spans: int) -> float:
     tp = _provider(config)
     _state.use_providers(tp, meters)
     _keep.reset()
-    _keep.on_end = (lambda span: None) if config == "recorded_no_keep" else _KEEP_ON_END
+    _keep.on_end = (lambda span: None) if config.endswith("no_keep") else _KEEP_ON_END
     if config == "failing_kept":
         _keep.configure(per_minute=10**9)
     failing = config.startswith("failing")
     end = {**END, **FAILED} if failing else END
     error = Status(StatusCode.ERROR) if failing else None
     tracer = tp.get_tracer("opentelemetry.instrumentation.genai.openai")
-    t0 = time.process_time()
-    for _ in range(spans):
-        span = tracer.start_span("chat gpt-4o", attributes=START)
-        span.set_attributes(end)
-        if error is not None:
-            span.set_status(error)
-        span.end()
-    reader.collect()  # the tally's hand-over is part of the cost
-    return (time.process_time() - t0) / spans
+    try:
+        t0 = time.process_time()
+        for _ in range(spans):
+            span = tracer.start_span("chat gpt-4o", attributes=START)
+            span.set_attributes(end)
+            if error is not None:
+                span.set_status(error)
+            span.end()
+        reader.collect()  # the tally's hand-over is part of the cost
+        return (time.process_time() - t0) / spans
+    finally:
+        _keep.on_end = _KEEP_ON_END
+        _keep.reset()
 
 
 CONFIGS = (
@@ -99,6 +105,7 @@ CONFIGS = (
     "recorded",
     "sampled",
     "recorded_no_keep",
+    "failing_no_keep",
     "failing_capped",
     "failing_kept",
 )
@@ -135,8 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     for label, more, less in (
         ("added per call the sampler drops", "recorded", "dropped"),
         ("keep decision, nothing failing", "recorded", "recorded_no_keep"),
-        ("keeping, 100 % failing (capped)", "failing_capped", "recorded_no_keep"),
-        ("keeping, 100 % failing (all kept)", "failing_kept", "recorded_no_keep"),
+        ("keeping, 100 % failing (capped)", "failing_capped", "failing_no_keep"),
+        ("keeping, 100 % failing (all kept)", "failing_kept", "failing_no_keep"),
     ):
         print(f"{label}: {(med[more] - med[less]) * 1e6:.1f} µs")
     return 0
