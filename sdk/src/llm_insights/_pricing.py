@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _cost, _state
+from . import _cost, _price_table, _state
 from ._cost import Deployment, Priced, Usage
 
 __all__ = ["USD_DIGITS", "Deployment", "Priced", "Usage", "deployment_entry", "price", "run_cost"]
@@ -37,7 +37,7 @@ def price(call: Any) -> Priced:
     its deployment's rates."""
     s = _state.settings
     if s.prices is None:
-        s.prices = _cost.load()
+        s.prices = _price_table.load()
     provider = call.provider
     return _cost.price_call(
         s.prices,

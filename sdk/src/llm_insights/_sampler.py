@@ -4,9 +4,10 @@ The span processor (``_span_metrics``) counts every GenAI call from its span, so
 every GenAI span, sampled or not. :class:`GenAIRecordingSampler` wraps the provider's sampler:
 a DROP of a GenAI span becomes RECORD_ONLY (recorded, so the processor sees it; not sampled, so
 the exporting processor never exports it), and a span under a local parent that was not sampled
-is never sampled (GenAI ones are recorded only), even where the Azure samplers would follow the
-parent's recorded sample rate (``azure/monitor/opentelemetry/exporter/export/trace/_utils.py``,
-``parent_context_sampling``): the trace's decision holds for all of it.
+is never sampled (GenAI ones, and every span under a recorded one, are recorded only), even
+where the Azure samplers would follow the parent's recorded sample rate
+(``azure/monitor/opentelemetry/exporter/export/trace/_utils.py``, ``parent_context_sampling``):
+the trace's decision holds for all of it.
 
 A span is GenAI at start by its attributes (``gen_ai.operation.name``) or, when it starts
 without them, by its name: the conventions name GenAI spans ``{operation} {target}``
@@ -49,23 +50,28 @@ class GenAIRecordingSampler(Sampler):
         links: Sequence[Any] | None = None,
         trace_state: Any = None,
     ) -> SamplingResult:
-        genai = is_genai_at_start(name, attributes)
+        # GenAI spans, and every span under a recorded local one, are recorded: a framework's
+        # non-GenAI spans between an agent and its calls link them for the span processor
+        record = is_genai_at_start(name, attributes)
         try:
-            parent = get_current_span(parent_context).get_span_context()
-            if parent.is_valid and not parent.is_remote and not parent.trace_flags.sampled:
-                # the trace was not sampled: none of it is exported (Azure's samplers would
-                # sample a child of a recorded parent at the parent's rate)
-                return SamplingResult(
-                    Decision.RECORD_ONLY if genai else Decision.DROP,
-                    attributes if genai else None,
-                    parent.trace_state,
-                )
+            parent_span = get_current_span(parent_context)
+            parent = parent_span.get_span_context()
+            if parent.is_valid and not parent.is_remote:
+                record = record or parent_span.is_recording()
+                if not parent.trace_flags.sampled:
+                    # the trace was not sampled: none of it is exported (Azure's samplers would
+                    # sample a child of a recorded parent at the parent's rate)
+                    return SamplingResult(
+                        Decision.RECORD_ONLY if record else Decision.DROP,
+                        attributes if record else None,
+                        parent.trace_state,
+                    )
         except Exception as exc:
             report("span_metrics.sampler", exc)
         result = self.inner.should_sample(
             parent_context, trace_id, name, kind, attributes, links, trace_state
         )
-        if genai and result.decision == Decision.DROP:
+        if record and result.decision == Decision.DROP:
             merged = {**(attributes or {}), **(result.attributes or {})}
             return SamplingResult(Decision.RECORD_ONLY, merged, result.trace_state)
         return result
