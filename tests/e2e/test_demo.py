@@ -88,6 +88,8 @@ def test_telemetry_env_defaults_without_stack_settings(tmp_path: Path) -> None:
     env = kit_parts.telemetry_env(RenderContext(config_file=str(stack_file)))
     assert env == {
         "LLM_INSIGHTS_ENVIRONMENT": "dev",
+        "LLM_INSIGHTS_KEEP_PER_MINUTE": "30",
+        "LLM_INSIGHTS_KEEP_SLOW_SECONDS": "5",
         "OTEL_RESOURCE_ATTRIBUTES": "deployment.environment.name=dev",
         "OTEL_SERVICE_NAME": kit_parts.DEFAULT_SERVICE_NAME,
         "OTEL_TRACES_SAMPLER": "microsoft.rate_limited",

@@ -170,6 +170,10 @@ def test_panels_return_the_truth(
         # the drill-down lists show each call once (the peer's span of it is counted elsewhere)
         assert len(query("llm-overview", "slowest-calls")) == CALLS
         assert len(query("llm-overview", "failed-calls")) == ERRORS
+    # every failed call is listed whatever the sampler dropped (a kept span stands for itself)
+    failed = query("llm-overview", "failed-calls")
+    assert sorted(r["error_type"] for r in failed) == ["429", "500"]
+    assert all(r["represents_calls"] == 1 for r in failed if r["kept_for"])
     # whole traces only: no exported span's parent is a span that was recorded but not exported
     deps = store.query(f"{c.TABLE_LLM_SPANS} | project id, operation_ParentId").to_dicts()
     ids = {d["id"] for d in deps}

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import _cost, _evaluation, _offload, _price_table, _state
+from . import _cost, _evaluation, _keep, _offload, _price_table, _state
 from . import contract as c
 from ._guard import report
 from ._metrics import views as contract_views
@@ -176,11 +176,17 @@ class Options:
     hallucination_patterns: Iterable[str] | None = None
     chunk_metrics: bool | None = None
     deployments: Any = None
+    keep_per_minute: int | None = None
+    keep_slow_seconds: float | None = None
     azure_monitor: Mapping[str, Any] = field(default_factory=dict)  # the distro's own options
 
 
 def _apply_settings(o: Options) -> None:
     """The SDK's own settings from *o* (applied at every ``configure()`` call)."""
+    try:  # failed and slow spans kept whatever the sampler decided (see _keep)
+        _keep.configure(o.keep_per_minute, o.keep_slow_seconds)
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from exc
     s = _state.settings
     s.capture_content = _capture_mode(o.capture_content)
     s.chunk_metrics = _chunk_metrics(o.chunk_metrics)
@@ -237,6 +243,8 @@ def configure(
     hallucination_patterns: Iterable[str] | None = None,
     chunk_metrics: bool | None = None,
     deployments: Any = None,
+    keep_per_minute: int | None = None,
+    keep_slow_seconds: float | None = None,
     **azure_monitor_options: Any,
 ) -> bool:
     """Set up telemetry export; True when telemetry is exported. See ``sdk/README.md``."""
@@ -247,7 +255,8 @@ def configure(
         prices=prices, strict=strict, local_endpoint=local_endpoint,
         sampling_ratio=sampling_ratio, traces_per_second=traces_per_second,
         refusal_patterns=refusal_patterns, hallucination_patterns=hallucination_patterns,
-        chunk_metrics=chunk_metrics, deployments=deployments, azure_monitor=azure_monitor_options,
+        chunk_metrics=chunk_metrics, deployments=deployments, keep_per_minute=keep_per_minute,
+        keep_slow_seconds=keep_slow_seconds, azure_monitor=azure_monitor_options,
     )  # fmt: skip
     return _configure(o)
 

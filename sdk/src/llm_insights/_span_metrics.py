@@ -47,7 +47,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from . import _agent, _errors, _offload, _record
+from . import _agent, _errors, _keep, _offload, _record
 from . import _semconv_compat as sc
 from . import contract as c
 from ._guard import report
@@ -191,6 +191,7 @@ class GenAISpanMetrics:
         return None
 
     def on_end(self, span: Any) -> None:
+        _keep.on_end(span)  # first: the processors after this one export what it keeps
         try:
             in_flight = sys.exc_info()[1]  # the exception ending the span, if it is propagating
             with self._lock:

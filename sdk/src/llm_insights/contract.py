@@ -162,6 +162,9 @@ ATTR_AGENT_TOOL_CALLS = f"{NS}.agent.tool_calls"
 # input + output tokens; absent when a call's usage is unknown
 ATTR_AGENT_TOKENS = f"{NS}.agent.tokens"
 ATTR_AGENT_COST = f"{NS}.agent.cost"  # USD; absent when a call's cost is unknown (never 0)
+# Kept spans: "error" | "slow", only on a span the head sampler dropped and the kit kept (failed,
+# or slower than the slow threshold; see _keep): span panels tell kept from head-sampled spans
+ATTR_KEPT_FOR = f"{NS}.kept_for"
 # Everything else
 ATTR_TENANT_ID = f"{NS}.tenant.id"  # spans only, never a metric dimension
 ATTR_BUCKET_LE = f"{NS}.bucket.le"  # upper bound of a bucket counter's bucket ("+Inf" last)
@@ -199,6 +202,10 @@ ERROR_TYPE_OTHER = "_OTHER"
 # a Responses API response with status "failed" (HTTP 200; its error.code, when given, is used)
 ERROR_TYPE_RESPONSE_FAILED = "response_failed"
 ERROR_TYPE_THROTTLED = "429"  # a throttled call: the HTTP status, as a string
+
+# llm_insights.kept_for
+KEPT_FOR_ERROR = "error"
+KEPT_FOR_SLOW = "slow"
 FINISH_REASON_MAX_CHARS = 64  # a longer finish reason (no real one is) is cut to this
 
 # llm_insights.stream.end
@@ -538,6 +545,15 @@ EVALUATION_SCORE = MetricSpec(
     (GEN_AI_EVALUATION_NAME, GEN_AI_RESPONSE_MODEL),
     (0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1),
 )
+KEPT_DROPPED = MetricSpec(
+    f"{NS}.kept.dropped",
+    "counter",
+    "{span}",
+    "Failed or slow GenAI spans the head sampler dropped and the per-minute cap did not keep "
+    "(llm_insights.kept_for says why each would have been kept).",
+    (ATTR_KEPT_FOR, ERROR_TYPE, GEN_AI_OPERATION_NAME, GEN_AI_REQUEST_MODEL, GEN_AI_TOOL_NAME,
+     GEN_AI_AGENT_NAME),
+)  # fmt: skip
 SDK_ERRORS = MetricSpec(
     f"{NS}.sdk.errors",
     "counter",
@@ -668,6 +684,7 @@ METRICS: tuple[MetricSpec, ...] = (
     FEEDBACK_BUCKET_COUNTS,
     EVALUATION_SCORE,
     SDK_ERRORS,
+    KEPT_DROPPED,
     *AGENT_METRICS,
 )
 METRICS_BY_NAME: dict[str, MetricSpec] = {m.name: m for m in METRICS}
@@ -696,6 +713,14 @@ ENV_ENVIRONMENT = "LLM_INSIGHTS_ENVIRONMENT"  # deployment.environment when not 
 # true: record gen_ai.client.operation.time_per_output_chunk for every streamed chunk after the
 # first (off by default: each record costs the OpenTelemetry SDK ~25 µs per chunk; see README)
 ENV_CHUNK_METRICS = "LLM_INSIGHTS_CHUNK_METRICS"
+# Kept spans (_keep): at most this many per 60 s per reason (error type, or slow) and model (tool
+# or agent name for tool and agent spans), per process; the rest are counted in KEPT_DROPPED
+ENV_KEEP_PER_MINUTE = "LLM_INSIGHTS_KEEP_PER_MINUTE"
+DEFAULT_KEEP_PER_MINUTE = 30
+# an LLM call longer than this (seconds) is slow; the stacks hand the app their
+# llm-latency-p95-high threshold, and this default is that rule's (alerts/latency.yaml)
+ENV_KEEP_SLOW_SECONDS = "LLM_INSIGHTS_KEEP_SLOW_SECONDS"
+DEFAULT_KEEP_SLOW_SECONDS = 5.0
 # Azure Monitor exporter switches the SDK sets for loopback runs (demo, tests, benchmarks):
 # Microsoft's own statsbeat, SDK-stats and control-plane endpoints are not reachable there.
 ENV_STATSBEAT_DISABLED_ALL = "APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL"
