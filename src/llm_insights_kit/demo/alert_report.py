@@ -97,12 +97,14 @@ def print_alert_report(
     out.print(f"[bold]{len(fired)} of {len(rules)} rules fired after the incident:[/bold]")
     for r in fired:
         out.print(f"  [red]●[/red] {r.rule.name} (sev {r.rule.severity}, route {r.rule.route})")
-        out.print(f"      {r.why()}", markup=False, highlight=False)
+        out.print(f"      {r.why()}", markup=False, highlight=False, soft_wrap=True)
     false_alarms = [r for r in healthy if r.fired]
     if false_alarms:
         out.print("[yellow]Fired during the healthy phase:[/yellow]")
         for r in false_alarms:
-            out.print(f"  ● {r.rule.name}: {r.why()}", markup=False, highlight=False)
+            out.print(
+                f"  ● {r.rule.name}: {r.why()}", markup=False, highlight=False, soft_wrap=True
+            )
     errors = [r for r in end if r.error]
     for r in errors:
         out.print(f"[red]could not evaluate {r.rule.name}:[/red] {r.error}", highlight=False)
