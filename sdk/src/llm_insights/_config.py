@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from . import _cost, _evaluation, _offload, _state
+from . import _cost, _endpoint, _evaluation, _offload, _state
 from . import contract as c
 from ._guard import report
 from ._metrics import views as contract_views
@@ -257,6 +257,13 @@ def configure(
                         c.ENV_CONNECTION_STRING,
                     )
                 _configured = True
+                return False
+            wrong = _endpoint.problem(conn, source)
+            if wrong is not None:
+                if strict:
+                    raise ConfigurationError(wrong)
+                # not marked configured: a later configure() (endpoint started) may still export
+                logger.warning("llm_insights: %s; telemetry is not exported", wrong)
                 return False
             options = _distro_options(
                 service_name,
