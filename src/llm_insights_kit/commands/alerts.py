@@ -23,6 +23,7 @@ from ..alerts.rule_tests import (
     describe_expectation,
     run_paths,
 )
+from ..artifacts import AlertRuleSpec
 from ..errors import KitError
 from ..stack_config.files import render_context
 from ..times import cli_time, retention, time_or_before
@@ -236,23 +237,38 @@ def _eval(args: argparse.Namespace, out: TextIO) -> int:
             "no such rule; loaded: " + ", ".join(sorted(r.name for r in rules)),
         )
     results = []
+    empty: list[AlertRuleSpec] = []  # rules whose query returned no series: listed, not dropped
     with open_reader(args.db) as store:  # through `serve` when it holds the file
         for rule in sorted(rules, key=lambda r: r.name):
             if wanted and rule.name not in wanted:
                 continue
-            evaluator = RuleEvaluator(store, rule)
+            evaluator = RuleEvaluator(store, rule, volume=True)
             times = list(evaluator.schedule(since, at)) if since is not None else []
             if not times or times[-1] != at:
                 times.append(at)
-            results.extend(e for e in evaluator.run(times) if e.at == at)
+            found = [e for e in evaluator.run(times) if e.at == at]
+            results.extend(found)
+            if not found:
+                empty.append(rule)
     if args.json:
         json.dump([e.to_dict() for e in results], out, indent=2, sort_keys=True)
         out.write("\n")
     else:
         for e in results:
-            out.write(f"{'FIRING' if e.firing else 'ok    '}  {e.why}\n")
+            state = "FIRING" if e.firing else "ok    "
+            out.write(f"{state}  {e.why}\n")
+        for rule in empty:
+            off = "" if rule.enabled else " disabled (never fires)"
+            out.write(
+                f"ok      {rule.name}{off} at {at:%Y-%m-%d %H:%M}: no data: the query returned no "
+                f"series over its {rule.window_size} window\n"
+            )
         firing = sum(e.firing for e in results)
+        below = sum(e.below_minimum is not None for e in results)
+        evaluated = len({e.rule for e in results}) + len(empty)
         out.write(
-            f"{len(results)} alert instances evaluated at {at.isoformat()}: {firing} firing\n"
+            f"{evaluated} rules evaluated at {at.isoformat()}: {len(results)} alert instances, "
+            f"{firing} firing, {below} below their minimum volume; {len(empty)} rules without "
+            "data\n"
         )
     return 0

@@ -62,7 +62,7 @@ def evaluate_rules(
             advance(1)
             continue
         try:
-            result.evaluations = evaluate(store, rule, at)
+            result.evaluations = evaluate(store, rule, at, volume=True)
         except KitError as exc:
             result.error = str(exc)
         results.append(result)
