@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,11 +26,12 @@ from llm_insights_kit.local.store import LocalStore
 
 from .synthetic import populate
 from .test_preview_browser import _chromium
-from .test_serve_live import start_serve, stop_serve
+from .test_serve_live import CLI, Served, stop_serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 HOUR, MONTH = 3_600_000, 30 * 86_400_000
+URL = re.compile(r"open (http://\S+)/$")
 # What the page looks like to a reader, computed by Chromium's layout (no scripts are served:
 # this is added to a saved copy only).
 MEASURE = """<script>
@@ -60,12 +62,22 @@ document.body.appendChild(pre);
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory):
-    db = tmp_path_factory.mktemp("live") / "telemetry.duckdb"
+    # the README's store path, relative to a directory of the test's own (the pages show it)
+    home = tmp_path_factory.mktemp("live")
+    db = Path("build/local/telemetry.duckdb")
+    (home / db).parent.mkdir(parents=True)
     now = datetime.now(UTC)
-    with LocalStore(db) as store:
+    with LocalStore(home / db) as store:
         populate(store, now - timedelta(hours=36), now)
-    s = start_serve(db, "--refresh", "0")
+    process = subprocess.Popen(
+        [*CLI, "serve", "--db", str(db), "--port", "0", "--quiet", "--refresh", "0"],
+        cwd=home, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert process.stdout is not None
+    url = next((m.group(1) for line in process.stdout if (m := URL.search(line))), None)
+    s = Served(process, url or "", home / db)
     try:
+        assert url, process.stderr.read() if process.stderr else ""
         yield s
     finally:
         stop_serve(s)
