@@ -194,3 +194,20 @@ def test_every_printed_command_runs_as_printed(
     finally:
         os.killpg(serve.pid, signal.SIGTERM)
         serve.wait(timeout=30)
+
+
+def test_the_kit_command_is_spelled_so_a_shell_finds_it(tmp_path: Path, monkeypatch) -> None:
+    """Bare ``llm-insights`` only when PATH finds that same script; else the venv's path."""
+    from llm_insights_kit.invocation import kit_command
+
+    bin_dir = tmp_path / "repo" / ".venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    script = bin_dir / "llm-insights"
+    script.write_text("#!/bin/sh\n")
+    script.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(bin_dir / "python"))
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    assert kit_command(tmp_path / "repo") == ".venv/bin/llm-insights"
+    assert kit_command(tmp_path / "elsewhere") == str(script)
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin")
+    assert kit_command(tmp_path / "repo") == "llm-insights"

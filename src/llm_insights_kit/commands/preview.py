@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..errors import KitError
+from ..invocation import kit_command
 from ..local.preview import DEFAULT_OUT, render_previews
 from ..local.remote import open_reader
 from ..stack_config.files import render_context
@@ -66,10 +67,11 @@ def run(args: argparse.Namespace) -> int:
 
     time_range = time_range_from(args)
     if not args.db.is_file():
+        kit = kit_command()
         raise KitError(
             str(args.db),
-            "no local store here; run `llm-insights serve` (and an app) or `llm-insights demo` "
-            "first, or pass --db",
+            f"no local store here; run `{kit} serve` (and an app) or `make demo` first, or pass "
+            "--db",
         )
     workbooks = render_workbooks(render_context(args.stack))
     if args.workbook:
