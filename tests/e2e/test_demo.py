@@ -211,3 +211,31 @@ def test_the_kit_command_is_spelled_so_a_shell_finds_it(tmp_path: Path, monkeypa
     assert kit_command(tmp_path / "elsewhere") == str(script)
     monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin")
     assert kit_command(tmp_path / "repo") == "llm-insights"
+
+
+def test_the_summary_and_commands_print_whole(tmp_path: Path) -> None:
+    """The summary is one sentence on one line (no comma left dangling at a wrap), and each
+    command under "Where to look" is one line, as runnable as printed."""
+    import io
+    from collections import Counter
+    from datetime import UTC, datetime
+
+    from llm_insights_kit.demo.runner import DemoResult, _report
+    from llm_insights_kit.demo.workload import Outcome
+
+    stream = io.StringIO()
+    at = datetime(2026, 12, 6, 22, 55, tzinfo=UTC)
+    result = DemoResult(tmp_path / "t.duckdb", tmp_path / "app.log", at, at, at)
+    result.outcomes = {
+        name: Outcome(statuses=Counter({200: 40}))
+        for name in ("healthy", "agent-loop", "latency", "errors", "content", "unpriced")
+    }
+    _report(Display(stream, live=False), result, [], "dev")
+    out = stream.getvalue()
+    [summary] = [line for line in out.splitlines() if line.startswith("Drove")]
+    assert summary.endswith("(healthy 40, agent-loop 40, latency 40, errors 40, content 40, "
+                            "unpriced 40).")  # fmt: skip
+    assert not re.search(r",\s*$", out, re.M)  # no line ends in a comma
+    commands = _printed_commands(out)
+    assert commands["alert rule tests"].endswith("llm-insights alerts test --stack dev")
+    assert commands["live pages"].endswith(f"serve --stack dev --db {tmp_path / 't.duckdb'}")
