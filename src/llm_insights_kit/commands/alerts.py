@@ -67,7 +67,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--since",
         metavar="TIME",
         help="replay evaluations from this time (ISO 8601, or a duration before --at such as "
-        "1h) so fired/resolved state and mutes are carried",
+        "1h30m; at most the stack's workspace retention) so fired/resolved state and mutes are "
+        "carried",
     )
     ev.add_argument(
         "--rule", action="append", dest="rule_names", metavar="NAME", help="only this rule"
