@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from .errors import KitError
 
@@ -123,17 +122,3 @@ def check_range(start: datetime, end: datetime, option: str, *, longest: timedel
             f"{format_short_duration(end - start)}: longer than {format_short_duration(longest)}, "
             "the stack's workspace retention (workspace.retentionInDays)",
         )
-
-
-def retention(stack: str | None, stack_file: Path | None = None) -> timedelta:
-    """The stack's workspace retention (the kit's default without a stack)."""
-    from .stack_config.files import load_stack
-    from .stack_config.schema import KEYS_BY_NAME
-
-    settings = load_stack(stack, stack_file)
-    days = (
-        KEYS_BY_NAME["workspace.retentionInDays"].default
-        if settings is None
-        else settings.workspace.retention_in_days
-    )
-    return timedelta(days=int(days))

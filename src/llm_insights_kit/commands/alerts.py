@@ -25,8 +25,8 @@ from ..alerts.rule_tests import (
 )
 from ..artifacts import AlertRuleSpec
 from ..errors import KitError
-from ..stack_config.files import render_context
-from ..times import cli_time, retention, time_or_before
+from ..stack_config.files import render_context, workspace_retention
+from ..times import cli_time, time_or_before
 
 HELP = (
     "Unit-test alert rules on synthetic telemetry (test) or evaluate them on a local store (eval)."
@@ -226,7 +226,7 @@ def _eval(args: argparse.Namespace, out: TextIO) -> int:
     at = cli_time(args.at, "--at")
     since = None
     if args.since:
-        longest = retention(args.stack, args.stack_file)
+        longest = workspace_retention(args.stack, args.stack_file)
         since = time_or_before(args.since, "--since", at, longest=longest)
     ctx = render_context(args.stack, args.stack_file)
     rules = default_loader(ctx, args.rules)

@@ -16,8 +16,8 @@ from ..errors import KitError
 from ..invocation import kit_command
 from ..local.preview import DEFAULT_OUT, render_previews
 from ..local.remote import open_reader
-from ..stack_config.files import render_context
-from ..times import check_range, cli_duration, cli_time, retention
+from ..stack_config.files import render_context, workspace_retention
+from ..times import check_range, cli_duration, cli_time
 from .serve import DEFAULT_DB
 
 HELP = "Render every workbook of a stack against the local store as static HTML previews."
@@ -47,7 +47,7 @@ def time_range_from(args: argparse.Namespace) -> tuple[datetime, datetime] | Non
     stack's workspace retention long."""
     if args.last and args.start:
         raise KitError("--last", "give either --last or --from/--to, not both")
-    longest = retention(args.stack)
+    longest = workspace_retention(args.stack)
     end = cli_time(args.end, "--to") if args.end else None
     if args.last:
         end = end or datetime.now(UTC)
