@@ -3,6 +3,7 @@ each is reachable from the command line (header, model name, --default, --script
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -126,3 +127,13 @@ def test_starts_as_documented() -> None:
     finally:
         os.kill(proc.pid, signal.SIGINT)
         assert proc.wait(timeout=30) == 0
+
+
+def test_tool_calls_on_the_responses_api() -> None:
+    args = parser().parse_args(["--port", "0"])
+    with build(args) as srv:
+        r = _client(srv).responses.create(model="standin-tool_calls", input="how much?")
+        [call] = [item for item in r.output if item.type == "function_call"]
+        assert call.name == "lookup_drug_price" and json.loads(call.arguments) == {
+            "drug": "ibuprofen"
+        }

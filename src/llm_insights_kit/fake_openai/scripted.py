@@ -126,7 +126,7 @@ SCENARIO_HELP: dict[str, str] = {
     "content_filter_prompt": "Azure's 400 content_filter: the prompt was filtered (violence high)",
     "content_filter_completion": "200 cut short: finish_reason content_filter (violence medium)",
     "filter_low": "200 with low-severity (unfiltered) prompt and completion filter results",
-    "tool_calls": "a tool call (lookup_drug_price) with finish_reason tool_calls (not streamed)",
+    "tool_calls": "a tool call (lookup_drug_price): chat (not streamed) and the Responses API",
     "reasoning_cached": "usage with 1024 cached input tokens and 256 reasoning tokens",
     "served_model": "answers as gpt-4o-mini-2024-07-18 whatever model was asked for",
     "refusal": "a refusal (I'm sorry, but I can't help with that request.)",
