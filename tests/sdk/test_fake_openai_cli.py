@@ -137,3 +137,9 @@ def test_tool_calls_on_the_responses_api() -> None:
         assert call.name == "lookup_drug_price" and json.loads(call.arguments) == {
             "drug": "ibuprofen"
         }
+
+
+def test_the_docs_list_every_scenario_as_help_does() -> None:
+    doc = (ROOT / "docs" / "fake-openai.md").read_text(encoding="utf-8")
+    for name, text in SCENARIO_HELP.items():
+        assert f"| `{name}` | {text} |" in doc, name
