@@ -122,3 +122,13 @@ def test_live_index_shows_below_minimum(rules, store: Path) -> None:
         page = site.index_html(now=AT)
     row = page.split('data-rule="llm-agent-failure-rate"', 1)[1].split("</tr>", 1)[0]
     assert '<td class="num">below minimum (8 of 10 runs)</td>' in row
+
+
+def test_the_demo_report_says_below_minimum(rules, store: Path) -> None:
+    from llm_insights_kit.demo.alert_report import evaluate_rules
+
+    with LocalStore(store, read_only=True) as s:
+        results = {r.rule.name: r for r in evaluate_rules(s, list(rules.values()), AT)}
+    assert results["llm-agent-failure-rate"].state == "below minimum (8 of 10 runs)"
+    assert results["llm-error-rate-high"].state == "no data"
+    assert results["llm-cost-spike"].state == "disabled"

@@ -34,7 +34,14 @@ class RuleResult:
             return "error"
         if not self.rule.enabled:
             return "disabled"
-        return "FIRED" if self.fired else "ok"
+        if self.fired:
+            return "FIRED"
+        if not self.evaluations:
+            return "no data"
+        if all(e.value is None for e in self.evaluations):  # say why there is no value
+            below = [e.below_minimum for e in self.evaluations if e.below_minimum]
+            return below[0] if len(below) == 1 else "below minimum" if below else "no data"
+        return "ok"
 
     def why(self) -> str:
         if self.error:
