@@ -146,7 +146,7 @@ def _printed_commands(out: str) -> dict[str, str]:
     for line in section.splitlines():
         match = re.match(r"  (re-render|evaluate alerts|alert rule tests|live pages)\s+(.+)$", line)
         if match:
-            commands[match.group(1)] = match.group(2).split("   then open ")[0]
+            commands[match.group(1)] = match.group(2)
     return commands
 
 
@@ -175,8 +175,11 @@ def test_every_printed_command_runs_as_printed(
         assert "Traceback" not in run.stderr
     # serve runs until stopped: started as printed (but on an ephemeral port, as every test
     # server here), asked for its index page, then stopped.
+    # the whole line, its comment too; the port option goes before the comment
+    command, comment = commands["live pages"].split("  # ")
+    assert comment.startswith("then open http://127.0.0.1:5318/")
     serve = subprocess.Popen(
-        commands["live pages"] + " --port 0 --quiet", shell=True, cwd=ROOT, env=env,
+        f"{command} --port 0 --quiet  # {comment}", shell=True, cwd=ROOT, env=env,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
     )  # fmt: skip
     try:
@@ -238,4 +241,4 @@ def test_the_summary_and_commands_print_whole(tmp_path: Path) -> None:
     assert not re.search(r",\s*$", out, re.M)  # no line ends in a comma
     commands = _printed_commands(out)
     assert commands["alert rule tests"].endswith("llm-insights alerts test --stack dev")
-    assert commands["live pages"].endswith(f"serve --stack dev --db {tmp_path / 't.duckdb'}")
+    assert f"serve --stack dev --db {tmp_path / 't.duckdb'}  # then open" in commands["live pages"]

@@ -264,7 +264,8 @@ def _report(display: Display, result: DemoResult, rules: list[AlertRuleSpec], st
 
 
 def where_to_look(stack: str, store_path: Path) -> list[tuple[str, str]]:
-    """The commands the demo prints, each runnable as printed from the working directory."""
+    """The commands the demo prints, each runnable as printed from the working directory (a
+    note after a command is a shell comment)."""
     from ..commands.serve import DEFAULT_PORT
 
     kit = kit_command()
@@ -276,7 +277,7 @@ def where_to_look(stack: str, store_path: Path) -> list[tuple[str, str]]:
         # The demo ends by itself (CI, tests); the live pages come from `serve` on the same store.
         (
             "live pages",
-            f"{kit} serve --stack {stack} --db {db}   then open http://127.0.0.1:{DEFAULT_PORT}/",
+            f"{kit} serve --stack {stack} --db {db}  # then open http://127.0.0.1:{DEFAULT_PORT}/",
         ),
     ]
 
