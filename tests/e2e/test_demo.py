@@ -132,6 +132,9 @@ def test_demo_runs_end_to_end(demo_run: tuple[subprocess.CompletedProcess, Path]
     fired = set(re.findall(r"● (\S+) \(sev", out))
     assert set(INCIDENT_RULES) <= fired, out[-3000:]
     assert "Fired during the healthy phase" not in out
+    # It ends with `llm-insights check --local` on its store: every panel ran, every rule was
+    # evaluated, the required telemetry arrived.
+    assert "check passed" in out, out[-3000:]
     assert (tmp_path / "preview" / "index.html").is_file()
     assert (tmp_path / "telemetry.duckdb").is_file()
     # The summary names every phase on one line, closed by a full stop (no dangling comma).

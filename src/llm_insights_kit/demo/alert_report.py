@@ -10,7 +10,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from ..alerts.evaluator import AlertDecision, evaluate
+from ..alerts.evaluator import AlertDecision, evaluate, rule_state
 from ..artifacts import AlertRuleSpec
 from ..errors import KitError
 
@@ -30,18 +30,8 @@ class RuleResult:
 
     @property
     def state(self) -> str:
-        if self.error:
-            return "error"
-        if not self.rule.enabled:
-            return "disabled"
-        if self.fired:
-            return "FIRED"
-        if not self.evaluations:
-            return "no data"
-        if all(e.value is None for e in self.evaluations):  # say why there is no value
-            below = [e.below_minimum for e in self.evaluations if e.below_minimum]
-            return below[0] if len(below) == 1 else "below minimum" if below else "no data"
-        return "ok"
+        state = rule_state(self.rule, self.evaluations, self.error or "")
+        return state if state != "ok" else _no_value(self.evaluations) or state
 
     def why(self) -> str:
         if self.error:
@@ -52,6 +42,17 @@ class RuleResult:
         return "; ".join(e.why for e in shown[:3]) + (
             f" (+{len(shown) - 3} more series)" if len(shown) > 3 else ""
         )
+
+
+def _no_value(evaluations: Sequence[AlertDecision]) -> str:
+    """Why a rule that did not fire has no value: ``no data`` or ``below minimum (8 of 10
+    runs)``; empty when some series has a value."""
+    if not evaluations:
+        return "no data"
+    if any(e.value is not None for e in evaluations):
+        return ""
+    below = [e.below_minimum for e in evaluations if e.below_minimum]
+    return below[0] if len(below) == 1 else "below minimum" if below else "no data"
 
 
 def evaluate_rules(

@@ -26,6 +26,7 @@ from typing import Any
 from llm_insights import contract
 
 from ..artifacts import AlertRuleSpec, RenderContext
+from ..check import CheckReport, print_report
 from ..errors import KitError
 from ..fake_openai.server import FakeOpenAI
 from ..fsutil import ensure_dir
@@ -52,6 +53,7 @@ from .workload import (
 )
 
 DEMO_DIR = BUILD_DIR / "demo"
+DEMO_STORE = "telemetry.duckdb"  # in the --out directory
 PREVIEW_DIR = BUILD_DIR / "preview"
 # Panels a minutes-long demo cannot fill, and why.
 EMPTY_WHY = {
@@ -84,6 +86,7 @@ class DemoResult:
     preview_index: Path | None = None
     preview_counts: dict[str, int] = field(default_factory=dict)
     preview_empty: list[str] = field(default_factory=list)
+    check: CheckReport | None = None
     wall_seconds: float = 0.0
 
 
@@ -156,7 +159,7 @@ def run_demo(
     ctx = render_context(stack)
     rules = kit_parts.load_alert_rules(ctx)
     phases = demo_phases(scale=scale)
-    store_path = out_dir / "telemetry.duckdb"
+    store_path = out_dir / DEMO_STORE
     # build/demo -> build/preview (what `llm-insights preview` writes); elsewhere: <out>/preview
     preview_dir = PREVIEW_DIR if out_dir == DEMO_DIR else out_dir / "preview"
     app_log = out_dir / "app.log"
@@ -212,8 +215,13 @@ def run_demo(
                 if panel.state == "empty"
             ]
             s.note(", ".join(f"{v} {k}" for k, v in result.preview_counts.items()))
+    with display.step("llm-insights check --local (what a deployed stack is checked for)") as s:
+        result.check = kit_parts.check_store(ctx, store_path, rules, preview if previews else None)
+        s.note(f"{result.check.queries} queries")
     result.wall_seconds = time.monotonic() - t0
     _report(display, result, rules, stack)
+    display.console.print()
+    print_report(display.console, result.check)  # the checks a deployed stack gets, same code
     return result
 
 
