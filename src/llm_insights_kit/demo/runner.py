@@ -32,6 +32,7 @@ from ..check import CheckReport, print_report
 from ..errors import KitError
 from ..fake_openai.server import FakeOpenAI
 from ..fsutil import ensure_dir
+from ..invocation import kit_command, shell_path
 from ..local.envelopes import parse_time
 from ..local.ingest import LOCAL_ENDPOINT_ENV, LOOPBACK_EXPORTER_ENV, IngestServer
 from ..local.store import LocalStore
@@ -243,10 +244,12 @@ def _report(display: Display, result: DemoResult, rules: list[AlertRuleSpec], st
     out = display.console
     out.print()
     total = sum(o.total for o in result.outcomes.values())
+    phases = ", ".join(f"{name} {o.total}" for name, o in result.outcomes.items())
     out.print(
-        f"Drove {total} requests "
-        + ", ".join(f"{name} {o.total}" for name, o in result.outcomes.items())
-        + f", {result.started:%H:%M:%S}-{result.ended:%H:%M:%S} UTC."
+        f"Drove {total} requests from {result.started:%H:%M:%S} to {result.ended:%H:%M:%S} UTC "
+        f"({phases}).",
+        highlight=False,
+        soft_wrap=True,
     )
     print_alert_report(out, rules, result.healthy_alerts, result.end_alerts, result)
     rel = _relative
@@ -261,23 +264,32 @@ def _report(display: Display, result: DemoResult, rules: list[AlertRuleSpec], st
             f"{counts.get('error', 0)} failed)"
         )
         for name in result.preview_empty:
-            out.print(f"      empty: {name}{EMPTY_WHY.get(name, '')}", highlight=False)
+            out.print(
+                f"      empty: {name}{EMPTY_WHY.get(name, '')}", highlight=False, soft_wrap=True
+            )
     out.print(f"  app log           {rel(result.app_log)}")
-    db = rel(result.store_path)
-    out.print(f"  re-render         llm-insights preview --stack {stack} --db {db}")
-    out.print(f"  evaluate alerts   llm-insights alerts eval --stack {stack} --db {db}")
-    out.print(f"  alert rule tests  llm-insights alerts test --stack {stack}")
-    # The demo ends by itself (CI, tests); the live pages come from `serve` on the same store.
+    for label, command in where_to_look(stack, result.store_path):
+        out.print(f"  {label:<17} {command}", highlight=False, soft_wrap=True, markup=False)
+    out.print(f"Finished in {result.wall_seconds:.0f} s.")
+
+
+def where_to_look(stack: str, store_path: Path) -> list[tuple[str, str]]:
+    """The commands the demo prints, each runnable as printed from the working directory (a
+    note after a command is a shell comment)."""
     from ..commands.serve import DEFAULT_PORT
 
-    out.print(
-        f"  live pages        llm-insights serve --stack {stack} --db {db}, then open "
-        f"http://127.0.0.1:{DEFAULT_PORT}/ (workbooks and alert states, updated as your app's "
-        "calls arrive)",
-        highlight=False,
-        soft_wrap=True,
-    )
-    out.print(f"Finished in {result.wall_seconds:.0f} s.")
+    kit = kit_command()
+    db = shell_path(store_path)
+    return [
+        ("re-render", f"{kit} preview --stack {stack} --db {db}"),
+        ("evaluate alerts", f"{kit} alerts eval --stack {stack} --db {db}"),
+        ("alert rule tests", f"{kit} alerts test --stack {stack}"),
+        # The demo ends by itself (CI, tests); the live pages come from `serve` on the same store.
+        (
+            "live pages",
+            f"{kit} serve --stack {stack} --db {db}  # then open http://127.0.0.1:{DEFAULT_PORT}/",
+        ),
+    ]
 
 
 def _relative(path: Path) -> str:
