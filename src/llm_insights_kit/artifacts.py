@@ -28,6 +28,9 @@ class RenderContext:
     daily_budget_usd: float | None = None
     alert_overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     config_file: str = "Pulumi.dev.yaml"
+    # The services (cloud_RoleName values) the stack declares, or None: per-service alert
+    # overrides naming another service are errors only when the stack declares its services.
+    services: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)

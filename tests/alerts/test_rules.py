@@ -74,7 +74,10 @@ def test_arm_properties_shape(rules):
     assert cond["timeAggregation"] == "Total" and cond["metricMeasureColumn"] == "cost_usd"
     assert "scopes" not in props and len(json.dumps(props)) < 64 * 1024
     p95 = rules["llm-latency-p95-high"].arm_properties()["criteria"]["allOf"][0]
-    assert p95["dimensions"] == [{"name": "model", "operator": "Include", "values": ["*"]}]
+    assert p95["dimensions"] == [
+        {"name": "cloud_RoleName", "operator": "Include", "values": ["*"]},
+        {"name": "model", "operator": "Include", "values": ["*"]},
+    ]
 
 
 @pytest.mark.parametrize(

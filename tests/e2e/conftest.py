@@ -39,6 +39,7 @@ CHILD = Path(__file__).with_name("truth_child.py")
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLING_PERCENT = 25  # microsoft.fixed.percentage arg 0.25 → itemCount 4 on kept spans
 CHILD_TIMEOUT_S = 120
+SERVICE = "truth-app"  # the child's service.name: cloud_RoleName on every row it sends
 
 
 @dataclass
@@ -88,7 +89,7 @@ class TruthHarness:
         )
         self._send(
             {
-                "service_name": "truth-app",
+                "service_name": SERVICE,
                 "ingest_url": self.ingest.url,
                 "deployments": {**DEPLOYMENTS, **ALERT_DEPLOYMENTS, **COST_DEPLOYMENTS},
             }

@@ -33,7 +33,7 @@ from llm_insights_kit.dashboards import bind_parameters, iter_queries, render_wo
 from llm_insights_kit.local.store import QueryResult
 from llm_insights_kit.stack_config.files import render_context
 
-from .conftest import SAMPLING_PERCENT, DriftRun, Ran
+from .conftest import SAMPLING_PERCENT, SERVICE, DriftRun, Ran
 from .truth_plan import (
     AZURE_DEPLOYMENT,
     DEPLOYMENTS,
@@ -190,6 +190,16 @@ def _errors_by_model(res: QueryResult, t: Truth) -> None:
         assert r["deployment"] == (AZURE_DEPLOYMENT if model == AZURE_DEPLOYMENT else "")
         assert r["error_rate"] == approx(kql_round(m.errors / m.calls, 4))
         assert r["throttled_share"] == approx(kql_round(m.throttled / m.calls, 4))
+
+
+@check("llm-overview", "by-service")
+def _overview_by_service(res: QueryResult, t: Truth) -> None:
+    (row,) = rows(res)
+    assert row["service"] == SERVICE
+    assert (row["calls"], row["errors"]) == (t.calls, t.errors)
+    assert row["error_rate"] == approx(kql_round(t.errors / t.calls, 4))
+    assert row["throttled_share"] == approx(kql_round(t.throttled / t.calls, 4))
+    assert_bucket(row["p95"], t.durations, 95, c.LATENCY_PERCENTILE_BOUNDS, "latency")
 
 
 @check("llm-overview", "latency-percentiles")
@@ -397,6 +407,16 @@ def _tokens_headline(res: QueryResult, t: Truth) -> None:
         kql_round((t.input_tokens + t.output_tokens) / with_usage, 1)
     ), "tokens per call = (input + output) / calls with usage"
     assert row["output_per_input"] == approx(kql_round(t.output_tokens / t.input_tokens, 3))
+
+
+@check("llm-tokens-cost", "by-service")
+def _tokens_by_service(res: QueryResult, t: Truth) -> None:
+    (row,) = rows(res)
+    assert row["service"] == SERVICE
+    assert (row["input_tokens"], row["output_tokens"]) == (t.input_tokens, t.output_tokens)
+    assert row["calls_with_usage"] == sum(len(v) for v in t.lengths.values())
+    assert row["cost_usd"] == rounded_usd(t.cost)
+    assert row["unpriced_calls"] == t.unpriced
 
 
 @check("llm-tokens-cost", "tokens-over-time")
@@ -657,6 +677,17 @@ def _runs_by_agent(res: QueryResult, t: Truth) -> None:
         assert abs(r["mean_seconds"] - true_mean) <= tol, (name, r["mean_seconds"], true_mean)
 
 
+@check("llm-agents", "runs-by-service")
+def _runs_by_service(res: QueryResult, t: Truth) -> None:
+    (row,) = rows(res)
+    agents = t.agents.values()
+    assert row["service"] == SERVICE
+    assert (row["runs"], row["failed"]) == (sum(a.runs for a in agents), sum(a.failed for a in agents))
+    durations = [d for a in agents for d in a.durations]
+    assert_bucket(row["p95"], durations, 95, c.AGENT_DURATION_BOUNDS, "agent runs")
+    assert row["cost_usd"] == rounded_usd(sum(cost for a in agents for cost in a.costs))
+
+
 @check("llm-agents", "runs-over-time")
 def _runs_over_time(res: QueryResult, t: Truth) -> None:
     runs: Counter[str] = Counter()
@@ -826,6 +857,7 @@ def test_dropdowns_offer_exactly_what_was_called(
 ) -> None:
     ran, truth = main_run
     expected = {
+        "Service": {SERVICE},
         "Model": set(truth.models),
         "Deployment": {AZURE_DEPLOYMENT},
         "Operation": {c.OPERATION_CHAT},

@@ -153,9 +153,15 @@ def check_rule(
 
 
 def check_overrides(
-    overrides: Mapping[str, Any], known_rules: Mapping[str, Any], config_file: str
+    overrides: Mapping[str, Any],
+    known_rules: Mapping[str, Any],
+    config_file: str,
+    services: frozenset[str] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Validate ``llm-insights:alerts`` (rule → field → value) before applying it."""
+    """Validate ``llm-insights:alerts`` (rule → field → value) before applying it.
+
+    ``services`` (rule → ``{service: {threshold, severity, enabled}}``) is checked against the
+    stack's declared services when it declares them (``services``), else any service name."""
     checked: dict[str, dict[str, Any]] = {}
     if not isinstance(overrides, Mapping):
         raise KitError(
@@ -180,7 +186,46 @@ def check_overrides(
                 out[field] = check_enabled(value, at)
             elif field == "windowSize":
                 out[field] = check_window(value, at)
+            elif field == "services":
+                out[field] = _check_service_overrides(value, at, services)
             else:
                 out[field] = check_frequency(value, at)
         checked[str(rule)] = out
     return checked
+
+
+def _check_service_overrides(
+    value: Any, at: str, declared: frozenset[str] | None
+) -> dict[str, dict[str, Any]]:
+    allowed = ", ".join(s.SERVICE_OVERRIDE_FIELDS)
+    if not isinstance(value, Mapping) or not value:
+        raise KitError(at, f"must be a mapping of service name -> {{{allowed}}}")
+    out: dict[str, dict[str, Any]] = {}
+    for service, fields in value.items():
+        where_service = f"{at}.{service}"
+        if not isinstance(service, str) or not s.SERVICE_NAME_PATTERN.match(service):
+            raise KitError(
+                where_service,
+                "must be a service name as cloud_RoleName shows it (1..128 of letters, digits, "
+                "'.', '_', '-', ':', '/')",
+            )
+        if declared is not None and service not in declared:
+            raise KitError(
+                where_service,
+                "unknown service; this stack's services: " + ", ".join(sorted(declared)),
+            )
+        if not isinstance(fields, Mapping) or not fields:
+            raise KitError(where_service, f"must be a mapping of {allowed}")
+        checked: dict[str, Any] = {}
+        for field, field_value in fields.items():
+            field_at = f"{where_service}.{field}"
+            if field == "threshold":
+                checked[field] = check_threshold(field_value, field_at)
+            elif field == "severity":
+                checked[field] = check_severity(field_value, field_at)
+            elif field == "enabled":
+                checked[field] = check_enabled(field_value, field_at)
+            else:
+                raise KitError(field_at, f"unknown field; allowed: {allowed}")
+        out[service] = checked
+    return out

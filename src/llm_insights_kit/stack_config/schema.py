@@ -94,7 +94,7 @@ KEYS: tuple[Key, ...] = (
         None, "unset"),
     Key("alerts", "object",
         "Alert overrides: rule name → {threshold, severity, enabled, windowSize, "
-        "evaluationFrequency}.", {}),
+        "evaluationFrequency, services: {service → {threshold, severity, enabled}}}.", {}),
 )  # fmt: skip
 KEYS_BY_NAME: dict[str, Key] = {k.name: k for k in KEYS}
 
