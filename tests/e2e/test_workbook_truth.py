@@ -33,7 +33,7 @@ from llm_insights_kit.dashboards import bind_parameters, iter_queries, render_wo
 from llm_insights_kit.local.store import QueryResult
 from llm_insights_kit.stack_config.files import render_context
 
-from .conftest import SAMPLING_PERCENT, SERVICE, DriftRun, Ran
+from .conftest import OTHER_SERVICE, SAMPLING_PERCENT, SERVICE, DriftRun, Ran, TwoServices
 from .truth_plan import (
     AZURE_DEPLOYMENT,
     DEPLOYMENTS,
@@ -682,7 +682,10 @@ def _runs_by_service(res: QueryResult, t: Truth) -> None:
     (row,) = rows(res)
     agents = t.agents.values()
     assert row["service"] == SERVICE
-    assert (row["runs"], row["failed"]) == (sum(a.runs for a in agents), sum(a.failed for a in agents))
+    assert (row["runs"], row["failed"]) == (
+        sum(a.runs for a in agents),
+        sum(a.failed for a in agents),
+    )
     durations = [d for a in agents for d in a.durations]
     assert_bucket(row["p95"], durations, 95, c.AGENT_DURATION_BOUNDS, "agent runs")
     assert row["cost_usd"] == rounded_usd(sum(cost for a in agents for cost in a.costs))
@@ -902,6 +905,56 @@ def test_panel_returns_the_truth(key: str, main_run: tuple[Ran, Truth], panels: 
     found = [q for q in panels if (q.workbook, q.step) == (workbook, step)]
     assert found, f"{key}: the workbook no longer has this panel"
     CHECKS[(workbook, step)](run_query(ran, found[0].query, key), truth)
+
+
+def _run_for(
+    two: TwoServices, query: str, label: str, service: str | None, time_range: Any = None
+) -> QueryResult:
+    selections = {"Service": service} if service else None
+    start, end = time_range or two.mine.time_range
+    kql = bind_parameters(query, (start, end), selections, grain=GRAIN)
+    return two.mine.store.query(kql, now=end, name=label)
+
+
+@pytest.mark.parametrize("key", _truth_params())
+def test_panel_filtered_to_its_service_returns_that_services_truth(
+    key: str, two_services: TwoServices, panels: list[Any]
+) -> None:
+    """Two apps in one Application Insights: filtered to one, every panel shows its truth alone
+    (the other app's identical workload, run just before, is in the store and the time range)."""
+    workbook, step = key.split("/", 1)
+    (q,) = [q for q in panels if (q.workbook, q.step) == (workbook, step)]
+    two = two_services
+    CHECKS[(workbook, step)](_run_for(two, q.query, key, SERVICE, two.time_range), two.truth)
+
+
+def test_the_service_filter_and_breakdowns_name_each_service(
+    two_services: TwoServices, panels: list[Any]
+) -> None:
+    two = two_services
+    by_step = {(q.workbook, q.step): q for q in panels}
+    dropdown = by_step["llm-overview", "parameters/Service"]
+    got = {r["item"] for r in rows(_run_for(two, dropdown.query, "Service", None, two.time_range))}
+    assert got == {SERVICE, OTHER_SERVICE}
+    # all services: each row is one service's own truth
+    overview = by_step["llm-overview", "by-service"].query
+    both = {r["service"]: r for r in rows(_run_for(two, overview, "all", None, two.time_range))}
+    assert set(both) == {SERVICE, OTHER_SERVICE}
+    for service, truth in ((SERVICE, two.truth), (OTHER_SERVICE, two.their_truth)):
+        assert (both[service]["calls"], both[service]["errors"]) == (truth.calls, truth.errors)
+    cost = by_step["llm-tokens-cost", "by-service"].query
+    usd = {
+        r["service"]: r["cost_usd"] for r in rows(_run_for(two, cost, "c", None, two.time_range))
+    }
+    assert usd == {
+        SERVICE: rounded_usd(two.truth.cost),
+        OTHER_SERVICE: rounded_usd(two.their_truth.cost),
+    }
+    headline = by_step["llm-overview", "headline"].query
+    (total,) = rows(_run_for(two, headline, "all", None, two.time_range))
+    assert total["calls"] == two.truth.calls + two.their_truth.calls
+    (theirs,) = rows(_run_for(two, headline, "theirs", OTHER_SERVICE, two.time_range))
+    assert theirs["calls"] == two.their_truth.calls
 
 
 def test_sampling_was_on_and_counts_still_exact(main_run: tuple[Ran, Truth]) -> None:
