@@ -31,6 +31,9 @@ class RenderContext:
     # The services (cloud_RoleName values) the stack declares, or None: per-service alert
     # overrides naming another service are errors only when the stack declares its services.
     services: frozenset[str] | None = None
+    # Daily LLM budget (USD) per service that has one (``containerApps.<app>.dailyBudgetUsd``);
+    # ``daily_budget_usd`` is the stack's total.
+    service_budgets: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -60,7 +60,11 @@ def test_iter_queries_lists_panels_and_dropdowns(golden_workbooks):
         assert all(q.workbook == wb.key and q.query for q in queries)
     cost = next(w for w in golden_workbooks if w.key == "llm-tokens-cost")
     fixed = {q.step: q.fixed_time_ms for q in iter_queries(cost.serialized_data) if q.fixed_time_ms}
-    assert fixed == {"budget-burn": 30 * 86_400_000, "today-projection": 86_400_000}
+    assert fixed == {
+        "budget-burn": 30 * 86_400_000,
+        "today-projection": 86_400_000,
+        "today-by-service": 86_400_000,
+    }
 
 
 @pytest.mark.slow  # ~11 s

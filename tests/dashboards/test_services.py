@@ -113,3 +113,25 @@ def test_by_service_panels_list_each_service(golden_workbooks, store):
         now=NOW,
     ).to_dicts()
     assert [r["service"] for r in filtered] == [OTHER]
+
+
+def test_today_by_service_reads_each_services_budget(store):
+    from llm_insights_kit.artifacts import RenderContext
+    from llm_insights_kit.dashboards import render_workbook
+
+    ctx = RenderContext(daily_budget_usd=100.0, service_budgets={telemetry.SERVICE: 2.0})
+    wb = render_workbook("llm-tokens-cost", ctx)
+    (q,) = [q for q in iter_queries(wb.serialized_data, wb.key) if q.step == "today-by-service"]
+    start = NOW.replace(hour=0, minute=0)
+    telemetry.populate(store, [start + timedelta(hours=1)])
+    telemetry.populate(store, [start + timedelta(hours=2)], service=OTHER)
+    day = (NOW - timedelta(days=1), NOW)
+    got = {r["service"]: r for r in store.query(bind_parameters(q.query, day), now=NOW).to_dicts()}
+    mine, theirs = got[telemetry.SERVICE], got[OTHER]
+    assert mine["cost_today_usd"] == theirs["cost_today_usd"] > 0
+    assert mine["budget_usd"] == 2.0 and theirs["budget_usd"] is None
+    # 12 h into the day: the day projects to twice today so far
+    assert mine["projected_day_usd"] == pytest.approx(2 * mine["cost_today_usd"])
+    assert mine["projected_burn"] == pytest.approx(round(mine["projected_day_usd"] / 2.0, 3))
+    assert theirs["projected_burn"] is None
+    assert f"`{telemetry.SERVICE}` **2.0 USD**" in wb.serialized_data

@@ -26,8 +26,10 @@ from .truth_plan import (
     COST_DEPLOYMENTS,
     DEPLOYMENTS,
     DRIFT_LEVELS,
+    OTHER_SERVICE,
     PRICE_OVERRIDES,
     PRICING_DEPLOYMENTS,
+    SERVICE,
     Truth,
     Workload,
     drift_workload,
@@ -39,8 +41,6 @@ CHILD = Path(__file__).with_name("truth_child.py")
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLING_PERCENT = 25  # microsoft.fixed.percentage arg 0.25 → itemCount 4 on kept spans
 CHILD_TIMEOUT_S = 120
-SERVICE = "truth-app"  # the child's service.name: cloud_RoleName on every row it sends
-OTHER_SERVICE = "triage-agent"  # a second app sending to the same Application Insights
 
 
 @dataclass

@@ -33,7 +33,7 @@ from llm_insights_kit.dashboards import bind_parameters, iter_queries, render_wo
 from llm_insights_kit.local.store import QueryResult
 from llm_insights_kit.stack_config.files import render_context
 
-from .conftest import OTHER_SERVICE, SAMPLING_PERCENT, SERVICE, DriftRun, Ran, TwoServices
+from .conftest import SAMPLING_PERCENT, DriftRun, Ran, TwoServices
 from .truth_plan import (
     AZURE_DEPLOYMENT,
     DEPLOYMENTS,
@@ -42,7 +42,9 @@ from .truth_plan import (
     DRIFT_LEVELS,
     DRIFT_REFUSALS,
     MINI,
+    OTHER_SERVICE,
     RETRIEVER,
+    SERVICE,
     TOOL,
     UNPRICED,
     Truth,
@@ -511,6 +513,14 @@ def _today(res: QueryResult, t: Truth) -> None:
     (row,) = rows(res)
     assert row["cost_today_usd"] == approx(t.cost)
     assert row["projected_day_usd"] >= row["cost_today_usd"]
+
+
+@check("llm-tokens-cost", "today-by-service")
+def _today_by_service(res: QueryResult, t: Truth) -> None:
+    (row,) = rows(res)
+    assert row["service"] == SERVICE and row["cost_today_usd"] == approx(t.cost)
+    assert row["projected_day_usd"] >= row["cost_today_usd"]
+    assert "budget_usd" not in row  # the dev stack gives no service a budget
 
 
 @check("llm-rag-tools", "retrieval-summary")

@@ -106,3 +106,10 @@ def test_bad_apps_name_the_app_and_field(tmp_path, apps, message):
     with pytest.raises(KitError) as info:
         read_stack_file(path)
     assert message in str(info.value)
+
+
+def test_the_kits_commands_warn_about_the_deprecated_keys(tmp_path, capsys):
+    path = _file(tmp_path, "config:\n  llm-insights:containerApp.image: reg.io/app:1\n")
+    render_context(None, path)
+    err = capsys.readouterr().err
+    assert err.startswith(f"warning: {path}: llm-insights:containerApp.* is deprecated")

@@ -237,7 +237,7 @@ def load_rules(
             parsed[rule.name] = (rule, checks)
             raws[rule.name] = (raw, index, shown)
 
-    overrides = check_overrides(ctx.alert_overrides or {}, parsed, ctx.config_file, ctx.services)
+    overrides = check_overrides(with_budgets(ctx, parsed), parsed, ctx.config_file, ctx.services)
     built: list[tuple[AlertRuleSpec, RuleChecks, str]] = []
     for name in sorted(parsed):
         rule, checks = parsed[name]
@@ -323,3 +323,31 @@ def service_rules(
 
 
 _SLUG = re.compile(r"[^a-z0-9]+")
+
+
+BUDGET_RULE = "llm-daily-budget"
+TOTAL_BUDGET_RULE = "llm-daily-budget-total"
+
+
+def with_budgets(ctx: RenderContext, rules: Mapping[str, Any]) -> dict[str, Any]:
+    """The stack's alert overrides with its daily budgets as budget-rule overrides: the total
+    (``dashboards.dailyBudgetUsd``) enables ``llm-daily-budget-total`` at that threshold; each
+    service's budget is a per-service override of ``llm-daily-budget``. What the stack's
+    ``alerts`` says about those rules wins."""
+    overrides: dict[str, Any] = {k: v for k, v in (ctx.alert_overrides or {}).items()}
+    if ctx.daily_budget_usd is not None and TOTAL_BUDGET_RULE in rules:
+        given = overrides.get(TOTAL_BUDGET_RULE)
+        if given is None or isinstance(given, Mapping):
+            overrides[TOTAL_BUDGET_RULE] = {
+                "enabled": True, "threshold": ctx.daily_budget_usd, **(given or {}),
+            }  # fmt: skip
+    if ctx.service_budgets and BUDGET_RULE in rules:
+        given = overrides.get(BUDGET_RULE)
+        if given is None or isinstance(given, Mapping):
+            services = dict((given or {}).get("services") or {})
+            for role, usd in sorted(ctx.service_budgets.items()):
+                own = services.get(role)
+                if own is None or isinstance(own, Mapping):
+                    services[role] = {"enabled": True, "threshold": usd, **(own or {})}
+            overrides[BUDGET_RULE] = {**(given or {}), "services": services}
+    return overrides

@@ -31,6 +31,7 @@ def template_variables(ctx: RenderContext, *, workbook: bool) -> dict[str, Any]:
         "service_param": SERVICE,
         "throttled": contract.ERROR_TYPE_THROTTLED,
         "daily_budget_usd": ctx.daily_budget_usd,
+        "service_budgets": dict(sorted(ctx.service_budgets.items())),
         "environment": ctx.environment,
     }
 

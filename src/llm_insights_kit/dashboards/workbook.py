@@ -64,7 +64,7 @@ SOURCES = {
     "span-sample": "dependencies spans (sampled): individual calls that were kept; not a total.",
     "events": "customEvents (sampled with their trace): counts weighted by itemCount.",
     "requests": "requests (sampled): counts weighted by itemCount.",
-    "config": "the stack config (dailyBudgetUsd) and customMetrics cost (exact).",
+    "config": "the stack config (daily budgets) and customMetrics cost (exact).",
 }
 
 

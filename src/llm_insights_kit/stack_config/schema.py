@@ -98,7 +98,9 @@ KEYS: tuple[Key, ...] = (
         "names none) and its deployment type, which prices it (" + ", ".join(
         contract.DEPLOYMENT_TYPES) + "; *ProvisionedManaged = PTU, billed by the hour). "
         "Reaches the app as " + contract.ENV_PRICING_DEPLOYMENTS + ".", {}),
-    Key("dashboards.dailyBudgetUsd", "number", "Daily LLM budget in USD for the cost-burn panel.",
+    Key("dashboards.dailyBudgetUsd", "number",
+        "Daily LLM budget in USD for the environment (all services): the cost-burn panel and the "
+        "llm-daily-budget-total alert; per service: containerApps.<app>.dailyBudgetUsd.",
         None, "unset"),
     Key("alerts", "object",
         "Alert overrides: rule name → {threshold, severity, enabled, windowSize, "
@@ -245,6 +247,11 @@ class StackSettings(Generic[Secret]):
             alert_overrides=self.alert_overrides,
             config_file=self.config_file,
             services=self.services(),
+            service_budgets={
+                a.telemetry.service_name: a.daily_budget_usd
+                for a in self.container_apps
+                if a.daily_budget_usd is not None
+            },
         )
 
 
