@@ -10,8 +10,7 @@ from typing import Any
 import infra_harness as harness
 import pytest
 from llm_insights import contract as c
-from llm_insights_policy import rules as policy
-from pulumi_policy import PolicyCustomTimeouts, PolicyResourceOptions, ResourceValidationArgs
+from test_infra_stacks import policy_violations
 
 pytestmark = pytest.mark.pulumi
 
@@ -132,47 +131,19 @@ def test_two_apps_share_one_environment_each_with_its_own_settings_and_identity(
     assert "containerAppUrl" not in result.outputs  # one URL per app, no single one
 
 
-def _policy_args(resource: harness.Registered) -> ResourceValidationArgs:
-    return ResourceValidationArgs(
-        resource_type=resource.type,
-        props=resource.inputs,
-        urn=resource.urn,
-        name=resource.name,
-        opts=PolicyResourceOptions(
-            protect=resource.protect,
-            ignore_changes=[],
-            delete_before_replace=None,
-            aliases=[],
-            custom_timeouts=PolicyCustomTimeouts(0, 0, 0),
-            additional_secret_outputs=resource.additional_secret_outputs,
-        ),
-        provider=None,
-        config={"stacks": ["prod"]},
-    )
-
-
 def test_the_policy_pack_checks_each_app():
     result = run(containerApps=TWO_APPS)
-    checked: list[str] = []
-    found: list[str] = []
-    for resource in result.custom:
-        for rule in policy.policies():
-            rule.validate(_policy_args(resource), lambda message, urn=None: found.append(message))
-        if resource.type == CONTAINER_APP:
-            checked.append(resource.inputs["containerAppName"])
-    assert sorted(checked) == sorted(TWO_APPS) and found == []
-    # and a literal secret in either app is reported for that app
+    assert policy_violations(result, ["prod"]) == []
+    # a literal secret in either app is reported for that app
     for app in result.of_type(CONTAINER_APP):
-        leaky = dict(app.inputs)
-        (container,) = leaky["template"]["containers"]
+        (container,) = app.inputs["template"]["containers"]
         bad = {**container, "env": [*container["env"], {"name": "API_KEY", "value": "s3cret"}]}
-        leaky["template"] = {**leaky["template"], "containers": [bad]}
-        messages: list[str] = []
-        policy.validate_no_literal_secret_env(
-            _policy_args(harness.Registered(**{**app.__dict__, "inputs": leaky})),
-            lambda message, urn=None, sink=messages: sink.append(message),
+        leaky = {**app.inputs, "template": {**app.inputs["template"], "containers": [bad]}}
+        one = harness.StackRun(
+            "prod", {}, [harness.Registered(**{**app.__dict__, "inputs": leaky})]
         )
-        assert messages and app.name in messages[0]
+        (message,) = policy_violations(one, ["prod"])
+        assert app.name in message and "literal secret" in message
 
 
 def test_the_deprecated_keys_still_deploy_one_app_under_its_old_names():

@@ -178,18 +178,10 @@ def check_overrides(
             at = f"{base}.{field}"
             if field not in s.OVERRIDE_FIELDS:
                 raise KitError(at, "unknown field; allowed: " + ", ".join(s.OVERRIDE_FIELDS))
-            if field == "threshold":
-                out[field] = check_threshold(value, at)
-            elif field == "severity":
-                out[field] = check_severity(value, at)
-            elif field == "enabled":
-                out[field] = check_enabled(value, at)
-            elif field == "windowSize":
-                out[field] = check_window(value, at)
-            elif field == "services":
+            if field == "services":
                 out[field] = _check_service_overrides(value, at, services)
             else:
-                out[field] = check_frequency(value, at)
+                out[field] = _OVERRIDE_CHECKS[field](value, at)
         checked[str(rule)] = out
     return checked
 
@@ -216,16 +208,21 @@ def _check_service_overrides(
             )
         if not isinstance(fields, Mapping) or not fields:
             raise KitError(where_service, f"must be a mapping of {allowed}")
-        checked: dict[str, Any] = {}
-        for field, field_value in fields.items():
-            field_at = f"{where_service}.{field}"
-            if field == "threshold":
-                checked[field] = check_threshold(field_value, field_at)
-            elif field == "severity":
-                checked[field] = check_severity(field_value, field_at)
-            elif field == "enabled":
-                checked[field] = check_enabled(field_value, field_at)
-            else:
-                raise KitError(field_at, f"unknown field; allowed: {allowed}")
-        out[service] = checked
+        for field in fields:
+            if field not in s.SERVICE_OVERRIDE_FIELDS:
+                raise KitError(f"{where_service}.{field}", f"unknown field; allowed: {allowed}")
+        out[service] = {
+            field: _OVERRIDE_CHECKS[field](field_value, f"{where_service}.{field}")
+            for field, field_value in fields.items()
+        }
     return out
+
+
+# How each override field is checked (the rule's own fields are checked the same way).
+_OVERRIDE_CHECKS: dict[str, Any] = {
+    "threshold": check_threshold,
+    "severity": check_severity,
+    "enabled": check_enabled,
+    "windowSize": check_window,
+    "evaluationFrequency": check_frequency,
+}
