@@ -126,6 +126,9 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert services == dict.fromkeys(fired, INCIDENT_SERVICE), out[-3000:]
     assert f"cloud_RoleName={QUIET_SERVICE}" not in out
     assert "Fired during the healthy phase" not in out
+    # It ends with `llm-insights check --local` on its store: every panel ran, every rule was
+    # evaluated, the required telemetry arrived.
+    assert "check passed" in out, out[-3000:]
     assert (tmp_path / "preview" / "index.html").is_file()
     assert (tmp_path / "telemetry.duckdb").is_file()
     # It ends by itself and says how to get the live pages on the same store.

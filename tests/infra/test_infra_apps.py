@@ -12,6 +12,8 @@ import pytest
 from llm_insights import contract as c
 from test_infra_stacks import policy_violations
 
+from llm_insights_kit import app_env
+
 pytestmark = pytest.mark.pulumi
 
 NS = "llm-insights"
@@ -73,7 +75,7 @@ def test_one_app_in_the_new_form():
     app = result.one(CONTAINER_APP)
     assert app.name == "llm-insights-prod-chat-api-app"
     assert app.inputs["containerAppName"] == "chat-api"
-    assert env_of(app)[c.ENV_OTEL_SERVICE_NAME] == "chat-api"  # the app name by default
+    assert env_of(app)[app_env.ENV_OTEL_SERVICE_NAME] == "chat-api"  # the app name by default
     urls = result.outputs["containerAppUrls"]
     assert list(urls) == ["chat-api"] and urls["chat-api"].startswith("https://")
     assert result.outputs["containerAppUrl"] == urls["chat-api"]
@@ -96,16 +98,22 @@ def test_two_apps_share_one_environment_each_with_its_own_settings_and_identity(
     assert agent.inputs["configuration"]["ingress"]["external"] is False
 
     chat_env, agent_env = env_of(chat), env_of(agent)
-    assert (chat_env[c.ENV_OTEL_SERVICE_NAME], agent_env[c.ENV_OTEL_SERVICE_NAME]) == (
+    assert (chat_env[app_env.ENV_OTEL_SERVICE_NAME], agent_env[app_env.ENV_OTEL_SERVICE_NAME]) == (
         "chat-api",
         "triage-agent",
     )
     # the sampler: the stack's for chat-api, its own for the agent
-    assert (chat_env[c.ENV_OTEL_TRACES_SAMPLER], chat_env[c.ENV_OTEL_TRACES_SAMPLER_ARG]) == (
+    assert (
+        chat_env[app_env.ENV_OTEL_TRACES_SAMPLER],
+        chat_env[app_env.ENV_OTEL_TRACES_SAMPLER_ARG],
+    ) == (
         "microsoft.rate_limited",
         "5",
     )
-    assert (agent_env[c.ENV_OTEL_TRACES_SAMPLER], agent_env[c.ENV_OTEL_TRACES_SAMPLER_ARG]) == (
+    assert (
+        agent_env[app_env.ENV_OTEL_TRACES_SAMPLER],
+        agent_env[app_env.ENV_OTEL_TRACES_SAMPLER_ARG],
+    ) == (
         "microsoft.fixed.percentage",
         "0.25",
     )

@@ -10,7 +10,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from ..alerts.evaluator import AlertDecision, evaluate
+from ..alerts.evaluator import AlertDecision, evaluate, rule_state
 from ..alerts.schema import SERVICE_DIMENSION
 from ..artifacts import AlertRuleSpec
 from ..errors import KitError
@@ -31,11 +31,7 @@ class RuleResult:
 
     @property
     def state(self) -> str:
-        if self.error:
-            return "error"
-        if not self.rule.enabled:
-            return "disabled"
-        return "FIRED" if self.fired else "ok"
+        return rule_state(self.rule, self.evaluations, self.error or "")
 
     @property
     def services(self) -> list[str]:
