@@ -28,6 +28,12 @@ class RenderContext:
     daily_budget_usd: float | None = None
     alert_overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     config_file: str = "Pulumi.dev.yaml"
+    # The services (cloud_RoleName values) the stack declares, or None: per-service alert
+    # overrides naming another service are errors only when the stack declares its services.
+    services: frozenset[str] | None = None
+    # Daily LLM budget (USD) per service that has one (``containerApps.<app>.dailyBudgetUsd``);
+    # ``daily_budget_usd`` is the stack's total.
+    service_budgets: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

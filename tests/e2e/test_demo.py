@@ -16,7 +16,7 @@ import pytest
 from llm_insights_kit.artifacts import RenderContext
 from llm_insights_kit.demo import kit_parts
 from llm_insights_kit.demo.display import Display
-from llm_insights_kit.demo.runner import app_environment
+from llm_insights_kit.demo.runner import INCIDENT_SERVICE, QUIET_SERVICE, app_environment
 from llm_insights_kit.demo.workload import AGENT_MAX_TURNS, DEPLOYMENT_PREVIEW, demo_phases
 from llm_insights_kit.fake_openai.server import FakeOpenAI
 from llm_insights_kit.local.ingest import IngestServer
@@ -133,6 +133,10 @@ def test_demo_runs_end_to_end(demo_run: tuple[subprocess.CompletedProcess, Path]
     assert proc.returncode == 0, f"{out[-3000:]}\n{proc.stderr[-3000:]}"
     fired = set(re.findall(r"● (\S+) \(sev", out))
     assert set(INCIDENT_RULES) <= fired, out[-3000:]
+    # two services on one store: every rule that fired names the one the incident hit
+    services = dict(re.findall(r"● (\S+) \(sev \d, route \w+, service ([\w-]+)\)", out))
+    assert services == dict.fromkeys(fired, INCIDENT_SERVICE), out[-3000:]
+    assert f"cloud_RoleName={QUIET_SERVICE}" not in out
     assert "Fired during the healthy phase" not in out
     # It ends with `llm-insights check --local` on its store: every panel ran, every rule was
     # evaluated, the required telemetry arrived.

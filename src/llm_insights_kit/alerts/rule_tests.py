@@ -140,13 +140,15 @@ class _Rules:
         self.stack = stack
         self.stack_file = stack_file
         self._cache: dict[tuple[Any, ...], dict[str, AlertRuleSpec]] = {}
-        self._contexts: dict[str | None, RenderContext] = {}
+        self._contexts: dict[tuple[str | None, Path], RenderContext] = {}
 
-    def context(self, stack: str | None) -> RenderContext:
-        if stack not in self._contexts:
+    def context(self, stack: str | None, beside: Path) -> RenderContext:
+        """The stack's context; a test's ``stack`` is looked up beside its fixture file first
+        (then the current directory and the kit), so a fixture can bring its own stack file."""
+        if (stack, beside) not in self._contexts:
             use_file = self.stack_file if stack == self.stack else None
-            self._contexts[stack] = render_context(stack, use_file)
-        return self._contexts[stack]
+            self._contexts[stack, beside] = render_context(stack, use_file, search=[beside])
+        return self._contexts[stack, beside]
 
     def get(self, fixture: FixtureFile, stack: str | None) -> dict[str, AlertRuleSpec]:
         dirs: tuple[Path | None, ...]
@@ -156,9 +158,9 @@ class _Rules:
             dirs = fixture.rule_dirs
         else:
             dirs = (None,)
-        key = (dirs, stack)
+        key = (dirs, stack, fixture.path.parent)
         if key not in self._cache:
-            ctx = self.context(stack)
+            ctx = self.context(stack, fixture.path.parent)
             rules: dict[str, AlertRuleSpec] = {}
             for d in dirs:
                 for rule in self.loader(ctx, d):

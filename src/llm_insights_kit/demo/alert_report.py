@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..alerts.evaluator import AlertDecision, evaluate, rule_state
+from ..alerts.schema import SERVICE_DIMENSION
 from ..artifacts import AlertRuleSpec
 from ..errors import KitError
 
@@ -32,6 +33,12 @@ class RuleResult:
     def state(self) -> str:
         state = rule_state(self.rule, self.evaluations, self.error or "")
         return state if state != "ok" else _no_value(self.evaluations) or state
+
+    @property
+    def services(self) -> list[str]:
+        """The services (cloud_RoleName) of the series that fired."""
+        found = {dict(e.series).get(SERVICE_DIMENSION, "") for e in self.fired}
+        return sorted(found - {""})
 
     def why(self) -> str:
         if self.error:
@@ -92,6 +99,7 @@ def print_alert_report(
     table.add_column("window")
     table.add_column(f"after healthy phase\n({result.healthy_end:%H:%M:%S})")
     table.add_column(f"after incident\n({result.ended:%H:%M:%S})")
+    table.add_column("service (cloud_RoleName)")
     for before, after in zip(healthy, end, strict=True):
         table.add_row(
             after.rule.name,
@@ -99,12 +107,16 @@ def print_alert_report(
             after.rule.window_size,
             _state(before.state),
             _state(after.state),
+            ", ".join(after.services),
         )
     out.print(table)
     fired = [r for r in end if r.fired]
     out.print(f"[bold]{len(fired)} of {len(rules)} rules fired after the incident:[/bold]")
     for r in fired:
-        out.print(f"  [red]●[/red] {r.rule.name} (sev {r.rule.severity}, route {r.rule.route})")
+        service = f", service {', '.join(r.services)}" if r.services else ""
+        out.print(
+            f"  [red]●[/red] {r.rule.name} (sev {r.rule.severity}, route {r.rule.route}{service})"
+        )
         out.print(f"      {r.why()}", markup=False, highlight=False, soft_wrap=True)
     false_alarms = [r for r in healthy if r.fired]
     if false_alarms:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -51,8 +51,15 @@ from .workload import (
     Outcome,
     Phase,
     demo_phases,
+    quiet_phase,
     run_phase,
 )
+
+# The sample app runs as two services on one Application Insights, as a platform stack deploys
+# it: the incident hits INCIDENT_SERVICE while QUIET_SERVICE serves healthy traffic, and every
+# rule splits by service (cloud_RoleName), so each alert that fires names the service it is about.
+INCIDENT_SERVICE = "chat-api"
+QUIET_SERVICE = "triage-agent"
 
 DEMO_DIR = BUILD_DIR / "demo"
 DEMO_STORE = "telemetry.duckdb"  # in the --out directory
@@ -93,10 +100,11 @@ class DemoResult:
 
 
 def app_environment(
-    standin: FakeOpenAI, ingest: IngestServer, ctx: RenderContext
+    standin: FakeOpenAI, ingest: IngestServer, ctx: RenderContext, service: str | None = None
 ) -> dict[str, str]:
-    """What the Container App would get from the Pulumi stack, pointed at loopback stand-ins."""
-    return {
+    """What the Container App would get from the Pulumi stack, pointed at loopback stand-ins;
+    ``service`` names the app's service (``OTEL_SERVICE_NAME``) instead of the stack's."""
+    env = {
         "AZURE_OPENAI_ENDPOINT": standin.azure_endpoint,
         "AZURE_OPENAI_API_KEY": "local-demo-key",
         "AZURE_OPENAI_DEPLOYMENT": DEPLOYMENT_MAIN,
@@ -115,6 +123,9 @@ def app_environment(
         # under any sampler because they come from metrics, which are never sampled.
         **kit_parts.telemetry_env(ctx),
     }
+    if service is not None:
+        env[app_env.ENV_OTEL_SERVICE_NAME] = service
+    return env
 
 
 def _fresh_store(path: Path) -> LocalStore:
@@ -161,6 +172,11 @@ def run_demo(
     ctx = render_context(stack)
     rules = kit_parts.load_alert_rules(ctx)
     phases = demo_phases(scale=scale)
+    quiet = replace(
+        quiet_phase(scale=scale),
+        name=f"healthy-{QUIET_SERVICE}",
+        title=f"Healthy traffic to {QUIET_SERVICE}",
+    )
     store_path = out_dir / DEMO_STORE
     # build/demo -> build/preview (what `llm-insights preview` writes); elsewhere: <out>/preview
     preview_dir = PREVIEW_DIR if out_dir == DEMO_DIR else out_dir / "preview"
@@ -173,14 +189,26 @@ def run_demo(
         with display.step("LLM stand-in (OpenAI/Azure OpenAI-compatible, loopback)"):
             standin = FakeOpenAI(deployments=DEPLOYMENT_MODELS).start()
         try:
-            with display.step("Sample app examples/chat-app (uvicorn child process)") as s:
-                app = AppProcess(app_environment(standin, ingest, ctx), app_log)
+            with display.step(
+                f"Sample app examples/chat-app as {INCIDENT_SERVICE} and {QUIET_SERVICE} "
+                "(uvicorn child processes)"
+            ) as s:
+                app = AppProcess(app_environment(standin, ingest, ctx, INCIDENT_SERVICE), app_log)
+                other = AppProcess(
+                    app_environment(standin, ingest, ctx, QUIET_SERVICE),
+                    out_dir / f"app-{QUIET_SERVICE}.log",
+                )
                 app.start()
-                s.note(app.url)
+                other.start()
+                s.note(f"{INCIDENT_SERVICE} {app.url}, {QUIET_SERVICE} {other.url}")
             started = clock()
             outcomes: dict[str, Outcome] = {}
             try:
                 healthy_end = started
+                outcomes[quiet.name] = _drive(display, quiet, other.url, standin)
+                with display.step(f"Stopping {QUIET_SERVICE} (graceful: the SDK flushes)") as s:
+                    code = other.stop()
+                    s.note("clean exit" if code in (0, -15) else f"exit code {code}, see its log")
                 for phase in phases:
                     outcomes[phase.name] = _drive(display, phase, app.url, standin)
                     if phase.name == "healthy":
@@ -189,7 +217,8 @@ def run_demo(
                                 s.note("no metric export yet: the healthy check may miss some")
                         healthy_end = clock()
             finally:
-                with display.step("Stopping the app (graceful: the SDK flushes)") as s:
+                other.stop()  # already stopped unless a phase failed
+                with display.step(f"Stopping {INCIDENT_SERVICE} (graceful: the SDK flushes)") as s:
                     code = app.stop()
                     # uvicorn re-raises SIGTERM after its graceful shutdown: -15 is a clean exit
                     s.note("clean exit" if code in (0, -15) else f"exit code {code}, see app log")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -69,7 +70,10 @@ def load_stack(
     if stack_file is None:
         assert stack is not None
         stack_file = find_stack_file(stack, [*search, Path.cwd(), KIT_ROOT])
-    return read_stack_file(stack_file, stack)
+    settings = read_stack_file(stack_file, stack)
+    for note in settings.deprecations:  # what `pulumi up` warns about too
+        print(f"warning: {stack_file}: {note}", file=sys.stderr)
+    return settings
 
 
 def render_context(
