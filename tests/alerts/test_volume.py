@@ -42,12 +42,12 @@ tests:
         metric: llm_insights.agent.duration
         dimensions: {gen_ai.agent.name: triage}
         at: [1m, 2m, 3m]
-        values: {valueCount: 2, valueSum: 3}
+        values: {valueCount: 2, valueSum: 3, cloud_RoleName: triage-agent}
       - table: customMetrics
         metric: llm_insights.agent.duration
         dimensions: {gen_ai.agent.name: triage, error.type: RuntimeError}
         at: [4m]
-        values: {valueCount: 2, valueSum: 3}
+        values: {valueCount: 2, valueSum: 3, cloud_RoleName: triage-agent}
     expect:
       - {rule: llm-agent-failure-rate, at: 10m, firing: false}
 """
@@ -91,7 +91,7 @@ def test_below_minimum_says_how_far(rules, store: Path) -> None:
     assert decision.value is None and not decision.firing
     assert decision.why == (
         "llm-agent-failure-rate silent at 2026-01-01 00:10: maximum of failure_rate: below "
-        "minimum (8 of 10 runs) (never breaches) (agent=triage)"
+        "minimum (8 of 10 runs) (never breaches) (cloud_RoleName=triage-agent, agent=triage)"
     )
 
 
@@ -99,7 +99,10 @@ def test_alerts_eval_lists_every_rule(rules, store: Path, capsys) -> None:
     code = main(["alerts", "eval", "--stack", "dev", "--db", str(store), "--at", AT.isoformat()])
     out = capsys.readouterr().out
     assert code == 0
-    assert "below minimum (8 of 10 runs) (never breaches) (agent=triage)" in out
+    assert (
+        "below minimum (8 of 10 runs) (never breaches) (cloud_RoleName=triage-agent, agent=triage)"
+        in out
+    )
     # a rule without any series is listed too, saying so
     assert (
         "ok      llm-error-rate-high at 2026-01-01 00:10: no data: the query returned no series "

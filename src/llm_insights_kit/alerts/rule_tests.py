@@ -198,7 +198,11 @@ def run_paths(
             # A test that names no stack tests the rule itself: where the stack given on the
             # command line switches the rule off there is nothing to test, so it is skipped
             # (a test that names its stack tests that stack, disabled rules included).
-            skip = {} if test.stack else disabled_reasons(rules, rule_cache.context(test_stack))
+            skip = (
+                {}
+                if test.stack
+                else disabled_reasons(rules, rule_cache.context(test_stack, fixture.path.parent))
+            )
             outcomes.append(
                 run_test(fixture, test, rules, store_factory, stack=test_stack, skip=skip)
             )
