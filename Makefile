@@ -13,8 +13,16 @@ OPENAI_COMPAT ?= 1.109.1 2.8.0
 # bench's openai-v2, so they live in their own directory, first on PYTHONPATH for their tests.
 GENAI_PEER := .genai-peer
 GENAI_PEER_STAMP := $(GENAI_PEER)/.installed
+# The framework matrix (tests/frameworks): each framework whose pins the main venv or the peer
+# environment cannot hold gets its own directory from tests/frameworks/requirements/<name>.txt;
+# framework:environment pairs, the environment first on PYTHONPATH for that framework's run.
+FRAMEWORKS_DIR := .frameworks
+FRAMEWORK_ENVS := agent-framework semantic-kernel langchain
+FRAMEWORK_STAMPS := $(FRAMEWORK_ENVS:%=$(FRAMEWORKS_DIR)/%/.installed)
+FRAMEWORK_MATRIX := $(foreach f,$(FRAMEWORK_ENVS),$(f):$(FRAMEWORKS_DIR)/$(f)) \
+  openai-agents:$(GENAI_PEER) genai-openai:$(GENAI_PEER)
 
-.PHONY: setup demo test test-fast test-compat test-genai-peer lint fmt render bench lock browser clean
+.PHONY: setup demo test test-fast test-compat test-genai-peer test-frameworks lint fmt render bench lock browser clean
 
 setup: $(STAMP) $(NODE_STAMP)
 
@@ -46,6 +54,7 @@ test: setup browser
 	$(BIN)/pytest $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-compat
 	$(MAKE) --no-print-directory test-genai-peer
+	$(MAKE) --no-print-directory test-frameworks
 
 # The quick loop while working: ruff and every test not marked slow (no compat or peer runs).
 test-fast: setup
@@ -75,6 +84,22 @@ test-genai-peer: setup $(GENAI_PEER_STAMP)
 	LLM_INSIGHTS_EXPECT_GENAI_PEER=1 PYTHONPATH=$(GENAI_PEER) \
 	  $(BIN)/pytest -q -p no:cacheprovider -m genai_peer tests/genai_peer
 
+# Installed once (with --no-deps: the lock's own pins stay in force); a re-run with every stamp
+# newer than its requirements file downloads nothing.
+$(FRAMEWORKS_DIR)/%/.installed: tests/frameworks/requirements/%.txt $(STAMP)
+	rm -rf $(FRAMEWORKS_DIR)/$*
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --target $(FRAMEWORKS_DIR)/$* -r $<
+	touch $@
+
+# The real frameworks from PyPI, the kit only configured, under every sampler the stacks ship.
+test-frameworks: setup
+	@$(MAKE) --no-print-directory -j3 $(GENAI_PEER_STAMP) $(FRAMEWORK_STAMPS)
+	@for pair in $(FRAMEWORK_MATRIX); do \
+	  fw=$${pair%%:*}; echo "== $$fw"; \
+	  LLM_INSIGHTS_FRAMEWORK=$$fw PYTHONPATH=$${pair#*:} \
+	    $(BIN)/pytest -q -p no:cacheprovider -m frameworks tests/frameworks || exit 1; \
+	done
+
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -98,4 +123,4 @@ lock:
 	/tmp/llm-insights-lock/bin/pip freeze --exclude-editable > requirements.lock
 
 clean:
-	rm -rf $(VENV) node_modules build .pytest_cache .compat $(GENAI_PEER)
+	rm -rf $(VENV) node_modules build .pytest_cache .compat $(GENAI_PEER) $(FRAMEWORKS_DIR)
