@@ -17,12 +17,13 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from . import _cost, _evaluation, _offload, _state
+from . import _cost, _evaluation, _offload, _price_table, _state
 from . import contract as c
 from ._guard import report
 from ._metrics import views as contract_views
 from ._quality import HALLUCINATION_PATTERNS, REFUSAL_PATTERNS, compile_patterns
-from ._span_metrics import foreign_metric_views, install_sampler, span_processor
+from ._sampler import install_sampler
+from ._span_metrics import foreign_metric_views, span_processor
 
 logger = logging.getLogger("llm_insights")
 
@@ -155,7 +156,7 @@ def _apply_settings(
     capture_content: Any,
     content_sample_rate: float,
     redact: Callable[[str], str] | None,
-    prices: _cost.PricesArg,
+    prices: _price_table.PricesArg,
     refusal_patterns: Iterable[str] | None,
     hallucination_patterns: Iterable[str] | None,
     strict: bool = False,
@@ -175,8 +176,8 @@ def _apply_settings(
         raise ConfigurationError("configure(redact=...): must be a function text -> text")
     s.redact = redact
     try:
-        s.prices = _cost.load(prices, strict=strict)
-    except _cost.PriceFileError as exc:  # only when strict
+        s.prices = _price_table.load(prices, strict=strict)
+    except _price_table.PriceFileError as exc:  # only when strict
         raise ConfigurationError(f"configure(prices=...): {exc}") from exc
     try:  # None: LLM_INSIGHTS_PRICING_DEPLOYMENTS (read at the first call)
         s.deployments = (
@@ -207,7 +208,7 @@ def configure(
     capture_content: bool | str | None = None,
     content_sample_rate: float = 1.0,
     redact: Callable[[str], str] | None = None,
-    prices: _cost.PricesArg = None,
+    prices: _price_table.PricesArg = None,
     strict: bool = False,
     local_endpoint: str | None = None,
     sampling_ratio: float | None = None,

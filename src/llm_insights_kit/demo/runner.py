@@ -25,6 +25,8 @@ from typing import Any
 
 from llm_insights import contract
 
+from llm_insights_kit import app_env
+
 from ..artifacts import AlertRuleSpec, RenderContext
 from ..errors import KitError
 from ..fake_openai.server import FakeOpenAI
@@ -101,8 +103,8 @@ def app_environment(
         "CHAT_AGENT_MAX_TURNS": str(AGENT_MAX_TURNS),
         LOCAL_ENDPOINT_ENV: ingest.url,
         contract.ENV_CONNECTION_STRING: ingest.connection_string,
-        contract.ENV_OTEL_METRIC_EXPORT_INTERVAL: str(METRIC_EXPORT_INTERVAL_MS),
-        contract.ENV_OTEL_BSP_SCHEDULE_DELAY: str(SPAN_EXPORT_DELAY_MS),
+        app_env.ENV_OTEL_METRIC_EXPORT_INTERVAL: str(METRIC_EXPORT_INTERVAL_MS),
+        app_env.ENV_OTEL_BSP_SCHEDULE_DELAY: str(SPAN_EXPORT_DELAY_MS),
         # Microsoft's own endpoints are unreachable here (and none of the demo's business).
         **LOOPBACK_EXPORTER_ENV,
         # Service name, environment and trace sampler as the stack sets them; counts stay exact

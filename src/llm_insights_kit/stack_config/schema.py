@@ -11,6 +11,8 @@ from typing import Any, Generic, TypeVar
 
 from llm_insights import contract
 
+from llm_insights_kit import app_env
+
 from ..artifacts import RenderContext
 
 PROJECT = "llm-insights"
@@ -237,13 +239,13 @@ def app_telemetry_env(environment: str, telemetry: TelemetryConfig) -> dict[str,
     attribute), trace sampler and its argument, and the pricing deployment map when set.
     """
     env = {
-        contract.ENV_OTEL_SERVICE_NAME: telemetry.service_name,
-        contract.ENV_OTEL_RESOURCE_ATTRIBUTES: (
+        app_env.ENV_OTEL_SERVICE_NAME: telemetry.service_name,
+        app_env.ENV_OTEL_RESOURCE_ATTRIBUTES: (
             f"{contract.RESOURCE_DEPLOYMENT_ENVIRONMENT_NAME}={environment}"
         ),
         contract.ENV_ENVIRONMENT: environment,
-        contract.ENV_OTEL_TRACES_SAMPLER: telemetry.traces_sampler,
-        contract.ENV_OTEL_TRACES_SAMPLER_ARG: sampler_arg_text(telemetry.traces_sampler_arg),
+        app_env.ENV_OTEL_TRACES_SAMPLER: telemetry.traces_sampler,
+        app_env.ENV_OTEL_TRACES_SAMPLER_ARG: sampler_arg_text(telemetry.traces_sampler_arg),
     }
     if telemetry.pricing_deployments:  # the deployment map the SDK prices by
         env[contract.ENV_PRICING_DEPLOYMENTS] = telemetry.pricing_deployments_json()
