@@ -2,21 +2,25 @@
 
 The fake OpenAI server is scripted in this order (the apps run one after the other, so the
 server's queue answers each request with its own script): per round, a run where the model asks
-for the tool and then answers, a plain run, a streamed run, a run whose only call is throttled
-(429), the tool run again, and a run whose call fails with a 500. The truth (calls, tokens,
-cost, failures, tool calls) is computed here from the scripts alone.
+for the tool and then answers, a plain run, four streamed runs, a run whose only call is
+throttled (429), the tool run again, and a run whose call fails with a 500. Five rounds give the
+rules their minimum volumes (20 streamed calls for the time-to-first-token rule, 10 tool calls for
+the tool rule). The truth (calls, tokens, cost, failures, tool calls) is computed here from the
+scripts and the requests the server answered.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from llm_insights_kit.fake_openai.scripted import Scripted
 
 MODEL = "gpt-4o"
 AGENT = "pharmacist"
 TOOL = "lookup"
-ROUNDS = 3  # enough traces in a few seconds for the rate-limited sampler to drop some
+ROUNDS = 5  # also: more traces in a few seconds than the prod stack's rate-limited sampler keeps
+STREAMED_PER_ROUND = 4
 # list prices (genai-prices, as the kit ships them), USD per 1M tokens
 PRICE_IN, PRICE_OUT = 2.5, 10.0
 
@@ -49,7 +53,8 @@ def runs(tool: str = TOOL) -> list[Run]:
     one_round = [
         _tool_run(tool),
         Run("and ibuprofen?", False, (Scripted(input_tokens=30, output_tokens=7),)),
-        Run("stream it", True, (Scripted(input_tokens=20, output_tokens=5, ttft=0.05),)),
+        *[Run("stream it", True, (Scripted(input_tokens=20, output_tokens=5, ttft=0.05),))]
+        * STREAMED_PER_ROUND,
         Run("throttled", False, (Scripted(status=429, error_code="rate_limit_exceeded"),)),
         _tool_run(tool),
         Run("server error", False, (Scripted(status=500, error_code="server_error"),)),
@@ -73,13 +78,17 @@ class Truth:
     failed_runs: int
     tool_calls: int
     streamed_calls: int
+    calls_without_usage: int  # answered, but no usage handed out (a stream that did not ask)
 
     @classmethod
-    def of(cls, plan: list[Run]) -> Truth:
+    def of(cls, plan: list[Run], bodies: list[dict[str, Any]]) -> Truth:
+        """*bodies*: the requests the server answered, in order (a streamed answer carries
+        usage only when the request asked for it)."""
         answers = script(plan)
         ok = [a for a in answers if a.status == 200]
-        tokens_in = sum(a.input_tokens or 0 for a in ok)
-        tokens_out = sum(a.output_tokens or 0 for a in ok)
+        with_usage = [a for a, b in zip(answers, bodies, strict=True) if _usage_sent(a, b)]
+        tokens_in = sum(a.input_tokens or 0 for a in with_usage)
+        tokens_out = sum(a.output_tokens or 0 for a in with_usage)
         return cls(
             calls=len(answers),
             errors=len(answers) - len(ok),
@@ -91,4 +100,11 @@ class Truth:
             failed_runs=sum(r.fails for r in plan),
             tool_calls=sum(r.tool_calls for r in plan),
             streamed_calls=sum(r.stream for r in plan),
+            calls_without_usage=len(ok) - len(with_usage),
         )
+
+
+def _usage_sent(answer: Scripted, body: dict[str, Any]) -> bool:
+    if answer.status != 200 or not answer.include_usage:
+        return False
+    return not body.get("stream") or bool((body.get("stream_options") or {}).get("include_usage"))

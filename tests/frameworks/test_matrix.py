@@ -1,6 +1,7 @@
 """One real framework from PyPI (``LLM_INSIGHTS_FRAMEWORK``), the kit only configured, under the
 three trace samplers the kit ships: every trace kept, the dev stack's and the prod stack's (read
-from ``Pulumi.dev.yaml`` / ``Pulumi.prod.yaml`` through the kit's stack reader). The app runs
+from ``Pulumi.dev.yaml`` / ``Pulumi.prod.yaml`` through the kit's stack reader; samplers with one
+setting share one run). The app runs
 ``plan.py``'s workload against the fake OpenAI server in a child process; the real Azure Monitor
 exporter posts to the loopback ingest server, and the workbooks' and alert rules' own KQL runs on
 the local store. What the kit counts must equal the truth the server handed out, and the panels
@@ -21,6 +22,7 @@ from typing import Any
 import pytest
 from llm_insights import contract as c
 
+from llm_insights_kit import app_env
 from llm_insights_kit.alerts import load_rules
 from llm_insights_kit.alerts.evaluator import evaluate
 from llm_insights_kit.artifacts import RenderContext
@@ -65,9 +67,14 @@ def _stack_sampler(stack: str) -> tuple[str, str]:
 
 
 SAMPLERS = {
-    "all": ("microsoft.fixed.percentage", "1.0"),
+    "all": ("microsoft.fixed.percentage", sampler_arg_text(1.0)),
     "dev": _stack_sampler("dev"),
     "prod": _stack_sampler("prod"),
+}
+# one run per distinct setting (the dev stack keeps every trace today: "all+dev")
+RUNS = {
+    "+".join(n for n in SAMPLERS if SAMPLERS[n] == setting): setting
+    for setting in dict.fromkeys(SAMPLERS.values())
 }
 
 
@@ -76,7 +83,7 @@ class Ran:
     store: LocalStore
     app: dict[str, Any]  # what the app saw: runs, failed runs, tool executions
     truth: Truth
-    sampler: str
+    samplers: tuple[str, ...]  # the SAMPLERS names whose setting this run used
     start: datetime
     end: datetime
     rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # panel → its rows
@@ -96,9 +103,9 @@ def panels() -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="module", params=sorted(SAMPLERS))
+@pytest.fixture(scope="module", params=list(RUNS))
 def ran(request: pytest.FixtureRequest) -> Iterator[Ran]:
-    sampler, arg = SAMPLERS[request.param]
+    sampler, arg = RUNS[request.param]
     plan = runs(TOOLS.get(FRAMEWORK, "lookup"))
     store = LocalStore()
     env = {
@@ -113,9 +120,9 @@ def ran(request: pytest.FixtureRequest) -> Iterator[Ran]:
                 "STANDIN_BASE_URL": standin.base_url,
                 "FRAMEWORK": FRAMEWORK,
                 "PYTHONPATH": os.pathsep.join([env.get("PYTHONPATH", ""), str(ROOT / "tests")]),
-                c.ENV_OTEL_TRACES_SAMPLER: sampler,
-                c.ENV_OTEL_TRACES_SAMPLER_ARG: arg,
-                c.ENV_OTEL_METRIC_EXPORT_INTERVAL: "3600000",  # only the final flush
+                app_env.ENV_OTEL_TRACES_SAMPLER: sampler,
+                app_env.ENV_OTEL_TRACES_SAMPLER_ARG: arg,
+                app_env.ENV_OTEL_METRIC_EXPORT_INTERVAL: "3600000",  # only the final flush
             }
         )
         start = datetime.now(UTC)
@@ -125,11 +132,11 @@ def ran(request: pytest.FixtureRequest) -> Iterator[Ran]:
         )  # fmt: skip
         end = datetime.now(UTC)
         assert proc.returncode == 0, proc.stderr[-3000:]
-        served = len(standin.requests)
-    truth = Truth.of(plan)
-    assert served == truth.calls, "every scripted answer was asked for, no more"
+        bodies = [r.body for r in standin.requests]
+    assert len(bodies) == len(script(plan)), "every scripted answer was asked for, no more"
+    truth = Truth.of(plan, bodies)
     app = json.loads(proc.stdout.strip().splitlines()[-1])
-    yield Ran(store, app, truth, request.param, start, end)
+    yield Ran(store, app, truth, tuple(request.param.split("+")), start, end)
     store.close()
 
 
@@ -211,7 +218,7 @@ def test_exported_usage_once(ran: Ran) -> None:
     ).to_dicts()
     assert [r for r in rows if r["op"] == c.OPERATION_INVOKE_AGENT] == []
     kept = sum(r["tokens"] for r in rows)
-    if all(r["itemCount"] == 1 for r in rows) and ran.sampler != "prod":
+    if "all" in ran.samplers:
         assert kept == ran.truth.input_tokens
     assert kept <= ran.truth.input_tokens
 
@@ -225,12 +232,12 @@ def test_panels_and_rules_with_data_are_the_documented_ones(
     documented = documented_lit(FRAMEWORK)
     rules = {rule.name: rule for rule in load_rules(RenderContext())}
     assert documented_keys(FRAMEWORK) == set(panels) | set(rules), "one row per panel and rule"
-    if ran.sampler == RULES_SAMPLER:
+    if RULES_SAMPLER in ran.samplers:
         at = ran.end + EVALUATE_AFTER
         for name, rule in rules.items():
             if any(d.value is not None for d in evaluate(ran.store, rule, at)):
                 lit.add(name)
     else:
         documented -= set(rules)
-    print(f"{FRAMEWORK} ({ran.sampler}): lit {sorted(lit)}")
+    print(f"{FRAMEWORK} ({'+'.join(ran.samplers)}): lit {sorted(lit)}")
     assert (sorted(lit - documented), sorted(documented - lit)) == ([], [])

@@ -6,7 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import openai
-from agents import Agent, OpenAIChatCompletionsModel, Runner, function_tool, set_trace_processors
+from agents import (
+    Agent,
+    ModelSettings,
+    OpenAIChatCompletionsModel,
+    Runner,
+    function_tool,
+    set_trace_processors,
+)
 from opentelemetry.instrumentation.genai.openai import OpenAIInstrumentor
 from opentelemetry.instrumentation.genai.openai_agents import OpenAIAgentsInstrumentor
 
@@ -24,6 +31,8 @@ class App:
             instructions="Use the tool.",
             model=OpenAIChatCompletionsModel(model=MODEL, openai_client=client),
             tools=[function_tool(lookup, name_override=TOOL)],
+            # without it the SDK does not ask for a streamed call's usage (tokens unknown)
+            model_settings=ModelSettings(include_usage=True),
         )
 
     async def run(self, question: str, stream: bool) -> None:
