@@ -23,7 +23,13 @@ import openai
 import pytest
 from llm_insights import _span_metrics
 from llm_insights import contract as c
-from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON
+from opentelemetry.sdk.trace.sampling import (
+    ALWAYS_OFF,
+    ALWAYS_ON,
+    Decision,
+    Sampler,
+    SamplingResult,
+)
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from support.otel import Telemetry, sending_to
 
@@ -330,3 +336,104 @@ def test_a_kit_call_and_the_same_call_from_a_foreign_span_record_identical_metri
             assert total == pytest.approx(total2, abs=1e-9)
         else:
             assert rows == other, name
+
+
+def test_a_5xx_client_error_class_is_read_as_its_status(pipe: Telemetry) -> None:
+    """genai-openai writes ``openai.InternalServerError`` (any status >= 500) as error.type and
+    ends its span while handling the error: the status is the error's own."""
+    request = httpx.Request("POST", "http://127.0.0.1/v1/chat/completions")
+    t = _tracer(pipe, "opentelemetry.instrumentation.genai_openai")
+    span = t.start_span("chat gpt-4o", attributes={"gen_ai.operation.name": "chat"})
+    try:
+        raise openai.InternalServerError(
+            "Error code: 503", response=httpx.Response(503, request=request), body=None
+        )
+    except openai.InternalServerError:
+        span.set_attribute("error.type", "openai.InternalServerError")
+        span.set_status(Status(StatusCode.ERROR))
+        span.end()
+    assert pipe.total(c.OPERATION_DURATION.name, error__type="503") == 1
+
+
+def test_a_kit_call_inside_a_framework_run_counts_once_with_its_recorded_cost(
+    pipe: Telemetry,
+) -> None:
+    """Agent Framework's chat span around the kit's own (instrument_openai()): the kit's call
+    counts, with the cost it was recorded with, in the framework's run; the framework's chat
+    span does not."""
+    t = _tracer(pipe)
+
+    def body() -> None:
+        attrs = {"gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o"}
+        span = _bare(t, "chat gpt-4o", attrs, SpanKind.CLIENT)
+        with llm_insights_use(span):
+            with llm_insights.llm_call(provider="openai", model="gpt-4o") as call:
+                call.record_usage(1000, 100)
+            span.set_attributes({"gen_ai.usage.input_tokens": 1000,
+                                 "gen_ai.usage.output_tokens": 100})  # fmt: skip
+        span.end()
+
+    _agent_run(t, body, usage=(1000, 100))
+    assert pipe.total(c.OPERATION_DURATION.name) == 1
+    assert pipe.sum(c.AGENT_MODEL_CALLS.name) == 1
+    assert pipe.sum(c.AGENT_TOKENS.name, gen_ai__token__type="input") == 1000
+    [cost] = [p.sum for p in pipe.points(c.AGENT_COST.name)]
+    assert cost == pytest.approx(1000 * GPT4O_IN + 100 * GPT4O_OUT, rel=1e-12)
+
+
+def test_str_enum_attribute_values_are_read_as_their_strings(pipe: Telemetry) -> None:
+    """Agent Framework sets its ``OtelAttr(str, Enum)`` members as attribute values."""
+    from enum import Enum
+
+    class OtelAttr(str, Enum):  # noqa: UP042 - the shape Agent Framework uses
+        CHAT = "chat"
+        TOOL = "execute_tool"
+
+    t = _tracer(pipe)
+    span = _bare(t, "chat gpt-4o", {"gen_ai.operation.name": OtelAttr.CHAT,
+                                    "gen_ai.request.model": "gpt-4o"})  # fmt: skip
+    span.end()
+    tool = _bare(t, "execute_tool lookup", {"gen_ai.operation.name": OtelAttr.TOOL,
+                                            "gen_ai.tool.name": "lookup"})  # fmt: skip
+    tool.end()
+    [point] = pipe.points(c.OPERATION_DURATION.name)
+    assert type(point.attributes[c.GEN_AI_OPERATION_NAME]) is str
+    assert dict(point.attributes)[c.GEN_AI_OPERATION_NAME] == "chat"
+    assert pipe.total(c.TOOL_DURATION.name, gen_ai__tool__name="lookup") == 1
+
+
+class _SamplesAgentsOnly(Sampler):
+    """A sampler deciding each span on its own (as a rate limiter may): it keeps agent spans and
+    drops the rest, so a sampled agent's non-GenAI child is dropped."""
+
+    def should_sample(
+        self,
+        parent_context: Any,
+        trace_id: int,
+        name: str,
+        kind: Any = None,
+        attributes: Any = None,
+        links: Any = None,
+        trace_state: Any = None,
+    ) -> SamplingResult:
+        if name.startswith("invoke_agent"):
+            return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes)
+        return SamplingResult(Decision.DROP)
+
+    def get_description(self) -> str:
+        return "agents only"
+
+
+def test_a_dropped_span_between_a_sampled_agent_and_its_calls_keeps_them_linked() -> None:
+    with sending_to(_pipeline(_SamplesAgentsOnly())) as pipe:
+        sk = _tracer(pipe, "semantic_kernel")
+        with (
+            sk.start_as_current_span(
+                "invoke_agent helper",
+                attributes={"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "helper"},
+            ),
+            sk.start_as_current_span("AutoFunctionInvocationLoop"),
+        ):
+            _chat(sk)
+        assert pipe.sum(c.AGENT_MODEL_CALLS.name, gen_ai__agent__name="helper") == 1
+        assert [s.name for s in pipe.spans()] == ["invoke_agent helper"]  # what was sampled

@@ -103,15 +103,17 @@ def error_type_of_span(
     status: Any = None,
     events: Sequence[Any] = (),
     in_flight: BaseException | None = None,
+    fields: Mapping[str, Any] | None = None,
 ) -> str | None:
     """The ``error.type`` a finished span's call failed with, as the kit records it: its HTTP
     status when the span or the exception ending it says, else the span's own ``error.type``
     (any release's name), else ``_OTHER`` for an error status; None when it did not fail.
 
     *in_flight*: the exception propagating while the span ended (``sys.exc_info()`` in the
-    span processor), read only when it is the one the span names.
+    span processor), read only when it is the one the span names. *fields*: ``sc.read(attrs)``
+    when the caller has it.
     """
-    error = sc.read(attrs).get(sc.ERROR_TYPE)
+    error = (fields if fields is not None else sc.read(attrs)).get(sc.ERROR_TYPE)
     error = error if isinstance(error, str) and error else None
     failed = getattr(getattr(status, "status_code", None), "value", None) == _STATUS_ERROR
     if error is None and not failed:

@@ -50,27 +50,28 @@ class GenAIRecordingSampler(Sampler):
         links: Sequence[Any] | None = None,
         trace_state: Any = None,
     ) -> SamplingResult:
-        genai = is_genai_at_start(name, attributes)
+        # GenAI spans, and every span under a recorded local one, are recorded: a framework's
+        # non-GenAI spans between an agent and its calls link them for the span processor
+        record = is_genai_at_start(name, attributes)
         try:
             parent_span = get_current_span(parent_context)
             parent = parent_span.get_span_context()
-            if parent.is_valid and not parent.is_remote and not parent.trace_flags.sampled:
-                # the trace was not sampled: none of it is exported (Azure's samplers would
-                # sample a child of a recorded parent at the parent's rate). GenAI spans, and
-                # every span under a recorded one, are recorded: a framework's non-GenAI spans
-                # between an agent and its calls link them for the span processor.
-                record = genai or parent_span.is_recording()
-                return SamplingResult(
-                    Decision.RECORD_ONLY if record else Decision.DROP,
-                    attributes if record else None,
-                    parent.trace_state,
-                )
+            if parent.is_valid and not parent.is_remote:
+                record = record or parent_span.is_recording()
+                if not parent.trace_flags.sampled:
+                    # the trace was not sampled: none of it is exported (Azure's samplers would
+                    # sample a child of a recorded parent at the parent's rate)
+                    return SamplingResult(
+                        Decision.RECORD_ONLY if record else Decision.DROP,
+                        attributes if record else None,
+                        parent.trace_state,
+                    )
         except Exception as exc:
             report("span_metrics.sampler", exc)
         result = self.inner.should_sample(
             parent_context, trace_id, name, kind, attributes, links, trace_state
         )
-        if genai and result.decision == Decision.DROP:
+        if record and result.decision == Decision.DROP:
             merged = {**(attributes or {}), **(result.attributes or {})}
             return SamplingResult(Decision.RECORD_ONLY, merged, result.trace_state)
         return result

@@ -203,12 +203,19 @@ def group_of(operation: str | None) -> str | None:
     return GROUP_AGENT if operation == c.OPERATION_INVOKE_AGENT else None
 
 
+def plain(value: Any) -> Any:
+    """*value* as a plain ``str`` when it is a ``str`` subclass (Agent Framework sets its enum
+    members, ``class OtelAttr(str, Enum)``, as attribute values), else unchanged: metric
+    dimensions take plain scalars only."""
+    return str.__str__(value) if isinstance(value, str) and type(value) is not str else value
+
+
 def operation_of(attrs: Mapping[str, Any] | None) -> str | None:
     """``gen_ai.operation.name`` of a span's attributes (None: not a GenAI span)."""
     if not attrs:
         return None
     op = attrs.get(c.GEN_AI_OPERATION_NAME)
-    return op if isinstance(op, str) and op else None
+    return plain(op) if isinstance(op, str) and op else None
 
 
 def read(attrs: Mapping[str, Any]) -> dict[str, Any]:
@@ -220,7 +227,7 @@ def read(attrs: Mapping[str, Any]) -> dict[str, Any]:
         for name in names:
             value = attrs.get(name)
             if value is not None:
-                out[field] = value
+                out[field] = plain(value)
                 break
     error = out.get(ERROR_TYPE)
     if isinstance(error, str):

@@ -68,7 +68,7 @@ _RUN_WAIT_S = 5.0  # longest an ending framework run waits for its kit calls bei
 
 
 def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
+    return sc.plain(value) if isinstance(value, str) and value else None
 
 
 class _Open:
@@ -111,9 +111,12 @@ def _duration(span: Any) -> float | None:
     return None
 
 
-def call_of_span(operation: str, span: Any, error_type: str | None) -> _record.Call:
-    """The ``_record.Call`` a finished foreign inference span describes."""
-    f = sc.read(span.attributes or {})
+def call_of_span(
+    operation: str, span: Any, error_type: str | None, fields: Mapping[str, Any] | None = None
+) -> _record.Call:
+    """The ``_record.Call`` a finished foreign inference span describes (*fields*: its
+    attributes as ``sc.read`` reads them, when the caller has them)."""
+    f = fields if fields is not None else sc.read(span.attributes or {})
     start = span.start_time
     return _record.Call(
         operation=operation,
@@ -146,9 +149,9 @@ def _export_attributes(span: Any, drop: tuple[str, ...] = (), add: Mapping[str, 
     span._attributes = kept
 
 
-def _failed(span: Any, in_flight: BaseException | None) -> str | None:
+def _failed(span: Any, in_flight: Any, fields: Mapping[str, Any] | None = None) -> str | None:
     return _errors.error_type_of_span(
-        span.attributes or {}, span.status, getattr(span, "events", ()) or (), in_flight
+        span.attributes or {}, span.status, getattr(span, "events", ()) or (), in_flight, fields
     )
 
 
@@ -299,7 +302,8 @@ class GenAISpanMetrics:
     def _end_call(
         self, op: str, group: str, span: Any, run: _agent.Run | None, in_flight: Any
     ) -> None:
-        error = _failed(span, in_flight)
+        fields = sc.read(span.attributes or {})
+        error = _failed(span, in_flight, fields)
         if error is not None:  # span queries read the kit's copy (the exporter drops error.type)
             _export_attributes(span, (), {c.ATTR_ERROR_TYPE: error})
         if group == sc.GROUP_TOOL:
@@ -314,7 +318,7 @@ class GenAISpanMetrics:
             if run is not None:
                 run.add_tool_call()
             return
-        recorded = _record.record(call_of_span(op, span, error))
+        recorded = _record.record(call_of_span(op, span, error, fields))
         if run is not None:
             run.add_model_call(recorded.input_tokens, recorded.output_tokens, recorded.run_cost)
 

@@ -131,8 +131,9 @@ ATTR_PRICE_SOURCE = f"{NS}.price.source"
 # attributes themselves, so zero tokens (usage attributes = 0) != unknown (absent + this false).
 ATTR_USAGE_KNOWN = f"{NS}.usage.known"
 # True only, on an inference span another span of the same call is counted by (the kit's own, or
-# the innermost one): its gen_ai.usage.* and microsoft.gen_ai.cost.* are not exported, so Azure's
-# views, which sum them over dependencies, count the call's tokens and cost once.
+# the innermost one), or on a framework's invoke_agent span whose usage is the sum of its calls':
+# its gen_ai.usage.* and microsoft.gen_ai.cost.* are not exported, so Azure's views, which sum
+# them over dependencies, count each call's tokens and cost once.
 ATTR_COUNTED_ELSEWHERE = f"{NS}.counted_elsewhere"
 # Response
 ATTR_REFUSAL = f"{NS}.response.refusal"  # True only (absent: not a refusal)
