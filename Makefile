@@ -15,12 +15,13 @@ GENAI_PEER := .genai-peer
 GENAI_PEER_STAMP := $(GENAI_PEER)/.installed
 # The framework matrix (tests/frameworks): each framework whose pins the main venv or the peer
 # environment cannot hold gets its own directory from tests/frameworks/requirements/<name>.txt;
-# framework:environment pairs, the environment first on PYTHONPATH for that framework's run.
+# OpenAI Agents and genai-openai run in the peer environment. A framework's environment goes
+# first on PYTHONPATH for its run.
 FRAMEWORKS_DIR := .frameworks
 FRAMEWORK_ENVS := agent-framework semantic-kernel langchain
 FRAMEWORK_STAMPS := $(FRAMEWORK_ENVS:%=$(FRAMEWORKS_DIR)/%/.installed)
-FRAMEWORK_MATRIX := $(foreach f,$(FRAMEWORK_ENVS),$(f):$(FRAMEWORKS_DIR)/$(f)) \
-  openai-agents:$(GENAI_PEER) genai-openai:$(GENAI_PEER)
+FRAMEWORKS := $(FRAMEWORK_ENVS) openai-agents genai-openai
+framework_env = $(if $(filter $(1),$(FRAMEWORK_ENVS)),$(FRAMEWORKS_DIR)/$(1),$(GENAI_PEER))
 
 .PHONY: setup demo test test-fast test-compat test-genai-peer test-frameworks lint fmt render bench lock browser clean
 
@@ -94,11 +95,12 @@ $(FRAMEWORKS_DIR)/%/.installed: tests/frameworks/requirements/%.txt $(STAMP)
 # The real frameworks from PyPI, the kit only configured, under every sampler the stacks ship.
 test-frameworks: setup
 	@$(MAKE) --no-print-directory -j3 $(GENAI_PEER_STAMP) $(FRAMEWORK_STAMPS)
-	@for pair in $(FRAMEWORK_MATRIX); do \
-	  fw=$${pair%%:*}; echo "== $$fw"; \
-	  LLM_INSIGHTS_FRAMEWORK=$$fw PYTHONPATH=$${pair#*:} \
-	    $(BIN)/pytest -q -p no:cacheprovider -m frameworks tests/frameworks || exit 1; \
-	done
+	@$(MAKE) --no-print-directory -j2 --output-sync=target $(FRAMEWORKS:%=framework-%)
+
+framework-%:
+	@echo "== $*"
+	LLM_INSIGHTS_FRAMEWORK=$* PYTHONPATH=$(call framework_env,$*) \
+	  $(BIN)/pytest -q -p no:cacheprovider -m frameworks tests/frameworks
 
 lint: setup
 	$(BIN)/ruff check .
