@@ -437,3 +437,22 @@ def test_a_dropped_span_between_a_sampled_agent_and_its_calls_keeps_them_linked(
             _chat(sk)
         assert pipe.sum(c.AGENT_MODEL_CALLS.name, gen_ai__agent__name="helper") == 1
         assert [s.name for s in pipe.spans()] == ["invoke_agent helper"]  # what was sampled
+
+
+def test_the_status_is_read_from_an_exception_event(pipe: Telemetry) -> None:
+    """Semantic Kernel records the wrapper as an ``exception`` event whose message names the
+    openai error it wraps."""
+    t = _tracer(pipe, "semantic_kernel")
+    span = t.start_span("chat gpt-4o", attributes={"gen_ai.operation.name": "chat"})
+    span.set_attribute(
+        "error.type",
+        "<class 'semantic_kernel.exceptions.service_exceptions.ServiceResponseException'>",
+    )
+    span.add_event("exception", {
+        "exception.type": "semantic_kernel.exceptions.service_exceptions.ServiceResponseException",
+        "exception.message": "(\"<class 'OpenAIChatCompletion'> service failed to complete the "
+        "prompt\", InternalServerError('Error code: 502 - bad gateway'))",
+    })  # fmt: skip
+    span.set_status(Status(StatusCode.ERROR))
+    span.end()
+    assert pipe.total(c.OPERATION_DURATION.name, error__type="502") == 1

@@ -1,4 +1,4 @@
-"""The emit thread (issue 15): finished calls are recorded off the caller's thread, with nothing
+"""The emit thread: finished calls are recorded off the caller's thread, with nothing
 lost — flush()/shutdown() drain it, a burst is bounded (the overflow is recorded by its caller
 and counted), and nothing raises into the app."""
 
