@@ -126,8 +126,7 @@ def wait_for_metric_export(
     """
     after_naive = after.astimezone(UTC).replace(tzinfo=None)
     kql = (
-        f"{contract.TABLE_METRICS} | where timestamp >= datetime({after_naive.isoformat()}) "
-        "| count"
+        f"{contract.TABLE_METRICS} | where timestamp >= datetime({after_naive.isoformat()}) | count"
     )
     return ingest.wait_until(lambda: (store.query(kql).scalar() or 0) > 0, timeout=timeout)
 

@@ -106,7 +106,7 @@ class LiveSite:
 
     def __init__(
         self,
-        store: LocalStore,
+        store: LocalStore | None,
         workbooks: Sequence[WorkbookArtifact],
         rules: Sequence[AlertRuleSpec],
         *,
@@ -160,7 +160,7 @@ class LiveSite:
         choices, default = self.choices[key]
         if not given:
             return default
-        if not given.isdigit() or int(given) not in choices:
+        if not (given.isascii() and given.isdigit()) or int(given) not in choices:
             allowed = ", ".join(f"{ms} ({duration_label(ms)})" for ms in choices)
             raise KitError(f"range={given}", f"not a time range of {key}; one of {allowed}")
         return int(given)
