@@ -58,6 +58,8 @@ from .kql import query_label, translate_error
 #: queries and language"); here a query shares a laptop with ingestion, so both are tighter.
 QUERY_ROW_CAP = 100_000
 QUERY_TIMEOUT_S = 60.0
+#: DuckDB's memory for queries and writes together (its default is 80 % of the machine's RAM).
+MEMORY_LIMIT = "2GB"
 #: How long a committed batch id is remembered: the exporter keeps a batch it could not deliver
 #: on disk for 48 hours and re-sends it unchanged (azure-monitor-opentelemetry-exporter,
 #: ``export/_base.py``: ``storage_retention_period`` 48 * 60 * 60, ``_transmit_from_storage``).
@@ -169,6 +171,7 @@ class LocalStore:
                 self._forget_old_batches()
             # Queries never touch files; writes need none either (rows arrive as a parameter).
             self._con.execute("SET enable_external_access = false")
+            self._con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
             self._con.execute("SET lock_configuration = true")
         self._names = {t: frozenset(n for n, _ in cols) for t, cols in self.schemas.items()}
         self._translations: dict[tuple[str, bool], tuple[str, dict[str, Any]]] = {}
