@@ -147,15 +147,12 @@ def run(args: argparse.Namespace, *, stop: threading.Event | None = None) -> int
             file=sys.stderr,
             flush=True,
         )
-    # Nothing is created until the stack renders and the address listens: a mistake leaves no
-    # empty store behind.
-    note = ServeNote.create("")
-    site = _site(args, note.token)
+    # Nothing is created until the address listens and the stack renders: a mistake leaves
+    # no empty store behind.
     server = IngestServer(
         None,
         host=host.strip("[]"),
         port=args.port,
-        site=site,
         host_aliases=(host,) if given else (),
         check_host=loopback,  # a name-less check is impossible for an address exposed on purpose
     )
@@ -164,6 +161,12 @@ def run(args: argparse.Namespace, *, stop: threading.Event | None = None) -> int
     except OSError as exc:
         where = f"--port {args.port}" if exc.errno == errno.EADDRINUSE else f"--host {host}"
         raise KitError(where, f"cannot listen on {host}:{args.port}: {exc.strerror}") from None
+    note = ServeNote.create("")
+    try:
+        site = server.site = _site(args, note.token)
+    except BaseException:
+        server.stop()
+        raise
     # The store and every file next to it (WAL, note) are the user's only: telemetry may hold
     # prompts, and the note holds the reader token.
     old_umask = os.umask(0o077)

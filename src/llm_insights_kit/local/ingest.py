@@ -293,8 +293,9 @@ class IngestServer:
         if self._httpd is None:
             handler = type("_BoundHandler", (_Handler,), {"server_ref": self})
             self._httpd = _Server(self.host, self.port, handler, self)
-            self.port = self._httpd.server_address[1]
-            names = {self.host, "localhost", *self.host_aliases}
+            given = self.host
+            self.host, self.port = self._httpd.server_address[:2]  # numeric, as bound
+            names = {given, self.host, "localhost", *self.host_aliases}
             self.allowed_hosts = frozenset(_host_port(n, self.port).lower() for n in names)
         return self
 
