@@ -132,7 +132,18 @@ def test_soak_with_kill_9_stores_every_acknowledged_call_once(tmp_path) -> None:
                 "| where m startswith 'soak' | project m"
             ).rows
         )
+        split = {
+            row[0]: row[1]
+            for row in store.query(
+                "dependencies | where name startswith 'split-' "
+                "| summarize n = count(), emoji = take_any(tostring(customDimensions.emoji)) "
+                "by name | project name, strcat(n, ' ', emoji)"
+            ).rows
+        }
     made = [(tmp_path / f"app{i}.txt").read_text().split() for i in range(APPS)]
+    for calls in made[1:]:  # the split-emoji spans: stored once, made valid
+        for model in calls[::10]:
+            assert split.get(f"split-{model}") == "1 \ufffd", (model, split.get(f"split-{model}"))
     assert all(made), "an app made no call: the soak proved nothing"
     doubled = {m: n for m, n in stored.items() if n > 1}
     assert doubled == {}, f"stored more than once: {sorted(doubled)[:10]}"
