@@ -22,16 +22,18 @@ from pathlib import Path
 
 from llm_insights import contract
 
+from ..alerts.rule_tests import default_loader
+from ..dashboards import render_workbooks
 from ..errors import KitError
-from ..local.ingest import LOCAL_ENDPOINT_ENV, IngestServer
+from ..local.ingest import DEFAULT_PORT, LOCAL_ENDPOINT_ENV, IngestServer
 from ..local.live import DEFAULT_REFRESH_S, LiveSite
 from ..local.remote import ServeNote, lock_cause
 from ..local.store import LocalStore, lock_holder_pid
 from ..paths import KIT_ROOT
+from ..stack_config.files import render_context
 
 HELP = "Run a local Application Insights ingestion endpoint that stores telemetry in DuckDB."
 DEFAULT_DB = Path("build/local/telemetry.duckdb")
-DEFAULT_PORT = 5318  # fixed so the env var stays valid across restarts; clear of OTLP 4317/4318
 DEFAULT_HOST = "127.0.0.1"
 
 
@@ -106,10 +108,6 @@ def _client_host(host: str) -> str:
 def _site(args: argparse.Namespace, token: str) -> LiveSite:
     """The stack's workbooks and alert rules, rendered once (templates do not change); the
     store is attached once it is open."""
-    from ..alerts.rule_tests import default_loader
-    from ..dashboards import render_workbooks
-    from ..stack_config.files import render_context
-
     try:
         ctx = render_context(args.stack)
     except KitError as exc:
