@@ -74,20 +74,20 @@ def test_refusal_does_not_tell_whether_a_path_exists(store, tmp_path) -> None:
     [
         "SELECT * FROM read_text('/etc/hostname')",
         "SELECT * FROM glob('/*')",
-        "COPY requests TO '/tmp/llm-insights-leak.csv'",
-        "ATTACH '/tmp/llm-insights-other.duckdb' AS o",
+        "COPY requests TO '{tmp}/leak.csv'",
+        "ATTACH '{tmp}/other.duckdb' AS o",
         "INSERT INTO requests SELECT * FROM requests",
         "SET enable_external_access = true",
     ],
 )
-def test_sql_that_escaped_translation_still_cannot_write_or_touch_files(store, sql) -> None:
+def test_sql_that_escaped_translation_still_cannot_write_or_touch_files(store, tmp_path, sql):
     """Defence in depth: were the KQL translator ever to emit such SQL, the store refuses it
     (not a SELECT) or the engine does (file access is switched off)."""
-    store._translations[("print 1", False)] = (sql, {})
+    store._translations[("print 1", False)] = (sql.format(tmp=tmp_path), {})
     with pytest.raises(KitError) as refused:
         store.query("print 1")
     assert refused.value.problem == READ_ONLY or "disabled by configuration" in str(refused.value)
-    assert not Path("/tmp/llm-insights-leak.csv").exists()
+    assert not (tmp_path / "leak.csv").exists() and not (tmp_path / "other.duckdb").exists()
 
 
 #: 10^10 rows of a cross join, streamed into a count: long, but no memory to speak of.

@@ -134,6 +134,8 @@ def _open_store(db: Path) -> LocalStore:
 def run(args: argparse.Namespace, *, stop: threading.Event | None = None) -> int:
     if not 0 <= args.port <= 65535:
         raise KitError("--port", f"{args.port} is not a TCP port (0-65535)")
+    # before anything is printed: a `kill` right after the address appears still stops cleanly
+    stop = stop or _stop_on_sigterm()
     given = args.host is not None
     host = args.host if given else DEFAULT_HOST
     loopback = is_loopback(host)
@@ -190,7 +192,6 @@ def run(args: argparse.Namespace, *, stop: threading.Event | None = None) -> int
         print(f"  {contract.ENV_CONNECTION_STRING}={server.connection_string}", file=out)
         print(f"  workbooks and alert states: open {local_url}/", file=out)
         print("  Ctrl-C to stop.", file=out, flush=True)
-        stop = stop or _stop_on_sigterm()
         seen = 0
         try:
             while not stop.wait(0.5):
