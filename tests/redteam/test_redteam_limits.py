@@ -14,7 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from llm_insights_kit.local.ingest import LISTEN_BACKLOG, IngestServer, inflate
+from llm_insights_kit.local.connections import LISTEN_BACKLOG
+from llm_insights_kit.local.ingest import IngestServer
+from llm_insights_kit.local.track_body import inflate
 
 from .conftest import TRACK, post, raw_exchange, request_envelope
 

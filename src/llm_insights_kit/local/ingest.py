@@ -25,25 +25,23 @@ cross-site posts).
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import json
-import math
 import socket
-import socketserver
 import struct
 import threading
 import time
-import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from llm_insights import contract
 
-from .envelopes import EnvelopeError, OutOfRange, envelope_rows
+from .connections import MAX_CONNECTIONS, DeadlineReader, Server
+from .envelopes import EnvelopeError, envelope_rows
+from .track_body import MAX_BODY_BYTES, BodyError, batch_id, decode_body
 
 if TYPE_CHECKING:
     from .live import LiveSite, Reply
@@ -59,13 +57,6 @@ DEFAULT_PORT = 5318
 
 TRACK_PATHS = frozenset({"/v2.1/track", "/v2/track"})
 QUICKPULSE_PREFIX = "/QuickPulseService.svc/"
-#: Largest request body, counted after decompression (a record over 64 MB fails ingestion in
-#: the store behind Application Insights: Kusto ``string`` data type, "allowed data limit").
-MAX_BODY_BYTES = 64 * 1024 * 1024
-#: Pending connections the kernel queues while every handler is busy (socketserver's is 5).
-LISTEN_BACKLOG = 512
-#: Connections served at once; one more is answered 503 with Retry-After (the exporter retries).
-MAX_CONNECTIONS = 128
 #: Seconds an open connection may wait for its next request, and one request may take from its
 #: first byte to its last (a client trickling bytes cannot hold a connection for longer).
 IDLE_TIMEOUT_S = 60.0
@@ -104,113 +95,6 @@ def _invalid_items(items: list[Any]) -> list[tuple[int, str]]:
         except (EnvelopeError, TypeError, ValueError, AttributeError, OverflowError) as exc:
             bad.append((index, f"envelope {index}: {exc}"))
     return bad
-
-
-class BodyError(ValueError):
-    """A request body that is not a batch of envelopes (answered with HTTP 400, or 413)."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-def _too_large(limit: int) -> BodyError:
-    return BodyError(f"body larger than {limit} bytes once decompressed", 413)
-
-
-def inflate(body: bytes, encoding: str, limit: int = MAX_BODY_BYTES) -> bytes:
-    """*body* decompressed (gzip, deflate or none), stopping as soon as it passes *limit*.
-
-    Decompression goes in steps of at most *limit* bytes of output, so a small body that
-    inflates to gigabytes (a gzip bomb) costs no more memory than the limit.
-    """
-    encoding = encoding.strip().lower()
-    if encoding == "gzip" or body[:2] == b"\x1f\x8b":
-        kind, wbits = "gzip", 31
-    elif encoding == "deflate":
-        kind, wbits = "deflate", 15
-    elif encoding in ("", "identity"):
-        if len(body) > limit:
-            raise _too_large(limit)
-        return body
-    else:
-        raise BodyError(f"Content-Encoding {encoding!r} is not supported (gzip, deflate, identity)")
-    out = bytearray()
-    data = body
-    try:
-        while data:
-            inflater = zlib.decompressobj(wbits)
-            while data and not inflater.eof:
-                out += inflater.decompress(data, limit + 1 - len(out))
-                if len(out) > limit:
-                    raise _too_large(limit)
-                data = inflater.unconsumed_tail
-            if not inflater.eof:
-                raise BodyError(f"body is not valid {kind}: it ends before the stream does")
-            data = inflater.unused_data if kind == "gzip" else b""  # gzip may hold members
-    except zlib.error as exc:
-        raise BodyError(f"body is not valid {kind}: {exc}") from None
-    return bytes(out)
-
-
-def _json_float(text: str) -> float | OutOfRange:
-    value = float(text)
-    return value if math.isfinite(value) else OutOfRange(text)
-
-
-def _json_int(text: str) -> int | OutOfRange:
-    # 20 characters hold every 64-bit integer; longer ones fit no column (and Python refuses
-    # to parse integers over 4,300 digits).
-    return int(text) if len(text) <= 20 else OutOfRange(text)
-
-
-def _loads(text: str) -> Any:
-    return json.loads(text, parse_constant=OutOfRange, parse_float=_json_float, parse_int=_json_int)
-
-
-def decode_body(body: bytes, content_encoding: str = "", limit: int = MAX_BODY_BYTES) -> list[Any]:
-    """The items of a track request body: gzip/deflate or plain; JSON array, object or NDJSON.
-
-    Items are returned as sent; one that is not an envelope object becomes a per-item error
-    later, with its own index. Strings keep what the JSON says (unpaired surrogates included);
-    the store makes them valid. Numbers no column can hold come back as :class:`OutOfRange`.
-    """
-    body = inflate(body, content_encoding, limit)
-    text = body.decode("utf-8-sig", errors="replace")  # invalid bytes -> U+FFFD, like Kusto
-    text = text.strip()
-    if not text:
-        raise BodyError("body is empty; expected a JSON array of envelopes")
-    try:
-        try:
-            parsed = _loads(text)
-            return parsed if isinstance(parsed, list) else [parsed]
-        except json.JSONDecodeError as first:
-            items = []
-            for lineno, line in enumerate(text.splitlines(), 1):
-                if not line.strip():
-                    continue
-                try:
-                    items.append(_loads(line))
-                except json.JSONDecodeError:
-                    raise BodyError(
-                        f"body is neither a JSON array nor newline-delimited JSON: line "
-                        f"{lineno}: {first.msg}"
-                        if lineno == 1
-                        else f"newline-delimited JSON line {lineno} is not JSON"
-                    ) from None
-            return items
-    except RecursionError:
-        raise BodyError("body is JSON nested too deeply to be envelopes") from None
-
-
-def batch_id(items: list[Any]) -> str:
-    """A digest of a batch's content: the same items re-sent give the same id.
-
-    Computed over the parsed items (keys sorted), so a client that re-serialises what it stored
-    offline — the exporter does — is recognised whatever its key order or spacing.
-    """
-    canonical = json.dumps(items, sort_keys=True, separators=(",", ":"), default=repr)
-    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass
@@ -279,14 +163,14 @@ class IngestServer:
         self.max_body_bytes = max_body_bytes
         self.idle_timeout_s = idle_timeout_s
         self.request_timeout_s = request_timeout_s
-        self._slots = threading.BoundedSemaphore(max_connections)
+        self.max_connections = max_connections
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
         self._envelopes: list[dict[str, Any]] = []
         self._fault = _Fault()
         self.stats = IngestStats()
         self.errors: list[str] = []
-        self._httpd: _Server | None = None
+        self._httpd: Server | None = None
         self._thread: threading.Thread | None = None
         self.allowed_hosts: frozenset[str] = frozenset()
 
@@ -295,7 +179,13 @@ class IngestServer:
         """Listen on the address (raises OSError when it cannot) without serving yet."""
         if self._httpd is None:
             handler = type("_BoundHandler", (_Handler,), {"server_ref": self})
-            self._httpd = _Server(self.host, self.port, handler, self)
+            self._httpd = Server(
+                self.host,
+                self.port,
+                handler,
+                max_connections=self.max_connections,
+                on_refused=lambda: self._count("refused_connections"),
+            )
             given = self.host
             self.host, self.port = self._httpd.server_address[:2]  # numeric, as bound
             names = {given, self.host, "localhost", *self.host_aliases}
@@ -455,86 +345,6 @@ class IngestServer:
             self.stats.bytes_received += wire_bytes
 
 
-class _Server(ThreadingHTTPServer):
-    """A threading HTTP server with a real listen backlog and a cap on open connections."""
-
-    daemon_threads = True
-    request_queue_size = LISTEN_BACKLOG
-
-    def __init__(self, host: str, port: int, handler: type, owner: IngestServer) -> None:
-        family, _, _, _, address = socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )[0]
-        self.address_family = family
-        self.owner = owner
-        super().__init__(address[:2], handler)
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind also resolves a fully qualified name (a DNS lookup): not needed.
-        socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = self.server_address[:2]
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        if not self.owner._slots.acquire(blocking=False):
-            self.owner._count("refused_connections")
-            with contextlib.suppress(OSError):
-                request.settimeout(1.0)
-                request.sendall(_BUSY)
-            self.shutdown_request(request)
-            return
-        try:
-            super().process_request(request, client_address)
-        except BaseException:
-            self.owner._slots.release()
-            raise
-
-    def process_request_thread(self, request: Any, client_address: Any) -> None:
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            self.owner._slots.release()
-
-
-_BUSY_BODY = json.dumps({"error": f"more than {MAX_CONNECTIONS} open connections; retry"}).encode()
-_BUSY = (
-    b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\n"
-    b"Content-Type: application/json\r\nContent-Length: "
-    + str(len(_BUSY_BODY)).encode()
-    + b"\r\n\r\n"
-    + _BUSY_BODY
-)
-
-
-class _DeadlineReader(io.RawIOBase):
-    """The socket as a raw stream whose reads obey two clocks: an idle wait for a request's first
-    byte, then one deadline for the whole request, so trickled bytes cannot keep it open."""
-
-    def __init__(self, sock: socket.socket, idle_s: float, request_s: float) -> None:
-        self._sock = sock
-        self._idle_s = idle_s
-        self._request_s = request_s
-        self._deadline: float | None = None
-
-    def readable(self) -> bool:
-        return True
-
-    def next_request(self) -> None:
-        self._deadline = None
-
-    def readinto(self, buffer: Any) -> int:
-        if self._deadline is None:
-            timeout = self._idle_s
-        else:
-            timeout = self._deadline - time.monotonic()
-            if timeout <= 0:
-                raise TimeoutError("request took longer than its deadline")
-        self._sock.settimeout(timeout)
-        count = self._sock.recv_into(buffer)
-        if self._deadline is None and count:
-            self._deadline = time.monotonic() + self._request_s
-        return count
-
-
 class _HttpError(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
@@ -555,7 +365,7 @@ class _Handler(BaseHTTPRequestHandler):
     def setup(self) -> None:
         super().setup()
         owner = self.server_ref
-        self._reader = _DeadlineReader(
+        self._reader = DeadlineReader(
             self.connection, owner.idle_timeout_s, owner.request_timeout_s
         )
         self.rfile = io.BufferedReader(self._reader, 65536)
