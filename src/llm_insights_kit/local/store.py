@@ -147,6 +147,7 @@ class LocalStore:
         self._lock = threading.RLock()
         self._closed = False
         self.duplicate_batches = 0
+        self._batches = 0
         self._catalog = self._con.execute("SELECT current_database()").fetchone()[0]
         self.schemas: dict[str, tuple[tuple[str, str], ...]] = dict(TABLES)
         with self._lock:
@@ -294,7 +295,7 @@ class LocalStore:
                 for table, row_values in values:
                     grouped.setdefault(table, []).append(row_values)
         written = self._write_all(grouped, batch_id)
-        return Ingested(written, errors, written < 0)
+        return Ingested(max(written, 0), errors, written < 0)
 
     def _seen(self, batch_id: str) -> bool:
         found = self._con.execute(f"SELECT 1 FROM {_BATCHES} WHERE id = ?", [batch_id])
@@ -338,6 +339,9 @@ class LocalStore:
                     self._con.execute(
                         f"INSERT INTO {_BATCHES} VALUES (?, now()::TIMESTAMP)", [batch_id]
                     )
+                    self._batches += 1
+                    if self._batches % 1000 == 0:  # a server runs for days: keep 48 h only
+                        self._forget_old_batches()
                 for table, values in prepared.items():
                     self._write(table, values)
                 self._con.execute("COMMIT")
