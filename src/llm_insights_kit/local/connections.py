@@ -19,7 +19,7 @@ from typing import Any
 #: Pending connections the kernel queues while every handler is busy (socketserver's is 5).
 LISTEN_BACKLOG = 512
 #: Connections served at once; one more is answered 503 with Retry-After (the exporter retries).
-MAX_CONNECTIONS = 128
+MAX_CONNECTIONS = 256
 
 
 class Server(ThreadingHTTPServer):
@@ -56,6 +56,10 @@ class Server(ThreadingHTTPServer):
             with contextlib.suppress(OSError):
                 request.settimeout(1.0)
                 request.sendall(_BUSY)
+                # Read what the client already sent: closing with unread bytes sends a reset,
+                # which can destroy the 503 before the client reads it.
+                with contextlib.suppress(BlockingIOError):
+                    request.recv(1 << 20, socket.MSG_DONTWAIT)
             self.shutdown_request(request)
             return
         try:
