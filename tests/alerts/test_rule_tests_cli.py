@@ -286,3 +286,34 @@ def test_an_infinite_measure_is_warned_about(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "warning: shop-inf returned measure inf (no dimensions, period ending" in out
     assert "undocumented" in out
+
+
+def test_a_rule_the_stack_disables_is_skipped_with_its_key(tmp_path, capsys):
+    """dev switches llm-token-spike off: its cases are skipped, naming the key, never failed."""
+    path = _fixture(
+        tmp_path,
+        """\
+        evaluation_time_origin: 2026-01-01T00:00:00Z
+        tests:
+          - name: runaway prompts
+            series:
+              - table: customMetrics
+                metric: gen_ai.client.token.usage
+                dimensions: {gen_ai.request.model: gpt-4o, gen_ai.token.type: input}
+                every: 5m
+                to: 1h
+                values: {valueCount: 10, valueSum: 125000}
+            expect:
+              - {rule: llm-token-spike, at: 1h, firing: true}
+        """,
+    )
+    assert main(["alerts", "test", "--stack", "dev", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert (
+        f"SKIP  {path}: runaway prompts [stack dev]  (disabled by Pulumi.dev.yaml: "
+        "llm-insights:alerts.llm-token-spike.enabled = false)" in out
+    )
+    assert "(0 failed, 1 skipped: llm-token-spike disabled in this stack): all passed" in out
+    # without the stack the same case runs (and the rule fires)
+    assert main(["alerts", "test", str(path)]) == 0
+    assert "PASS" in capsys.readouterr().out

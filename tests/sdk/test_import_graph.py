@@ -1,4 +1,4 @@
-"""The SDK's modules import each other in one direction only (issue 12).
+"""The SDK's modules import each other in one direction only.
 
 A cycle is what made ``_guard`` import ``_state`` inside a function; a lazy import is how the
 next one would hide. Both are read from the source with ``ast`` (no import needed), and each

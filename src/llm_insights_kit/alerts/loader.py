@@ -19,11 +19,12 @@ syntax tree) in one batch for all rules.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..artifacts import AlertRuleSpec, Dimension, FailingPeriods, RenderContext
+from ..artifacts import AlertRuleSpec, Dimension, FailingPeriods, RenderContext, VolumeGuard
 from ..dashboards.render import template_variables
 from ..errors import KitError
 from ..fsutil import read_yaml
@@ -131,6 +132,7 @@ def parse_rule(
     query = render_string(raw["query"], f"{shown}: rule {name}: query", variables)
     if not query:
         raise KitError(at("query"), "rendered to an empty query")
+    guard = volume_guard(raw["query"], parameters, f"{shown}: rule {name}: query", variables)
 
     periods = raw.get("failingPeriods") or {}
     if not isinstance(periods, Mapping) or set(periods) - set(FAILING_PERIOD_FIELDS):
@@ -191,11 +193,34 @@ def parse_rule(
         dimensions=tuple(dimensions),
         auto_mitigate=auto_mitigate,
         mute_actions_duration=mute,
+        volume_guard=guard,
     )
     min_window = raw.get("minWindowSize")
     if min_window is not None:
         check_choice(min_window, s.WINDOW_SIZES, at("minWindowSize"))
     return rule, RuleChecks(raw.get("thresholdBucketsOf"), min_window)
+
+
+# A minimum-volume line of a rule's query template: ``| where runs >= {{ p.min_runs }}``.
+_GUARD_LINE = re.compile(r"^\s*\|\s*where\s+(\w+)\s*>=\s*\{\{\s*p\.(min_(\w+))\s*\}\}\s*$")
+
+
+def volume_guard(
+    template: str, parameters: Mapping[str, Any], where: str, variables: Mapping[str, Any]
+) -> VolumeGuard | None:
+    """The rule's minimum-volume line, with the query up to it rendered (None without one)."""
+    lines = template.splitlines()
+    for i, line in enumerate(lines):
+        match = _GUARD_LINE.match(line)
+        if match is None:
+            continue
+        column, parameter, noun = match.groups()
+        minimum = parameters.get(parameter)
+        if isinstance(minimum, bool) or not isinstance(minimum, int | float):
+            return None
+        before = render_string("\n".join(lines[:i]), where, dict(variables))
+        return VolumeGuard(column, float(minimum), noun, before)
+    return None
 
 
 _OVERRIDE_ATTRS = {

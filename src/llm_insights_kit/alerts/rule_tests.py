@@ -29,7 +29,7 @@ from .fixtures import (
     discover,
     load_fixture_file,
 )
-from .loader import load_rules
+from .loader import display_path, load_rules
 from .synthesis import rows_for_test
 
 RuleLoader = Callable[[RenderContext, Path | None], list[AlertRuleSpec]]
@@ -69,6 +69,7 @@ class CaseOutcome:
     instances: list[AlertDecision]  # the instances the expectation's ``series`` selects
     problems: list[str]
     others: list[AlertDecision] = field(default_factory=list)  # the rule's other instances
+    skipped: str = ""  # why the case was not run (its rule is disabled), else ""
 
     @property
     def ok(self) -> bool:
@@ -90,6 +91,10 @@ class TestOutcome:
     def ok(self) -> bool:
         return all(c.ok for c in self.cases)
 
+    @property
+    def skipped(self) -> list[CaseOutcome]:
+        return [c for c in self.cases if c.skipped]
+
 
 @dataclass
 class RunReport:
@@ -105,11 +110,16 @@ class RunReport:
     def cases(self) -> list[CaseOutcome]:
         return [c for o in self.outcomes for c in o.cases]
 
+    @property
+    def skipped(self) -> list[CaseOutcome]:
+        return [c for c in self.cases if c.skipped]
+
     def coverage(self) -> dict[str, tuple[int, int]]:
-        """Rule → (passing firing cases, passing silent cases), for every loaded rule."""
-        cov = {name: [0, 0] for name in self.rules}
+        """Rule → (passing firing cases, passing silent cases), for every loaded rule the
+        stack leaves enabled."""
+        cov = {name: [0, 0] for name, rule in self.rules.items() if rule.enabled}
         for case in self.cases:
-            if case.ok:
+            if case.ok and not case.skipped:
                 slot = cov.setdefault(case.expectation.rule, [0, 0])
                 slot[0 if case.expectation.firing else 1] += 1
         return {k: (v[0], v[1]) for k, v in sorted(cov.items())}
@@ -183,7 +193,13 @@ def run_paths(
             test_stack = test.stack or stack
             rules = rule_cache.get(fixture, test_stack)
             all_rules.update(rules)
-            outcomes.append(run_test(fixture, test, rules, store_factory, stack=test_stack))
+            # A test that names no stack tests the rule itself: where the stack given on the
+            # command line switches the rule off there is nothing to test, so it is skipped
+            # (a test that names its stack tests that stack, disabled rules included).
+            skip = {} if test.stack else disabled_reasons(rules, rule_cache.context(test_stack))
+            outcomes.append(
+                run_test(fixture, test, rules, store_factory, stack=test_stack, skip=skip)
+            )
     if not all_rules:
         for fixture in fixtures[:1]:
             all_rules.update(rule_cache.get(fixture, stack))
@@ -197,7 +213,10 @@ def run_test(
     store_factory: StoreFactory = default_store,
     *,
     stack: str | None = None,
+    skip: Mapping[str, str] | None = None,
 ) -> TestOutcome:
+    """Run one test; the cases of a rule in *skip* (rule → why) are reported, not evaluated."""
+    skip = skip or {}
     started = time.perf_counter()
     outcome = TestOutcome(fixture.path, test, stack)
     by_rule: dict[str, list[Expectation]] = {}
@@ -226,6 +245,11 @@ def run_test(
             store.insert(table, rows)
         cases: dict[int, CaseOutcome] = {}
         for rule_name, expectations in by_rule.items():
+            if rule_name in skip:
+                for exp in expectations:
+                    at = fixture.origin + exp.at
+                    cases[exp.index] = CaseOutcome(exp, at, [], [], skipped=skip[rule_name])
+                continue
             evaluator = RuleEvaluator(store, rules[rule_name])
             for exp in expectations:
                 _check_aligned(fixture, test, exp, evaluator.frequency)
@@ -241,6 +265,21 @@ def run_test(
         store.close()
     outcome.seconds = time.perf_counter() - started
     return outcome
+
+
+def disabled_reasons(rules: Mapping[str, AlertRuleSpec], ctx: RenderContext) -> dict[str, str]:
+    """Rule → why it is disabled (the stack key, or the rule file's own ``enabled``)."""
+    reasons = {}
+    for name, rule in rules.items():
+        if rule.enabled:
+            continue
+        override = (ctx.alert_overrides or {}).get(name) or {}
+        if override.get("enabled") is False:
+            shown = display_path(Path(ctx.config_file))
+            reasons[name] = f"disabled by {shown}: llm-insights:alerts.{name}.enabled = false"
+        else:
+            reasons[name] = f"disabled in {rule.source_file}: rule {name}: enabled = false"
+    return reasons
 
 
 def _history(

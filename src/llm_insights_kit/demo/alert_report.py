@@ -10,7 +10,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from ..alerts.evaluator import AlertDecision, evaluate
+from ..alerts.evaluator import AlertDecision, evaluate, rule_state
 from ..artifacts import AlertRuleSpec
 from ..errors import KitError
 
@@ -30,11 +30,8 @@ class RuleResult:
 
     @property
     def state(self) -> str:
-        if self.error:
-            return "error"
-        if not self.rule.enabled:
-            return "disabled"
-        return "FIRED" if self.fired else "ok"
+        state = rule_state(self.rule, self.evaluations, self.error or "")
+        return state if state != "ok" else _no_value(self.evaluations) or state
 
     def why(self) -> str:
         if self.error:
@@ -45,6 +42,17 @@ class RuleResult:
         return "; ".join(e.why for e in shown[:3]) + (
             f" (+{len(shown) - 3} more series)" if len(shown) > 3 else ""
         )
+
+
+def _no_value(evaluations: Sequence[AlertDecision]) -> str:
+    """Why a rule that did not fire has no value: ``no data`` or ``below minimum (8 of 10
+    runs)``; empty when some series has a value."""
+    if not evaluations:
+        return "no data"
+    if any(e.value is not None for e in evaluations):
+        return ""
+    below = [e.below_minimum for e in evaluations if e.below_minimum]
+    return below[0] if len(below) == 1 else "below minimum" if below else "no data"
 
 
 def evaluate_rules(
@@ -62,7 +70,7 @@ def evaluate_rules(
             advance(1)
             continue
         try:
-            result.evaluations = evaluate(store, rule, at)
+            result.evaluations = evaluate(store, rule, at, volume=True)
         except KitError as exc:
             result.error = str(exc)
         results.append(result)
@@ -97,12 +105,14 @@ def print_alert_report(
     out.print(f"[bold]{len(fired)} of {len(rules)} rules fired after the incident:[/bold]")
     for r in fired:
         out.print(f"  [red]●[/red] {r.rule.name} (sev {r.rule.severity}, route {r.rule.route})")
-        out.print(f"      {r.why()}", markup=False, highlight=False)
+        out.print(f"      {r.why()}", markup=False, highlight=False, soft_wrap=True)
     false_alarms = [r for r in healthy if r.fired]
     if false_alarms:
         out.print("[yellow]Fired during the healthy phase:[/yellow]")
         for r in false_alarms:
-            out.print(f"  ● {r.rule.name}: {r.why()}", markup=False, highlight=False)
+            out.print(
+                f"  ● {r.rule.name}: {r.why()}", markup=False, highlight=False, soft_wrap=True
+            )
     errors = [r for r in end if r.error]
     for r in errors:
         out.print(f"[red]could not evaluate {r.rule.name}:[/red] {r.error}", highlight=False)

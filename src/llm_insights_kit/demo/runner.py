@@ -24,10 +24,14 @@ from pathlib import Path
 
 from llm_insights import contract
 
+from llm_insights_kit import app_env
+
 from ..artifacts import AlertRuleSpec, RenderContext
+from ..check import CheckReport, print_report
 from ..errors import KitError
 from ..fake_openai.server import FakeOpenAI
 from ..fsutil import ensure_dir
+from ..invocation import kit_command, shell_path
 from ..local.ingest import LOCAL_ENDPOINT_ENV, LOOPBACK_EXPORTER_ENV, IngestServer
 from ..local.store import LocalStore
 from ..paths import BUILD_DIR
@@ -49,6 +53,7 @@ from .workload import (
 )
 
 DEMO_DIR = BUILD_DIR / "demo"
+DEMO_STORE = "telemetry.duckdb"  # in the --out directory
 PREVIEW_DIR = BUILD_DIR / "preview"
 # Panels a minutes-long demo cannot fill, and why.
 EMPTY_WHY = {
@@ -81,6 +86,7 @@ class DemoResult:
     preview_index: Path | None = None
     preview_counts: dict[str, int] = field(default_factory=dict)
     preview_empty: list[str] = field(default_factory=list)
+    check: CheckReport | None = None
     wall_seconds: float = 0.0
 
 
@@ -99,8 +105,8 @@ def app_environment(
         "CHAT_AGENT_MAX_TURNS": str(AGENT_MAX_TURNS),
         LOCAL_ENDPOINT_ENV: ingest.url,
         contract.ENV_CONNECTION_STRING: ingest.connection_string,
-        contract.ENV_OTEL_METRIC_EXPORT_INTERVAL: str(METRIC_EXPORT_INTERVAL_MS),
-        contract.ENV_OTEL_BSP_SCHEDULE_DELAY: str(SPAN_EXPORT_DELAY_MS),
+        app_env.ENV_OTEL_METRIC_EXPORT_INTERVAL: str(METRIC_EXPORT_INTERVAL_MS),
+        app_env.ENV_OTEL_BSP_SCHEDULE_DELAY: str(SPAN_EXPORT_DELAY_MS),
         # Microsoft's own endpoints are unreachable here (and none of the demo's business).
         **LOOPBACK_EXPORTER_ENV,
         # Service name, environment and trace sampler as the stack sets them; counts stay exact
@@ -146,7 +152,7 @@ def run_demo(
     ctx = render_context(stack)
     rules = kit_parts.load_alert_rules(ctx)
     phases = demo_phases(scale=scale)
-    store_path = out_dir / "telemetry.duckdb"
+    store_path = out_dir / DEMO_STORE
     # build/demo -> build/preview (what `llm-insights preview` writes); elsewhere: <out>/preview
     preview_dir = PREVIEW_DIR if out_dir == DEMO_DIR else out_dir / "preview"
     app_log = out_dir / "app.log"
@@ -202,8 +208,13 @@ def run_demo(
                 if panel.state == "empty"
             ]
             s.note(", ".join(f"{v} {k}" for k, v in result.preview_counts.items()))
+    with display.step("llm-insights check --local (what a deployed stack is checked for)") as s:
+        result.check = kit_parts.check_store(ctx, store_path, rules, preview if previews else None)
+        s.note(f"{result.check.queries} queries")
     result.wall_seconds = time.monotonic() - t0
     _report(display, result, rules, stack)
+    display.console.print()
+    print_report(display.console, result.check)  # the checks a deployed stack gets, same code
     return result
 
 
@@ -224,10 +235,12 @@ def _report(display: Display, result: DemoResult, rules: list[AlertRuleSpec], st
     out = display.console
     out.print()
     total = sum(o.total for o in result.outcomes.values())
+    phases = ", ".join(f"{name} {o.total}" for name, o in result.outcomes.items())
     out.print(
-        f"Drove {total} requests "
-        + ", ".join(f"{name} {o.total}" for name, o in result.outcomes.items())
-        + f", {result.started:%H:%M:%S}-{result.ended:%H:%M:%S} UTC."
+        f"Drove {total} requests from {result.started:%H:%M:%S} to {result.ended:%H:%M:%S} UTC "
+        f"({phases}).",
+        highlight=False,
+        soft_wrap=True,
     )
     print_alert_report(out, rules, result.healthy_alerts, result.end_alerts, result)
     rel = _relative
@@ -242,23 +255,32 @@ def _report(display: Display, result: DemoResult, rules: list[AlertRuleSpec], st
             f"{counts.get('error', 0)} failed)"
         )
         for name in result.preview_empty:
-            out.print(f"      empty: {name}{EMPTY_WHY.get(name, '')}", highlight=False)
+            out.print(
+                f"      empty: {name}{EMPTY_WHY.get(name, '')}", highlight=False, soft_wrap=True
+            )
     out.print(f"  app log           {rel(result.app_log)}")
-    db = rel(result.store_path)
-    out.print(f"  re-render         llm-insights preview --stack {stack} --db {db}")
-    out.print(f"  evaluate alerts   llm-insights alerts eval --stack {stack} --db {db}")
-    out.print(f"  alert rule tests  llm-insights alerts test --stack {stack}")
-    # The demo ends by itself (CI, tests); the live pages come from `serve` on the same store.
+    for label, command in where_to_look(stack, result.store_path):
+        out.print(f"  {label:<17} {command}", highlight=False, soft_wrap=True, markup=False)
+    out.print(f"Finished in {result.wall_seconds:.0f} s.")
+
+
+def where_to_look(stack: str, store_path: Path) -> list[tuple[str, str]]:
+    """The commands the demo prints, each runnable as printed from the working directory (a
+    note after a command is a shell comment)."""
     from ..commands.serve import DEFAULT_PORT
 
-    out.print(
-        f"  live pages        llm-insights serve --stack {stack} --db {db}, then open "
-        f"http://127.0.0.1:{DEFAULT_PORT}/ (workbooks and alert states, updated as your app's "
-        "calls arrive)",
-        highlight=False,
-        soft_wrap=True,
-    )
-    out.print(f"Finished in {result.wall_seconds:.0f} s.")
+    kit = kit_command()
+    db = shell_path(store_path)
+    return [
+        ("re-render", f"{kit} preview --stack {stack} --db {db}"),
+        ("evaluate alerts", f"{kit} alerts eval --stack {stack} --db {db}"),
+        ("alert rule tests", f"{kit} alerts test --stack {stack}"),
+        # The demo ends by itself (CI, tests); the live pages come from `serve` on the same store.
+        (
+            "live pages",
+            f"{kit} serve --stack {stack} --db {db}  # then open http://127.0.0.1:{DEFAULT_PORT}/",
+        ),
+    ]
 
 
 def _relative(path: Path) -> str:

@@ -73,6 +73,8 @@ from typing import Any
 
 from llm_insights import contract
 
+from ..times import parse_iso_time
+
 BASE_TYPE_TABLE: dict[str, str] = {
     "RequestData": contract.TABLE_SERVER_SPANS,
     "RemoteDependencyData": contract.TABLE_LLM_SPANS,
@@ -259,19 +261,15 @@ def parse_duration_ms(value: Any) -> float:
 def parse_time(value: Any) -> datetime:
     """Envelope ``time`` (ISO 8601, usually ``…Z``) → naive UTC datetime (the store is UTC)."""
     if isinstance(value, datetime):
-        moment = value
+        moment: datetime | None = value
     else:
         text = str(value or "").strip()
         if not text:
             raise EnvelopeError("time is missing")
-        if text.endswith(("Z", "z")):
-            text = text[:-1] + "+00:00"
-        # Python < 3.11-style fractions with more than 6 digits (.NET sends 7): trim them.
-        text = re.sub(r"(\.\d{6})\d+", r"\1", text)
-        try:
-            moment = datetime.fromisoformat(text)
-        except ValueError:
-            raise EnvelopeError(f"time {value!r} is not an ISO 8601 timestamp") from None
+        moment = parse_iso_time(text)
+        if moment is None:
+            raise EnvelopeError(f"time {value!r} is not an ISO 8601 timestamp")
+    assert moment is not None
     if moment.tzinfo is not None:
         try:
             moment = moment.astimezone(UTC).replace(tzinfo=None)

@@ -99,7 +99,8 @@ def evaluate_rules(store: Any, rules: Sequence[AlertRuleSpec], at: datetime) -> 
     states = []
     for rule in sorted(rules, key=lambda r: r.name):
         try:
-            evaluations = [e for e in RuleEvaluator(store, rule).run([at]) if e.at == at]
+            evaluator = RuleEvaluator(store, rule, volume=True)
+            evaluations = [e for e in evaluator.run([at]) if e.at == at]
         except KitError as exc:
             states.append(RuleState(rule, [], str(exc)))
         else:
@@ -256,7 +257,10 @@ def _alerts_table(states: Sequence[RuleState]) -> str:
         elif not s.evaluations:
             value, why = "no data", "the query returned no series in the window"
         else:
-            value = ", ".join(format_value(e.value) for e in s.evaluations)
+            value = ", ".join(
+                e.below_minimum if e.value is None and e.below_minimum else format_value(e.value)
+                for e in s.evaluations
+            )
             why = " | ".join(e.why for e in s.evaluations)
         rows.append(
             f'<tr data-rule="{escape(rule.name)}" data-alert-state="{s.state}">'

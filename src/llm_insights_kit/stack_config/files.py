@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from pathlib import Path
 
 from ..artifacts import RenderContext
@@ -12,7 +13,7 @@ from ..fsutil import read_yaml
 from ..paths import KIT_ROOT, stack_file_name
 from .checks import validate
 from .reader import engine_values
-from .schema import StackSettings
+from .schema import KEYS_BY_NAME, StackSettings
 
 
 def stack_name(path: Path) -> str:
@@ -77,3 +78,12 @@ def render_context(
     """The RenderContext of a stack; with neither argument the kit's defaults (no overrides)."""
     settings = load_stack(stack, stack_file, search)
     return RenderContext() if settings is None else settings.render_context()
+
+
+def workspace_retention(stack: str | None, stack_file: Path | None = None) -> timedelta:
+    """How far back the stack's workspace keeps data (``workspace.retentionInDays``; the kit's
+    default without a stack): the longest time range a command asks a store for."""
+    settings = load_stack(stack, stack_file)
+    if settings is None:
+        return timedelta(days=int(KEYS_BY_NAME["workspace.retentionInDays"].default))
+    return timedelta(days=settings.workspace.retention_in_days)

@@ -16,6 +16,7 @@ from pathlib import Path
 from ...artifacts import WorkbookArtifact
 from ...errors import KitError
 from ...fsutil import ensure_dir
+from ...invocation import kit_command
 from ...stack_config.files import render_context
 from ...tables import TABLES
 from ..store import LocalStore
@@ -99,7 +100,8 @@ def write_previews(
 
     path = Path(store_path)
     if not path.is_file():
-        raise KitError(str(path), "no local store here; run `llm-insights serve` or `demo` first")
+        kit = kit_command()
+        raise KitError(str(path), f"no local store here; run `{kit} serve` or `make demo` first")
     workbooks = render_workbooks(render_context(stack))
     from ..remote import open_reader
 
