@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 from llm_insights import contract
 
+from llm_insights_kit import app_env
 from llm_insights_kit.local.store import LocalStore
 
 HERE = Path(__file__).parent
@@ -75,7 +76,7 @@ def test_soak_with_kill_9_stores_every_acknowledged_call_once(tmp_path) -> None:
     db, port = tmp_path / "soak.duckdb", _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("APPLICATIONINSIGHTS_")}
     env[contract.ENV_LOCAL_ENDPOINT] = f"http://127.0.0.1:{port}"
-    env[contract.ENV_OTEL_BSP_SCHEDULE_DELAY] = "300"  # many small batches: many in flight
+    env[app_env.ENV_OTEL_BSP_SCHEDULE_DELAY] = "300"  # many small batches: many in flight
     env["TMPDIR"] = str(tmp_path)  # the exporters' offline storage, private to this test
     server = _server(db, port)
     apps = [
