@@ -34,8 +34,9 @@ def test_serve_stores_posted_envelopes_and_prints_env(tmp_path, capsys) -> None:
     )
     worker.start()
     try:
-        for _ in range(100):
-            out = capsys.readouterr().out
+        out = ""
+        for _ in range(1200):  # the stack renders first: seconds on a busy machine
+            out += capsys.readouterr().out
             if "LLM_INSIGHTS_LOCAL_ENDPOINT=" in out:
                 break
             stop.wait(0.05)

@@ -21,7 +21,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from llm_insights import contract
 
@@ -33,7 +32,6 @@ from ..errors import KitError
 from ..fake_openai.server import FakeOpenAI
 from ..fsutil import ensure_dir
 from ..invocation import kit_command, shell_path
-from ..local.envelopes import parse_time
 from ..local.ingest import LOCAL_ENDPOINT_ENV, LOOPBACK_EXPORTER_ENV, IngestServer
 from ..local.store import LocalStore
 from ..paths import BUILD_DIR
@@ -135,26 +133,19 @@ def _fresh_store(path: Path) -> LocalStore:
     return LocalStore(path)
 
 
-def wait_for_metric_export(ingest: IngestServer, after: datetime, timeout: float) -> bool:
-    """Block until a metric export collected after *after* has arrived.
+def wait_for_metric_export(
+    ingest: IngestServer, store: LocalStore, after: datetime, timeout: float
+) -> bool:
+    """Block until a metric export collected after *after* has been stored.
 
     Metric points carry their collection time, so such an export holds every call made before
     *after*; waiting for it (instead of sleeping) keeps phases apart in the store.
     """
     after_naive = after.astimezone(UTC).replace(tzinfo=None)
-
-    def collected_after(envelopes: list[dict[str, Any]]) -> bool:
-        for env in reversed(envelopes):
-            if (env.get("data") or {}).get("baseType") != METRIC_BASE_TYPE:
-                continue
-            try:
-                if parse_time(env.get("time")) >= after_naive:
-                    return True
-            except ValueError:
-                continue
-        return False
-
-    return ingest.wait_for(collected_after, timeout=timeout)
+    kql = (
+        f"{contract.TABLE_METRICS} | where timestamp >= datetime({after_naive.isoformat()}) | count"
+    )
+    return ingest.wait_until(lambda: (store.query(kql).scalar() or 0) > 0, timeout=timeout)
 
 
 def run_demo(
@@ -213,7 +204,7 @@ def run_demo(
                     outcomes[phase.name] = _drive(display, phase, app.url, standin)
                     if phase.name == "healthy":
                         with display.step("Letting the healthy phase's telemetry land") as s:
-                            if not wait_for_metric_export(ingest, clock(), EXPORT_TIMEOUT_S):
+                            if not wait_for_metric_export(ingest, store, clock(), EXPORT_TIMEOUT_S):
                                 s.note("no metric export yet: the healthy check may miss some")
                         healthy_end = clock()
             finally:
