@@ -23,6 +23,7 @@ from typing import Any
 
 import llm_insights
 import openai
+from llm_insights import _keep
 
 from llm_insights_kit.fake_openai.scripted import SCENARIO_HEADER, Scripted
 from llm_insights_kit.fake_openai.server import FakeOpenAI
@@ -167,6 +168,9 @@ def main() -> int:
             message = json.loads(line)
             if message.get("quit"):
                 break
+            # Each workload stands for one app run: what the per-minute cap on kept spans
+            # admitted for the previous workload is not this one's (a new process starts empty).
+            _keep.limiter = _keep.Limiter()
             print(json.dumps(run(message["workload"], srv, clients)), flush=True)
     llm_insights.shutdown()
     return 0
