@@ -27,7 +27,7 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from . import _agent, _evaluation, _offload, _pricing, _record, _state
+from . import _agent, _evaluation, _keep, _offload, _pricing, _record, _state
 from . import contract as c
 from ._content import input_messages, output_messages, serialize, should_capture
 from ._errors import error_type_of
@@ -311,9 +311,11 @@ class LLMCall:
         self._record_filters(inst, dims, reasons)
         texts = self.texts
         text = self._assess(inst, md, texts, sa)
-        self.span.set_attributes(sa)  # error.type and status were set first, in finish()
-        if should_capture(bool(self.error_type)):
-            self._capture(self.span, texts)
+        # a span no exporter will see needs no attributes (its metrics are recorded above)
+        if _keep.may_export(self.span, bool(self.error_type), end - self.start):
+            self.span.set_attributes(sa)  # error.type and status were set first, in finish()
+            if should_capture(bool(self.error_type)):
+                self._capture(self.span, texts)
         if text is not None:
             _evaluation.submit(self.response_id, self.response_model or self.request_model, text)
 
