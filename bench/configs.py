@@ -341,10 +341,8 @@ def _equivalent_wrapper(
                     c.GEN_AI_RESPONSE_FINISH_REASONS: [choice.finish_reason],
                     c.GEN_AI_USAGE_INPUT_TOKENS: n_in,
                     c.GEN_AI_USAGE_OUTPUT_TOKENS: n_out,
-                    c.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: cached,
                     c.MS_COST_INPUT: round(c_in, 12),
                     c.MS_COST_OUTPUT: round(c_out, 12),
-                    c.ATTR_PRICE_SOURCE: source,
                 }
             )
             seconds = end - start

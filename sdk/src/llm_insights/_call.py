@@ -338,13 +338,8 @@ class LLMCall:
         ):
             if value is not None:
                 sa[key] = value
-        for value, key in (  # only when some: most calls have none
-            (u.cache_read_input_tokens, c.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS),
-            (u.cache_creation_input_tokens, c.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS),
-            (u.reasoning_output_tokens, c.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS),
-        ):
-            if value:
-                sa[key] = value
+        # cached, cache-write and reasoning tokens are inside these counts and priced into
+        # microsoft.gen_ai.cost.*; no panel, rule or Azure view reads them from a span
         return sa
 
     @property
