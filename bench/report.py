@@ -528,7 +528,10 @@ def profile_section(res: Results) -> list[str]:
     for key, title in (
         ("chat", "non-streaming calls"),
         ("stream", f"{servers.LONG_CHUNKS}-chunk streams"),
+        ("emit", "the emit thread alone, kit defaults at the prod sampler, non-streaming calls"),
     ):
+        if key not in prof:
+            continue
         p = prof[key]
         total = p["total"] or 1.0
         lines += [

@@ -251,6 +251,15 @@ def profile(srv: servers.Servers, res: Results) -> None:
         what="profile",
     )  # fmt: skip
     res.profile = json.loads(proc.stdout.strip().splitlines()[-1])
+    proc = _run(
+        [
+            sys.executable, "-m", "bench.profile", "--emit",
+            "--standin", srv.standin_url, "--ingest", srv.ingest_url,
+        ],
+        timeout=300,
+        what="profile (emit thread)",
+    )  # fmt: skip
+    res.profile.update(json.loads(proc.stdout.strip().splitlines()[-1]))
     srv.clear()
 
 
