@@ -2,7 +2,7 @@
 
 A head sampler decides at a trace's start; a responder needs the traces that failed or were slow,
 known only at their end. The kit's sampler wrap already records every GenAI span the sampler
-drops (RECORD_ONLY, ``_span_metrics``); when such a span ends, :func:`on_end` keeps it when
+drops (RECORD_ONLY, ``_sampler``); when such a span ends, :func:`on_end` keeps it when
 
 * it failed (error status or ``error.type``): an LLM call, a tool call, an agent run;
 * it is an LLM call slower than the slow threshold (``DEFAULT_KEEP_SLOW_SECONDS``, the stack's
