@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import datetime as dt
 import json
 import sys
 import time
@@ -49,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         opts.configs = tuple(cfg for cfg in configs.CONFIGS if cfg in chosen)
     opts.work.mkdir(parents=True, exist_ok=True)
     phases = args.only or PHASES
-    res = runner.Results()
+    res = runner.Results(started=f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M}")
     if args.report_from:
         data = json.loads(args.report_from.read_text(encoding="utf-8"))
         res = runner.Results(**data)

@@ -552,8 +552,15 @@ def profile_section(res: Results) -> list[str]:
             continue
         p = prof[key]
         total = p["total"] or 1.0
+        note = (
+            " On this thread, 'app, openai client, HTTP' is the Python built-ins and standard "
+            "library the recording calls (dict and list methods, locks, the queue), profiled on "
+            "the thread's CPU time."
+            if key == "emit"
+            else ""
+        )
         lines += [
-            f"**{title}** ({p['calls']} profiled):",
+            f"**{title}** ({p['calls']} profiled):{note}",
             "",
             "| component | share of self time |",
             "|---|---|",
@@ -659,10 +666,11 @@ def render(res: Results, opts: Options, usd_per_gb: float) -> str:
     body += genai_sampling_section(res)
     body += tooling_section(res, opts)
     load = ", ".join(f"{a:.1f}" for a, _, _ in res.load)
+    started = res.started or f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M}"
     head = [
         "# Benchmark results",
         "",
-        f"Measured {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC by `make bench` "
+        f"Measured {started} UTC by `make bench` "
         f"(`python -m bench`), total {sum(res.seconds.values()):.0f} s.",
         "",
         f"- Machine: {_machine()}.",

@@ -56,6 +56,7 @@ class Results:
     genai_sampling: dict[str, list[float]] = field(default_factory=dict)  # config -> s/span
     load: list[tuple[float, float, float]] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
+    started: str = ""  # UTC, when the run began ("YYYY-MM-DD HH:MM")
 
 
 def _run(
