@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import datetime as dt
 import json
 import sys
 import time
 from pathlib import Path
 
-from . import report, runner, servers
+from . import configs, report, runner, servers
 
 PHASES = ("overhead", "volume", "memory", "profile", "genai_sampling", "tooling")
 
@@ -19,6 +20,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="few iterations (smoke run, ~1 min)")
     p.add_argument("--only", action="append", choices=PHASES, help="run only these phases")
     p.add_argument("--rounds", type=int, default=None, help="overhead rounds (default 6; 1 quick)")
+    p.add_argument(
+        "--configs",
+        help="overhead configurations to run, comma-separated (default: all; baseline and "
+        "floor are always run: every figure is paired against them)",
+    )
     p.add_argument("--memory-calls", type=int, default=100_000)
     p.add_argument("--usd-per-gb", type=float, default=report.DEFAULT_USD_PER_GB)
     p.add_argument("--out", type=Path, default=runner.REPO / "bench" / "RESULTS.md")
@@ -32,9 +38,19 @@ def main(argv: list[str] | None = None) -> int:
             rounds=args.rounds or 1, values=3, chat_loops=10, stream_loops=2, volume_calls=100,
             memory_calls=4_000, memory_every=1_000,
         )  # fmt: skip
+    if args.configs:
+        chosen = {cfg.strip() for cfg in args.configs.split(",") if cfg.strip()}
+        unknown = chosen - set(configs.CONFIGS)
+        if unknown:
+            p.error(
+                f"--configs: unknown {', '.join(sorted(unknown))}; known: "
+                f"{', '.join(configs.CONFIGS)}"
+            )
+        chosen |= {configs.BASELINE, configs.FLOOR}
+        opts.configs = tuple(cfg for cfg in configs.CONFIGS if cfg in chosen)
     opts.work.mkdir(parents=True, exist_ok=True)
     phases = args.only or PHASES
-    res = runner.Results()
+    res = runner.Results(started=f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M}")
     if args.report_from:
         data = json.loads(args.report_from.read_text(encoding="utf-8"))
         res = runner.Results(**data)

@@ -20,7 +20,7 @@ instrumentation differs:
   telemetry. Not a peer and not a target: information. Non-streaming only (the streaming
   table leaves it out: a wrapper around the app's loop cannot see the chunks).
 - ``llm_insights_inline``: the same, with everything recorded on the caller's thread
-  (``LLM_INSIGHTS_EMIT_INLINE=1``; before issue 15 the only way): what the emit thread saves the
+  (``LLM_INSIGHTS_EMIT_INLINE=1``): what the emit thread saves the
   caller, measured.
 - ``genai_openai``: OpenTelemetry's current ``opentelemetry-instrumentation-genai-openai`` (the
   successor of openai-v2).
@@ -341,10 +341,8 @@ def _equivalent_wrapper(
                     c.GEN_AI_RESPONSE_FINISH_REASONS: [choice.finish_reason],
                     c.GEN_AI_USAGE_INPUT_TOKENS: n_in,
                     c.GEN_AI_USAGE_OUTPUT_TOKENS: n_out,
-                    c.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: cached,
                     c.MS_COST_INPUT: round(c_in, 12),
                     c.MS_COST_OUTPUT: round(c_out, 12),
-                    c.ATTR_PRICE_SOURCE: source,
                 }
             )
             seconds = end - start
@@ -423,6 +421,64 @@ def client(standin_url: str) -> Any:
     import openai
 
     return openai.OpenAI(base_url=standin_url, api_key="bench", max_retries=0)
+
+
+#: How long the model of the latency benchmark takes to answer: a fast real model call.
+MODEL_SECONDS = 0.020
+
+
+def model_response(n: int, cached_tokens: int = 0) -> dict[str, Any]:
+    """A chat completion body like the stand-in's bench scenario (412 in, 96 out tokens)."""
+    usage: dict[str, Any] = {"prompt_tokens": 412, "completion_tokens": 96, "total_tokens": 508}
+    if cached_tokens:
+        usage["prompt_tokens_details"] = {"cached_tokens": cached_tokens}
+    return {
+        "id": f"chatcmpl-{n}",
+        "object": "chat.completion",
+        "created": 1_760_000_000,
+        "model": "gpt-4o-2024-08-06",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "Up to 1,200 mg a day."},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": usage,
+    }
+
+
+def model_transport(seconds: float = 0.0, slept: list[float] | None = None) -> Any:
+    """An in-process ``httpx2.MockTransport`` answering every request with ``model_response``
+    after sleeping *seconds* (the model's time); the time actually slept is added to
+    ``slept[0]``, so a caller can take the sleep's own jitter out of a wall-clock time."""
+    import httpx2
+
+    counter = {"n": 0}
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        counter["n"] += 1
+        if seconds:
+            t0 = time.perf_counter()
+            time.sleep(seconds)
+            if slept is not None:
+                slept[0] += time.perf_counter() - t0
+        return httpx2.Response(200, json=model_response(counter["n"], cached_tokens=128))
+
+    return httpx2.MockTransport(handler)
+
+
+def model_client(seconds: float, slept: list[float]) -> Any:
+    """An openai client whose model answers after *seconds* (see ``model_transport``)."""
+    import httpx2
+    import openai
+
+    return openai.OpenAI(
+        base_url="http://standin.invalid/v1",
+        api_key="bench",
+        max_retries=0,
+        http_client=httpx2.Client(transport=model_transport(seconds, slept)),
+    )
 
 
 def chat_call(cl: Any, wrap: Callable[[Callable[[], Any]], Any]) -> Callable[[], Any]:

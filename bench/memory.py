@@ -20,34 +20,6 @@ import sys
 from . import configs
 
 
-def _transport() -> object:
-    import httpx2
-
-    counter = {"n": 0}
-
-    def handler(request: httpx2.Request) -> httpx2.Response:
-        counter["n"] += 1
-        return httpx2.Response(
-            200,
-            json={
-                "id": f"chatcmpl-{counter['n']}",
-                "object": "chat.completion",
-                "created": 1_760_000_000,
-                "model": "gpt-4o-2024-08-06",
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": "Up to 1,200 mg a day."},
-                        "finish_reason": "stop",
-                    }
-                ],
-                "usage": {"prompt_tokens": 412, "completion_tokens": 96, "total_tokens": 508},
-            },
-        )
-
-    return httpx2.MockTransport(handler)
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--calls", type=int, default=100_000)
@@ -67,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         base_url="http://standin.invalid/v1",
         api_key="bench",
         max_retries=0,
-        http_client=httpx2.Client(transport=_transport()),
+        http_client=httpx2.Client(transport=configs.model_transport()),
     )
     proc = psutil.Process()
     samples: dict[int, int] = {}

@@ -13,6 +13,12 @@ pays) is pyperf's value; the calling thread's CPU time over the calls alone
 (``time.thread_time``, the export excluded: what a request waits for the instrumentation) goes to
 ``--side-out`` with the wall time, and the spans the sampler kept next to the calls made.
 
+``chat-20ms`` (with ``--loops-latency N``): the same call to a model that answers in 20 ms
+(``configs.model_client``: an in-process transport that sleeps, so the time it really slept is
+known and taken out); its side value is the wall-clock time per call minus that sleep: what the
+instrumentation adds to the latency a request feels, the emit thread's share included when it
+competes for the GIL.
+
 Each timed value ends by exporting the spans and log records its calls queued (inside the timed
 region): the exporter's conversion and serialization (~0.6 ms per span with the Azure Monitor
 exporter) is paid per call, just later and on another thread. Without it, a batch processor
@@ -32,13 +38,17 @@ import pyperf
 
 from . import configs, servers
 
+LATENCY = "chat-20ms"
 BENCHMARKS = (
     ("chat", None),
+    (LATENCY, None),
     ("stream-short", servers.STREAM_SHORT),
     ("stream-long", servers.STREAM_LONG),
 )
 _wall: dict[str, list[float]] = {}
 _thread: dict[str, list[float]] = {}
+_latency: dict[str, list[float]] = {}
+_slept = [0.0]  # seconds the latency benchmark's model slept, summed
 _calls = [0]
 
 
@@ -49,12 +59,15 @@ def _add_args(cmd: list[str], args: Any) -> None:
         cmd.extend(["--side-out", args.side_out])
     if args.no_stream:
         cmd.append("--no-stream")
+    if args.loops_latency:
+        cmd.extend(["--loops-latency", str(args.loops_latency)])
 
 
 def _cpu_timer(
     name: str, fn: Callable[[], Any], export: Callable[[], None]
 ) -> Callable[[int], float]:
     def time_func(loops: int) -> float:
+        slept0 = _slept[0]
         wall0 = time.perf_counter()
         cpu0 = time.process_time()
         thread0 = time.thread_time()
@@ -62,6 +75,8 @@ def _cpu_timer(
             fn()
         thread = time.thread_time() - thread0  # the caller's own CPU, before the export
         wall = time.perf_counter() - wall0
+        if name.endswith(LATENCY):
+            _latency.setdefault(name, []).append((wall - (_slept[0] - slept0)) / loops)
         export()  # the exporter's work for these calls, in the timed region
         cpu = time.process_time() - cpu0
         _wall.setdefault(name, []).append(wall / loops)
@@ -81,6 +96,7 @@ def main() -> None:
     runner.argparser.add_argument("--side-out", default="")
     runner.argparser.add_argument("--no-stream", action="store_true")
     runner.argparser.add_argument("--loops-stream", type=int, default=0)
+    runner.argparser.add_argument("--loops-latency", type=int, default=0)
     args = runner.parse_args()
     runs_here = args.worker or args.in_process
     cl = wrap = None
@@ -94,23 +110,32 @@ def main() -> None:
         atexit.register(setup.shutdown)  # export what is queued, outside the timed loops
         if args.side_out:  # registered last: runs first, before the shutdown's own exports
             atexit.register(_dump_side, args.side_out, setup)
+    chat_loops = args.loops
     for name, scenario in BENCHMARKS:
         if scenario is not None and (args.no_stream or args.config not in configs.STREAM_CONFIGS):
             continue  # the by-hand equivalent is non-streaming only
+        if name == LATENCY and not args.loops_latency:
+            continue
         full = f"{args.config}:{name}"
         if runs_here:
-            fn = (
-                configs.chat_call(cl, wrap)
-                if scenario is None
-                else configs.stream_call(cl, wrap, scenario)
-            )
+            if name == LATENCY:
+                model = configs.model_client(configs.MODEL_SECONDS, _slept)
+                fn = configs.chat_call(model, wrap)
+            elif scenario is None:
+                fn = configs.chat_call(cl, wrap)
+            else:
+                fn = configs.stream_call(cl, wrap, scenario)
             fn()  # connect and warm the client outside the timed loops
             _calls[0] += 1
             export()
-            if scenario is not None and args.loops_stream:
-                runner.args.loops = args.loops_stream  # streams take longer per call
         else:
             fn = _never
+        if name == LATENCY:
+            runner.args.loops = args.loops_latency  # each call waits for the model
+        elif scenario is not None and args.loops_stream:
+            runner.args.loops = args.loops_stream  # streams take longer per call
+        else:
+            runner.args.loops = chat_loops
         runner.bench_time_func(full, _cpu_timer(full, fn, export))
 
 
@@ -118,6 +143,7 @@ def _dump_side(path: str, setup: configs.Setup) -> None:
     side = {
         "wall": _wall,
         "thread": _thread,
+        "latency": _latency,
         "sampled": setup.counter.sampled,
         "calls": _calls[0],
     }

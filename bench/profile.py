@@ -12,6 +12,7 @@ import argparse
 import cProfile
 import json
 import pstats
+import time
 from typing import Any
 
 from . import configs, servers
@@ -41,6 +42,10 @@ def _profile(fn: Any, calls: int) -> dict[str, Any]:
     for _ in range(calls):
         fn()
     prof.disable()
+    return _summarise(prof, calls)
+
+
+def _summarise(prof: cProfile.Profile, calls: int) -> dict[str, Any]:
     stats = pstats.Stats(prof)
     total = 0.0
     by: dict[str, float] = {}
@@ -61,13 +66,40 @@ def _profile(fn: Any, calls: int) -> dict[str, Any]:
     }
 
 
+def _profile_emit(calls: int, ingest: str, standin: str) -> dict[str, Any]:
+    """cProfile of the ``llm-insights-emit`` thread alone, over *calls* calls with the kit's
+    defaults at the prod sampler: the per-call work no request waits for but the process pays.
+    The profiler is switched on and off by jobs on that thread (cProfile profiles the thread
+    that enables it)."""
+    from llm_insights import _offload
+
+    setup, wrap = configs.setup(configs.LLM_INSIGHTS, ingest, regime=configs.PROD)
+    chat = configs.chat_call(configs.client(standin), wrap)
+    for _ in range(20):  # warm up (and start the thread)
+        chat()
+    _offload.drain()
+    prof = cProfile.Profile(time.thread_time)  # the thread's CPU, not its waits for work
+    _offload.submit(prof.enable)
+    for _ in range(calls):
+        chat()
+    _offload.submit(prof.disable)
+    _offload.drain()
+    out = _summarise(prof, calls)
+    setup.shutdown()
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--standin", required=True)
     p.add_argument("--ingest", required=True)
     p.add_argument("--calls", type=int, default=300)
     p.add_argument("--streams", type=int, default=40)
+    p.add_argument("--emit", action="store_true", help="profile the emit thread alone")
     args = p.parse_args(argv)
+    if args.emit:  # a process of its own: the providers and the openai patch are global
+        print(json.dumps({"emit": _profile_emit(args.calls, args.ingest, args.standin)}))
+        return 0
     # everything on the profiled thread: cProfile sees only the thread that enabled it, and the
     # question here is where all of llm_insights' work goes, not only the caller's part
     setup, wrap = configs.setup(configs.LLM_INSIGHTS_INLINE, args.ingest)

@@ -25,6 +25,8 @@ class Options:
     values: int = 4
     chat_loops: int = 40
     stream_loops: int = 8
+    latency_loops: int = 10  # calls per value to the 20 ms model (each waits for it)
+    configs: tuple[str, ...] = configs.CONFIGS  # the overhead configurations run
     volume_calls: int = 1000
     memory_calls: int = 100_000
     memory_every: int = 10_000
@@ -39,16 +41,22 @@ class Results:
     # thread's CPU alone (export excluded): what a request waits for
     timings: dict[str, dict[str, dict[str, list[list[float]]]]] = field(default_factory=dict)
     threads: dict[str, dict[str, dict[str, list[list[float]]]]] = field(default_factory=dict)
-    walls: dict[str, dict[str, dict[str, list[float]]]] = field(default_factory=dict)  # s/call
+    # walls[regime][config][benchmark] = per round, wall seconds per call of each value
+    walls: dict[str, dict[str, dict[str, list[list[float]]]]] = field(default_factory=dict)
+    # latency[regime][config] = per round, wall-clock seconds per call to the 20 ms model minus
+    # the time that model really slept (bench.overhead's chat-20ms)
+    latency: dict[str, dict[str, list[list[float]]]] = field(default_factory=dict)
     # sampled[regime][config] = [spans the sampler kept, calls made] over that regime's runs
     sampled: dict[str, dict[str, list[int]]] = field(default_factory=dict)
     volume: dict[str, dict[str, Any]] = field(default_factory=dict)
+    volume_prod: dict[str, dict[str, Any]] = field(default_factory=dict)  # the prod sampler's
     memory: dict[str, Any] = field(default_factory=dict)
     tooling: dict[str, Any] = field(default_factory=dict)
     profile: dict[str, Any] = field(default_factory=dict)
     genai_sampling: dict[str, list[float]] = field(default_factory=dict)  # config -> s/span
     load: list[tuple[float, float, float]] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
+    started: str = ""  # UTC, when the run began ("YYYY-MM-DD HH:MM")
 
 
 def _run(
@@ -63,7 +71,7 @@ def _run(
 def timings(srv: servers.Servers, opts: Options, res: Results) -> None:
     """pyperf in a fresh process per regime, configuration and round, interleaved: each round
     runs every configuration of both regimes (rotated), so load drift hits all alike."""
-    order = [(regime, cfg) for regime in configs.REGIMES for cfg in configs.CONFIGS]
+    order = [(regime, cfg) for regime in configs.REGIMES for cfg in opts.configs]
     for r in range(opts.rounds):
         rotated = order[r % len(order) :] + order[: r % len(order)]
         for regime, cfg in rotated:
@@ -76,6 +84,7 @@ def timings(srv: servers.Servers, opts: Options, res: Results) -> None:
                 "--in-process", "--processes", "1", "--values", str(opts.values),
                 "--warmups", "1", "--loops", str(opts.chat_loops),
                 "--loops-stream", str(opts.stream_loops),
+                "--loops-latency", str(opts.latency_loops),
                 "--quiet", "-o", str(path), "--side-out", str(side),
             ]  # fmt: skip
             if regime != configs.ALL:
@@ -96,8 +105,12 @@ def timings(srv: servers.Servers, opts: Options, res: Results) -> None:
                 res.threads.setdefault(regime, {}).setdefault(cfg, {}).setdefault(name, []).append(
                     extra["thread"].get(full, [])
                 )
-                res.walls.setdefault(regime, {}).setdefault(cfg, {}).setdefault(name, []).extend(
+                res.walls.setdefault(regime, {}).setdefault(cfg, {}).setdefault(name, []).append(
                     extra["wall"].get(full, [])
+                )
+            for full, values in extra.get("latency", {}).items():
+                res.latency.setdefault(regime, {}).setdefault(full.split(":", 1)[0], []).append(
+                    values
                 )
             counts = res.sampled.setdefault(regime, {}).setdefault(cfg, [0, 0])
             counts[0] += extra["sampled"]
@@ -112,13 +125,16 @@ def _table_of(env: dict[str, Any]) -> str:
 
 
 def volume(srv: servers.Servers, opts: Options, res: Results) -> None:
-    """Bytes at the ingestion endpoint for the same N calls under each configuration."""
-    for cfg in configs.VOLUME_CONFIGS:
+    """Bytes at the ingestion endpoint for the same N calls under each configuration, every
+    trace kept; then under the prod sampler for llm_insights and the peers."""
+    runs = [(configs.ALL, cfg) for cfg in configs.VOLUME_CONFIGS]
+    runs += [(configs.PROD, cfg) for cfg in (configs.LLM_INSIGHTS, *configs.PEERS)]
+    for regime, cfg in runs:
         srv.clear()
         _run(
             [
                 sys.executable, "-m", "bench.volume", "--config", cfg,
-                "--calls", str(opts.volume_calls),
+                "--calls", str(opts.volume_calls), "--regime", regime,
                 "--standin", srv.standin_url, "--ingest", srv.ingest_url,
             ],
             timeout=300,
@@ -137,7 +153,8 @@ def volume(srv: servers.Servers, opts: Options, res: Results) -> None:
             by_type[t] = by_type.get(t, 0) + 1
             bytes_by_type[t] = bytes_by_type.get(t, 0) + size
             raw += size
-        res.volume[cfg] = {
+        into = res.volume if regime == configs.ALL else res.volume_prod
+        into[cfg] = {
             "calls": opts.volume_calls,
             "wire_bytes": stats["bytes_received"],
             "requests": stats["track_requests"],
@@ -147,7 +164,8 @@ def volume(srv: servers.Servers, opts: Options, res: Results) -> None:
             "json_bytes_by_type": dict(sorted(bytes_by_type.items())),
             "sample_span": sample_span,
         }
-        print(f"bench: volume {cfg}: {stats['bytes_received']} B", file=sys.stderr, flush=True)
+        sent = stats["bytes_received"]
+        print(f"bench: volume {regime} {cfg}: {sent} B", file=sys.stderr, flush=True)
     srv.clear()
 
 
@@ -234,6 +252,15 @@ def profile(srv: servers.Servers, res: Results) -> None:
         what="profile",
     )  # fmt: skip
     res.profile = json.loads(proc.stdout.strip().splitlines()[-1])
+    proc = _run(
+        [
+            sys.executable, "-m", "bench.profile", "--emit",
+            "--standin", srv.standin_url, "--ingest", srv.ingest_url,
+        ],
+        timeout=300,
+        what="profile (emit thread)",
+    )  # fmt: skip
+    res.profile.update(json.loads(proc.stdout.strip().splitlines()[-1]))
     srv.clear()
 
 

@@ -17,10 +17,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--calls", type=int, default=1000)
     p.add_argument("--standin", required=True)
     p.add_argument("--ingest", required=True)
+    p.add_argument("--regime", choices=configs.REGIMES, default=configs.ALL)
     args = p.parse_args(argv)
     # one metric export, at shutdown: what one 60-second interval holds for these calls
     setup, wrap = configs.setup(
-        args.config, args.ingest, metric_interval_ms=3_600_000, standin_url=args.standin
+        args.config,
+        args.ingest,
+        metric_interval_ms=3_600_000,
+        standin_url=args.standin,
+        regime=args.regime,
     )
     call = configs.chat_call(configs.client(args.standin), wrap)
     for _ in range(args.calls):

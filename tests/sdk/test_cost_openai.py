@@ -48,7 +48,8 @@ def test_model_router_priced_per_served_model(telemetry, stand, azure_client):
         "o4-mini-2025-04-16": pytest.approx((1000 * 1.1 + 100 * 4.4) / 1e6, abs=1e-12),
     }
     assert all(s.attributes[c.ATTR_DEPLOYMENT] == "model-router" for s in telemetry.spans())
-    assert all(s.attributes[c.ATTR_PRICE_SOURCE] == SOURCE for s in telemetry.spans())
+    assert all(c.ATTR_PRICE_SOURCE not in s.attributes for s in telemetry.spans())  # a metric's
+    assert {p.attributes[c.ATTR_PRICE_SOURCE] for p in telemetry.points(c.COST.name)} == {SOURCE}
 
 
 def test_reasoning_tokens_recorded_and_priced_as_output_once(telemetry, stand, openai_client):
@@ -57,7 +58,7 @@ def test_reasoning_tokens_recorded_and_priced_as_output_once(telemetry, stand, o
     )
     openai_client.chat.completions.create(model="o4-mini", messages=MSG)
     a = telemetry.span().attributes
-    assert a[c.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] == 1200
+    assert c.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS not in a  # inside output tokens, no reader
     assert a[c.GEN_AI_USAGE_OUTPUT_TOKENS] == 1500
     assert a[c.MS_COST_OUTPUT] == pytest.approx(1500 * 4.4 / 1e6, abs=1e-12)
     [out] = [
@@ -72,7 +73,7 @@ def test_responses_api_reasoning_tokens(telemetry, stand, openai_client):
     stand.script(Scripted(model="o3", input_tokens=10, output_tokens=700, reasoning_tokens=640))
     openai_client.responses.create(model="o3", input="hi")
     a = telemetry.span().attributes
-    assert a[c.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] == 640
+    assert a[c.GEN_AI_USAGE_OUTPUT_TOKENS] == 700  # the 640 reasoning tokens inside, once
     assert a[c.MS_COST_OUTPUT] == pytest.approx(700 * 8 / 1e6, abs=1e-12)
 
 
@@ -83,8 +84,8 @@ def test_cached_and_cache_write_tokens(telemetry, stand, openai_client):
     )  # fmt: skip
     openai_client.chat.completions.create(model="gpt-4o", messages=MSG)
     a = telemetry.span().attributes
-    assert a[c.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] == 6000
-    assert a[c.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] == 1000
+    assert c.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS not in a  # read: the cost below prices them
+    assert c.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS not in a
     # gpt-4o has no cache-write rate: billed as input; cached at $1.25
     expected = (3000 * 2.5 + 6000 * 1.25 + 1000 * 2.5) / 1e6
     assert a[c.MS_COST_INPUT] == pytest.approx(expected, abs=1e-12)
@@ -147,7 +148,8 @@ def test_data_zone_deployment_from_the_environment(telemetry, stand, azure_clien
     assert a[c.MS_COST_INPUT] + a[c.MS_COST_OUTPUT] == pytest.approx(
         (1000 * 2.75 + 100 * 11) / 1e6, abs=1e-12
     )
-    assert a[c.ATTR_PRICE_SOURCE] == "override contoso-2026-11"
+    sources = {p.attributes[c.ATTR_PRICE_SOURCE] for p in telemetry.points(c.COST.name)}
+    assert "override contoso-2026-11" in sources
     assert telemetry.total(c.COST.name, llm_insights__deployment__type="DataZoneStandard") > 0
 
 

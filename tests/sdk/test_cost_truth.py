@@ -211,8 +211,8 @@ def test_llm_call_reports_detail_tokens_and_keeps_the_outcome_on_the_call(teleme
         )  # fmt: skip
     # no price anywhere: unpriced, the reason names the served model
     a = telemetry.span().attributes
-    assert a[c.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] == 300
-    assert a[c.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] == 150
+    assert c.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS not in a  # priced, not on the span
+    assert c.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS not in a
     assert "'acme-claude-2026-01-01'" in a[c.ATTR_UNPRICED_REASON]
     assert call._call.recorded().priced.unpriced and call._call.cost_usd is None
     llm_insights.configure(
@@ -232,4 +232,6 @@ def test_llm_call_reports_detail_tokens_and_keeps_the_outcome_on_the_call(teleme
         (600 * 3 + 100 * 0.3 + 300 * 3.75 + 150 * 15) / 1e6  # the image tokens: no rate
     )
     a = telemetry.spans()[-1].attributes
-    assert a[c.ATTR_COST_PARTIAL] is True and a[c.ATTR_PRICE_SOURCE].startswith("override")
+    assert a[c.ATTR_COST_PARTIAL] is True
+    sources = {p.attributes[c.ATTR_PRICE_SOURCE] for p in telemetry.points(c.COST.name)}
+    assert any(s.startswith("override") for s in sources)

@@ -27,7 +27,7 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from . import _agent, _evaluation, _offload, _pricing, _record, _state
+from . import _agent, _evaluation, _keep, _offload, _pricing, _record, _state
 from . import contract as c
 from ._content import input_messages, output_messages, serialize, should_capture
 from ._errors import error_type_of
@@ -311,9 +311,11 @@ class LLMCall:
         self._record_filters(inst, dims, reasons)
         texts = self.texts
         text = self._assess(inst, md, texts, sa)
-        self.span.set_attributes(sa)  # error.type and status were set first, in finish()
-        if should_capture(bool(self.error_type)):
-            self._capture(self.span, texts)
+        # a span no exporter will see needs no attributes (its metrics are recorded above)
+        if _keep.may_export(self.span, bool(self.error_type), end - self.start):
+            self.span.set_attributes(sa)  # error.type and status were set first, in finish()
+            if should_capture(bool(self.error_type)):
+                self._capture(self.span, texts)
         if text is not None:
             _evaluation.submit(self.response_id, self.response_model or self.request_model, text)
 
@@ -336,13 +338,8 @@ class LLMCall:
         ):
             if value is not None:
                 sa[key] = value
-        for value, key in (  # only when some: most calls have none
-            (u.cache_read_input_tokens, c.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS),
-            (u.cache_creation_input_tokens, c.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS),
-            (u.reasoning_output_tokens, c.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS),
-        ):
-            if value:
-                sa[key] = value
+        # cached, cache-write and reasoning tokens are inside these counts and priced into
+        # microsoft.gen_ai.cost.*; no panel, rule or Azure view reads them from a span
         return sa
 
     @property

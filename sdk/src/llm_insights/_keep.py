@@ -192,6 +192,21 @@ def _slow(group: str | None, span: Any) -> bool:
     return timed and (end - start) / 1e9 > policy.slow_seconds
 
 
+def may_export(span: Any, failed: bool, seconds: float) -> bool:
+    """Whether a kit LLM call's *span*, about to end after *seconds*, can reach an exporter:
+    sampled, or one :func:`on_end` may keep (failed, slow, or a span under it was kept). Its
+    response attributes are read by nothing else, so an unsampled call that cannot be kept
+    skips setting them (the most of a dropped span's cost). Never raises (True on doubt)."""
+    try:
+        ctx = span.get_span_context()
+        if ctx.trace_flags.sampled or failed or seconds > policy.slow_seconds:
+            return True
+        return bool(_kept_under) and ctx.span_id in _kept_under
+    except Exception as exc:
+        report("keep.may_export", exc)
+        return True
+
+
 def on_end(span: Any) -> None:
     """Keep *span* (an ended span's record, before the exporting processors see it) when it
     qualifies and the cap allows. Never raises."""

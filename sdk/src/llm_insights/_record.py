@@ -137,9 +137,7 @@ def _record_cost(inst: Any, md: dict[str, Any], p: _pricing.Priced, usage: Usage
     if p.partial:
         sa[c.ATTR_COST_PARTIAL] = True
         inst.add_dims(c.UNPRICED_CALLS, 1.0, md)
-    if p.source:
-        sa[c.ATTR_PRICE_SOURCE] = p.source
-    cost = p.cost
+    cost = p.cost  # which price data priced it is a dimension of the cost metric, not on spans
     if usage.input_tokens is not None:
         sa[c.MS_COST_INPUT] = round(cost.input, _pricing.USD_DIGITS)
     if usage.output_tokens is not None:
