@@ -9,6 +9,7 @@ Monitor would at that time.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from datetime import UTC, datetime
@@ -25,6 +26,8 @@ from ..alerts.rule_tests import (
     run_paths,
 )
 from ..errors import KitError
+from ..local.remote import open_reader
+from ..local.store import LocalStore
 from ..stack_config.files import render_context
 
 HELP = (
@@ -100,6 +103,7 @@ def _test(args: argparse.Namespace, out: TextIO) -> int:
         stack=args.stack,
         stack_file=args.stack_file,
         rules_dir=args.rules,
+        store_factory=functools.partial(LocalStore, ":memory:"),
         name_filter=args.name_filter,
     )
     uncovered = _uncovered(report) if args.require_coverage else []
@@ -219,8 +223,6 @@ def parse_time(text: str, what: str, allowed: str = TIME_ALLOWED) -> datetime:
 
 
 def _eval(args: argparse.Namespace, out: TextIO) -> int:
-    from ..local.remote import open_reader
-
     if not args.db.is_file():
         raise KitError(f"--db {args.db}", "no such local store file")
     at = parse_time(args.at, "--at")

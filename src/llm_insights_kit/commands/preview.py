@@ -13,6 +13,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from ..dashboards import render_workbooks
 from ..errors import KitError
 from ..local.preview import DEFAULT_OUT, render_previews
 from ..local.remote import open_reader
@@ -77,8 +78,6 @@ def time_range_from(args: argparse.Namespace) -> tuple[datetime, datetime] | Non
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..dashboards import render_workbooks
-
     time_range = time_range_from(args)
     if not args.db.is_file():
         raise KitError(

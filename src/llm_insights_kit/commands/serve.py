@@ -20,15 +20,17 @@ from pathlib import Path
 
 from llm_insights import contract
 
+from ..alerts.rule_tests import default_loader
+from ..dashboards import render_workbooks
 from ..errors import KitError
-from ..local.ingest import LOCAL_ENDPOINT_ENV, IngestServer
+from ..local.ingest import DEFAULT_PORT, LOCAL_ENDPOINT_ENV, IngestServer
 from ..local.live import DEFAULT_REFRESH_S, LiveSite
 from ..local.remote import ServeNote
 from ..local.store import LocalStore
+from ..stack_config.files import render_context
 
 HELP = "Run a local Application Insights ingestion endpoint that stores telemetry in DuckDB."
 DEFAULT_DB = Path("build/local/telemetry.duckdb")
-DEFAULT_PORT = 5318  # fixed so the env var stays valid across restarts; clear of OTLP 4317/4318
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -86,10 +88,6 @@ def _client_host(host: str) -> str:
 
 def _site(args: argparse.Namespace, store: LocalStore, token: str) -> LiveSite:
     """The stack's workbooks and alert rules, rendered once (templates do not change)."""
-    from ..alerts.rule_tests import default_loader
-    from ..dashboards import render_workbooks
-    from ..stack_config.files import render_context
-
     ctx = render_context(args.stack)
     workbooks = render_workbooks(ctx)
     rules = default_loader(ctx, None)

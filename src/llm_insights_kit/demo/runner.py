@@ -30,7 +30,7 @@ from ..errors import KitError
 from ..fake_openai.server import FakeOpenAI
 from ..fsutil import ensure_dir
 from ..local.envelopes import parse_time
-from ..local.ingest import LOCAL_ENDPOINT_ENV, LOOPBACK_EXPORTER_ENV, IngestServer
+from ..local.ingest import DEFAULT_PORT, LOCAL_ENDPOINT_ENV, LOOPBACK_EXPORTER_ENV, IngestServer
 from ..local.store import LocalStore
 from ..paths import BUILD_DIR
 from ..stack_config.files import render_context
@@ -258,8 +258,6 @@ def _report(display: Display, result: DemoResult, rules: list[AlertRuleSpec], st
     out.print(f"  evaluate alerts   llm-insights alerts eval --stack {stack} --db {db}")
     out.print(f"  alert rule tests  llm-insights alerts test --stack {stack}")
     # The demo ends by itself (CI, tests); the live pages come from `serve` on the same store.
-    from ..commands.serve import DEFAULT_PORT
-
     out.print(
         f"  live pages        llm-insights serve --stack {stack} --db {db}, then open "
         f"http://127.0.0.1:{DEFAULT_PORT}/ (workbooks and alert states, updated as your app's "

@@ -48,7 +48,6 @@ Columns:
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import uuid
@@ -359,10 +358,3 @@ def rows_by_table(envelopes: Iterable[Mapping[str, Any]]) -> dict[str, list[dict
         for table, row in pairs:
             out.setdefault(table, []).append(row)
     return out
-
-
-def dumps_dynamic(value: Any) -> str | None:
-    """A dynamic column value as stored (JSON text, sorted keys)."""
-    if value is None:
-        return None
-    return json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)

@@ -41,6 +41,9 @@ if TYPE_CHECKING:
 LOCAL_IKEY = contract.LOCAL_INSTRUMENTATION_KEY
 #: The env var the SDK reads to point ``llm_insights.configure()`` at a local endpoint.
 LOCAL_ENDPOINT_ENV = contract.ENV_LOCAL_ENDPOINT
+#: ``llm-insights serve``'s port: fixed so the env var stays valid across restarts; clear of OTLP's
+#: 4317/4318.
+DEFAULT_PORT = 5318
 
 TRACK_PATHS = frozenset({"/v2.1/track", "/v2/track"})
 QUICKPULSE_PREFIX = "/QuickPulseService.svc/"
