@@ -204,6 +204,16 @@ def main_run(truth_harness: TruthHarness) -> tuple[Ran, Truth]:
     return ran, truth_of(workload, ran.measured, ran.agent_runs)
 
 
+@pytest.hookimpl(tryfirst=True)  # before ``-m "not slow"`` deselects
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that needs the truth harness (a child process running whole workloads through the
+    real SDK and exporter, a minute or more on 2 cores) is slow, whichever fixture brings it in:
+    ``make test-fast`` leaves it to ``make test``."""
+    for item in items:
+        if "truth_harness" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def truth_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TruthHarness]:
     harness = TruthHarness(tmp_path_factory.mktemp("truth"))
