@@ -20,7 +20,7 @@ instrumentation differs:
   telemetry. Not a peer and not a target: information. Non-streaming only (the streaming
   table leaves it out: a wrapper around the app's loop cannot see the chunks).
 - ``llm_insights_inline``: the same, with everything recorded on the caller's thread
-  (``LLM_INSIGHTS_EMIT_INLINE=1``; before issue 15 the only way): what the emit thread saves the
+  (``LLM_INSIGHTS_EMIT_INLINE=1``): what the emit thread saves the
   caller, measured.
 - ``genai_openai``: OpenTelemetry's current ``opentelemetry-instrumentation-genai-openai`` (the
   successor of openai-v2).

@@ -75,27 +75,6 @@ def _per_chunk_rounds(t: dict[str, list[list[float]]]) -> list[list[float]]:
     ]
 
 
-def _revision() -> str:
-    """The commit measured, and whether the SDK had uncommitted changes."""
-    import subprocess
-
-    from .runner import REPO
-
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "sdk/src"],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-    except OSError:
-        return "unknown"
-    return f"{head}{' + uncommitted SDK changes' if dirty else ''}" if head else "unknown"
-
-
 REGIME_TITLES = {
     configs.ALL: "every trace kept (sampler at 100 %)",
     configs.PROD: "production default",
@@ -282,15 +261,17 @@ def _per_call_bytes(v: dict[str, Any]) -> float:
     return per_call / v["calls"]
 
 
+_AGENT_VIEWS = (
+    "Azure's agent views, which sum it weighted by `itemCount` (microsoft/Application-Insights-"
+    "Workbooks `Workbooks/UsageMetrics/Agents - Overview/Agents - Overview.workbook`)"
+)
 #: Readers of span properties outside the kit's own queries, each with its source.
 KNOWN_READERS = {
     "gen_ai.system": "the Azure Monitor exporter: the dependency type `GenAI \\| <system>` that "
     "Application Map and the dependencies table show (azure-monitor-opentelemetry-exporter "
     "`export/trace/_exporter.py`), and Live Metrics' dependency type (`_quickpulse/_types.py`)",
-    "microsoft.gen_ai.cost.input": "Azure's agent views, which sum it weighted by `itemCount` "
-    "(`/work/shared/REFERENCE.md`, GenAI conventions)",
-    "microsoft.gen_ai.cost.output": "Azure's agent views, which sum it weighted by `itemCount` "
-    "(`/work/shared/REFERENCE.md`, GenAI conventions)",
+    "microsoft.gen_ai.cost.input": _AGENT_VIEWS,
+    "microsoft.gen_ai.cost.output": _AGENT_VIEWS,
 }
 
 
@@ -518,7 +499,6 @@ def render(res: Results, opts: Options, usd_per_gb: float) -> str:
         f"(`python -m bench`), total {sum(res.seconds.values()):.0f} s.",
         "",
         f"- Machine: {_machine()}.",
-        f"- Revision: {_revision()}.",
         f"- Software: {_versions()}.",
         f"- 1-minute load average at each phase: {load} (other work shared the machine; "
         "interleaved rounds and paired differences are how the comparison copes).",
