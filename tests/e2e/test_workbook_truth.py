@@ -5,13 +5,13 @@ query must return that truth.
 Tolerances, stated once:
 - counts, errors, token totals, unpriced calls: exact;
 - cost: exact to 1e-9 USD where the panel does not round, to the panel's rounding where it does;
-- percentiles (latency, time to first token, response length): bucket-exact — the true
-  nearest-rank percentile of what the client measured lies in the bucket whose upper bound the
-  panel reports, allowing CLOCK_SLACK_S (50 ms) for the client's clock differing from the
-  SDK's (on the kept spans usually under 1 ms; the SDK's duration always lies between the
-  stand-in's scripted wait and the client's, which a test checks on every kept span);
-  response lengths: no slack;
-- means of measured durations: within 20 ms + 5 %;
+- percentiles of call latency and time to first token: bucket-exact — the SDK's value of each
+  call lies between the stand-in's scripted wait (the floor) and what the client measured, so
+  the reported bucket lies between the bucket of the floors' nearest-rank percentile and the
+  bucket of the client's (one bucket on a quiet machine; a test checks every kept span lies
+  between the two); agent-run durations, which have no floor: the client's percentile within
+  CLOCK_SLACK_S (50 ms); response lengths: the exact bucket;
+- means of call durations: between the floors' mean and the client's (1 ms for the clocks);
 - sampled span panels (drill-down): every row represents 100 / 25 = 4 calls.
 Every panel (and every dropdown query) must return rows.
 """
@@ -107,14 +107,31 @@ def assert_bucket(
     bounds: tuple[float, ...],
     label: str,
     slack: float = CLOCK_SLACK_S,
+    floors: list[float] | None = None,
 ) -> None:
-    """The true nearest-rank percentile lies in the bucket the panel reports (± slack)."""
+    """The true nearest-rank percentile lies in the bucket the panel reports: with *floors*
+    (each value's lower bound, call by call), any bucket from the floors' percentile's to the
+    values'; without, the values' percentile ± slack."""
     true = nearest_rank(values, percent)
-    allowed = {bucket_of(true - slack, bounds), bucket_of(true + slack, bounds)}
+    if floors is None:
+        low, high = true - slack, true + slack
+    else:
+        assert len(floors) == len(values)
+        low, high = nearest_rank(floors, percent) - TIMER_SLACK_S, true + TIMER_SLACK_S
+    first, last = bucket_of(low, bounds), bucket_of(high, bounds)
+    allowed = {b for b in (*map(float, bounds), math.inf) if first <= b <= last}
     assert reported in allowed, (
         f"{label}: p{percent:g} reported {reported}, but the true value {true:.4f} lies in the "
         f"bucket ending at {bucket_of(true, bounds)}"
     )
+
+
+def assert_between_means(
+    reported: float, values: list[float], floors: list[float], label: str
+) -> None:
+    """The panel's mean of the SDK's durations lies between the floors' mean and the client's."""
+    low, high = sum(floors) / len(floors), sum(values) / len(values)
+    assert low - TIMER_SLACK_S <= reported <= high + TIMER_SLACK_S, (label, reported, low, high)
 
 
 def kql_round(value: float, digits: int = 0) -> float:
@@ -198,7 +215,10 @@ def _latency_over_time(res: QueryResult, t: Truth) -> None:
     row = single(res, "latency-percentiles")
     if row is not None:
         for p in (50, 95, 99):
-            assert_bucket(row[f"p{p}"], t.durations, p, c.LATENCY_PERCENTILE_BOUNDS, "latency")
+            assert_bucket(
+                row[f"p{p}"], t.durations, p, c.LATENCY_PERCENTILE_BOUNDS, "latency",
+                floors=t.duration_floors,
+            )  # fmt: skip
 
 
 @check("llm-overview", "latency-by-model")
@@ -210,7 +230,10 @@ def _latency_by_model(res: QueryResult, t: Truth) -> None:
         assert r["operation"] == c.OPERATION_CHAT
         assert r["calls"] == m.calls, model
         for p in (50, 95, 99):
-            assert_bucket(r[f"p{p}"], m.durations, p, c.LATENCY_PERCENTILE_BOUNDS, model)
+            assert_bucket(
+                r[f"p{p}"], m.durations, p, c.LATENCY_PERCENTILE_BOUNDS, model,
+                floors=m.duration_floors,
+            )  # fmt: skip
 
 
 @check("llm-overview", "mean-duration-by-model")
@@ -220,11 +243,9 @@ def _mean_duration(res: QueryResult, t: Truth) -> None:
     for model, m in t.models.items():
         r = got[model]
         assert r["calls"] == m.calls
-        true_mean = sum(m.durations) / len(m.durations)
-        tol = MEAN_TOLERANCE_S + MEAN_TOLERANCE_REL * true_mean
-        assert abs(r["mean_seconds"] - true_mean) <= tol, (model, r["mean_seconds"], true_mean)
+        assert_between_means(r["mean_seconds"], m.durations, m.duration_floors, model)
         # the client's clock includes a little more than the SDK's: never less
-        assert r["max_seconds"] <= max(m.durations) + 0.001
+        assert r["max_seconds"] <= max(m.durations) + TIMER_SLACK_S
 
 
 @check("llm-overview", "ttft-percentiles")
@@ -232,7 +253,9 @@ def _ttft_over_time(res: QueryResult, t: Truth) -> None:
     row = single(res, "ttft-percentiles")
     if row is not None:
         for p in (50, 95):
-            assert_bucket(row[f"p{p}"], t.ttfts, p, c.TTFT_PERCENTILE_BOUNDS, "ttft")
+            assert_bucket(
+                row[f"p{p}"], t.ttfts, p, c.TTFT_PERCENTILE_BOUNDS, "ttft", floors=t.ttft_floors
+            )
 
 
 @check("llm-overview", "ttft-by-model")
@@ -243,7 +266,10 @@ def _ttft_by_model(res: QueryResult, t: Truth) -> None:
     for model, m in streamed.items():
         assert got[model]["streamed_calls"] == m.streams
         for p in (50, 95):
-            assert_bucket(got[model][f"p{p}"], m.ttfts, p, c.TTFT_PERCENTILE_BOUNDS, model)
+            assert_bucket(
+                got[model][f"p{p}"], m.ttfts, p, c.TTFT_PERCENTILE_BOUNDS, model,
+                floors=m.ttft_floors,
+            )  # fmt: skip
 
 
 @check("llm-overview", "slowest-calls")
@@ -259,11 +285,11 @@ def _slowest(res: QueryResult, t: Truth) -> None:
 @check("llm-overview", "failed-calls")
 def _failed(res: QueryResult, t: Truth) -> None:
     got = rows(res)
-    assert 0 < len(got) <= 25
+    # sampling keeps some of the failures (which ones is chance: trace ids are random), each
+    # row one failed call standing for ITEM_COUNT; never more rows than there were failures
+    assert 0 < len(got) <= min(25, t.errors)
     assert all(r["represents_calls"] == ITEM_COUNT for r in got)
     assert {r["error_type"] for r in got} <= set(t.errors_by_type)
-    # sampling keeps about a quarter of the failures; never more than there were
-    assert len(got) * ITEM_COUNT <= t.errors + 3 * ITEM_COUNT * 2
 
 
 @check("llm-quality-safety", "filter-hits-by-category")
@@ -591,10 +617,8 @@ def _performance_drift(res: QueryResult, t: Truth) -> None:
     for model, durations in answered.items():
         r = got[model]
         assert (r["calls_last_hour"], r["baseline_calls"]) == (len(durations), 0), model
-        true_mean = sum(durations) / len(durations)
-        assert (
-            abs(r["mean_seconds"] - true_mean) <= MEAN_TOLERANCE_S + MEAN_TOLERANCE_REL * true_mean
-        )
+        floors = t.floors_by_response_model[model]
+        assert_between_means(r["mean_seconds"], durations, floors, model)
 
 
 @check("llm-drift", "latency-p95-drift")
@@ -606,7 +630,8 @@ def _latency_drift(res: QueryResult, t: Truth) -> None:
     for model, durations in answered.items():
         r = got[(model, "last hour")]
         assert r["calls"] == len(durations)
-        assert_bucket(r["p95"], durations, 95, c.LATENCY_PERCENTILE_BOUNDS, model)
+        floors = t.floors_by_response_model[model]
+        assert_bucket(r["p95"], durations, 95, c.LATENCY_PERCENTILE_BOUNDS, model, floors=floors)
 
 
 @check("llm-drift", "model-versions")
