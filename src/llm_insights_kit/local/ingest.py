@@ -25,12 +25,13 @@ import time
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from llm_insights import contract
 
+from ..loopback import LoopbackHTTPServer
 from .envelopes import EnvelopeError, envelope_rows
 
 if TYPE_CHECKING:
@@ -181,7 +182,7 @@ class IngestServer:
         self._fault = _Fault()
         self.stats = IngestStats()
         self.errors: list[str] = []
-        self._httpd: ThreadingHTTPServer | None = None
+        self._httpd: LoopbackHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -189,8 +190,7 @@ class IngestServer:
         if self._httpd is not None:
             return self
         handler = type("_BoundHandler", (_Handler,), {"server_ref": self})
-        httpd = ThreadingHTTPServer((self.host, self.port), handler)
-        httpd.daemon_threads = True
+        httpd = LoopbackHTTPServer((self.host, self.port), handler)
         self._httpd = httpd
         self.port = httpd.server_address[1]
         self._thread = threading.Thread(
