@@ -261,7 +261,7 @@ def _equivalent_wrapper(
     from bisect import bisect_left
     from urllib.parse import urlsplit
 
-    from llm_insights import _cost
+    from llm_insights import _price_table
     from llm_insights import contract as c
     from llm_insights._metrics import _METER_NAME, _version
     from opentelemetry import metrics, trace
@@ -296,7 +296,7 @@ def _equivalent_wrapper(
     length_labels = labels(c.RESPONSE_LENGTH_BUCKET_COUNTS)
     duration_bounds = c.DURATION_BUCKET_COUNTS.bounds
     length_bounds = c.RESPONSE_LENGTH_BUCKET_COUNTS.bounds
-    prices = _cost.load()  # the app's price list, read once
+    prices = _price_table.load()  # the app's price list, read once
     price, source = prices.resolve(MODEL), prices.source
     if price is None or price.cached_input is None or price.output is None:
         raise RuntimeError(f"the bench model {MODEL!r} needs input, cached and output prices")

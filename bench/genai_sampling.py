@@ -10,6 +10,18 @@ openai`` sets) is started and ended N times under a sampler that drops it:
 - ``sampled``: the plain sampler keeps the span and the kit's processor records it — what a
   sampled call costs before the exporter (for scale).
 
+What keeping failed and slow spans (``_keep``) costs, same sampler:
+
+- ``recorded_no_keep``: ``recorded`` with the keep decision switched off — ``recorded`` minus
+  this is what the decision costs each call when nothing fails;
+- ``failing_no_keep``: every call fails (``error.type`` 500, error status), the keep decision
+  switched off — the baseline of the two below (a failed call's metrics differ from a good one's);
+- ``failing_capped``: every call fails (``error.type`` 500, error status), the stack default cap
+  (30 per minute per reason and model): a few are kept, the rest counted in
+  ``llm_insights.kept.dropped``;
+- ``failing_kept``: every call fails and every one is kept (no cap): the span is re-stamped for
+  the exporter — the exporter's own work per exported span comes on top (not measured here).
+
 CPU time of this process (``time.process_time``), median of rounds, per span. No exporter runs:
 the difference ``recorded - dropped`` is what the kit adds to each call the sampler drops.
 """
@@ -22,11 +34,12 @@ import statistics
 import time
 
 import llm_insights
-from llm_insights import _span_metrics, _state
+from llm_insights import _keep, _span_metrics, _state
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON
+from opentelemetry.trace import Status, StatusCode
 
 START = {
     "gen_ai.operation.name": "chat",
@@ -54,23 +67,48 @@ def _provider(config: str) -> TracerProvider:
     return tp
 
 
+FAILED = {"error.type": "500"}
+_KEEP_ON_END = _keep.on_end
+
+
 def measure(config: str, spans: int) -> float:
     """CPU seconds per span."""
     reader = InMemoryMetricReader()
     meters = MeterProvider(metric_readers=[reader], views=llm_insights.metric_views())
     tp = _provider(config)
     _state.use_providers(tp, meters)
+    _keep.reset()
+    _keep.on_end = (lambda span: None) if config.endswith("no_keep") else _KEEP_ON_END
+    if config == "failing_kept":
+        _keep.configure(per_minute=10**9)
+    failing = config.startswith("failing")
+    end = {**END, **FAILED} if failing else END
+    error = Status(StatusCode.ERROR) if failing else None
     tracer = tp.get_tracer("opentelemetry.instrumentation.genai.openai")
-    t0 = time.process_time()
-    for _ in range(spans):
-        span = tracer.start_span("chat gpt-4o", attributes=START)
-        span.set_attributes(END)
-        span.end()
-    reader.collect()  # the tally's hand-over is part of the cost
-    return (time.process_time() - t0) / spans
+    try:
+        t0 = time.process_time()
+        for _ in range(spans):
+            span = tracer.start_span("chat gpt-4o", attributes=START)
+            span.set_attributes(end)
+            if error is not None:
+                span.set_status(error)
+            span.end()
+        reader.collect()  # the tally's hand-over is part of the cost
+        return (time.process_time() - t0) / spans
+    finally:
+        _keep.on_end = _KEEP_ON_END
+        _keep.reset()
 
 
-CONFIGS = ("dropped", "recorded", "sampled")
+CONFIGS = (
+    "dropped",
+    "recorded",
+    "sampled",
+    "recorded_no_keep",
+    "failing_no_keep",
+    "failing_capped",
+    "failing_kept",
+)
 
 
 def run(spans: int, rounds: int) -> dict[str, list[float]]:
@@ -100,8 +138,14 @@ def main(argv: list[str] | None = None) -> int:
             f"{config:9s} {statistics.median(v) * 1e6:7.1f} µs/span "
             f"(min {v[0] * 1e6:.1f}, max {v[-1] * 1e6:.1f})"
         )
-    added = statistics.median(results["recorded"]) - statistics.median(results["dropped"])
-    print(f"added per call the sampler drops: {added * 1e6:.1f} µs")
+    med = {k: statistics.median(v) for k, v in results.items()}
+    for label, more, less in (
+        ("added per call the sampler drops", "recorded", "dropped"),
+        ("keep decision, nothing failing", "recorded", "recorded_no_keep"),
+        ("keeping, 100 % failing (capped)", "failing_capped", "failing_no_keep"),
+        ("keeping, 100 % failing (all kept)", "failing_kept", "failing_no_keep"),
+    ):
+        print(f"{label}: {(med[more] - med[less]) * 1e6:.1f} µs")
     return 0
 
 

@@ -434,6 +434,29 @@ def profile_section(res: Results) -> list[str]:
     return lines
 
 
+def _keep_lines(med: dict[str, float]) -> list[str]:
+    """What keeping failed and slow spans costs a call the sampler drops (older results.json
+    files have no such configurations)."""
+    if "failing_kept" not in med:
+        return []
+    ok, failing = med["recorded_no_keep"], med["failing_no_keep"]
+    return [
+        "",
+        "Keeping failed and slow spans whatever the sampler dropped (`_keep`), same spans:",
+        "",
+        "| configuration | CPU per span | vs. the same spans without the keep decision |",
+        "|---|---|---|",
+        f"| nothing failing (the decision only) | {_us(med['recorded'])} | "
+        f"{_us(med['recorded'] - ok)} |",
+        f"| 100 % failing, cap 30/min (the rest counted) | {_us(med['failing_capped'])} | "
+        f"{_us(med['failing_capped'] - failing)} |",
+        f"| 100 % failing, every span kept (re-stamped for the exporter) | "
+        f"{_us(med['failing_kept'])} | {_us(med['failing_kept'] - failing)} |",
+        "",
+        "A kept span then costs what a sampled one costs the exporter (its envelope and bytes).",
+    ]
+
+
 def genai_sampling_section(res: Results) -> list[str]:
     """What recording unsampled GenAI spans for metrics costs (``bench/genai_sampling.py``)."""
     data = res.genai_sampling
@@ -454,6 +477,7 @@ def genai_sampling_section(res: Results) -> list[str]:
         f"| sampled, with the kit's processor (before the exporter) | {_us(med['sampled'])} |",
         "",
         f"Added per call the sampler drops: {_us(med['recorded'] - med['dropped'])}.",
+        *_keep_lines(med),
         "",
     ]
     return lines

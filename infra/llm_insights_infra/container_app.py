@@ -17,6 +17,7 @@ import pulumi
 from llm_insights import contract
 from pulumi_azure_native import app, authorization, keyvault, managedidentity, operationalinsights
 
+from llm_insights_kit import app_env
 from llm_insights_kit.stack_config.schema import (
     ContainerAppConfig,
     TelemetryConfig,
@@ -31,13 +32,13 @@ KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
 
 # Env var names come from the telemetry contract (the SDK's and the standard OTEL ones).
 ENV_CONNECTION_STRING = contract.ENV_CONNECTION_STRING
-ENV_AUTHENTICATION_STRING = contract.ENV_AUTHENTICATION_STRING
+ENV_AUTHENTICATION_STRING = app_env.ENV_AUTHENTICATION_STRING
 ENV_ENVIRONMENT = contract.ENV_ENVIRONMENT
 ENV_AZURE_CLIENT_ID = "AZURE_CLIENT_ID"
-ENV_SERVICE_NAME = contract.ENV_OTEL_SERVICE_NAME
-ENV_RESOURCE_ATTRIBUTES = contract.ENV_OTEL_RESOURCE_ATTRIBUTES
-ENV_TRACES_SAMPLER = contract.ENV_OTEL_TRACES_SAMPLER
-ENV_TRACES_SAMPLER_ARG = contract.ENV_OTEL_TRACES_SAMPLER_ARG
+ENV_SERVICE_NAME = app_env.ENV_OTEL_SERVICE_NAME
+ENV_RESOURCE_ATTRIBUTES = app_env.ENV_OTEL_RESOURCE_ATTRIBUTES
+ENV_TRACES_SAMPLER = app_env.ENV_OTEL_TRACES_SAMPLER
+ENV_TRACES_SAMPLER_ARG = app_env.ENV_OTEL_TRACES_SAMPLER_ARG
 
 
 @dataclass(frozen=True)

@@ -11,13 +11,13 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from .commands import alerts, demo, lint, preview, prices, render, serve
+from .commands import alerts, check, demo, lint, preview, prices, render, serve
 from .errors import KitError
 
 DESCRIPTION = (
     "Observability for LLM apps on Azure: render and lint the workbooks and alert rules a stack "
     "deploys, unit-test the rules, run a local Application Insights, preview workbooks, run the "
-    "demo."
+    "demo, check a deployed stack on its own telemetry."
 )
 
 COMMANDS: dict[str, ModuleType] = {
@@ -28,6 +28,7 @@ COMMANDS: dict[str, ModuleType] = {
     "preview": preview,
     "demo": demo,
     "prices": prices,
+    "check": check,
 }
 
 

@@ -228,7 +228,7 @@ def test_engine_errors_become_kit_errors():
         def query(self, kql, *, now, time_range):
             raise RuntimeError("percentiles() is not supported")
 
-    with pytest.raises(KitError, match="query failed locally: RuntimeError: percentiles"):
+    with pytest.raises(KitError, match="query failed: RuntimeError: percentiles"):
         evaluate(Broken(), make_rule(), minutes(5))
 
 

@@ -48,14 +48,14 @@ PRICE_CASES: dict[str, tuple[bytes, str]] = {
 def test_bad_price_file_is_named_and_shipped_prices_kept(
     case: str, tmp_path: Path, monkeypatch, caplog
 ) -> None:
-    from llm_insights import _cost
+    from llm_insights import _price_table
 
     content, fragment = PRICE_CASES[case]
     path = tmp_path / "prices.json"
     path.write_bytes(content)
     monkeypatch.setenv(c.ENV_PRICES_FILE, str(path))
     caplog.set_level(logging.WARNING, logger="llm_insights")
-    table = _cost.load()
+    table = _price_table.load()
     assert str(path) in caplog.text, caplog.text
     assert fragment in caplog.text, caplog.text
     assert table.resolve("gpt-4o") is not None  # the shipped table still prices known models
@@ -63,10 +63,10 @@ def test_bad_price_file_is_named_and_shipped_prices_kept(
 
 
 def test_missing_price_file_is_named(tmp_path: Path, monkeypatch, caplog) -> None:
-    from llm_insights import _cost
+    from llm_insights import _price_table
 
     missing = tmp_path / "nope.json"
     monkeypatch.setenv(c.ENV_PRICES_FILE, str(missing))
     caplog.set_level(logging.WARNING, logger="llm_insights")
-    assert _cost.load().resolve("gpt-4o") is not None
+    assert _price_table.load().resolve("gpt-4o") is not None
     assert str(missing) in caplog.text

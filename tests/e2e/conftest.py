@@ -18,6 +18,7 @@ import pytest
 from llm_insights import contract
 from llm_insights.contract import TABLE_METRICS
 
+from llm_insights_kit import app_env
 from llm_insights_kit.local.ingest import LOOPBACK_EXPORTER_ENV, IngestServer
 from llm_insights_kit.local.store import LocalStore
 
@@ -69,7 +70,7 @@ class TruthHarness:
             "OTEL_TRACES_SAMPLER": "microsoft.fixed.percentage",
             "OTEL_TRACES_SAMPLER_ARG": str(SAMPLING_PERCENT / 100),
             # Only the explicit flush exports metrics: one workload never spills into the next.
-            contract.ENV_OTEL_METRIC_EXPORT_INTERVAL: "3600000",
+            app_env.ENV_OTEL_METRIC_EXPORT_INTERVAL: "3600000",
             # the stack's deployment map and a price override file, as an app would get them
             contract.ENV_PRICING_DEPLOYMENTS: json.dumps(PRICING_DEPLOYMENTS),
             contract.ENV_PRICES_FILE: str(prices_file),

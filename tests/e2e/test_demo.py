@@ -88,6 +88,8 @@ def test_telemetry_env_defaults_without_stack_settings(tmp_path: Path) -> None:
     env = kit_parts.telemetry_env(RenderContext(config_file=str(stack_file)))
     assert env == {
         "LLM_INSIGHTS_ENVIRONMENT": "dev",
+        "LLM_INSIGHTS_KEEP_PER_MINUTE": "30",
+        "LLM_INSIGHTS_KEEP_SLOW_SECONDS": "5",
         "OTEL_RESOURCE_ATTRIBUTES": "deployment.environment.name=dev",
         "OTEL_SERVICE_NAME": kit_parts.DEFAULT_SERVICE_NAME,
         "OTEL_TRACES_SAMPLER": "microsoft.rate_limited",
@@ -122,6 +124,9 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     fired = set(re.findall(r"● (\S+) \(sev", out))
     assert set(INCIDENT_RULES) <= fired, out[-3000:]
     assert "Fired during the healthy phase" not in out
+    # It ends with `llm-insights check --local` on its store: every panel ran, every rule was
+    # evaluated, the required telemetry arrived.
+    assert "check passed" in out, out[-3000:]
     assert (tmp_path / "preview" / "index.html").is_file()
     assert (tmp_path / "telemetry.duckdb").is_file()
     # It ends by itself and says how to get the live pages on the same store.

@@ -21,6 +21,7 @@ import pytest
 from llm_insights import contract as c
 from llm_insights._metrics import bucket_for
 
+from llm_insights_kit import app_env
 from llm_insights_kit.dashboards import bind_parameters, iter_queries, render_workbooks
 from llm_insights_kit.fake_openai.scripted import Scripted
 from llm_insights_kit.fake_openai.server import FakeOpenAI
@@ -89,9 +90,9 @@ def _run(mode: str, standin: FakeOpenAI, store: LocalStore) -> tuple[list[dict[s
                 c.ENV_LOCAL_ENDPOINT: ingest.url,
                 "STANDIN_BASE_URL": standin.base_url,
                 "PEER_MODE": mode,
-                c.ENV_OTEL_TRACES_SAMPLER: SAMPLING[mode][0],
-                c.ENV_OTEL_TRACES_SAMPLER_ARG: SAMPLING[mode][1],
-                c.ENV_OTEL_METRIC_EXPORT_INTERVAL: "3600000",  # only the final flush
+                app_env.ENV_OTEL_TRACES_SAMPLER: SAMPLING[mode][0],
+                app_env.ENV_OTEL_TRACES_SAMPLER_ARG: SAMPLING[mode][1],
+                app_env.ENV_OTEL_METRIC_EXPORT_INTERVAL: "3600000",  # only the final flush
             }
         )
         start = datetime.now(UTC)
@@ -183,6 +184,10 @@ def test_panels_return_the_truth(
         # the drill-down lists show each call once (the peer's span of it is counted elsewhere)
         assert len(query("llm-overview", "slowest-calls")) == CALLS
         assert len(query("llm-overview", "failed-calls")) == ERRORS
+    # every failed call is listed whatever the sampler dropped (a kept span stands for itself)
+    failed = query("llm-overview", "failed-calls")
+    assert sorted(r["error_type"] for r in failed) == ["429", "500"]
+    assert all(r["represents_calls"] == 1 for r in failed if r["kept_for"])
     # whole traces only: no exported span's parent is a span that was recorded but not exported
     deps = store.query(f"{c.TABLE_LLM_SPANS} | project id, operation_ParentId").to_dicts()
     ids = {d["id"] for d in deps}

@@ -153,6 +153,7 @@ def test_minimal_config_gets_documented_defaults():
     assert cfg.app_insights.disable_local_auth is False
     assert cfg.telemetry.traces_sampler == "microsoft.rate_limited"
     assert cfg.telemetry.traces_sampler_arg == 5.0
+    assert cfg.telemetry.keep_per_minute == 30 and cfg.telemetry.keep_slow_seconds == 5.0
     assert cfg.container_app is None
     assert cfg.notifications.routes == {"critical": ("email",), "warning": ("email",), "info": ()}
 

@@ -86,6 +86,16 @@ BAD: list[tuple[str, tuple[dict, tuple[str, ...], dict | None], list[str]]] = [
         ["llm-insights:telemetry.tracesSamplerArg = 25: must be 0..1"],
     ),
     (
+        "keep-per-minute-negative",
+        ({"telemetry.keepPerMinute": -1}, (), None),
+        ["llm-insights:telemetry.keepPerMinute = -1: must be 0..10000"],
+    ),
+    (
+        "keep-slow-seconds-zero",
+        ({"telemetry.keepSlowSeconds": 0}, (), None),
+        ["llm-insights:telemetry.keepSlowSeconds = 0: must be > 0 and ≤ 3600"],
+    ),
+    (
         "bad-email",
         ({"notifications.emails": ["oncall@example.com", "not-an-email"]}, (), None),
         ["llm-insights:notifications.emails", "not-an-email is not an email address"],

@@ -11,7 +11,8 @@ import re
 import time
 
 import pytest
-from llm_insights import contract
+
+from llm_insights_kit import app_env
 
 from .test_preview_browser import _chromium
 from .test_serve_live import run_app, start_serve, stop_serve
@@ -34,8 +35,8 @@ def _unpriced_state(dom: str) -> str:
 
 @pytest.mark.slow  # ~27 s: headless Chromium while calls arrive
 def test_live_pages_move_as_calls_arrive(tmp_path, monkeypatch) -> None:
-    monkeypatch.setenv(contract.ENV_OTEL_METRIC_EXPORT_INTERVAL, "1000")
-    monkeypatch.setenv(contract.ENV_OTEL_BSP_SCHEDULE_DELAY, "500")
+    monkeypatch.setenv(app_env.ENV_OTEL_METRIC_EXPORT_INTERVAL, "1000")
+    monkeypatch.setenv(app_env.ENV_OTEL_BSP_SCHEDULE_DELAY, "500")
     served = start_serve(tmp_path / "t.duckdb", "--refresh", "2")
     app = None
     try:

@@ -57,7 +57,7 @@ def test_every_attribute_listed():
 def test_throttled_error_type_is_what_a_429_records():
     import httpx2
     import openai
-    from llm_insights._call import error_type_of
+    from llm_insights._errors import error_type_of
 
     req = httpx2.Request("POST", "http://127.0.0.1/v1/chat/completions")
     exc = openai.RateLimitError("slow down", response=httpx2.Response(429, request=req), body=None)

@@ -5,17 +5,17 @@ from __future__ import annotations
 import json
 
 import pytest
-from llm_insights import _cost
+from llm_insights import _cost, _price_table
 from llm_insights import contract as c
 
 
 def test_shipped_file_records_its_source():
     data = json.loads(
-        (__import__("pathlib").Path(_cost.__file__).parent / "_prices.json").read_text()
+        (__import__("pathlib").Path(_price_table.__file__).parent / "_prices.json").read_text()
     )
     assert data["source"]["name"] == "genai-prices" and data["source"]["version"]
     assert data["unit"] == "per 1M tokens" and data["currency"] == "USD"
-    table = _cost.shipped()
+    table = _price_table.shipped()
     assert table.source == f"genai-prices {data['source']['version']}"
     assert table.resolve("gpt-4o").input == 0.0025  # $2.50 per 1M
 
@@ -32,29 +32,30 @@ def test_shipped_file_records_its_source():
     ],
 )
 def test_resolution(model, expected):
-    table = _cost.shipped()
+    table = _price_table.shipped()
     assert table.find(model).id == expected
     assert table.resolve(model) == table.resolve(expected)
 
 
 def test_a_snapshot_priced_apart_keeps_its_own_price():
     # OpenAI bills gpt-4o-2024-05-13 at $5/$15, not gpt-4o's $2.50/$10: no family guess
-    table = _cost.shipped()
-    assert table.resolve("gpt-4o-2024-05-13") == _cost.Price(0.005, 0.015)
+    table = _price_table.shipped()
+    assert table.resolve("gpt-4o-2024-05-13") == _price_table.Price(0.005, 0.015)
 
 
 @pytest.mark.parametrize("model", ["my-deployment", "", None, 42, "gpt-4o-turbo-ultra"])
 def test_unknown_models_are_unpriced(model):
-    assert _cost.shipped().resolve(model) is None
+    assert _price_table.shipped().resolve(model) is None
 
 
 def test_cached_input_priced_separately():
-    price = _cost.Price(input=0.002, output=0.008, cached_input=0.0005)
+    price = _price_table.Price(input=0.002, output=0.008, cached_input=0.0005)
     cost, missing = _cost.compute(price, _cost.Usage(1000, 500, cache_read_input_tokens=400))
     assert cost.input == pytest.approx((600 * 0.002 + 400 * 0.0005) / 1000)
     assert cost.output == pytest.approx(0.004) and missing == []
     nocache, _ = _cost.compute(
-        _cost.Price(input=0.002, output=0.008), _cost.Usage(1000, 0, cache_read_input_tokens=400)
+        _price_table.Price(input=0.002, output=0.008),
+        _cost.Usage(1000, 0, cache_read_input_tokens=400),
     )
     assert nocache.input == pytest.approx(0.002)  # no cached price: full price
 
@@ -63,16 +64,16 @@ def test_override_by_mapping_and_file(tmp_path, monkeypatch):
     path = tmp_path / "prices.json"
     path.write_text(json.dumps({"version": "acme-1", "models": {"acme-llm": {"input": 1.0}}}))
     monkeypatch.setenv(c.ENV_PRICES_FILE, str(path))
-    table = _cost.load({"models": {"gpt-4o": {"input": 0.001, "output": 0.002}}})
+    table = _price_table.load({"models": {"gpt-4o": {"input": 0.001, "output": 0.002}}})
     assert table.resolve("acme-llm").input == 1.0
-    assert table.resolve("gpt-4o") == _cost.Price(0.001, 0.002, None)
+    assert table.resolve("gpt-4o") == _price_table.Price(0.001, 0.002, None)
     assert "acme-1" in table.version
-    table2 = _cost.load(str(path))
+    table2 = _price_table.load(str(path))
     assert table2.resolve("acme-llm").input == 1.0
 
 
 def test_bad_override_entries_are_ignored_with_a_warning(caplog):
-    table = _cost.load(
+    table = _price_table.load(
         {"models": {"a": {"input": -1}, "b": {"output": 1}, "c": {"input": "x"}, "d": {"input": 1}}}
     )
     assert table.resolve("a") is None and table.resolve("b") is None and table.resolve("c") is None
@@ -81,7 +82,7 @@ def test_bad_override_entries_are_ignored_with_a_warning(caplog):
 
 
 def test_unreadable_price_file_is_ignored(tmp_path, caplog):
-    table = _cost.load(tmp_path / "missing.json")
+    table = _price_table.load(tmp_path / "missing.json")
     assert table.resolve("gpt-4o") is not None
     assert "unreadable" in caplog.text
 
@@ -97,9 +98,9 @@ def test_price_file_per_1m_tokens_is_converted(tmp_path):
             }
         )
     )
-    price = _cost.load(str(path)).resolve("gpt-4o")
-    assert price == _cost.Price(0.0025, 0.01, 0.00125)
-    per_1k = _cost.load({"unit": "Per 1K tokens", "models": {"x": {"input": 0.5}}})
+    price = _price_table.load(str(path)).resolve("gpt-4o")
+    assert price == _price_table.Price(0.0025, 0.01, 0.00125)
+    per_1k = _price_table.load({"unit": "Per 1K tokens", "models": {"x": {"input": 0.5}}})
     assert per_1k.resolve("x").input == 0.5
 
 
@@ -119,13 +120,13 @@ def test_price_file_with_unconvertible_unit_or_currency_is_ignored(tmp_path, cap
     path.write_text(json.dumps(data))
     before = _guard.error_counts().get(c.SDK_COMPONENT_PRICES_INVALID, 0)
     with caplog.at_level("WARNING", logger="llm_insights"):
-        table = _cost.load(str(path))
-    assert table.resolve("gpt-4o") == _cost.shipped().resolve("gpt-4o")  # file ignored whole
+        table = _price_table.load(str(path))
+    assert table.resolve("gpt-4o") == _price_table.shipped().resolve("gpt-4o")  # file ignored whole
     assert _guard.error_counts()[c.SDK_COMPONENT_PRICES_INVALID] == before + 1
     [msg] = [r.getMessage() for r in caplog.records if "price file" in r.getMessage()]
     assert str(path) in msg and f": {field}: " in msg and "ignored" in msg
-    with pytest.raises(_cost.PriceFileError, match=field):
-        _cost.load(str(path), strict=True)
+    with pytest.raises(_price_table.PriceFileError, match=field):
+        _price_table.load(str(path), strict=True)
 
 
 def test_strict_configure_rejects_unconvertible_price_file(tmp_path, telemetry):

@@ -8,14 +8,14 @@ import json
 
 import llm_insights
 import pytest
-from llm_insights import _cost
+from llm_insights import _price_table
 from llm_insights import contract as c
 
 from llm_insights_kit.fake_openai.scripted import Scripted
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("instrumented_openai")]
 MSG = [{"role": "user", "content": "hi"}]
-SOURCE = _cost.shipped().source
+SOURCE = _price_table.shipped().source
 
 
 def test_unknown_served_model_is_unpriced_not_priced_as_the_request(

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from llm_insights import _cost
+from llm_insights import _cost, _price_table
 from llm_insights import contract as c
 
-TABLE = _cost.shipped()
+TABLE = _price_table.shipped()
 DAY = dt.date(2026, 11, 1)
 
 
@@ -83,7 +83,7 @@ def test_cached_and_cache_write_tokens_at_their_rates():
     usage = _cost.Usage(10_000, 0, cache_read_input_tokens=6000, cache_creation_input_tokens=1000)
     p = price("gpt-4o", usage=usage)  # no cache-write rate: billed as input
     assert p.cost.input == pytest.approx((3000 * 2.5 + 6000 * 1.25 + 1000 * 2.5) / 1e6)
-    table = _cost.load(
+    table = _price_table.load(
         {
             "unit": "per 1M tokens",
             "models": {
@@ -110,7 +110,7 @@ def test_audio_tokens_at_their_rate_or_the_call_is_partly_unpriced():
 
 
 def test_context_tiers_price_the_whole_call_at_the_tier():
-    table = _cost.load(
+    table = _price_table.load(
         {
             "unit": "per 1M tokens",
             "models": {
@@ -132,7 +132,7 @@ def test_deployment_types_are_priced_apart():
     # the source has Global prices only: a Data Zone call is unpriced, never priced as Global
     p = price("gpt-4o-2024-11-20", request="eu-chat", deployment="eu-chat", deployments=dz)
     assert p.unpriced and "DataZoneStandard price" in p.unpriced_reason
-    table = _cost.load(
+    table = _price_table.load(
         {
             "unit": "per 1M tokens",
             "models": {
@@ -214,7 +214,7 @@ def test_llm_call_reports_detail_tokens_and_keeps_the_outcome_on_the_call(teleme
     assert a[c.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] == 300
     assert a[c.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] == 150
     assert "'acme-claude-2026-01-01'" in a[c.ATTR_UNPRICED_REASON]
-    assert call._call.priced.unpriced and call._call.cost_usd is None
+    assert call._call.recorded().priced.unpriced and call._call.cost_usd is None
     llm_insights.configure(
         "svc",
         prices={"unit": "per 1M tokens", "models": {"acme-claude": {
@@ -226,7 +226,7 @@ def test_llm_call_reports_detail_tokens_and_keeps_the_outcome_on_the_call(teleme
             1000, 200, cached_input_tokens=100, cache_creation_input_tokens=300,
             reasoning_output_tokens=150, output_image_tokens=50,
         )  # fmt: skip
-    priced = call._call.priced
+    priced = call._call.recorded().priced
     assert priced.partial and "50 output_image tokens" in priced.unpriced_reason
     assert call._call.cost_usd == pytest.approx(
         (600 * 3 + 100 * 0.3 + 300 * 3.75 + 150 * 15) / 1e6  # the image tokens: no rate

@@ -15,6 +15,8 @@ import textwrap
 import pytest
 from llm_insights import contract as c
 
+from llm_insights_kit import app_env
+
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 CHILD = textwrap.dedent(
@@ -78,7 +80,7 @@ def test_real_exporter_envelopes(standin, tmp_path):
             {
                 c.ENV_LOCAL_ENDPOINT: ingest.url,
                 "STANDIN_BASE_URL": standin.base_url,
-                c.ENV_OTEL_METRIC_EXPORT_INTERVAL: "60000",
+                app_env.ENV_OTEL_METRIC_EXPORT_INTERVAL: "60000",
             }
         )
         proc = subprocess.run(

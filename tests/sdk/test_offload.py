@@ -1,4 +1,4 @@
-"""The emit thread (issue 15): finished calls are recorded off the caller's thread, with nothing
+"""The emit thread: finished calls are recorded off the caller's thread, with nothing
 lost — flush()/shutdown() drain it, a burst is bounded (the overflow is recorded by its caller
 and counted), and nothing raises into the app."""
 
@@ -85,10 +85,10 @@ def test_shutdown_drains(telemetry, gate):
 
 def test_priced_waits_for_its_call(telemetry, gate):
     call = _call()._call  # the LLMCall behind llm_call()
-    assert call.pending
+    assert call.queued
     gate.set()
     assert call.cost_usd is not None and call.cost_usd > 0  # waited for the emit thread
-    assert not call.pending
+    assert not call.queued
 
 
 def test_a_burst_is_bounded_and_the_overflow_counted_not_lost(telemetry, gate, monkeypatch):

@@ -60,7 +60,7 @@ def test_each_release_gives_the_contract_metrics(pipe: Telemetry, release: str) 
             response_model="gpt-4o-2024-08-06",
             input_tokens=1000,
             output_tokens=200,
-            cached_input_tokens=400,
+            cache_read_input_tokens=400,
             time_to_first_chunk=0.4,
         )
     )

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import llm_insights
-from llm_insights import _config, _evaluation, _instrument_openai, _offload, _state
+from llm_insights import _config, _evaluation, _instrument_openai, _keep, _offload, _state
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.trace import TracerProvider
@@ -128,6 +128,7 @@ def reset_sdk() -> None:
     llm_insights.uninstrument_openai()
     _evaluation.clear_evaluators()
     _state.reset()
+    _keep.reset()
     _config._reset_for_tests()
     _instrument_openai._no_inject.clear()
 

@@ -1,12 +1,12 @@
 """Agent runs: ``agent()`` spans (``invoke_agent {name}``), the run's tally of LLM and tool calls,
 tokens and cost, and the per-run metrics.
 
-A run is the scope of one ``agent()`` use. LLM calls finishing inside it (``_call`` hands each
-finished call's usage and cost over through ``note_model_call``) and ``tool()`` calls count for
-the run and for every enclosing run (a nested agent's calls are part of its caller's run too, as
-Azure's cost view attributes them through the span tree). Per-run metrics are recorded by
-``record_agent_run``, which takes plain values so that a span processor deriving metrics from
-another instrumentation's ``invoke_agent`` spans can record the same series.
+A run is the scope of one ``agent()`` use, or one ``invoke_agent`` span of another framework
+(``_span_metrics``). LLM calls finishing inside it (each hands what ``_record.record`` made of it
+to ``add_model_call``: the tokens and cost the call was recorded with, never re-derived) and tool
+calls count for the run and for every enclosing run (a nested agent's calls are part of its
+caller's run too, as Azure's cost view attributes them through the span tree). Per-run metrics
+are recorded by ``finish_run`` for the kit's runs and frameworks' alike.
 
 Unknown stays unknown: a run with an LLM call whose usage was not reported records no token
 metric, one with a call whose cost is unknown (no usage, or no price) records no cost and
@@ -21,9 +21,9 @@ from typing import Any
 
 from . import _state
 from . import contract as c
-from ._billing import USD_DIGITS
 from ._guard import guarded
 from ._metrics import finite_number
+from ._pricing import USD_DIGITS
 
 
 class Run:
@@ -40,6 +40,8 @@ class Run:
         "name",
         "output_tokens",
         "parent",
+        "reported_input_tokens",
+        "reported_output_tokens",
         "tokens_known",
         "tool_calls",
     )
@@ -48,6 +50,10 @@ class Run:
         self.name = name
         self.parent = parent
         self.foreign = foreign  # another framework's invoke_agent span (``_span_metrics``)
+        # usage the framework reported on its invoke_agent span (the sum of its calls, or a
+        # remote agent's only usage): used only when no call of the run was seen
+        self.reported_input_tokens: int | None = None
+        self.reported_output_tokens: int | None = None
         self.main: str = parent.main if parent is not None else name
         self.model_calls = 0
         self.tool_calls = 0
@@ -115,14 +121,13 @@ def leave(token: Any, previous: Run | None) -> None:
 
 
 @guarded("agent.model_call")
-def note_model_call(
-    input_tokens: int | None, output_tokens: int | None, cost_usd: float | None
-) -> None:
-    """A finished LLM call: count it, with its usage and the cost it was priced at (None:
-    unknown — never re-priced here, never taken as zero), in the current run."""
+def note_model_call(recorded: Any) -> None:
+    """A finished LLM call (a ``_record.Recorded``): count it, with the usage and the cost it was
+    recorded with (None: unknown — never re-priced here, never taken as zero), in the current
+    run."""
     run = _current.get()
     if run is not None:
-        run.add_model_call(input_tokens, output_tokens, cost_usd)
+        run.add_model_call(recorded.input_tokens, recorded.output_tokens, recorded.run_cost)
 
 
 def note_tool_call() -> None:
@@ -184,29 +189,47 @@ def record_tool_call(
     _state.instruments().record(c.TOOL_DURATION, duration_s, attrs)
 
 
+def _totals(run: Run) -> tuple[int | None, int | None, float | None]:
+    """(input tokens, output tokens, USD cost) of *run*, None where unknown.
+
+    A framework's run with no call the kit saw is not a free run: its calls happened where the
+    kit could not see them (a remote agent, an uninstrumented client), so its cost is unknown and
+    its tokens are the ones the framework reported on its span, if any.
+    """
+    if run.foreign and run.model_calls == 0:
+        reported = (run.reported_input_tokens, run.reported_output_tokens)
+        if reported == (None, None):
+            return None, None, None
+        return run.reported_input_tokens, run.reported_output_tokens, None
+    if not run.tokens_known:
+        return None, None, run.cost if run.cost_known else None
+    return run.input_tokens, run.output_tokens, run.cost if run.cost_known else None
+
+
 def run_attributes(run: Run) -> dict[str, Any]:
-    """The run totals set on the invoke_agent span at its end."""
+    """The run totals set on the invoke_agent span at its end (the kit's and frameworks')."""
     out: dict[str, Any] = {
         c.ATTR_AGENT_MODEL_CALLS: run.model_calls,
         c.ATTR_AGENT_TOOL_CALLS: run.tool_calls,
     }
-    if run.tokens_known:
-        out[c.ATTR_AGENT_TOKENS] = run.input_tokens + run.output_tokens
-    if run.cost_known:
-        out[c.ATTR_AGENT_COST] = round(run.cost, USD_DIGITS)
+    input_tokens, output_tokens, cost = _totals(run)
+    if input_tokens is not None or output_tokens is not None:
+        out[c.ATTR_AGENT_TOKENS] = (input_tokens or 0) + (output_tokens or 0)
+    if cost is not None:
+        out[c.ATTR_AGENT_COST] = round(cost, USD_DIGITS)
     return out
 
 
 def finish_run(run: Run, duration_s: float, error_type: str | None) -> None:
     """Record *run*'s metrics (its tokens only when known, its cost only when known)."""
-    known = run.tokens_known
+    input_tokens, output_tokens, cost = _totals(run)
     record_agent_run(
         run.name,
         duration_s,
         error_type,
         run.model_calls,
         run.tool_calls,
-        run.input_tokens if known else None,
-        run.output_tokens if known else None,
-        run.cost if run.cost_known else None,
+        input_tokens,
+        output_tokens,
+        cost,
     )

@@ -1,9 +1,11 @@
 """One LLM call's telemetry: the span, and every metric, recorded exactly once at the end.
 
 Both the openai instrumentation and ``llm_call()`` (for clients the kit does not patch) fill an
-:class:`LLMCall` and ``finish()`` it. Usage that was never reported stays *unknown* (no token
-metric, no usage attributes, ``llm_insights.usage.known=false``), which is different from zero
-tokens (``gen_ai.usage.*_tokens=0``).
+:class:`LLMCall` and ``finish()`` it; its metrics and cost are recorded by ``_record.record``
+from the :class:`_record.Call` it fills, as every other source's are. Usage that was never
+reported stays *unknown* (no token metric, no usage attributes,
+``llm_insights.usage.known=false``), which is different from zero tokens
+(``gen_ai.usage.*_tokens=0``).
 
 Spans carry what queries and Azure's views read, and flags only when they say something: every
 call pays ingestion for every byte, so ``usage.known`` appears only as ``false`` (reported usage
@@ -17,6 +19,7 @@ query it with ``has``).
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from typing import Any
@@ -24,12 +27,14 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from . import _agent, _billing, _cost, _evaluation, _offload, _state
+from . import _agent, _evaluation, _offload, _pricing, _record, _state
 from . import contract as c
 from ._content import input_messages, output_messages, serialize, should_capture
+from ._errors import error_type_of
 from ._fields import get
 from ._guard import guarded, report, report_invalid
-from ._metrics import finite_number
+from ._metrics import count_of
+from ._pricing import Usage
 from ._quality import assess, clean_text
 from ._safety import FilterHits
 from ._spans import current_span_attributes
@@ -39,27 +44,10 @@ _MAX_INTERVALS = 10_000
 # every call and says nothing. Span costs keep 1e-12 USD; metrics are exact.
 
 
-def token_count(value: Any) -> int | None:
-    """A usable token count: a non-negative integer (or integral float), else None (unknown)."""
-    v = finite_number(value)
-    if v is None or v < 0 or v != int(v):
-        return None
-    return int(v)
-
-
+# the fields of Usage, in order: where each set_usage() argument goes
+USAGE_KINDS = tuple(f.name for f in dataclasses.fields(Usage))
 # where each set_usage() argument came from, for the invalid-value log line, in the order of
 # USAGE_KINDS (None: that API does not report it)
-USAGE_KINDS = (
-    "input_tokens",
-    "output_tokens",
-    "cached_input_tokens",
-    "cache_creation_input_tokens",
-    "reasoning_output_tokens",
-    "input_audio_tokens",
-    "output_audio_tokens",
-    "input_image_tokens",
-    "output_image_tokens",
-)
 USAGE_FIELDS_OPENAI = (
     "usage.prompt_tokens",
     "usage.completion_tokens",
@@ -84,23 +72,18 @@ USAGE_FIELDS_RESPONSES = (
 )
 # the keys along each field path below `usage.`, split once per tuple of fields
 _usage_keys: dict[tuple, tuple] = {}
-USAGE_FIELDS_LLM_CALL = tuple(f"record_usage({k})" for k in USAGE_KINDS)
+USAGE_FIELDS_LLM_CALL = tuple(
+    f"record_usage({'cached_input_tokens' if k == 'cache_read_input_tokens' else k})"
+    for k in USAGE_KINDS
+)
 
 
 def _usable_count(value: Any, field: str) -> int | None:
-    """token_count(value); an unusable value is reported as a counted degradation."""
-    n = token_count(value)
+    """count_of(value); an unusable value is reported as a counted degradation."""
+    n = count_of(value)
     if n is None:
         report_invalid(c.SDK_COMPONENT_USAGE_INVALID, field, value, "unknown")
     return n
-
-
-def error_type_of(exc: BaseException) -> str:
-    """HTTP status code for API errors ("429"), else the exception's class name."""
-    status = getattr(exc, "status_code", None)
-    if isinstance(status, int) and not isinstance(status, bool):
-        return str(status)
-    return type(exc).__name__ or c.ERROR_TYPE_OTHER
 
 
 class LLMCall:
@@ -130,18 +113,10 @@ class LLMCall:
         self.response_id: str | None = None
         self.finish_reasons: list[str | None] = []
         self._parts: list[list[str] | None] = []  # completion text pieces per choice
-        self.input_tokens: int | None = None
-        self.output_tokens: int | None = None
-        self.cached_input_tokens: int | None = None
-        self.cache_creation_input_tokens: int | None = None
-        self.reasoning_output_tokens: int | None = None  # inside output_tokens
-        self.input_audio_tokens: int | None = None
-        self.output_audio_tokens: int | None = None
-        self.input_image_tokens: int | None = None
-        self.output_image_tokens: int | None = None
-        # the pricing outcome, set at finish(): cost (None: none), unpriced reason, provisioned
-        self._priced: _cost.Priced | None = None
-        self.pending = False  # finished, its recording queued on the emit thread (_offload)
+        self.usage = Usage()  # as reported; None counts: not reported (unknown)
+        # what record() did with the call, set at finish(): pricing outcome, run share
+        self._recorded: _record.Recorded | None = None
+        self.queued = False  # finished, its recording queued on the emit thread (_offload)
         self.started_at = time.time()  # prices are effective-dated: the call's date picks them
         self.error_type: str | None = None
         self.filters = FilterHits()
@@ -172,11 +147,9 @@ class LLMCall:
         late: dict[str, Any] = {}
         if deployment:
             late[c.ATTR_DEPLOYMENT] = deployment
-        self.deployment_entry = _cost.deployment_entry(
-            _billing.deployments(), deployment, self.request_model
-        )
-        if self.deployment_entry is not None:
-            late[c.ATTR_DEPLOYMENT_TYPE] = self.deployment_entry.type
+        entry = _pricing.deployment_entry(deployment, self.request_model)
+        if entry is not None:
+            late[c.ATTR_DEPLOYMENT_TYPE] = entry.type
         if streaming:
             late[c.GEN_AI_REQUEST_STREAM] = True
         self.base = {**attrs, **late}  # the metric dimensions known at start
@@ -208,9 +181,13 @@ class LLMCall:
         None means "not reported" and changes nothing; any other value that is not a usable
         count becomes unknown and is reported (logged once per field, counted).
         """
-        for kind, value, field in zip(USAGE_KINDS, counts, fields):
-            if value is not None:
-                setattr(self, kind, _usable_count(value, field or kind))
+        changed = {
+            kind: _usable_count(value, field or kind)
+            for kind, value, field in zip(USAGE_KINDS, counts, fields)
+            if value is not None
+        }
+        if changed:
+            self.usage = dataclasses.replace(self.usage, **changed)
 
     def set_usage_from(self, usage: Any, fields: tuple) -> None:
         """``set_usage`` with the counts read from a provider's usage object along *fields*
@@ -301,10 +278,10 @@ class LLMCall:
         # and the span ends there with the caller's end time.
         if _agent.current_run() is None:
             end_ns = time.time_ns() - int((now - end) * 1e9)
-            self.pending = True
+            self.queued = True
             if _offload.submit(lambda: self._finish_emit(end, end_ns)):
                 return
-            self.pending = False
+            self.queued = False
         self._finish_emit(end, None)
 
     def _finish_emit(self, end: float, end_ns: int | None) -> None:
@@ -313,7 +290,7 @@ class LLMCall:
         except Exception as exc:
             report("llm_call.finish", exc)
         finally:
-            self.pending = False
+            self.queued = False
             try:
                 self.span.end(end_ns)
             except Exception as exc:
@@ -330,7 +307,7 @@ class LLMCall:
         reasons = [r for r in self.finish_reasons if r]
         sa = self._response_attributes(reasons)
         self._record_metrics(inst, md, end, sa)
-        self._record_stream(inst, md, sa)
+        self._record_stream(sa)
         self._record_filters(inst, dims, reasons)
         texts = self.texts
         text = self._assess(inst, md, texts, sa)
@@ -350,18 +327,19 @@ class LLMCall:
             sa[c.GEN_AI_RESPONSE_ID] = self.response_id
         if reasons:
             sa[c.GEN_AI_RESPONSE_FINISH_REASONS] = reasons  # OpenTelemetry: a string array
+        u = self.usage
         if not self.usage_known:  # known usage shows as the gen_ai.usage.* attributes themselves
             sa[c.ATTR_USAGE_KNOWN] = False
         for value, key in (
-            (self.input_tokens, c.GEN_AI_USAGE_INPUT_TOKENS),
-            (self.output_tokens, c.GEN_AI_USAGE_OUTPUT_TOKENS),
+            (u.input_tokens, c.GEN_AI_USAGE_INPUT_TOKENS),
+            (u.output_tokens, c.GEN_AI_USAGE_OUTPUT_TOKENS),
         ):
             if value is not None:
                 sa[key] = value
         for value, key in (  # only when some: most calls have none
-            (self.cached_input_tokens, c.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS),
-            (self.cache_creation_input_tokens, c.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS),
-            (self.reasoning_output_tokens, c.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS),
+            (u.cache_read_input_tokens, c.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS),
+            (u.cache_creation_input_tokens, c.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS),
+            (u.reasoning_output_tokens, c.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS),
         ):
             if value:
                 sa[key] = value
@@ -369,38 +347,41 @@ class LLMCall:
 
     @property
     def usage_known(self) -> bool:
-        return self.input_tokens is not None or self.output_tokens is not None
+        return self.usage.input_tokens is not None or self.usage.output_tokens is not None
+
+    def record_value(self, end: float) -> _record.Call:
+        """What this call was, as every source describes a call to ``_record.record``."""
+        return _record.Call(
+            operation=self.operation,
+            provider=self.provider,
+            request_model=self.request_model,
+            response_model=self.response_model,
+            server_address=self.server_address,
+            deployment=self.deployment,
+            usage=self.usage,
+            duration=max(0.0, end - self.start),
+            ttft=self.ttft,
+            chunk_gaps=self.intervals,
+            error_type=self.error_type,
+            started_at=self.started_at,
+            source=_record.SOURCE_KIT,
+        )
 
     def _record_metrics(self, inst: Any, md: dict[str, Any], end: float, sa: dict) -> None:
-        """Duration (by error type), tokens by type, cost; the agent run's share of them."""
-        duration = max(0.0, end - self.start)
-        dur_dims = md
-        if self.error_type:
-            dur_dims = {**md, c.ERROR_TYPE: inst.capped(c.ERROR_TYPE, self.error_type)}
-        inst.record_dims(c.OPERATION_DURATION, duration, dur_dims)
-        inst.bucket_dims(c.DURATION_BUCKET_COUNTS, duration, dur_dims)
-        for count, ttype in (
-            (self.input_tokens, c.TOKEN_TYPE_INPUT),
-            (self.output_tokens, c.TOKEN_TYPE_OUTPUT),
-        ):
-            if count is not None:
-                inst.record_dims(c.TOKEN_USAGE, float(count), {**md, c.GEN_AI_TOKEN_TYPE: ttype})
-        self._cost(inst, md, sa)
-        run_cost = _billing.run_cost(self.priced)
-        _agent.note_model_call(self.input_tokens, self.output_tokens, run_cost)
+        """Every metric of the call (``_record.record``), and its share of the agent run."""
+        recorded = self._recorded = _record.record(self.record_value(end), md)
+        sa.update(recorded.span_attributes)
+        _agent.note_model_call(recorded)
+        _record.note_kit_span(self.span, recorded)
 
-    def _record_stream(self, inst: Any, md: dict[str, Any], sa: dict[str, Any]) -> None:
-        """Chunks and how the stream ended; time to first chunk; gaps between chunks."""
+    def _record_stream(self, sa: dict[str, Any]) -> None:
+        """Chunks and how the stream ended, time to first chunk, on the span."""
         if self.streaming:
             sa[c.ATTR_STREAM_CHUNKS] = self.chunks
             if self.stream_end:
                 sa[c.ATTR_STREAM_END] = self.stream_end
         if self.ttft is not None:
             sa[c.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = self.ttft
-            inst.record_dims(c.TIME_TO_FIRST_CHUNK, self.ttft, md)
-            inst.bucket_dims(c.TTFT_BUCKET_COUNTS, self.ttft, md)
-        for gap in self.intervals:
-            inst.record_dims(c.TIME_PER_OUTPUT_CHUNK, gap, md)
 
     def _record_filters(self, inst: Any, dims: dict[str, Any], reasons: list[str]) -> None:
         """Content-filter hits (the results and a content_filter finish reason) as metric and
@@ -434,39 +415,19 @@ class LLMCall:
             inst.add_dims(c.HALLUCINATION_MARKERS, 1.0, md)
         return text
 
-    @property
-    def priced(self) -> _cost.Priced | None:
-        """The pricing outcome once finished (waits for the emit thread if it is queued)."""
-        if self.pending and not _offload.on_worker():
+    def recorded(self) -> _record.Recorded | None:
+        """What recording did with the call once finished (None: not yet, or it failed). When
+        its recording is queued on the emit thread, this waits for it — call it off the hot
+        path only (tests, ``llm_call.cost_usd``)."""
+        if self.queued and not _offload.on_worker():
             _offload.drain()
-        return self._priced
-
-    @priced.setter
-    def priced(self, value: _cost.Priced | None) -> None:
-        self._priced = value
+        return self._recorded
 
     @property
     def cost_usd(self) -> float | None:
         """The call's total USD cost once finished (None: unpriced, provisioned or not yet)."""
-        p = self.priced
-        return p.cost.total if p is not None and p.cost is not None else None
-
-    def usage(self) -> _cost.Usage:
-        return _cost.Usage(*(getattr(self, k) for k in USAGE_KINDS))
-
-    def _cost(self, inst: Any, md: dict[str, Any], sa: dict[str, Any]) -> None:
-        if not self.usage_known:
-            return
-        usage = self.usage()
-        self.priced = _billing.price(
-            served_model=self.response_model,
-            request_model=self.request_model,
-            deployment=self.deployment,
-            usage=usage,
-            when=self.started_at,
-            provider=self.provider,
-        )
-        sa.update(_billing.record_cost(inst, md, self.priced, usage))
+        r = self.recorded()
+        return r.cost_usd if r is not None else None
 
     def _capture(self, span: Any, texts: list[str | None]) -> None:
         truncated = False

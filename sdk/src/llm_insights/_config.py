@@ -9,20 +9,23 @@ settings (content capture, redaction, prices) but never re-creates exporters.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from . import _cost, _evaluation, _offload, _state
+from . import _cost, _evaluation, _keep, _offload, _price_table, _state
 from . import contract as c
 from ._guard import report
 from ._metrics import views as contract_views
 from ._quality import HALLUCINATION_PATTERNS, REFUSAL_PATTERNS, compile_patterns
-from ._span_metrics import foreign_metric_views, install_sampler, span_processor
+from ._sampler import install_sampler
+from ._span_metrics import foreign_metric_views, span_processor
 
 logger = logging.getLogger("llm_insights")
 
@@ -151,49 +154,73 @@ def _resource(service_name: str, service_version: str | None, environment: str |
     return Resource.create(attrs)
 
 
-def _apply_settings(
-    capture_content: Any,
-    content_sample_rate: float,
-    redact: Callable[[str], str] | None,
-    prices: _cost.PricesArg,
-    refusal_patterns: Iterable[str] | None,
-    hallucination_patterns: Iterable[str] | None,
-    strict: bool = False,
-    chunk_metrics: bool | None = None,
-    deployments: Any = None,
-) -> None:
+@dataclass(frozen=True)
+class Options:
+    """What ``configure()`` was asked for (its arguments; None: read the environment, or the
+    default). See ``configure`` in ``sdk/README.md`` for each."""
+
+    service_name: str
+    service_version: str | None = None
+    environment: str | None = None
+    connection_string: str | None = None
+    credential: Any = None
+    capture_content: bool | str | None = None
+    content_sample_rate: float = 1.0
+    redact: Callable[[str], str] | None = None
+    prices: _price_table.PricesArg = None
+    strict: bool = False
+    local_endpoint: str | None = None
+    sampling_ratio: float | None = None
+    traces_per_second: float | None = None
+    refusal_patterns: Iterable[str] | None = None
+    hallucination_patterns: Iterable[str] | None = None
+    chunk_metrics: bool | None = None
+    deployments: Any = None
+    keep_per_minute: int | None = None
+    keep_slow_seconds: float | None = None
+    azure_monitor: Mapping[str, Any] = field(default_factory=dict)  # the distro's own options
+
+
+def _apply_settings(o: Options) -> None:
+    """The SDK's own settings from *o* (applied at every ``configure()`` call)."""
+    try:  # failed and slow spans kept whatever the sampler decided (see _keep)
+        _keep.configure(o.keep_per_minute, o.keep_slow_seconds)
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from exc
     s = _state.settings
-    s.capture_content = _capture_mode(capture_content)
-    s.chunk_metrics = _chunk_metrics(chunk_metrics)
-    rate = content_sample_rate
+    s.capture_content = _capture_mode(o.capture_content)
+    s.chunk_metrics = _chunk_metrics(o.chunk_metrics)
+    rate = o.content_sample_rate
     if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
         raise ConfigurationError(
             f"configure(content_sample_rate={rate!r}): must be a number from 0 to 1"
         )
     s.content_sample_rate = float(rate)
-    if redact is not None and not callable(redact):
+    if o.redact is not None and not callable(o.redact):
         raise ConfigurationError("configure(redact=...): must be a function text -> text")
-    s.redact = redact
+    s.redact = o.redact
     try:
-        s.prices = _cost.load(prices, strict=strict)
-    except _cost.PriceFileError as exc:  # only when strict
+        s.prices = _price_table.load(o.prices, strict=o.strict)
+    except _price_table.PriceFileError as exc:  # only when strict
         raise ConfigurationError(f"configure(prices=...): {exc}") from exc
     try:  # None: LLM_INSIGHTS_PRICING_DEPLOYMENTS (read at the first call)
         s.deployments = (
             None
-            if deployments is None
-            else _cost.parse_deployments(deployments, "configure(deployments=...)")
+            if o.deployments is None
+            else _cost.parse_deployments(o.deployments, "configure(deployments=...)")
         )
     except ValueError as exc:
         raise ConfigurationError(str(exc)) from exc
     # None keeps the defaults (and their fast keyword gate)
     s.refusal_patterns = (
-        None if refusal_patterns is None else compile_patterns(refusal_patterns, REFUSAL_PATTERNS)
+        None
+        if o.refusal_patterns is None
+        else compile_patterns(o.refusal_patterns, REFUSAL_PATTERNS)
     )
     s.hallucination_patterns = (
         None
-        if hallucination_patterns is None
-        else compile_patterns(hallucination_patterns, HALLUCINATION_PATTERNS)
+        if o.hallucination_patterns is None
+        else compile_patterns(o.hallucination_patterns, HALLUCINATION_PATTERNS)
     )
 
 
@@ -207,7 +234,7 @@ def configure(
     capture_content: bool | str | None = None,
     content_sample_rate: float = 1.0,
     redact: Callable[[str], str] | None = None,
-    prices: _cost.PricesArg = None,
+    prices: _price_table.PricesArg = None,
     strict: bool = False,
     local_endpoint: str | None = None,
     sampling_ratio: float | None = None,
@@ -216,32 +243,39 @@ def configure(
     hallucination_patterns: Iterable[str] | None = None,
     chunk_metrics: bool | None = None,
     deployments: Any = None,
+    keep_per_minute: int | None = None,
+    keep_slow_seconds: float | None = None,
     **azure_monitor_options: Any,
 ) -> bool:
     """Set up telemetry export; True when telemetry is exported. See ``sdk/README.md``."""
+    o = Options(
+        service_name=service_name, service_version=service_version, environment=environment,
+        connection_string=connection_string, credential=credential,
+        capture_content=capture_content, content_sample_rate=content_sample_rate, redact=redact,
+        prices=prices, strict=strict, local_endpoint=local_endpoint,
+        sampling_ratio=sampling_ratio, traces_per_second=traces_per_second,
+        refusal_patterns=refusal_patterns, hallucination_patterns=hallucination_patterns,
+        chunk_metrics=chunk_metrics, deployments=deployments, keep_per_minute=keep_per_minute,
+        keep_slow_seconds=keep_slow_seconds, azure_monitor=azure_monitor_options,
+    )  # fmt: skip
+    return _configure(o)
+
+
+def _configure(o: Options) -> bool:
     global _exporting, _configured, _warned_no_connection
+    strict = o.strict
     try:
-        if not isinstance(service_name, str) or not service_name.strip():
+        if not isinstance(o.service_name, str) or not o.service_name.strip():
             raise ConfigurationError(
                 "configure(service_name=...): a non-empty string is required "
                 "(it becomes the cloud role name in the Application Map)"
             )
-        _apply_settings(
-            capture_content,
-            content_sample_rate,
-            redact,
-            prices,
-            refusal_patterns,
-            hallucination_patterns,
-            strict,
-            chunk_metrics,
-            deployments,
-        )
+        _apply_settings(o)
         with _lock:
             if _configured:
                 logger.info("llm_insights: already configured; settings updated, exporters kept")
                 return _exporting
-            conn, source = _connection_string(connection_string, local_endpoint)
+            conn, source = _connection_string(o.connection_string, o.local_endpoint)
             if conn is None:
                 if strict:
                     raise ConfigurationError(
@@ -258,20 +292,12 @@ def configure(
                     )
                 _configured = True
                 return False
-            options = _distro_options(
-                service_name,
-                service_version,
-                environment,
-                conn,
-                credential,
-                sampling_ratio,
-                traces_per_second,
-                azure_monitor_options,
-            )
+            options = _distro_options(o, conn)
             _local_endpoint_settings(conn)
             from azure.monitor.opentelemetry import configure_azure_monitor
 
-            configure_azure_monitor(**options)
+            with _filtering_export_handlers(options):
+                configure_azure_monitor(**options)
             _keep_exporter_logs_out(options)
             _record_genai_spans()
             _state.use_providers()  # the distro's global providers
@@ -294,29 +320,22 @@ def configure(
         return False
 
 
-def _distro_options(
-    service_name: str,
-    service_version: str | None,
-    environment: str | None,
-    conn: str,
-    credential: Any,
-    sampling_ratio: float | None,
-    traces_per_second: float | None,
-    extra: dict[str, Any],
-) -> dict[str, Any]:
+def _distro_options(o: Options, conn: str) -> dict[str, Any]:
+    """The options ``configure_azure_monitor`` gets for *o* (connection string *conn*)."""
+    extra = dict(o.azure_monitor)
     options: dict[str, Any] = {
         "connection_string": conn,
-        "resource": _resource(service_name, service_version, environment),
+        "resource": _resource(o.service_name, o.service_version, o.environment),
         "enable_live_metrics": True,
     }
-    if credential is not None:
-        options["credential"] = credential
+    if o.credential is not None:
+        options["credential"] = o.credential
     # Sampling: explicit arguments win; else the distro reads OTEL_TRACES_SAMPLER(_ARG) itself
     # (microsoft.rate_limited | microsoft.fixed.percentage | always_on | ...), default 5 traces/s.
-    if sampling_ratio is not None:
-        options["sampling_ratio"] = float(sampling_ratio)
-    elif traces_per_second is not None:
-        options["traces_per_second"] = float(traces_per_second)
+    if o.sampling_ratio is not None:
+        options["sampling_ratio"] = float(o.sampling_ratio)
+    elif o.traces_per_second is not None:
+        options["traces_per_second"] = float(o.traces_per_second)
     user_views = list(extra.pop("views", None) or [])
     # gen_ai.client.* come only from the kit (its patch or the GenAI span processor)
     options["views"] = contract_views() + foreign_metric_views() + user_views
@@ -363,22 +382,59 @@ class _NotExportPipeline(logging.Filter):
         return True
 
 
+def _export_logger(options: dict[str, Any]) -> logging.Logger:
+    """The logger the distro puts its log-exporting handler on (``logger_name``, root default)."""
+    name = options.get("logger_name")
+    if name is None:
+        name = os.environ.get("PYTHON_APPLICATIONINSIGHTS_LOGGER_NAME", "")
+    return logging.getLogger(name or None)
+
+
+def _filter_export_handler(handler: Any) -> None:
+    # the distro's handler class moved between OpenTelemetry packages across versions
+    cls = type(handler)
+    if (
+        cls.__name__ == "LoggingHandler"
+        and cls.__module__.startswith("opentelemetry")
+        and not any(isinstance(f, _NotExportPipeline) for f in handler.filters)
+    ):
+        handler.addFilter(_NotExportPipeline())
+
+
+@contextlib.contextmanager
+def _filtering_export_handlers(options: dict[str, Any]) -> Iterator[None]:
+    """While the distro configures, its log-exporting handler is filtered the moment it is added.
+
+    The distro's log processor may export while ``configure_azure_monitor`` is still setting up
+    instrumentations (its schedule delay is a second); a handler filtered only afterwards would
+    have queued that export's own request logs. Neither the distro nor ``logging`` offers a hook
+    for a handler being added, so the logger's ``addHandler`` is shadowed on that one logger
+    instance for the duration of the call, then removed.
+    """
+    logger = _export_logger(options)
+    added = logger.addHandler
+
+    def add_handler(handler: Any) -> None:
+        added(handler)
+        try:
+            _filter_export_handler(handler)
+        except Exception as exc:
+            report("configure.log_filter", exc)
+
+    logger.addHandler = add_handler  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        if logger.__dict__.get("addHandler") is add_handler:
+            del logger.addHandler
+
+
 def _keep_exporter_logs_out(options: dict[str, Any]) -> None:
     """Filter the distro's log-exporting handler (on the ``logger_name`` logger, root by
     default) so the export pipeline's records are not exported in a loop."""
     try:
-        name = options.get("logger_name")
-        if name is None:
-            name = os.environ.get("PYTHON_APPLICATIONINSIGHTS_LOGGER_NAME", "")
-        for handler in logging.getLogger(name or None).handlers:
-            # the distro's handler class moved between OpenTelemetry packages across versions
-            cls = type(handler)
-            if (
-                cls.__name__ == "LoggingHandler"
-                and cls.__module__.startswith("opentelemetry")
-                and not any(isinstance(f, _NotExportPipeline) for f in handler.filters)
-            ):
-                handler.addFilter(_NotExportPipeline())
+        for handler in _export_logger(options).handlers:
+            _filter_export_handler(handler)
     except Exception as exc:
         report("configure.log_filter", exc)
 

@@ -48,6 +48,14 @@ def finite_number(value: Any) -> float | None:
     return f if math.isfinite(f) else None
 
 
+def count_of(value: Any) -> int | None:
+    """A usable count (tokens, calls): a non-negative integer or integral float, else None."""
+    v = finite_number(value)
+    if v is None or v < 0 or v != int(v):
+        return None
+    return int(v)
+
+
 class _DimensionCap:
     """Per-key bound on the number of distinct metric attribute values."""
 

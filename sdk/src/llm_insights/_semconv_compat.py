@@ -6,7 +6,9 @@ became ``azure.ai.openai``), cache-read and cache-creation tokens since 1.40, th
 chunk and reasoning tokens on the span since 1.41; pre-1.27 usage names
 (``gen_ai.usage.prompt_tokens``) still come from some instrumentations. :func:`read` reads
 any of them into the kit's own (today's) field names, so the span processor
-(``_span_metrics``) records the same metrics whatever release a span follows.
+(``_span_metrics``) records the same metrics whatever release a span follows. Values are read
+as the conventions mean them: an openai exception class as ``error.type`` is its HTTP status,
+a URL as ``server.address`` its host.
 
 Sources: open-telemetry/semantic-conventions CHANGELOG.md and docs/gen-ai/ per release tag.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from . import contract as c
 
@@ -25,7 +28,7 @@ REQUEST_MODEL = "request_model"
 RESPONSE_MODEL = "response_model"
 INPUT_TOKENS = "input_tokens"
 OUTPUT_TOKENS = "output_tokens"
-CACHED_INPUT_TOKENS = "cached_input_tokens"
+CACHED_INPUT_TOKENS = "cache_read_input_tokens"  # field names of usage: _cost.Usage's
 CACHE_CREATION_INPUT_TOKENS = "cache_creation_input_tokens"
 REASONING_OUTPUT_TOKENS = "reasoning_output_tokens"
 TIME_TO_FIRST_CHUNK = "time_to_first_chunk"
@@ -153,12 +156,66 @@ USAGE_AND_COST_NAMES: tuple[str, ...] = (
 )
 
 
+#: the operations a GenAI span's name starts with (``{gen_ai.operation.name} {target}``, the
+#: conventions' span name): how a span that starts without attributes is known as GenAI
+NAMED_OPERATIONS: frozenset[str] = frozenset(
+    {
+        *INFERENCE_OPERATIONS,
+        c.OPERATION_EXECUTE_TOOL,
+        c.OPERATION_INVOKE_AGENT,
+        "create_agent",
+        "invoke_workflow",
+    }
+)
+
+
+def operation_of_name(name: Any) -> str | None:
+    """The operation a span's name says it is (``chat gpt-4o``, ``invoke_agent triage``), if it
+    is named the conventions' way; None otherwise."""
+    if not isinstance(name, str) or not name:
+        return None
+    op = name.split(" ", 1)[0]
+    return op if op in NAMED_OPERATIONS else None
+
+
+def host_of(address: Any) -> Any:
+    """``server.address`` as the conventions define it, a host: a URL some frameworks put there
+    (``https://x.openai.azure.com/``) becomes its host name; anything else is unchanged."""
+    if isinstance(address, str) and "://" in address:
+        try:
+            return urlsplit(address).hostname or address
+        except ValueError:
+            return address
+    return address
+
+
+GROUP_INFERENCE = "inference"
+GROUP_TOOL = "tool"
+GROUP_AGENT = "agent"
+
+
+def group_of(operation: str | None) -> str | None:
+    """Which calls nest as one: model calls (inference), tool calls; agent runs; None: none."""
+    if operation in INFERENCE_OPERATIONS:
+        return GROUP_INFERENCE
+    if operation == c.OPERATION_EXECUTE_TOOL:
+        return GROUP_TOOL
+    return GROUP_AGENT if operation == c.OPERATION_INVOKE_AGENT else None
+
+
+def plain(value: Any) -> Any:
+    """*value* as a plain ``str`` when it is a ``str`` subclass (Agent Framework sets its enum
+    members, ``class OtelAttr(str, Enum)``, as attribute values), else unchanged: metric
+    dimensions take plain scalars only."""
+    return str.__str__(value) if isinstance(value, str) and type(value) is not str else value
+
+
 def operation_of(attrs: Mapping[str, Any] | None) -> str | None:
     """``gen_ai.operation.name`` of a span's attributes (None: not a GenAI span)."""
     if not attrs:
         return None
     op = attrs.get(c.GEN_AI_OPERATION_NAME)
-    return op if isinstance(op, str) and op else None
+    return plain(op) if isinstance(op, str) and op else None
 
 
 def read(attrs: Mapping[str, Any]) -> dict[str, Any]:
@@ -170,7 +227,7 @@ def read(attrs: Mapping[str, Any]) -> dict[str, Any]:
         for name in names:
             value = attrs.get(name)
             if value is not None:
-                out[field] = value
+                out[field] = plain(value)
                 break
     error = out.get(ERROR_TYPE)
     if isinstance(error, str):
@@ -178,4 +235,6 @@ def read(attrs: Mapping[str, Any]) -> dict[str, Any]:
     provider = out.get(PROVIDER)
     if isinstance(provider, str):
         out[PROVIDER] = PROVIDER_VALUES.get(provider, provider)
+    if SERVER_ADDRESS in out:
+        out[SERVER_ADDRESS] = host_of(out[SERVER_ADDRESS])
     return out

@@ -1,93 +1,163 @@
-"""Contract metrics from the GenAI spans of any instrumentation, each call counted once.
+"""Contract metrics from the GenAI spans of any instrumentation, each call and run counted once.
 
 ``configure()`` installs :class:`GenAISpanMetrics` on the tracer provider (before the exporter's
-batch processor) and :class:`GenAIRecordingSampler` around the provider's sampler, so an app
+batch processor) and the sampler wrap (``_sampler``) around the provider's sampler, so an app
 whose LLM calls are traced by another instrumentation (``opentelemetry-instrumentation-genai-
-openai``, Agent Framework, Semantic Kernel, ...) gets the kit's counts, duration and
-time-to-first-chunk bucket counters, tokens, cost and unpriced calls, and errors — read from the
-span's attributes of whatever semantic-conventions release it follows (``_semconv_compat``);
-from ``execute_tool`` spans, ``llm_insights.tool.duration`` (tool calls and failures); and
-from ``invoke_agent`` spans, agent runs (``_agent.Run``, recorded as the kit's ``agent()`` runs
-are): the calls that count below an agent span, through GenAI spans, count for its run and for
-every run around it. A kit ``agent()`` run inside a framework's agent is linked to that run, so
-the kit's own tally reaches it; a kit call directly inside a framework's agent is added here to
-the framework runs up to the first kit run (which the kit's tally already reaches).
+openai``, Agent Framework, Semantic Kernel, ...) gets the kit's metrics: each finished inference
+span fills a ``_record.Call`` (read from the attributes of whatever semantic-conventions release
+it follows, ``_semconv_compat``) that ``_record.record`` records exactly as the kit's own calls
+are; ``execute_tool`` spans record ``llm_insights.tool.duration``; ``invoke_agent`` spans are
+agent runs (``_agent.Run``, recorded as the kit's ``agent()`` runs are).
+
+Decided at the end: what a span is — a call, a tool call, an agent run, or none — is read from
+all its attributes when it ends, since frameworks start spans bare and set attributes later
+(Agent Framework's ``start_span(name, kind)`` then ``set_attributes``). At start the processor
+only keeps track of spans that may matter: GenAI by attributes or by their conventional name
+(``chat gpt-4o``), and every span under one (so a call finds its run through the non-GenAI
+spans a framework puts between them, such as Semantic Kernel's ``AutoFunctionInvocationLoop``).
+
+Runs: a call or tool call belongs to the nearest enclosing agent run, whatever lies between: a
+framework's ``invoke_agent`` span (its run), or the kit's ``agent()`` run of the context. A kit
+``agent()`` run inside a framework's agent is linked to that run, so the kit's own tally reaches
+it; a kit call directly inside a framework's agent adds what it was recorded with to the
+framework runs up to the first kit run (which the kit's tally already reaches). A framework run
+records the same metrics and exports the same run totals on its span as a kit run.
 
 Counted once (one call seen by several instrumentations, spans nested in one process):
 
 * a span of the kit's own patch (``instrument_openai()``, ``llm_call()``) records its metrics
   itself and wins over every foreign inference span of the same call, outside or inside it;
 * among foreign inference spans of one call, the innermost wins (an Agent Framework ``chat``
-  span around the OpenAI instrumentor's ``chat`` span counts through the inner one).
-* tool calls alike: the kit's ``tool()`` span wins, else the innermost ``execute_tool`` span.
+  span around the OpenAI instrumentor's ``chat`` span counts through the inner one);
+* tool calls alike: the kit's ``tool()`` span wins, else the innermost ``execute_tool`` span;
+* usage a framework sums on its ``invoke_agent`` span (Agent Framework does) is never a call;
+  the run's tokens are its calls'.
 
 A span that does not count is still exported, without its ``gen_ai.usage.*`` and
 ``microsoft.gen_ai.cost.*`` and marked ``llm_insights.counted_elsewhere``, so Azure's views that
-sum usage over dependencies see the call's tokens once. The same-named metrics the foreign
-instrumentation records itself (``gen_ai.client.*``) are dropped by a view
-(:func:`foreign_metric_views`), so each of those names has one source in Application Insights.
-
-Sampling-proof: the sampler wrapper turns a DROP of a GenAI span into RECORD_ONLY (recorded, so
-this processor sees it; not sampled, so the batch processor never exports it), and keeps the
-trace's decision for children: a span under a local parent that was not sampled is never
-sampled (GenAI ones are recorded only), even where the Azure samplers would follow the parent's
-recorded sample rate (``azure/monitor/opentelemetry/exporter/export/trace/_utils.py``,
-``parent_context_sampling``).
+sum usage over dependencies see each call's tokens once; an agent span whose calls were seen
+loses its summed usage the same way. The same-named metrics the foreign instrumentation records
+itself (``gen_ai.client.*``) are dropped by a view (:func:`foreign_metric_views`).
 """
 
 from __future__ import annotations
 
+import sys
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
-from . import _agent, _billing, _cost, _offload, _state
+from . import _agent, _errors, _keep, _offload, _record
 from . import _semconv_compat as sc
 from . import contract as c
 from ._guard import report
-from ._metrics import _METER_NAME, finite_number
+from ._metrics import _METER_NAME, count_of, finite_number
+from ._pricing import Usage
+from ._sampler import install_sampler, is_genai_at_start, record_genai_spans
 
-_MAX_OPEN = 10_000  # open inference spans tracked (spans never ended are evicted oldest first)
-_STATUS_ERROR = 2  # opentelemetry.trace.StatusCode.ERROR
+__all__ = [
+    "GenAISpanMetrics",
+    "foreign_metric_views",
+    "install_sampler",
+    "record_genai_spans",
+    "span_processor",
+]
+
+_MAX_OPEN = 10_000  # open spans tracked (spans never ended are evicted oldest first)
+_RUN_WAIT_S = 5.0  # longest an ending framework run waits for its kit calls being recorded
 
 
 def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _count(value: Any) -> int | None:
-    v = finite_number(value)
-    return int(v) if v is not None and v >= 0 and v == int(v) else None
-
-
-def _group(operation: str | None) -> str | None:
-    """Which calls nest as one: model calls, or tool calls; agent runs; None: neither."""
-    if operation in sc.INFERENCE_OPERATIONS:
-        return "inference"
-    if operation == c.OPERATION_EXECUTE_TOOL:
-        return "tool"
-    return "agent" if operation == c.OPERATION_INVOKE_AGENT else None
+    return sc.plain(value) if isinstance(value, str) and value else None
 
 
 class _Open:
-    """An open GenAI span: its kind of call, whose it is, and the agent run it belongs to."""
+    """A span being tracked while it is open: where it is in the tree, whose it is, and (a
+    framework's agent span) its run."""
 
-    __slots__ = ("child_run", "group", "has_child", "kit", "run", "under_kit")
+    __slots__ = ("ctx_run", "has_child", "kit", "parent", "run", "span", "waits_for_kit")
 
-    def __init__(
-        self, group: str | None, kit: bool, under_kit: bool, run: _agent.Run | None
-    ) -> None:
-        self.group = group
+    def __init__(self, parent: _Open | None, span: Any, kit: bool, ctx_run: Any) -> None:
+        self.parent = parent
+        self.span = span  # the live span: its name and attributes as they are now
         self.kit = kit
-        self.under_kit = under_kit
-        self.has_child = False
-        self.run = run  # the innermost agent run this span is part of
-        self.child_run = run  # the run of its children (a foreign agent: its own run)
+        self.ctx_run = ctx_run  # the kit agent() run of the context at its start
+        self.has_child = False  # a call of its kind inside it counts instead
+        self.run: _agent.Run | None = None  # a framework's agent span: its run, once needed
+        self.waits_for_kit = False  # a kit call inside this agent run may still be recording
+
+    def operation(self) -> str | None:
+        """What the span is as far as known now (attributes, else its conventional name)."""
+        span = self.span
+        return sc.operation_of(getattr(span, "attributes", None)) or sc.operation_of_name(
+            getattr(span, "name", None)
+        )
+
+
+def _usage_of(fields: Mapping[str, Any]) -> Usage:
+    return Usage(
+        input_tokens=count_of(fields.get(sc.INPUT_TOKENS)),
+        output_tokens=count_of(fields.get(sc.OUTPUT_TOKENS)),
+        cache_read_input_tokens=count_of(fields.get(sc.CACHED_INPUT_TOKENS)),
+        cache_creation_input_tokens=count_of(fields.get(sc.CACHE_CREATION_INPUT_TOKENS)),
+        reasoning_output_tokens=count_of(fields.get(sc.REASONING_OUTPUT_TOKENS)),
+    )
+
+
+def _duration(span: Any) -> float | None:
+    start, end = span.start_time, span.end_time
+    if isinstance(start, int) and isinstance(end, int):
+        return max(0.0, (end - start) / 1e9)
+    return None
+
+
+def call_of_span(
+    operation: str, span: Any, error_type: str | None, fields: Mapping[str, Any] | None = None
+) -> _record.Call:
+    """The ``_record.Call`` a finished foreign inference span describes (*fields*: its
+    attributes as ``sc.read`` reads them, when the caller has them)."""
+    f = fields if fields is not None else sc.read(span.attributes or {})
+    start = span.start_time
+    return _record.Call(
+        operation=operation,
+        provider=_text(f.get(sc.PROVIDER)),
+        request_model=_text(f.get(sc.REQUEST_MODEL)),
+        response_model=_text(f.get(sc.RESPONSE_MODEL)),
+        server_address=_text(f.get(sc.SERVER_ADDRESS)),
+        usage=_usage_of(f),
+        duration=_duration(span),
+        ttft=finite_number(f.get(sc.TIME_TO_FIRST_CHUNK)),
+        error_type=error_type,
+        started_at=start / 1e9 if isinstance(start, int) else None,
+        source=_record.SOURCE_SPAN,
+    )
+
+
+def _export_attributes(span: Any, drop: tuple[str, ...] = (), add: Mapping[str, Any] = ()) -> None:
+    """Export *span* with *drop* removed and *add* set.
+
+    OpenTelemetry offers no way to change an ended span's attributes (``_on_ending`` comes after
+    the span is read-only), and the SDK hands one ``ReadableSpan`` per end to every processor in
+    order. So the end record's ``_attributes`` is replaced by a changed copy — what the
+    exporting processor after this one reads; the live span's own attributes are never touched.
+    """
+    attrs = getattr(span, "_attributes", None)
+    if attrs is None:
+        return
+    kept = {k: v for k, v in attrs.items() if k not in drop}
+    kept.update(add)
+    span._attributes = kept
+
+
+def _failed(span: Any, in_flight: Any, fields: Mapping[str, Any] | None = None) -> str | None:
+    return _errors.error_type_of_span(
+        span.attributes or {}, span.status, getattr(span, "events", ()) or (), in_flight, fields
+    )
 
 
 class GenAISpanMetrics:
-    """A span processor: completed foreign GenAI inference, tool and agent spans -> the
-    contract's metrics."""
+    """A span processor: finished foreign GenAI inference, tool and agent spans -> the
+    contract's metrics and run totals."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -96,25 +166,21 @@ class GenAISpanMetrics:
     # -- SpanProcessor --------------------------------------------------------------------------
     def on_start(self, span: Any, parent_context: Any = None) -> None:
         try:
-            op = sc.operation_of(span.attributes)
-            if op is None:
+            parent = span.parent
+            p = self._open.get(parent.span_id) if parent is not None else None
+            if p is None and not is_genai_at_start(span.name, span.attributes):
                 return
-            group = _group(op)
             scope = getattr(span, "instrumentation_scope", None)
             kit = getattr(scope, "name", None) == _METER_NAME
-            parent = span.parent
-            current = _agent.current_run()  # the kit agent() run of this context, if any
+            entry = _Open(p, span, kit, _agent.current_run())
+            group = sc.group_of(entry.operation())
             with self._lock:
-                p = self._open.get(parent.span_id) if parent is not None else None
-                under_kit = False
-                if p is not None and group is not None and p.group == group:
-                    p.has_child = True  # a call within a call of its kind
-                    under_kit = p.kit or p.under_kit
-                run = _run_of_child(p, current)
-                entry = _Open(group, kit, under_kit, run)
-                if group == "agent" and not kit:
-                    name = _text(span.attributes.get(c.GEN_AI_AGENT_NAME)) or span.name
-                    entry.child_run = _agent.Run(name, run, foreign=True)
+                if group is not None and group != sc.GROUP_AGENT:
+                    self._mark_outer(entry, group)  # known now: a kit span ends late
+                if p is not None and p.kit and p.operation() == c.OPERATION_INVOKE_AGENT:
+                    self._link_kit_run(entry)
+                if kit and group is not None and group != sc.GROUP_AGENT:
+                    self._expect_kit_call(entry, span)
                 self._open[span.context.span_id] = entry
                 if len(self._open) > _MAX_OPEN:
                     self._open.pop(next(iter(self._open)))
@@ -125,55 +191,44 @@ class GenAISpanMetrics:
         return None
 
     def on_end(self, span: Any) -> None:
+        _keep.on_end(span)  # first: the processors after this one export what it keeps
         try:
+            in_flight = sys.exc_info()[1]  # the exception ending the span, if it is propagating
+            with self._lock:
+                entry = self._open.pop(span.context.span_id, None)
             attrs = span.attributes or {}
             op = sc.operation_of(attrs)
             if op is None:
                 return
-            with self._lock:
-                entry = self._open.pop(span.context.span_id, None)
-            group = _group(op)
-            if group == "agent":
-                if entry is not None and not entry.kit and entry.child_run is not None:
-                    # the kit calls inside it may still be recording on the emit thread: the
-                    # run is recorded after them there (one FIFO thread), never waited for here
-                    run, start, end, status = (
-                        entry.child_run,
-                        span.start_time,
-                        span.end_time,
-                        span.status,
-                    )
-
-                    def finish() -> None:
-                        _finish_foreign_run(run, attrs, start, end, status)
-
-                    if not _offload.submit(finish):
-                        _offload.drain()
-                        finish()
-                return
+            group = sc.group_of(op)
             if group is None:
                 return
-            run = entry.run if entry is not None else None
-            if entry is not None and entry.kit:
-                # the kit's own span recorded its metrics, and its kit agent run counted it;
-                # the framework runs between that kit run and this call have not
-                _note_in_foreign_runs(run, group, attrs)
-                return
-            if entry is not None and (entry.under_kit or entry.has_child):
-                if group == "inference":
-                    _mark_counted_elsewhere(span)
-                return
-            if group == "tool":
-                record_tool_span(attrs, span.start_time, span.end_time, span.status, run)
-                if run is not None:
-                    run.add_tool_call()
-            else:
-                priced = record_span(op, attrs, span.start_time, span.end_time, span.status)
-                if run is not None:
-                    f = sc.read(attrs)
-                    run.add_model_call(
-                        _count(f.get(sc.INPUT_TOKENS)), _count(f.get(sc.OUTPUT_TOKENS)), priced
+            with self._lock:
+                if entry is None:  # untracked at start: placed by its parent, if tracked
+                    parent = span.parent
+                    p = self._open.get(parent.span_id) if parent is not None else None
+                    scope = getattr(span, "instrumentation_scope", None)
+                    entry = _Open(p, span, getattr(scope, "name", None) == _METER_NAME, None)
+                if group == sc.GROUP_AGENT:
+                    if not entry.kit:
+                        run = self._run_of_agent(entry)
+                        waits = entry.waits_for_kit
+                    else:
+                        return
+                else:
+                    under_kit = self._mark_outer(entry, group)
+                    run = self._run_of(entry)
+            if group == sc.GROUP_AGENT:
+                self._end_agent(span, attrs, run, waits, in_flight)
+            elif entry.kit:
+                self._note_kit_call(run, group, span)
+            elif under_kit or entry.has_child:
+                if group == sc.GROUP_INFERENCE:
+                    _export_attributes(
+                        span, sc.USAGE_AND_COST_NAMES, {c.ATTR_COUNTED_ELSEWHERE: True}
                     )
+            else:
+                self._end_call(op, group, span, run, in_flight)
         except Exception as exc:
             report("span_metrics.end", exc)
 
@@ -185,190 +240,149 @@ class GenAISpanMetrics:
         # one: the kit's calls still being recorded end their spans first, then get exported
         return _offload.drain(timeout_millis / 1000)
 
+    # -- the tree (under self._lock) -------------------------------------------------------------
+    @staticmethod
+    def _mark_outer(entry: _Open, group: str) -> bool:
+        """Mark the spans of *group* around *entry* (up to its agent run) as counted by it;
+        whether one of them is the kit's own (which then counts the call instead)."""
+        under_kit = False
+        a = entry.parent
+        while a is not None:
+            g = sc.group_of(a.operation())
+            if g == sc.GROUP_AGENT:
+                break
+            if g == group:
+                a.has_child = True
+                under_kit = under_kit or a.kit
+            a = a.parent
+        return under_kit
 
-def _run_of_child(parent: _Open | None, current: _agent.Run | None) -> _agent.Run | None:
-    """The agent run a new GenAI span belongs to: its parent span's (a framework's agent span:
-    that agent's run), else the kit ``agent()`` run of the context. A kit run started inside a
-    framework's agent is linked to that agent's run, so the kit's own tally reaches it."""
-    if parent is None:
-        return current
-    if parent.kit and parent.group == "agent":
-        # a kit agent() span: its run starts after its span, so it is the context's run now
-        outer = parent.run
-        if current is not None and current.parent is None and outer is not None and outer.foreign:
-            current.parent = outer
-        return current
-    return parent.child_run if parent.child_run is not None else current
+    def _run_of(self, entry: _Open) -> _agent.Run | None:
+        """The innermost agent run *entry* belongs to: the nearest enclosing agent span's (a
+        framework's: its run; the kit's: the kit run of the context), else the context's."""
+        a = entry.parent
+        while a is not None:
+            if a.operation() == c.OPERATION_INVOKE_AGENT:
+                return entry.ctx_run if a.kit else self._run_of_agent(a)
+            a = a.parent
+        return entry.ctx_run
 
+    def _run_of_agent(self, agent: _Open) -> _agent.Run:
+        """A framework agent span's run, made when first needed (a child's end or its own)."""
+        if agent.run is None:
+            attrs = getattr(agent.span, "attributes", None) or {}
+            name = _text(attrs.get(c.GEN_AI_AGENT_NAME)) or _agent_name_of(agent.span)
+            agent.run = _agent.Run(name, self._run_of(agent), foreign=True)
+        return agent.run
 
-def _note_in_foreign_runs(run: _agent.Run | None, group: str, attrs: Mapping[str, Any]) -> None:
-    """Count a call of the kit's own in the framework agent runs around it (the foreign runs of
-    the chain up to the first kit run, which the kit's own tally already reaches)."""
-    foreign = []
-    while run is not None and run.foreign:
-        foreign.append(run)
-        run = run.parent
-    if not foreign:
-        return
-    if group == "tool":
-        for r in foreign:
-            r.add_tool_call(chain=False)
-        return
-    input_tokens = _count(attrs.get(c.GEN_AI_USAGE_INPUT_TOKENS))
-    output_tokens = _count(attrs.get(c.GEN_AI_USAGE_OUTPUT_TOKENS))
-    costs = [finite_number(attrs.get(k)) for k in (c.MS_COST_INPUT, c.MS_COST_OUTPUT)]
-    known = [v for v in costs if v is not None]
-    priced = bool(known) and not attrs.get(c.ATTR_COST_PARTIAL)
-    cost = sum(known) if priced else None
-    for r in foreign:
-        r.add_model_call(input_tokens, output_tokens, cost, chain=False)
+    def _link_kit_run(self, entry: _Open) -> None:
+        """A kit ``agent()`` span's first child: link its run (the context's now: a kit run
+        starts after its span) to the framework run around it."""
+        kit_run = entry.ctx_run
+        if kit_run is None or kit_run.parent is not None or entry.parent is None:
+            return
+        outer = self._run_of(entry.parent)
+        if outer is not None and outer.foreign:
+            kit_run.parent = outer
+            if outer.main:
+                kit_run.main = outer.main
 
+    def _expect_kit_call(self, entry: _Open, span: Any) -> None:
+        """A kit call or tool inside framework runs only: have its recording kept for them."""
+        run = self._run_of(entry)
+        if run is None or not run.foreign:
+            return
+        _record.expect(span.context.span_id)
+        a = entry.parent
+        while a is not None:
+            if a.run is not None and not a.kit:
+                a.waits_for_kit = True
+            a = a.parent
 
-def _finish_foreign_run(
-    run: _agent.Run, attrs: Mapping[str, Any], start_ns: Any, end_ns: Any, status: Any
-) -> None:
-    if not (isinstance(start_ns, int) and isinstance(end_ns, int)):
-        return
-    name = _text(attrs.get(c.GEN_AI_AGENT_NAME))
-    if name:
-        run.name = name  # the name may be set after the span started
-    _agent.finish_run(run, max(0.0, (end_ns - start_ns) / 1e9), _error_of(attrs, status))
-
-
-def _error_of(attrs: Mapping[str, Any], status: Any) -> str | None:
-    """The span's error.type (any release's name), else "_OTHER" for an error status."""
-    error = sc.read(attrs).get(sc.ERROR_TYPE)
-    if isinstance(error, str) and error:
-        return error
-    code = getattr(getattr(status, "status_code", None), "value", None)
-    return c.ERROR_TYPE_OTHER if code == _STATUS_ERROR else None
-
-
-def _mark_counted_elsewhere(span: Any) -> None:
-    """Export *span* without its usage and cost (another span of its call carries them)."""
-    attrs = getattr(span, "_attributes", None)
-    if attrs is None:
-        return
-    kept = {k: v for k, v in attrs.items() if k not in sc.USAGE_AND_COST_NAMES}
-    kept[c.ATTR_COUNTED_ELSEWHERE] = True
-    span._attributes = kept  # the ReadableSpan every later processor (the exporter's) gets
-
-
-def record_span(
-    operation: str, attrs: Mapping[str, Any], start_ns: Any, end_ns: Any, status: Any
-) -> float | None:
-    """Record one inference span's call on the contract metrics (plain values in); return its
-    USD cost as an agent run adds it (None: unknown — no usage, unpriced, partial, PTU)."""
-    f = sc.read(attrs)
-    inst = _state.instruments()
-    dims: dict[str, Any] = {c.GEN_AI_OPERATION_NAME: operation}
-    for field, key in (
-        (sc.PROVIDER, c.GEN_AI_PROVIDER_NAME),
-        (sc.REQUEST_MODEL, c.GEN_AI_REQUEST_MODEL),
-        (sc.RESPONSE_MODEL, c.GEN_AI_RESPONSE_MODEL),
-        (sc.SERVER_ADDRESS, c.SERVER_ADDRESS),
-    ):
-        if isinstance(f.get(field), str) and f[field]:
-            dims[key] = f[field]
-    md = inst.model_dims(dims)
-
-    error = _error_of(attrs, status)
-    dur_dims = md if error is None else {**md, c.ERROR_TYPE: inst.capped(c.ERROR_TYPE, error)}
-    if isinstance(start_ns, int) and isinstance(end_ns, int):
-        duration = max(0.0, (end_ns - start_ns) / 1e9)
-        inst.record_dims(c.OPERATION_DURATION, duration, dur_dims)
-        inst.bucket_dims(c.DURATION_BUCKET_COUNTS, duration, dur_dims)
-
-    input_tokens = _count(f.get(sc.INPUT_TOKENS))
-    output_tokens = _count(f.get(sc.OUTPUT_TOKENS))
-    for count, ttype in ((input_tokens, c.TOKEN_TYPE_INPUT), (output_tokens, c.TOKEN_TYPE_OUTPUT)):
-        if count is not None:
-            inst.record_dims(c.TOKEN_USAGE, float(count), {**md, c.GEN_AI_TOKEN_TYPE: ttype})
-
-    ttft = finite_number(f.get(sc.TIME_TO_FIRST_CHUNK))
-    if ttft is not None and ttft >= 0:
-        inst.record_dims(c.TIME_TO_FIRST_CHUNK, ttft, md)
-        inst.bucket_dims(c.TTFT_BUCKET_COUNTS, ttft, md)
-
-    if input_tokens is None and output_tokens is None:
-        return None  # usage unknown: neither a cost nor an unpriced call (as for the kit's own)
-    usage = _cost.Usage(
-        input_tokens,
-        output_tokens,
-        _count(f.get(sc.CACHED_INPUT_TOKENS)),
-        _count(f.get(sc.CACHE_CREATION_INPUT_TOKENS)),
-        _count(f.get(sc.REASONING_OUTPUT_TOKENS)),
-    )
-    provider = f.get(sc.PROVIDER)
-    p = _billing.price(
-        served_model=_text(f.get(sc.RESPONSE_MODEL)),
-        request_model=_text(f.get(sc.REQUEST_MODEL)),
-        deployment=None,  # foreign spans name no Azure deployment but the request model
-        usage=usage,
-        when=start_ns / 1e9 if isinstance(start_ns, int) else None,
-        provider=_text(provider),
-    )
-    _billing.record_cost(inst, md, p, usage)
-    return _billing.run_cost(p)
-
-
-def record_tool_span(
-    attrs: Mapping[str, Any], start_ns: Any, end_ns: Any, status: Any, run: _agent.Run | None
-) -> None:
-    """Record one ``execute_tool`` span on ``llm_insights.tool.duration`` (plain values in), by
-    the agent run it belongs to."""
-    if not (isinstance(start_ns, int) and isinstance(end_ns, int)):
-        return
-    _agent.record_tool_call(
-        _text(attrs.get(c.GEN_AI_TOOL_NAME)),
-        max(0.0, (end_ns - start_ns) / 1e9),
-        _error_of(attrs, status),
-        run.name if run is not None else None,
-    )
-
-
-class GenAIRecordingSampler:
-    """Wraps a sampler: GenAI spans it would drop are recorded (not sampled, never exported)."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-
-    def should_sample(
-        self,
-        parent_context: Any,
-        trace_id: int,
-        name: str,
-        kind: Any = None,
-        attributes: Any = None,
-        links: Sequence[Any] | None = None,
-        trace_state: Any = None,
-    ) -> Any:
-        from opentelemetry.sdk.trace.sampling import Decision, SamplingResult
-        from opentelemetry.trace import get_current_span
-
-        genai = sc.operation_of(attributes) is not None
-        try:
-            parent = get_current_span(parent_context).get_span_context()
-            if parent.is_valid and not parent.is_remote and not parent.trace_flags.sampled:
-                # the trace was not sampled: none of it is exported (Azure's samplers would
-                # sample a child of a recorded parent at the parent's rate)
-                return SamplingResult(
-                    Decision.RECORD_ONLY if genai else Decision.DROP,
-                    attributes if genai else None,
-                    parent.trace_state,
+    # -- recording (outside the lock) ------------------------------------------------------------
+    def _end_call(
+        self, op: str, group: str, span: Any, run: _agent.Run | None, in_flight: Any
+    ) -> None:
+        fields = sc.read(span.attributes or {})
+        error = _failed(span, in_flight, fields)
+        if error is not None:  # span queries read the kit's copy (the exporter drops error.type)
+            _export_attributes(span, (), {c.ATTR_ERROR_TYPE: error})
+        if group == sc.GROUP_TOOL:
+            duration = _duration(span)
+            if duration is not None:
+                _agent.record_tool_call(
+                    _text((span.attributes or {}).get(c.GEN_AI_TOOL_NAME)),
+                    duration,
+                    error,
+                    run.name if run is not None else None,
                 )
-        except Exception as exc:
-            report("span_metrics.sampler", exc)
-        result = self.inner.should_sample(
-            parent_context, trace_id, name, kind, attributes, links, trace_state
-        )
-        if genai and result.decision == Decision.DROP:
-            merged = {**(attributes or {}), **(result.attributes or {})}
-            return SamplingResult(Decision.RECORD_ONLY, merged, result.trace_state)
-        return result
+            if run is not None:
+                run.add_tool_call()
+            return
+        recorded = _record.record(call_of_span(op, span, error, fields))
+        if run is not None:
+            run.add_model_call(recorded.input_tokens, recorded.output_tokens, recorded.run_cost)
 
-    def get_description(self) -> str:
-        return f"GenAIRecording{{{self.inner.get_description()}}}"
+    @staticmethod
+    def _note_kit_call(run: _agent.Run | None, group: str, span: Any) -> None:
+        """Count a call of the kit's own in the framework agent runs around it (up to the first
+        kit run, which the kit's own tally already reaches), as it was recorded."""
+        recorded = _record.take(span.context.span_id)
+        foreign = []
+        while run is not None and run.foreign:
+            foreign.append(run)
+            run = run.parent
+        for r in foreign:
+            if group == sc.GROUP_TOOL:
+                r.add_tool_call(chain=False)
+            elif recorded is not None:
+                r.add_model_call(
+                    recorded.input_tokens, recorded.output_tokens, recorded.run_cost, chain=False
+                )
+            else:  # its recording failed: counted, with unknown usage and cost
+                r.add_model_call(None, None, None, chain=False)
+
+    @staticmethod
+    def _end_agent(
+        span: Any, attrs: Mapping[str, Any], run: _agent.Run, waits: bool, in_flight: Any
+    ) -> None:
+        """A framework's agent run ended: record it, and export its span with the run totals
+        and without usage its calls already carry."""
+        if waits and not _offload.on_worker():
+            _offload.drain(_RUN_WAIT_S)  # its kit calls are recorded on the emit thread
+        name = _text(attrs.get(c.GEN_AI_AGENT_NAME))
+        if name:
+            run.name = name  # the name may be set after the span started
+        if run.parent is None:
+            run.main = run.name
+        usage = _usage_of(sc.read(attrs))
+        run.reported_input_tokens, run.reported_output_tokens = (
+            usage.input_tokens,
+            usage.output_tokens,
+        )
+        error = _failed(span, in_flight)
+        duration = _duration(span)
+        if duration is not None:
+            _agent.finish_run(run, duration, error)
+        add: dict[str, Any] = _agent.run_attributes(run)
+        if c.ATTR_MAIN_AGENT_NAME not in attrs:
+            add[c.ATTR_MAIN_AGENT_NAME] = run.main
+        if error is not None:
+            add[c.ATTR_ERROR_TYPE] = error
+        drop: tuple[str, ...] = ()
+        if run.model_calls and any(k in attrs for k in sc.USAGE_AND_COST_NAMES):
+            # the framework's sum of its calls' usage: the calls carry it, once
+            drop = sc.USAGE_AND_COST_NAMES
+            add[c.ATTR_COUNTED_ELSEWHERE] = True
+        _export_attributes(span, drop, add)
+
+
+def _agent_name_of(span: Any) -> str:
+    """An agent's name from its span's conventional name (``invoke_agent triage``)."""
+    name = getattr(span, "name", None)
+    if isinstance(name, str) and " " in name:
+        return name.split(" ", 1)[1] or name
+    return name if isinstance(name, str) and name else c.OPERATION_INVOKE_AGENT
 
 
 def span_processor() -> Any:
@@ -380,61 +394,6 @@ def span_processor() -> Any:
         pass
 
     return _Processor()
-
-
-def record_genai_spans(sampler: Any) -> Any:
-    """*sampler* wrapped so GenAI spans it drops are still recorded (idempotent)."""
-    from opentelemetry.sdk.trace.sampling import Sampler
-
-    if isinstance(sampler, GenAIRecordingSampler):
-        return sampler
-
-    class _Sampler(GenAIRecordingSampler, Sampler):
-        pass
-
-    return _Sampler(sampler)
-
-
-def _is_shared(sampler: Any) -> bool:
-    from opentelemetry.sdk.trace import sampling
-
-    return any(
-        sampler is getattr(sampling, name, None)
-        for name in ("ALWAYS_ON", "ALWAYS_OFF", "DEFAULT_ON", "DEFAULT_OFF")
-    )
-
-
-class _Inner:
-    """The original methods of a sampler wrapped in place."""
-
-    def __init__(self, should_sample: Any, get_description: Any) -> None:
-        self.should_sample = should_sample
-        self.get_description = get_description
-
-
-def install_sampler(tracer_provider: Any) -> bool:
-    """Wrap *tracer_provider*'s sampler in place (idempotent; False if it has none).
-
-    In place, not by replacing ``tracer_provider.sampler``: every SDK ``Tracer`` keeps the
-    sampler it was made with, and the distro's instrumentations (httpx, requests, ...) made
-    theirs inside ``configure_azure_monitor``; they must follow the trace rule too.
-    """
-    sampler = getattr(tracer_provider, "sampler", None)
-    if sampler is None:
-        return False
-    if getattr(sampler, "_llm_insights_genai", False) or isinstance(sampler, GenAIRecordingSampler):
-        return True
-    if _is_shared(sampler):
-        # OpenTelemetry's module-level samplers (the distro returns them for always_on/off) are
-        # shared by every provider in the process: wrap by replacement, never in place. They
-        # decide whole traces alike, so earlier tracers keeping them leave no orphan.
-        tracer_provider.sampler = record_genai_spans(sampler)
-        return True
-    wrapper = GenAIRecordingSampler(_Inner(sampler.should_sample, sampler.get_description))
-    sampler.should_sample = wrapper.should_sample
-    sampler.get_description = wrapper.get_description
-    sampler._llm_insights_genai = True
-    return True
 
 
 def foreign_metric_views() -> list[Any]:

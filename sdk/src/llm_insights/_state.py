@@ -29,8 +29,8 @@ class Settings:
     capture_content: str = CONTENT_OFF
     content_sample_rate: float = 1.0
     redact: Callable[[str], str] | None = None
-    prices: Any = None  # _cost.PriceTable, loaded lazily
-    deployments: Any = None  # deployment name -> _cost.Deployment, loaded lazily (issue 11)
+    prices: Any = None  # _price_table.PriceTable, loaded lazily
+    deployments: Any = None  # deployment name -> _cost.Deployment, loaded lazily
     refusal_patterns: Any = None  # compiled, from _quality
     hallucination_patterns: Any = None
     chunk_metrics: bool = False  # per-chunk time_per_output_chunk records (opt-in: cost)

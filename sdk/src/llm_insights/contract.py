@@ -29,12 +29,17 @@ def _semconv(module: object, const: str, fallback: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# Attributes (span and metric attribute keys)
+# Attributes: the GenAI semantic conventions
 # ---------------------------------------------------------------------------------------------
 GEN_AI_OPERATION_NAME = _semconv(_g, "GEN_AI_OPERATION_NAME", "gen_ai.operation.name")
 GEN_AI_PROVIDER_NAME = _semconv(_g, "GEN_AI_PROVIDER_NAME", "gen_ai.provider.name")
 GEN_AI_SYSTEM = _semconv(_g, "GEN_AI_SYSTEM", "gen_ai.system")  # older name; Azure views read it
 GEN_AI_REQUEST_MODEL = _semconv(_g, "GEN_AI_REQUEST_MODEL", "gen_ai.request.model")
+GEN_AI_REQUEST_STREAM = _semconv(_g, "GEN_AI_REQUEST_STREAM", "gen_ai.request.stream")
+GEN_AI_REQUEST_MAX_TOKENS = _semconv(_g, "GEN_AI_REQUEST_MAX_TOKENS", "gen_ai.request.max_tokens")
+GEN_AI_REQUEST_TEMPERATURE = _semconv(
+    _g, "GEN_AI_REQUEST_TEMPERATURE", "gen_ai.request.temperature"
+)
 GEN_AI_RESPONSE_MODEL = _semconv(_g, "GEN_AI_RESPONSE_MODEL", "gen_ai.response.model")
 GEN_AI_RESPONSE_ID = _semconv(_g, "GEN_AI_RESPONSE_ID", "gen_ai.response.id")
 GEN_AI_RESPONSE_FINISH_REASONS = _semconv(
@@ -43,11 +48,12 @@ GEN_AI_RESPONSE_FINISH_REASONS = _semconv(
 GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK = _semconv(
     _g, "GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK", "gen_ai.response.time_to_first_chunk"
 )
-GEN_AI_REQUEST_STREAM = _semconv(_g, "GEN_AI_REQUEST_STREAM", "gen_ai.request.stream")
-GEN_AI_REQUEST_MAX_TOKENS = _semconv(_g, "GEN_AI_REQUEST_MAX_TOKENS", "gen_ai.request.max_tokens")
-GEN_AI_REQUEST_TEMPERATURE = _semconv(
-    _g, "GEN_AI_REQUEST_TEMPERATURE", "gen_ai.request.temperature"
-)
+GEN_AI_INPUT_MESSAGES = _semconv(_g, "GEN_AI_INPUT_MESSAGES", "gen_ai.input.messages")
+GEN_AI_OUTPUT_MESSAGES = _semconv(_g, "GEN_AI_OUTPUT_MESSAGES", "gen_ai.output.messages")
+GEN_AI_DATA_SOURCE_ID = _semconv(_g, "GEN_AI_DATA_SOURCE_ID", "gen_ai.data_source.id")
+GEN_AI_WORKFLOW_NAME = _semconv(_g, "GEN_AI_WORKFLOW_NAME", "gen_ai.workflow.name")
+# Usage: tokens as billed
+GEN_AI_TOKEN_TYPE = _semconv(_g, "GEN_AI_TOKEN_TYPE", "gen_ai.token.type")
 GEN_AI_USAGE_INPUT_TOKENS = _semconv(_g, "GEN_AI_USAGE_INPUT_TOKENS", "gen_ai.usage.input_tokens")
 GEN_AI_USAGE_OUTPUT_TOKENS = _semconv(
     _g, "GEN_AI_USAGE_OUTPUT_TOKENS", "gen_ai.usage.output_tokens"
@@ -55,12 +61,27 @@ GEN_AI_USAGE_OUTPUT_TOKENS = _semconv(
 GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS = _semconv(
     _g, "GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS", "gen_ai.usage.cache_read.input_tokens"
 )
-GEN_AI_TOKEN_TYPE = _semconv(_g, "GEN_AI_TOKEN_TYPE", "gen_ai.token.type")
+GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS = _semconv(  # semconv v1.40; inside input_tokens
+    _g, "GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS", "gen_ai.usage.cache_creation.input_tokens"
+)
+GEN_AI_USAGE_REASONING_OUTPUT_TOKENS = _semconv(  # semconv v1.41; already inside output_tokens
+    _g, "GEN_AI_USAGE_REASONING_OUTPUT_TOKENS", "gen_ai.usage.reasoning.output_tokens"
+)
+# Agents and tools
+GEN_AI_AGENT_NAME = _semconv(_g, "GEN_AI_AGENT_NAME", "gen_ai.agent.name")
+GEN_AI_AGENT_ID = _semconv(_g, "GEN_AI_AGENT_ID", "gen_ai.agent.id")
+GEN_AI_AGENT_VERSION = _semconv(_g, "GEN_AI_AGENT_VERSION", "gen_ai.agent.version")
+GEN_AI_AGENT_DESCRIPTION = _semconv(_g, "GEN_AI_AGENT_DESCRIPTION", "gen_ai.agent.description")
+GEN_AI_CONVERSATION_ID = _semconv(_g, "GEN_AI_CONVERSATION_ID", "gen_ai.conversation.id")
 GEN_AI_TOOL_NAME = _semconv(_g, "GEN_AI_TOOL_NAME", "gen_ai.tool.name")
-GEN_AI_DATA_SOURCE_ID = _semconv(_g, "GEN_AI_DATA_SOURCE_ID", "gen_ai.data_source.id")
-GEN_AI_WORKFLOW_NAME = _semconv(_g, "GEN_AI_WORKFLOW_NAME", "gen_ai.workflow.name")
-GEN_AI_INPUT_MESSAGES = _semconv(_g, "GEN_AI_INPUT_MESSAGES", "gen_ai.input.messages")
-GEN_AI_OUTPUT_MESSAGES = _semconv(_g, "GEN_AI_OUTPUT_MESSAGES", "gen_ai.output.messages")
+GEN_AI_TOOL_TYPE = _semconv(_g, "GEN_AI_TOOL_TYPE", "gen_ai.tool.type")
+GEN_AI_TOOL_CALL_ID = _semconv(_g, "GEN_AI_TOOL_CALL_ID", "gen_ai.tool.call.id")
+GEN_AI_TOOL_DESCRIPTION = _semconv(_g, "GEN_AI_TOOL_DESCRIPTION", "gen_ai.tool.description")
+GEN_AI_TOOL_CALL_ARGUMENTS = _semconv(
+    _g, "GEN_AI_TOOL_CALL_ARGUMENTS", "gen_ai.tool.call.arguments"
+)  # only with content capture on
+GEN_AI_TOOL_CALL_RESULT = _semconv(_g, "GEN_AI_TOOL_CALL_RESULT", "gen_ai.tool.call.result")
+# Evaluations (user feedback is one)
 GEN_AI_EVALUATION_NAME = _semconv(_g, "GEN_AI_EVALUATION_NAME", "gen_ai.evaluation.name")
 GEN_AI_EVALUATION_SCORE_VALUE = _semconv(
     _g, "GEN_AI_EVALUATION_SCORE_VALUE", "gen_ai.evaluation.score.value"
@@ -71,38 +92,88 @@ GEN_AI_EVALUATION_SCORE_LABEL = _semconv(
 GEN_AI_EVALUATION_EXPLANATION = _semconv(
     _g, "GEN_AI_EVALUATION_EXPLANATION", "gen_ai.evaluation.explanation"
 )
+
+# ---------------------------------------------------------------------------------------------
+# Attributes: general OpenTelemetry and Azure's own
+# ---------------------------------------------------------------------------------------------
 SERVER_ADDRESS = "server.address"
 SERVER_PORT = "server.port"
 ERROR_TYPE = "error.type"
-
-# --- Agents (attributes): invoke_agent spans and tool-call attributes ---------------------------
-GEN_AI_AGENT_NAME = _semconv(_g, "GEN_AI_AGENT_NAME", "gen_ai.agent.name")
-GEN_AI_AGENT_ID = _semconv(_g, "GEN_AI_AGENT_ID", "gen_ai.agent.id")
-GEN_AI_AGENT_VERSION = _semconv(_g, "GEN_AI_AGENT_VERSION", "gen_ai.agent.version")
-GEN_AI_AGENT_DESCRIPTION = _semconv(_g, "GEN_AI_AGENT_DESCRIPTION", "gen_ai.agent.description")
-GEN_AI_CONVERSATION_ID = _semconv(_g, "GEN_AI_CONVERSATION_ID", "gen_ai.conversation.id")
-GEN_AI_TOOL_TYPE = _semconv(_g, "GEN_AI_TOOL_TYPE", "gen_ai.tool.type")
-GEN_AI_TOOL_CALL_ID = _semconv(_g, "GEN_AI_TOOL_CALL_ID", "gen_ai.tool.call.id")
-GEN_AI_TOOL_DESCRIPTION = _semconv(_g, "GEN_AI_TOOL_DESCRIPTION", "gen_ai.tool.description")
-GEN_AI_TOOL_CALL_ARGUMENTS = _semconv(
-    _g, "GEN_AI_TOOL_CALL_ARGUMENTS", "gen_ai.tool.call.arguments"
-)  # only with content capture on
-GEN_AI_TOOL_CALL_RESULT = _semconv(_g, "GEN_AI_TOOL_CALL_RESULT", "gen_ai.tool.call.result")
-TOOL_TYPE_FUNCTION = "function"  # gen_ai.tool.type: function | extension | datastore
+ENDUSER_ID = "enduser.id"  # spans only
+SESSION_ID = "session.id"  # spans only
 # The outermost agent of a run, on every invoke_agent span: Azure's "Agents - Overview" workbook
 # (microsoft/Application-Insights-Workbooks, Workbooks/UsageMetrics/Agents - Overview) shows
 # "only main agents" as invoke_agent rows whose microsoft.gen_ai.main_agent.name == agent name.
 ATTR_MAIN_AGENT_NAME = "microsoft.gen_ai.main_agent.name"
+# Azure cost attributes read by Azure's own agent views (weighted by itemCount there)
+MS_COST_INPUT = "microsoft.gen_ai.cost.input"
+MS_COST_OUTPUT = "microsoft.gen_ai.cost.output"
+
+# ---------------------------------------------------------------------------------------------
+# Attributes: the kit's own (llm_insights.*)
+# ---------------------------------------------------------------------------------------------
+NS = "llm_insights"
+# Span flags are set only when they say something (every span byte is ingested and billed):
+# no total-cost attribute (microsoft.gen_ai.cost.input + .output is the total).
+ATTR_DEPLOYMENT = f"{NS}.deployment"  # Azure deployment name; the request model elsewhere
+# Azure deployment type (SKU name) from the deployment map; a metric dimension (few values)
+ATTR_DEPLOYMENT_TYPE = f"{NS}.deployment.type"
+ATTR_PROVISIONED = f"{NS}.provisioned"  # True only: a PTU deployment, billed by the hour
+# Cost
+ATTR_UNPRICED = f"{NS}.unpriced"  # True only, spans only: the model had no price
+# Why a call has no (or only part of its) cost: "no price for model 'x' in genai-prices 0.2.3",
+# "no rate for 120 input_audio tokens of 'x'". Spans only, set only on such calls.
+ATTR_UNPRICED_REASON = f"{NS}.unpriced.reason"
+ATTR_COST_PARTIAL = f"{NS}.cost.partial"  # True only: some reported tokens had no rate
+# Which price data priced the call: "genai-prices 0.2.3" (the shipped file) or "override <ver>"
+ATTR_PRICE_SOURCE = f"{NS}.price.source"
+# False only: usage was never reported (unknown). Reported usage shows as the gen_ai.usage.*
+# attributes themselves, so zero tokens (usage attributes = 0) != unknown (absent + this false).
+ATTR_USAGE_KNOWN = f"{NS}.usage.known"
+# True only, on an inference span another span of the same call is counted by (the kit's own, or
+# the innermost one), or on a framework's invoke_agent span whose usage is the sum of its calls':
+# its gen_ai.usage.* and microsoft.gen_ai.cost.* are not exported, so Azure's views, which sum
+# them over dependencies, count each call's tokens and cost once.
+ATTR_COUNTED_ELSEWHERE = f"{NS}.counted_elsewhere"
+# Response
+ATTR_REFUSAL = f"{NS}.response.refusal"  # True only (absent: not a refusal)
+ATTR_HALLUCINATION_MARKER = f"{NS}.response.hallucination_marker"  # True only
+ATTR_STREAM_CHUNKS = f"{NS}.stream.chunks"
+# completed | closed | error | abandoned (never consumed/GC); closed/abandoned = closed early
+ATTR_STREAM_END = f"{NS}.stream.end"
+ATTR_CONTENT_TRUNCATED = f"{NS}.content.truncated"  # bool: captured content was cut to fit
+ATTR_FILTER_CATEGORY = f"{NS}.content_filter.category"  # hate, sexual, violence, self_harm, ...
+ATTR_FILTER_SEVERITY = f"{NS}.content_filter.severity"  # safe, low, medium, high, unknown
+ATTR_FILTER_SOURCE = f"{NS}.content_filter.source"  # prompt | completion
+ATTR_FILTER_FILTERED = f"{NS}.content_filter.filtered"  # "true" | "false"
+# error.type again, on spans: the Azure Monitor exporter drops the standard `error.type` from
+# span customDimensions (its _STANDARD_OPENTELEMETRY_HTTP_ATTRIBUTES), so span queries read this.
+# Metrics keep `error.type`.
+ATTR_ERROR_TYPE = f"{NS}.error.type"
+# Retrieval and chain steps
+ATTR_RETRIEVAL_NAME = f"{NS}.retrieval.name"
+ATTR_RETRIEVAL_DOCUMENTS = f"{NS}.retrieval.documents"  # count, spans
+ATTR_RETRIEVAL_TOP_SCORE = f"{NS}.retrieval.top_score"  # spans
+ATTR_CHAIN_NAME = f"{NS}.chain.name"
 # Run totals on the invoke_agent span (kit names: Azure's cost view sums gen_ai.usage.* and
 # microsoft.gen_ai.cost.* over every span under an agent, so the run totals must not use them).
-ATTR_AGENT_MODEL_CALLS = "llm_insights.agent.model_calls"
-ATTR_AGENT_TOOL_CALLS = "llm_insights.agent.tool_calls"
+ATTR_AGENT_MODEL_CALLS = f"{NS}.agent.model_calls"
+ATTR_AGENT_TOOL_CALLS = f"{NS}.agent.tool_calls"
 # input + output tokens; absent when a call's usage is unknown
-ATTR_AGENT_TOKENS = "llm_insights.agent.tokens"
-ATTR_AGENT_COST = "llm_insights.agent.cost"  # USD; absent when a call's cost is unknown (never 0)
-# --- Agents (attributes end) -------------------------------------------------------------------
+ATTR_AGENT_TOKENS = f"{NS}.agent.tokens"
+ATTR_AGENT_COST = f"{NS}.agent.cost"  # USD; absent when a call's cost is unknown (never 0)
+# Kept spans: "error" | "slow", only on a span the head sampler dropped and the kit kept (failed,
+# or slower than the slow threshold; see _keep): span panels tell kept from head-sampled spans
+ATTR_KEPT_FOR = f"{NS}.kept_for"
+# Everything else
+ATTR_TENANT_ID = f"{NS}.tenant.id"  # spans only, never a metric dimension
+ATTR_BUCKET_LE = f"{NS}.bucket.le"  # upper bound of a bucket counter's bucket ("+Inf" last)
+ATTR_SDK_COMPONENT = f"{NS}.sdk.component"  # where an internal SDK failure happened
 
-# Operation names (values of gen_ai.operation.name)
+# ---------------------------------------------------------------------------------------------
+# Attribute values
+# ---------------------------------------------------------------------------------------------
+# gen_ai.operation.name
 OPERATION_CHAT = "chat"
 OPERATION_EMBEDDINGS = "embeddings"
 OPERATION_TEXT_COMPLETION = "text_completion"
@@ -110,50 +181,43 @@ OPERATION_EXECUTE_TOOL = "execute_tool"
 OPERATION_RETRIEVAL = "retrieval"
 OPERATION_INVOKE_AGENT = "invoke_agent"
 OPERATION_CHAIN = "chain"  # kit-specific: a user-defined pipeline step grouping other operations
+# The operations that are LLM calls (gen_ai.operation.name of an LLMCall span and its metrics),
+# as opposed to retrieval, tool, chain and agent spans.
+LLM_OPERATIONS: tuple[str, ...] = (OPERATION_CHAT, OPERATION_TEXT_COMPLETION, OPERATION_EMBEDDINGS)
 
-# Provider names (values of gen_ai.provider.name / gen_ai.system)
+# gen_ai.provider.name / gen_ai.system
 PROVIDER_OPENAI = "openai"
 PROVIDER_AZURE_OPENAI = "azure.ai.openai"
 
-# Token types (values of gen_ai.token.type)
+# gen_ai.token.type
 TOKEN_TYPE_INPUT = "input"
 TOKEN_TYPE_OUTPUT = "output"
 
-# Azure cost attributes read by Azure's own agent views (weighted by itemCount there)
-MS_COST_INPUT = "microsoft.gen_ai.cost.input"
-MS_COST_OUTPUT = "microsoft.gen_ai.cost.output"
+# gen_ai.tool.type: function | extension | datastore
+TOOL_TYPE_FUNCTION = "function"
 
-# Kit-specific attributes
-NS = "llm_insights"
-ATTR_DEPLOYMENT = f"{NS}.deployment"  # Azure deployment name; the request model elsewhere
-# Span flags are set only when they say something (every span byte is ingested and billed):
-# no total-cost attribute (microsoft.gen_ai.cost.input + .output is the total).
-ATTR_UNPRICED = f"{NS}.unpriced"  # True only, spans only: the model had no price
-# False only: usage was never reported (unknown). Reported usage shows as the gen_ai.usage.*
-# attributes themselves, so zero tokens (usage attributes = 0) != unknown (absent + this false).
-ATTR_USAGE_KNOWN = f"{NS}.usage.known"
-ATTR_REFUSAL = f"{NS}.response.refusal"  # True only (absent: not a refusal)
-ATTR_HALLUCINATION_MARKER = f"{NS}.response.hallucination_marker"  # True only
-ATTR_STREAM_CHUNKS = f"{NS}.stream.chunks"
-# completed | closed | error | abandoned (never consumed/GC); closed/abandoned = closed early
-ATTR_STREAM_END = f"{NS}.stream.end"
-ATTR_CONTENT_TRUNCATED = f"{NS}.content.truncated"  # bool: captured content was cut to fit
-ATTR_BUCKET_LE = f"{NS}.bucket.le"  # upper bound of a bucket counter's bucket ("+Inf" last)
-ATTR_FILTER_CATEGORY = f"{NS}.content_filter.category"  # hate, sexual, violence, self_harm, ...
-ATTR_FILTER_SEVERITY = f"{NS}.content_filter.severity"  # safe, low, medium, high, unknown
-ATTR_FILTER_SOURCE = f"{NS}.content_filter.source"  # prompt | completion
-ATTR_FILTER_FILTERED = f"{NS}.content_filter.filtered"  # "true" | "false"
-ATTR_RETRIEVAL_NAME = f"{NS}.retrieval.name"
-ATTR_RETRIEVAL_DOCUMENTS = f"{NS}.retrieval.documents"  # count, spans
-ATTR_RETRIEVAL_TOP_SCORE = f"{NS}.retrieval.top_score"  # spans
-ATTR_CHAIN_NAME = f"{NS}.chain.name"
-ATTR_FEEDBACK_COMMENT = f"{NS}.feedback.comment"  # only with content capture on
-# error.type again, on spans: the Azure Monitor exporter drops the standard `error.type` from
-# span customDimensions (its _STANDARD_OPENTELEMETRY_HTTP_ATTRIBUTES), so span queries read this.
-# Metrics keep `error.type`.
-ATTR_ERROR_TYPE = f"{NS}.error.type"
+# error.type besides HTTP status codes ("400", "429", "500", ...) and exception class names
+ERROR_TYPE_CONTENT_FILTER = "content_filter"  # a prompt blocked by Azure content safety (HTTP 400)
+ERROR_TYPE_OTHER = "_OTHER"
+# a Responses API response with status "failed" (HTTP 200; its error.code, when given, is used)
+ERROR_TYPE_RESPONSE_FAILED = "response_failed"
+ERROR_TYPE_THROTTLED = "429"  # a throttled call: the HTTP status, as a string
+
+# llm_insights.kept_for
+KEPT_FOR_ERROR = "error"
+KEPT_FOR_SLOW = "slow"
 FINISH_REASON_MAX_CHARS = 64  # a longer finish reason (no real one is) is cut to this
-ATTR_SDK_COMPONENT = f"{NS}.sdk.component"  # where an internal SDK failure happened
+
+# llm_insights.stream.end
+STREAM_END_COMPLETED = "completed"
+STREAM_END_CLOSED = "closed"  # closed by the app before the end
+STREAM_END_ERROR = "error"
+STREAM_END_ABANDONED = "abandoned"  # garbage-collected without being exhausted or closed
+
+# llm_insights.content_filter.source
+FILTER_SOURCE_PROMPT = "prompt"
+FILTER_SOURCE_COMPLETION = "completion"
+
 # llm_insights.sdk.component of a usage count the provider or app reported that could not be
 # used (negative, fractional, NaN/inf, string, bool): recorded as unknown, logged once per field
 SDK_COMPONENT_USAGE_INVALID = "usage.invalid"
@@ -163,59 +227,10 @@ SDK_COMPONENT_PRICES_INVALID = "prices.invalid"
 # llm_insights.sdk.component of a finished call the background emit queue had no room for: its
 # caller recorded it itself (nothing is dropped; the count says the caller waited for it)
 SDK_COMPONENT_OFFLOAD_FULL = "offload.queue_full"
-PRICE_CURRENCY = "USD"
-PRICE_UNITS = {"per 1K tokens": 1, "per 1M tokens": 1000}  # unit -> divisor to USD per 1K
-# --- issue 14: metrics from any GenAI instrumentation's spans (see _span_metrics.py)
-# True only, on an inference span another span of the same call is counted by (the kit's own, or
-# the innermost one): its gen_ai.usage.* and microsoft.gen_ai.cost.* are not exported, so Azure's
-# views, which sum them over dependencies, count the call's tokens and cost once.
-ATTR_COUNTED_ELSEWHERE = f"{NS}.counted_elsewhere"
-# --- end issue 14
-ATTR_TENANT_ID = f"{NS}.tenant.id"  # spans only, never a metric dimension
-ENDUSER_ID = "enduser.id"  # spans only
-SESSION_ID = "session.id"  # spans only
 
-FILTER_SOURCE_PROMPT = "prompt"
-FILTER_SOURCE_COMPLETION = "completion"
-FILTER_SEVERITIES: tuple[str, ...] = ("safe", "low", "medium", "high", "unknown")
-
-# Values of error.type the SDK sets besides HTTP status codes ("400", "429", "500", ...) and
-# exception class names.
-ERROR_TYPE_CONTENT_FILTER = "content_filter"  # a prompt blocked by Azure content safety (HTTP 400)
-ERROR_TYPE_OTHER = "_OTHER"
-# a Responses API response with status "failed" (HTTP 200; its error.code, when given, is used)
-ERROR_TYPE_RESPONSE_FAILED = "response_failed"
-ERROR_TYPE_THROTTLED = "429"  # a throttled call: the HTTP status, as a string
-
-# The operations that are LLM calls (gen_ai.operation.name of an LLMCall span and its metrics),
-# as opposed to retrieval, tool, chain and agent spans.
-LLM_OPERATIONS: tuple[str, ...] = (OPERATION_CHAT, OPERATION_TEXT_COMPLETION, OPERATION_EMBEDDINGS)
-
-STREAM_END_COMPLETED = "completed"
-STREAM_END_CLOSED = "closed"  # closed by the app before the end
-STREAM_END_ERROR = "error"
-STREAM_END_ABANDONED = "abandoned"  # garbage-collected without being exhausted or closed
-
-# ---------------------------------------------------------------------------------------------
-# Cost truth (issue 11): tokens as billed, which price data priced a call, Azure deployment types
-# ---------------------------------------------------------------------------------------------
-GEN_AI_USAGE_REASONING_OUTPUT_TOKENS = _semconv(  # semconv v1.41; already inside output_tokens
-    _g, "GEN_AI_USAGE_REASONING_OUTPUT_TOKENS", "gen_ai.usage.reasoning.output_tokens"
-)
-GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS = _semconv(  # semconv v1.40; inside input_tokens
-    _g, "GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS", "gen_ai.usage.cache_creation.input_tokens"
-)
-# Why a call has no (or only part of its) cost: "no price for model 'x' in genai-prices 0.2.3",
-# "no rate for 120 input_audio tokens of 'x'". Spans only, set only on such calls.
-ATTR_UNPRICED_REASON = f"{NS}.unpriced.reason"
-ATTR_COST_PARTIAL = f"{NS}.cost.partial"  # True only: some reported tokens had no rate
-# Which price data priced the call: "genai-prices 0.2.3" (the shipped file) or "override <ver>"
-ATTR_PRICE_SOURCE = f"{NS}.price.source"
-# Azure deployment type (SKU name) from the deployment map; a metric dimension (few values)
-ATTR_DEPLOYMENT_TYPE = f"{NS}.deployment.type"
-ATTR_PROVISIONED = f"{NS}.provisioned"  # True only: a PTU deployment, billed by the hour
-# Azure OpenAI deployment SKU names (learn.microsoft.com: azure/ai-foundry/openai/how-to/
-# deployment-types; the `sku.name` of Microsoft.CognitiveServices/accounts/deployments)
+# llm_insights.deployment.type: Azure OpenAI deployment SKU names (learn.microsoft.com:
+# azure/ai-foundry/openai/how-to/deployment-types; the `sku.name` of
+# Microsoft.CognitiveServices/accounts/deployments)
 DEPLOYMENT_TYPE_GLOBAL_STANDARD = "GlobalStandard"
 DEPLOYMENT_TYPE_DATA_ZONE_STANDARD = "DataZoneStandard"
 DEPLOYMENT_TYPE_STANDARD = "Standard"  # regional
@@ -234,14 +249,11 @@ DEPLOYMENT_TYPES: tuple[str, ...] = (
     DEPLOYMENT_TYPE_DATA_ZONE_BATCH,
     *DEPLOYMENT_TYPES_PROVISIONED,
 )
-# JSON {"<deployment>": {"model": "<model>", "type": "<DEPLOYMENT_TYPES>"}}; configure(deployments=)
-ENV_PRICING_DEPLOYMENTS = "LLM_INSIGHTS_PRICING_DEPLOYMENTS"
-# ------------------------------------------------------------------ end of cost truth (issue 11)
 
 # ---------------------------------------------------------------------------------------------
-# Metric attribute allow-lists: metric dimensions come only from these, so cardinality is bounded
-# (gen_ai.system stays on spans, where the exporter types the dependency "GenAI | <system>"; on
-# metrics it would repeat gen_ai.provider.name in every series and cost every measurement)
+# Metric dimensions: allow-lists, so cardinality is bounded (gen_ai.system stays on spans,
+# where the exporter types the dependency "GenAI | <system>"; on metrics it would repeat
+# gen_ai.provider.name in every series and cost every measurement)
 # ---------------------------------------------------------------------------------------------
 MODEL_DIMENSIONS: tuple[str, ...] = (
     GEN_AI_OPERATION_NAME,
@@ -250,7 +262,7 @@ MODEL_DIMENSIONS: tuple[str, ...] = (
     GEN_AI_RESPONSE_MODEL,
     SERVER_ADDRESS,
     ATTR_DEPLOYMENT,
-    ATTR_DEPLOYMENT_TYPE,  # issue 11: PTU calls apart
+    ATTR_DEPLOYMENT_TYPE,  # PTU calls apart
 )
 SPAN_ONLY_ATTRIBUTES: tuple[str, ...] = (
     ENDUSER_ID,
@@ -282,7 +294,7 @@ CAPPED_DIMENSIONS: tuple[str, ...] = (
 )
 
 # ---------------------------------------------------------------------------------------------
-# Buckets
+# Metric buckets
 # ---------------------------------------------------------------------------------------------
 # Recommended by the GenAI conventions (histogram views; Application Insights drops them).
 TOKEN_BUCKETS: tuple[float, ...] = (
@@ -405,7 +417,7 @@ COST = MetricSpec(
     "counter",
     "USD",
     "Cost in US dollars from the price table, by token type. Unpriced calls add nothing here.",
-    (*MODEL_DIMENSIONS, GEN_AI_TOKEN_TYPE, ATTR_PRICE_SOURCE),  # issue 11: which price data
+    (*MODEL_DIMENSIONS, GEN_AI_TOKEN_TYPE, ATTR_PRICE_SOURCE),  # which price data priced it
 )
 UNPRICED_CALLS = MetricSpec(
     f"{NS}.client.unpriced_calls",
@@ -533,6 +545,15 @@ EVALUATION_SCORE = MetricSpec(
     (GEN_AI_EVALUATION_NAME, GEN_AI_RESPONSE_MODEL),
     (0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1),
 )
+KEPT_DROPPED = MetricSpec(
+    f"{NS}.kept.dropped",
+    "counter",
+    "{span}",
+    "Failed or slow GenAI spans the head sampler dropped and the per-minute cap did not keep "
+    "(llm_insights.kept_for says why each would have been kept).",
+    (ATTR_KEPT_FOR, ERROR_TYPE, GEN_AI_OPERATION_NAME, GEN_AI_REQUEST_MODEL, GEN_AI_TOOL_NAME,
+     GEN_AI_AGENT_NAME),
+)  # fmt: skip
 SDK_ERRORS = MetricSpec(
     f"{NS}.sdk.errors",
     "counter",
@@ -541,9 +562,7 @@ SDK_ERRORS = MetricSpec(
     (ATTR_SDK_COMPONENT,),
 )
 
-# ---------------------------------------------------------------------------------------------
-# Agents (metrics): per-run metrics of invoke_agent spans. Attributes: "Agents (attributes)".
-# ---------------------------------------------------------------------------------------------
+# Agent runs: per-run metrics of invoke_agent spans
 AGENT_DURATION_BOUNDS: tuple[float, ...] = (
     0.1, 0.25, 0.5, 1, 2, 3, 5, 8, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600,
 )  # fmt: skip
@@ -640,7 +659,6 @@ AGENT_METRICS: tuple[MetricSpec, ...] = (
     AGENT_COST,
     AGENT_COST_UNKNOWN,
 )
-# Agents (metrics end) ---------------------------------------------------------------------
 
 METRICS: tuple[MetricSpec, ...] = (
     TOKEN_USAGE,
@@ -666,31 +684,44 @@ METRICS: tuple[MetricSpec, ...] = (
     FEEDBACK_BUCKET_COUNTS,
     EVALUATION_SCORE,
     SDK_ERRORS,
+    KEPT_DROPPED,
     *AGENT_METRICS,
 )
 METRICS_BY_NAME: dict[str, MetricSpec] = {m.name: m for m in METRICS}
 
 # ---------------------------------------------------------------------------------------------
-# Settings the SDK reads (environment variables and sizes)
+# Events (span events → traces; log records with microsoft.custom_event.name → customEvents)
+# ---------------------------------------------------------------------------------------------
+MS_CUSTOM_EVENT_NAME = "microsoft.custom_event.name"
+EVENT_EVALUATION_RESULT = "gen_ai.evaluation.result"  # customEvents; feedback is one evaluation
+EVALUATION_USER_FEEDBACK = "user_feedback"  # gen_ai.evaluation.name of user feedback
+EVENT_CONTENT_FILTER = f"{NS}.content_filter"  # span event on the LLM span → traces
+EVENT_FIRST_CHUNK = f"{NS}.first_chunk"  # span event at the first streamed chunk → traces
+
+EVENTS: tuple[str, ...] = (EVENT_EVALUATION_RESULT, EVENT_CONTENT_FILTER, EVENT_FIRST_CHUNK)
+
+# ---------------------------------------------------------------------------------------------
+# Settings the SDK reads (environment variables, sizes, price units)
 # ---------------------------------------------------------------------------------------------
 ENV_CONNECTION_STRING = "APPLICATIONINSIGHTS_CONNECTION_STRING"
-ENV_AUTHENTICATION_STRING = "APPLICATIONINSIGHTS_AUTHENTICATION_STRING"
 ENV_CAPTURE_CONTENT = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 ENV_LOCAL_ENDPOINT = "LLM_INSIGHTS_LOCAL_ENDPOINT"  # http://127.0.0.1:PORT of a local ingest server
 ENV_PRICES_FILE = "LLM_INSIGHTS_PRICES_FILE"  # JSON price overrides
+# JSON {"<deployment>": {"model": "<model>", "type": "<DEPLOYMENT_TYPES>"}}; configure(deployments=)
+ENV_PRICING_DEPLOYMENTS = "LLM_INSIGHTS_PRICING_DEPLOYMENTS"
 ENV_ENVIRONMENT = "LLM_INSIGHTS_ENVIRONMENT"  # deployment.environment when not passed
 # true: record gen_ai.client.operation.time_per_output_chunk for every streamed chunk after the
 # first (off by default: each record costs the OpenTelemetry SDK ~25 µs per chunk; see README)
 ENV_CHUNK_METRICS = "LLM_INSIGHTS_CHUNK_METRICS"
-# Standard OpenTelemetry settings the kit hands the app (Container App, demo); the SDK's
-# distro reads them itself.
-ENV_OTEL_SERVICE_NAME = "OTEL_SERVICE_NAME"
-ENV_OTEL_RESOURCE_ATTRIBUTES = "OTEL_RESOURCE_ATTRIBUTES"
-ENV_OTEL_TRACES_SAMPLER = "OTEL_TRACES_SAMPLER"
-ENV_OTEL_TRACES_SAMPLER_ARG = "OTEL_TRACES_SAMPLER_ARG"
-ENV_OTEL_METRIC_EXPORT_INTERVAL = "OTEL_METRIC_EXPORT_INTERVAL"  # ms between metric exports
-ENV_OTEL_BSP_SCHEDULE_DELAY = "OTEL_BSP_SCHEDULE_DELAY"  # ms between span batch exports
-# Azure Monitor exporter switches the kit sets for loopback runs (demo, tests, benchmarks):
+# Kept spans (_keep): at most this many per 60 s per reason (error type, or slow) and model (tool
+# or agent name for tool and agent spans), per process; the rest are counted in KEPT_DROPPED
+ENV_KEEP_PER_MINUTE = "LLM_INSIGHTS_KEEP_PER_MINUTE"
+DEFAULT_KEEP_PER_MINUTE = 30
+# an LLM call longer than this (seconds) is slow; the stacks hand the app their
+# llm-latency-p95-high threshold, and this default is that rule's (alerts/latency.yaml)
+ENV_KEEP_SLOW_SECONDS = "LLM_INSIGHTS_KEEP_SLOW_SECONDS"
+DEFAULT_KEEP_SLOW_SECONDS = 5.0
+# Azure Monitor exporter switches the SDK sets for loopback runs (demo, tests, benchmarks):
 # Microsoft's own statsbeat, SDK-stats and control-plane endpoints are not reachable there.
 ENV_STATSBEAT_DISABLED_ALL = "APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL"
 ENV_SDKSTATS_DISABLED = "APPLICATIONINSIGHTS_SDKSTATS_DISABLED"
@@ -705,23 +736,14 @@ LOCAL_INSTRUMENTATION_KEY = "00000000-0000-4000-8000-000000000001"
 # Captured content is cut so that each content attribute stays well below the exporter's 8,192
 # characters per property value; usage attributes are set before content ones.
 CONTENT_MAX_CHARS = 4096
+PRICE_CURRENCY = "USD"
+PRICE_UNITS = {"per 1K tokens": 1, "per 1M tokens": 1000}  # unit -> divisor to USD per 1K
 
 # ---------------------------------------------------------------------------------------------
-# Events (span events → traces; log records with microsoft.custom_event.name → customEvents)
+# Tables: where the telemetry lands in the classic Application Insights tables
+# (component-scoped queries; their columns, which only the kit needs, are in
+# ``llm_insights_kit.tables``)
 # ---------------------------------------------------------------------------------------------
-MS_CUSTOM_EVENT_NAME = "microsoft.custom_event.name"
-EVENT_EVALUATION_RESULT = "gen_ai.evaluation.result"  # customEvents; feedback is one evaluation
-EVALUATION_USER_FEEDBACK = "user_feedback"  # gen_ai.evaluation.name of user feedback
-EVENT_CONTENT_FILTER = f"{NS}.content_filter"  # span event on the LLM span → traces
-EVENT_FIRST_CHUNK = f"{NS}.first_chunk"  # span event at the first streamed chunk → traces
-
-EVENTS: tuple[str, ...] = (EVENT_EVALUATION_RESULT, EVENT_CONTENT_FILTER, EVENT_FIRST_CHUNK)
-
-# ---------------------------------------------------------------------------------------------
-# Where the telemetry lands: the classic Application Insights tables (component-scoped queries;
-# their columns, which only the kit needs, are in ``llm_insights_kit.tables``)
-# ---------------------------------------------------------------------------------------------
-# Which table each kind of telemetry lands in (see ../shared/REFERENCE.md of the kit's makers).
 TABLE_LLM_SPANS = "dependencies"  # CLIENT spans: LLM calls, retrieval, tools, chains (INTERNAL)
 TABLE_SERVER_SPANS = "requests"  # the app's incoming requests (SERVER spans)
 TABLE_METRICS = "customMetrics"
@@ -729,6 +751,7 @@ TABLE_EVENTS = "customEvents"
 TABLE_SPAN_EVENTS = "traces"
 TABLE_EXCEPTIONS = "exceptions"
 
+# Every attribute key above, for the checks that a dashboard or rule reads only emitted names.
 ATTRIBUTES: tuple[str, ...] = tuple(
     sorted(
         {

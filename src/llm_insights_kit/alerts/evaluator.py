@@ -241,13 +241,11 @@ class RuleEvaluator:
         try:
             result = self.store.query(rule.query, now=at, time_range=(start, at))
         except KitError as exc:
-            raise KitError(
-                rule.source_file, f"rule {rule.name}: query failed locally: {exc}"
-            ) from None
+            raise KitError(rule.source_file, f"rule {rule.name}: query failed: {exc}") from None
         except Exception as exc:  # the store's engine errors (unsupported KQL, SQL errors)
             raise KitError(
                 rule.source_file,
-                f"rule {rule.name}: query failed locally: {type(exc).__name__}: {exc}",
+                f"rule {rule.name}: query failed: {type(exc).__name__}: {exc}",
             ) from None
         self.queries_run += 1
         columns = list(result.columns)
@@ -529,6 +527,16 @@ def _dimension_selected(operator: str, values: Sequence[str], value: str) -> boo
     if operator == "Exclude":
         return "*" not in values and value not in values
     return "*" in values or value in values
+
+
+def rule_state(rule: AlertRuleSpec, decisions: Sequence[AlertDecision], error: str = "") -> str:
+    """One rule at one evaluation time as a table shows it: ``error``, ``disabled``, ``FIRED``
+    (some series' condition is met) or ``ok``."""
+    if error:
+        return "error"
+    if not rule.enabled:
+        return "disabled"
+    return "FIRED" if any(d.condition_met for d in decisions) else "ok"
 
 
 def evaluate(

@@ -44,4 +44,5 @@ def run(args: argparse.Namespace) -> int:
     # panel query ran (an empty panel is fine, a failing one is not).
     fired = any(r.fired for r in result.end_alerts)
     broken = any(r.error for r in result.end_alerts + result.healthy_alerts)
+    broken = broken or bool(result.check and result.check.failures())
     return 0 if fired and not broken and not result.preview_counts.get("error") else 1

@@ -53,7 +53,8 @@ SOURCES = {
     "metrics": "customMetrics (never sampled): exact counts and sums.",
     "buckets": "customMetrics bucket counters (never sampled): percentile exact to its bucket.",
     "spans": "dependencies spans (sampled): counts weighted by itemCount; for drill-down.",
-    "span-sample": "dependencies spans (sampled): individual calls that were kept; not a total.",
+    "span-sample": "dependencies spans (sampled, and failed/slow ones kept: kept_for): "
+    "individual calls; not a total.",
     "events": "customEvents (sampled with their trace): counts weighted by itemCount.",
     "requests": "requests (sampled): counts weighted by itemCount.",
     "config": "the stack config (dailyBudgetUsd) and customMetrics cost (exact).",

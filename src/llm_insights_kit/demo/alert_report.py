@@ -10,7 +10,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from ..alerts.evaluator import AlertDecision, evaluate
+from ..alerts.evaluator import AlertDecision, evaluate, rule_state
 from ..artifacts import AlertRuleSpec
 from ..errors import KitError
 
@@ -30,11 +30,7 @@ class RuleResult:
 
     @property
     def state(self) -> str:
-        if self.error:
-            return "error"
-        if not self.rule.enabled:
-            return "disabled"
-        return "FIRED" if self.fired else "ok"
+        return rule_state(self.rule, self.evaluations, self.error or "")
 
     def why(self) -> str:
         if self.error:

@@ -6,9 +6,10 @@ from pathlib import Path
 
 from ..alerts import load_rules
 from ..artifacts import AlertRuleSpec, RenderContext
+from ..check import CheckReport, open_local, run_check
 from ..dashboards import render_workbooks
 from ..errors import KitError
-from ..local.preview import PreviewResult, render_previews
+from ..local.preview import PreviewResult, data_time_range, render_previews
 from ..local.store import LocalStore
 from ..stack_config.files import read_stack_file
 from ..stack_config.schema import KEYS_BY_NAME, app_telemetry_env
@@ -41,3 +42,26 @@ def write_previews(ctx: RenderContext, store_path: Path, out_dir: Path) -> Previ
             stack=ctx.stack,
             store_label=str(store_path),
         )
+
+
+def check_store(
+    ctx: RenderContext,
+    store_path: Path,
+    rules: list[AlertRuleSpec],
+    preview: PreviewResult | None = None,
+) -> CheckReport:
+    """``llm-insights check --local`` on the demo's store: the checks a deployed stack gets (the
+    panels as *preview* just ran them, over its time range, when given)."""
+    backend = open_local(store_path)
+    try:
+        return run_check(
+            backend,
+            render_workbooks(ctx),
+            rules,
+            preview.time_range if preview else data_time_range(backend),
+            stack=ctx.stack,
+            label=f"local store {store_path}",
+            runs=preview.runs if preview else None,
+        )
+    finally:
+        backend.close()

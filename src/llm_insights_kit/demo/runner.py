@@ -25,7 +25,10 @@ from typing import Any
 
 from llm_insights import contract
 
+from llm_insights_kit import app_env
+
 from ..artifacts import AlertRuleSpec, RenderContext
+from ..check import CheckReport, print_report
 from ..errors import KitError
 from ..fake_openai.server import FakeOpenAI
 from ..fsutil import ensure_dir
@@ -51,6 +54,7 @@ from .workload import (
 )
 
 DEMO_DIR = BUILD_DIR / "demo"
+DEMO_STORE = "telemetry.duckdb"  # in the --out directory
 PREVIEW_DIR = BUILD_DIR / "preview"
 # Panels a minutes-long demo cannot fill, and why.
 EMPTY_WHY = {
@@ -83,6 +87,7 @@ class DemoResult:
     preview_index: Path | None = None
     preview_counts: dict[str, int] = field(default_factory=dict)
     preview_empty: list[str] = field(default_factory=list)
+    check: CheckReport | None = None
     wall_seconds: float = 0.0
 
 
@@ -101,8 +106,8 @@ def app_environment(
         "CHAT_AGENT_MAX_TURNS": str(AGENT_MAX_TURNS),
         LOCAL_ENDPOINT_ENV: ingest.url,
         contract.ENV_CONNECTION_STRING: ingest.connection_string,
-        contract.ENV_OTEL_METRIC_EXPORT_INTERVAL: str(METRIC_EXPORT_INTERVAL_MS),
-        contract.ENV_OTEL_BSP_SCHEDULE_DELAY: str(SPAN_EXPORT_DELAY_MS),
+        app_env.ENV_OTEL_METRIC_EXPORT_INTERVAL: str(METRIC_EXPORT_INTERVAL_MS),
+        app_env.ENV_OTEL_BSP_SCHEDULE_DELAY: str(SPAN_EXPORT_DELAY_MS),
         # Microsoft's own endpoints are unreachable here (and none of the demo's business).
         **LOOPBACK_EXPORTER_ENV,
         # Service name, environment and trace sampler as the stack sets them; counts stay exact
@@ -155,7 +160,7 @@ def run_demo(
     ctx = render_context(stack)
     rules = kit_parts.load_alert_rules(ctx)
     phases = demo_phases(scale=scale)
-    store_path = out_dir / "telemetry.duckdb"
+    store_path = out_dir / DEMO_STORE
     # build/demo -> build/preview (what `llm-insights preview` writes); elsewhere: <out>/preview
     preview_dir = PREVIEW_DIR if out_dir == DEMO_DIR else out_dir / "preview"
     app_log = out_dir / "app.log"
@@ -211,8 +216,13 @@ def run_demo(
                 if panel.state == "empty"
             ]
             s.note(", ".join(f"{v} {k}" for k, v in result.preview_counts.items()))
+    with display.step("llm-insights check --local (what a deployed stack is checked for)") as s:
+        result.check = kit_parts.check_store(ctx, store_path, rules, preview if previews else None)
+        s.note(f"{result.check.queries} queries")
     result.wall_seconds = time.monotonic() - t0
     _report(display, result, rules, stack)
+    display.console.print()
+    print_report(display.console, result.check)  # the checks a deployed stack gets, same code
     return result
 
 

@@ -19,6 +19,7 @@ from .schema import (
     KEY_VAULT_RE,
     KEYS,
     KEYS_BY_NAME,
+    LATENCY_RULE,
     LOCATION_KEY,
     NAMESPACE,
     PROJECT,
@@ -148,6 +149,12 @@ def validate(
         disable_local_auth=r.boolean("appInsights.disableLocalAuth"),
     )
 
+    overrides = r.value("alerts")
+    if not isinstance(overrides, dict) or not all(isinstance(v, dict) for v in overrides.values()):
+        raise r.fail(
+            "alerts", overrides, "must be a mapping of rule name → {threshold, severity, ...}"
+        )
+
     sampler = r.string("telemetry.tracesSampler")
     if sampler not in SAMPLERS:
         raise r.fail("telemetry.tracesSampler", sampler, f"must be one of {', '.join(SAMPLERS)}")
@@ -166,17 +173,13 @@ def validate(
         traces_sampler=sampler,
         traces_sampler_arg=sampler_arg,
         pricing_deployments=_pricing_deployments(r),
+        keep_per_minute=r.integer("telemetry.keepPerMinute", 0, 10_000),
+        keep_slow_seconds=_keep_slow_seconds(r, overrides),
     )
 
     container_app = _container_app(r)
     notifications = _notifications(r, deploy=deploy)
     daily_budget = r.number("dashboards.dailyBudgetUsd", 0.0, 1_000_000.0, lo_open=True)
-
-    overrides = r.value("alerts")
-    if not isinstance(overrides, dict) or not all(isinstance(v, dict) for v in overrides.values()):
-        raise r.fail(
-            "alerts", overrides, "must be a mapping of rule name → {threshold, severity, ...}"
-        )
 
     return StackSettings(
         project=PROJECT,
@@ -195,6 +198,18 @@ def validate(
         daily_budget_usd=daily_budget,
         alert_overrides=overrides,
     )
+
+
+def _keep_slow_seconds(r: Reader, overrides: dict[str, Any]) -> float:
+    """``telemetry.keepSlowSeconds``, else the stack's latency alert threshold (its override, else
+    the rule's default, which the SDK's default equals): a call the alert counts as slow is kept."""
+    seconds = r.number("telemetry.keepSlowSeconds", 0.0, 3_600.0, lo_open=True)
+    if seconds is not None:
+        return seconds
+    threshold = overrides.get(LATENCY_RULE, {}).get("threshold")
+    if isinstance(threshold, int | float) and not isinstance(threshold, bool) and threshold > 0:
+        return float(threshold)
+    return contract.DEFAULT_KEEP_SLOW_SECONDS
 
 
 _DEPLOYMENT_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")

@@ -11,6 +11,8 @@ from typing import Any, Generic, TypeVar
 
 from llm_insights import contract
 
+from llm_insights_kit import app_env
+
 from ..artifacts import RenderContext
 
 PROJECT = "llm-insights"
@@ -22,6 +24,9 @@ SAMPLERS = ("microsoft.rate_limited", "microsoft.fixed.percentage")
 RESERVED_TAGS = ("project", "environment", "stack", "managed-by")
 # Consumption-plan CPU sizes; memory must be twice the CPU in Gi.
 CONTAINER_CPUS = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 3.5, 4.0)
+
+# the alert rule whose threshold is the stack's slow-call threshold unless keepSlowSeconds is set
+LATENCY_RULE = "llm-latency-p95-high"
 
 KEY_VAULT_RE = re.compile(
     r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/(?P<rg>[-\w.()]{1,90})"
@@ -63,6 +68,15 @@ KEYS: tuple[Key, ...] = (
     Key("telemetry.tracesSamplerArg", "number",
         "OTEL_TRACES_SAMPLER_ARG: traces/s (rate_limited) or ratio 0..1 (fixed.percentage).",
         None, "5 (rate_limited) / 1.0 (fixed.percentage)"),
+    Key("telemetry.keepPerMinute", "integer",
+        "Failed and slow LLM calls, tool calls and agent runs whose trace the sampler dropped: "
+        "spans kept per minute per reason (error type, or slow) and model, 0..10000 (0: none). "
+        "Reaches the app as " + contract.ENV_KEEP_PER_MINUTE + ".",
+        contract.DEFAULT_KEEP_PER_MINUTE),
+    Key("telemetry.keepSlowSeconds", "number",
+        "LLM calls slower than this (seconds, > 0) are kept whatever the trace sampler dropped. "
+        "Reaches the app as " + contract.ENV_KEEP_SLOW_SECONDS + ".",
+        None, f"the stack's {LATENCY_RULE} threshold"),
     Key("containerApp.image", "string", "Container image of the app; unset = no Container App.",
         None, "unset"),
     Key("containerApp.name", "string", "Container App name.", "llm-app"),
@@ -124,6 +138,9 @@ class TelemetryConfig:
     traces_sampler_arg: float
     # pricing.deployments: (deployment, model or None, deployment type), sorted by deployment
     pricing_deployments: tuple[tuple[str, str | None, str], ...] = ()
+    # failed and slow spans kept whatever the sampler dropped (the SDK's _keep)
+    keep_per_minute: int = contract.DEFAULT_KEEP_PER_MINUTE
+    keep_slow_seconds: float = contract.DEFAULT_KEEP_SLOW_SECONDS
 
     def pricing_deployments_json(self) -> str:
         """The deployment map as the SDK reads it (LLM_INSIGHTS_PRICING_DEPLOYMENTS)."""
@@ -234,16 +251,19 @@ def app_telemetry_env(environment: str, telemetry: TelemetryConfig) -> dict[str,
 
     One definition for the Container App (infra) and the local demo's app, so the demo runs the
     app exactly as the stack would: service name, environment (SDK variable and resource
-    attribute), trace sampler and its argument, and the pricing deployment map when set.
+    attribute), trace sampler and its argument, what is kept whatever the sampler drops (per
+    minute, slow threshold), and the pricing deployment map when set.
     """
     env = {
-        contract.ENV_OTEL_SERVICE_NAME: telemetry.service_name,
-        contract.ENV_OTEL_RESOURCE_ATTRIBUTES: (
+        app_env.ENV_OTEL_SERVICE_NAME: telemetry.service_name,
+        app_env.ENV_OTEL_RESOURCE_ATTRIBUTES: (
             f"{contract.RESOURCE_DEPLOYMENT_ENVIRONMENT_NAME}={environment}"
         ),
         contract.ENV_ENVIRONMENT: environment,
-        contract.ENV_OTEL_TRACES_SAMPLER: telemetry.traces_sampler,
-        contract.ENV_OTEL_TRACES_SAMPLER_ARG: sampler_arg_text(telemetry.traces_sampler_arg),
+        app_env.ENV_OTEL_TRACES_SAMPLER: telemetry.traces_sampler,
+        app_env.ENV_OTEL_TRACES_SAMPLER_ARG: sampler_arg_text(telemetry.traces_sampler_arg),
+        contract.ENV_KEEP_PER_MINUTE: str(telemetry.keep_per_minute),
+        contract.ENV_KEEP_SLOW_SECONDS: sampler_arg_text(telemetry.keep_slow_seconds),
     }
     if telemetry.pricing_deployments:  # the deployment map the SDK prices by
         env[contract.ENV_PRICING_DEPLOYMENTS] = telemetry.pricing_deployments_json()

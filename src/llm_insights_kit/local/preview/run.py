@@ -2,8 +2,9 @@
 
 Every query step is bound (``{TimeRange}``, dropdowns = all) with the dashboards' own
 ``bind_parameters`` and run with the workbook time range as the query's time scope (steps carry
-``timeContextFromParameter: TimeRange``) and ``now()`` pinned to the range's end, so previews of
-past data read as they did then. Results keep the workbook's structure (groups, markdown, widths)
+``timeContextFromParameter: TimeRange``; a step with its own ``timeContext`` spans that duration
+ending where the range ends) and ``now()`` pinned to the range's end, so previews of past data
+read as they did then. Results keep the workbook's structure (groups, markdown, widths)
 for the page renderer.
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from ...artifacts import WorkbookArtifact
@@ -153,8 +154,14 @@ def run_workbook(
             elif kind == ITEM_QUERY:
                 message = str(content.get("noDataMessage", ""))
                 source = message.split(SOURCE_PREFIX, 1)[1] if SOURCE_PREFIX in message else ""
+                # a panel with its own time context (budget burn: 30 days) ends where the range
+                # ends but spans its own duration, as the portal runs it
+                fixed_ms = (content.get("timeContext") or {}).get("durationMs")
+                panel_range = (
+                    (end - timedelta(milliseconds=fixed_ms), end) if fixed_ms else time_range
+                )
                 outcome = run_query(
-                    store, str(content.get("query", "")), time_range, f"{workbook.key}/{step}"
+                    store, str(content.get("query", "")), panel_range, f"{workbook.key}/{step}"
                 )
                 out.append(
                     Panel(

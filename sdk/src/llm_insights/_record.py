@@ -1,0 +1,183 @@
+"""One LLM call, recorded once: the :class:`Call` every source fills, and :func:`record`.
+
+The kit's openai patch and ``llm_call()`` (``_call.LLMCall``) fill a :class:`Call` from what they
+saw; the span processor (``_span_metrics``) fills one from another instrumentation's finished
+GenAI span. :func:`record` prices it (``_pricing``) and records every metric of the call —
+duration and its bucket counter (by error type), tokens by type, time to first chunk and its
+bucket counter, gaps between chunks, cost and unpriced calls — and answers the span attributes
+that say how it was priced and what it adds to an agent run. The two sources differ only in how
+they fill the value, so the same call costs and counts the same whichever saw it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import _pricing, _state
+from . import contract as c
+from ._metrics import finite_number
+from ._pricing import Usage
+
+SOURCE_KIT = "kit"  # the kit's openai patch or llm_call()
+SOURCE_SPAN = "span"  # another instrumentation's GenAI span
+
+
+@dataclass
+class Call:
+    """What one model call was: everything its metrics and cost are derived from."""
+
+    operation: str
+    provider: str | None = None
+    request_model: str | None = None
+    response_model: str | None = None
+    server_address: str | None = None
+    deployment: str | None = None  # the Azure deployment the call went to, when known
+    usage: Usage = field(default_factory=Usage)
+    duration: float | None = None  # seconds, request to the end of the response
+    ttft: float | None = None  # seconds to the first streamed chunk
+    chunk_gaps: Sequence[float] = ()  # seconds between streamed chunks after the first
+    error_type: str | None = None
+    started_at: float | None = None  # epoch seconds: prices are effective-dated
+    source: str = SOURCE_KIT
+
+    @property
+    def usage_known(self) -> bool:
+        return self.usage.input_tokens is not None or self.usage.output_tokens is not None
+
+    def dimensions(self) -> dict[str, Any]:
+        """The call's metric dimensions before allow-listing and capping."""
+        dims: dict[str, Any] = {c.GEN_AI_OPERATION_NAME: self.operation}
+        for value, key in (
+            (self.provider, c.GEN_AI_PROVIDER_NAME),
+            (self.request_model, c.GEN_AI_REQUEST_MODEL),
+            (self.response_model, c.GEN_AI_RESPONSE_MODEL),
+            (self.server_address, c.SERVER_ADDRESS),
+            (self.deployment, c.ATTR_DEPLOYMENT),
+        ):
+            if isinstance(value, str) and value:
+                dims[key] = value
+        entry = _pricing.deployment_entry(self.deployment, self.request_model)
+        if entry is not None:
+            dims[c.ATTR_DEPLOYMENT_TYPE] = entry.type
+        return dims
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What :func:`record` did with a call: its pricing outcome, the span attributes saying how
+    it was priced, and its share of an agent run."""
+
+    priced: _pricing.Priced | None  # None: usage unknown, so not priced
+    span_attributes: dict[str, Any]
+    input_tokens: int | None
+    output_tokens: int | None
+
+    @property
+    def run_cost(self) -> float | None:
+        """The USD cost the call adds to its agent run (None: unknown — never taken as zero)."""
+        return _pricing.run_cost(self.priced)
+
+    @property
+    def cost_usd(self) -> float | None:
+        p = self.priced
+        return p.cost.total if p is not None and p.cost is not None else None
+
+
+def record(call: Call, model_dims: dict[str, Any] | None = None) -> Recorded:
+    """Price *call* and record every metric of it (never sampled; dimensions capped).
+
+    *model_dims*: the call's allow-listed, capped dimensions when the caller already built them
+    (they are shared with its other measurements), else built from ``call.dimensions()``.
+    """
+    inst = _state.instruments()
+    md = model_dims if model_dims is not None else inst.model_dims(call.dimensions())
+    if call.duration is not None:
+        dur_dims = md
+        if call.error_type:
+            dur_dims = {**md, c.ERROR_TYPE: inst.capped(c.ERROR_TYPE, call.error_type)}
+        duration = max(0.0, call.duration)
+        inst.record_dims(c.OPERATION_DURATION, duration, dur_dims)
+        inst.bucket_dims(c.DURATION_BUCKET_COUNTS, duration, dur_dims)
+    u = call.usage
+    for count, ttype in (
+        (u.input_tokens, c.TOKEN_TYPE_INPUT),
+        (u.output_tokens, c.TOKEN_TYPE_OUTPUT),
+    ):
+        if count is not None:
+            inst.record_dims(c.TOKEN_USAGE, float(count), {**md, c.GEN_AI_TOKEN_TYPE: ttype})
+    ttft = finite_number(call.ttft)
+    if ttft is not None and ttft >= 0:
+        inst.record_dims(c.TIME_TO_FIRST_CHUNK, ttft, md)
+        inst.bucket_dims(c.TTFT_BUCKET_COUNTS, ttft, md)
+    for gap in call.chunk_gaps:
+        inst.record_dims(c.TIME_PER_OUTPUT_CHUNK, gap, md)
+    if not call.usage_known:  # usage unknown: neither a cost nor an unpriced call
+        return Recorded(None, {}, None, None)
+    priced = _pricing.price(call)
+    sa = _record_cost(inst, md, priced, u)
+    return Recorded(priced, sa, u.input_tokens, u.output_tokens)
+
+
+def _record_cost(inst: Any, md: dict[str, Any], p: _pricing.Priced, usage: Usage) -> dict:
+    """Record *p* on the cost and unpriced-calls metrics (dimensions *md*); return the span
+    attributes that say how the call was priced."""
+    sa: dict[str, Any] = {}
+    if p.provisioned:  # billed by the hour: tokens kept, no per-token cost
+        sa[c.ATTR_PROVISIONED] = True
+        return sa
+    if p.unpriced_reason:
+        sa[c.ATTR_UNPRICED_REASON] = p.unpriced_reason
+    if p.cost is None:
+        sa[c.ATTR_UNPRICED] = True
+        inst.add_dims(c.UNPRICED_CALLS, 1.0, md)
+        return sa
+    if p.partial:
+        sa[c.ATTR_COST_PARTIAL] = True
+        inst.add_dims(c.UNPRICED_CALLS, 1.0, md)
+    if p.source:
+        sa[c.ATTR_PRICE_SOURCE] = p.source
+    cost = p.cost
+    if usage.input_tokens is not None:
+        sa[c.MS_COST_INPUT] = round(cost.input, _pricing.USD_DIGITS)
+    if usage.output_tokens is not None:
+        sa[c.MS_COST_OUTPUT] = round(cost.output, _pricing.USD_DIGITS)
+    for count, value, ttype in (
+        (usage.input_tokens, cost.input, c.TOKEN_TYPE_INPUT),
+        (usage.output_tokens, cost.output, c.TOKEN_TYPE_OUTPUT),
+    ):
+        v = finite_number(value)
+        if count is not None and v is not None and v >= 0:
+            dims = {**md, c.GEN_AI_TOKEN_TYPE: ttype}
+            if p.source:
+                dims[c.ATTR_PRICE_SOURCE] = p.source
+            inst.add_dims(c.COST, v, dims)
+    return sa
+
+
+# Kit calls inside another framework's agent run: the span processor asks at the call span's
+# start (``expect``) for what the call is recorded with, and takes it at the span's end
+# (``take``), so the framework's run adds the recorded tokens and cost, not span attributes.
+_expected: dict[int, Recorded | None] = {}
+_MAX_EXPECTED = 10_000
+
+
+def expect(span_id: int) -> None:
+    _expected[span_id] = None
+    if len(_expected) > _MAX_EXPECTED:  # spans never ended: oldest first
+        with contextlib.suppress(RuntimeError, StopIteration):  # changed by another thread
+            _expected.pop(next(iter(_expected)), None)
+
+
+def note_kit_span(span: Any, recorded: Recorded) -> None:
+    """The kit call of *span* was recorded as *recorded* (kept only when expected)."""
+    if _expected:
+        span_id = span.get_span_context().span_id
+        if span_id in _expected:
+            _expected[span_id] = recorded
+
+
+def take(span_id: int) -> Recorded | None:
+    return _expected.pop(span_id, None)
