@@ -2,10 +2,11 @@
 
 From the bottom: the shared modules (``errors``, ``paths``, ``tables``, ``artifacts``, …),
 ``stack_config``, ``kql``, ``dashboards``, ``alerts``, ``lint``, ``fake_openai``, ``local``,
-``demo``, ``commands``, ``cli``. A subpackage that reaches up into one above it (``kql`` running
-the alert loader, ``alerts`` opening a ``local`` store, ``demo`` reading ``commands``) is a cycle
-between layers even when no two modules import each other, and a function-level import is how
-such a cycle hides; both are read from the source (``support.import_graph``).
+``check``, ``demo``, ``commands``, ``cli``. A subpackage that reaches up into one above it
+(``kql`` running the alert loader, ``alerts`` opening a ``local`` store, ``demo`` reading
+``commands``) is a cycle between layers even when no two modules import each other, and a
+function-level import is how such a cycle hides; both are read from the source
+(``support.import_graph``).
 """
 
 from __future__ import annotations
