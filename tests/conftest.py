@@ -4,9 +4,12 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+import tomllib
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from support.otel import Telemetry, sending_to
@@ -32,12 +35,24 @@ def package_index(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Skips the test unless pip can download from its package index right now: the few tests
     that install into a fresh environment (marked ``index``) are skipped offline, so ``make test``
     after the first set-up needs no network. The probe asks pip itself (its index, proxy and
-    certificates) for the build backend the SDK's wheel needs, bypassing pip's cache."""
+    certificates, bypassing its cache) for what those tests fetch: the build backend of the SDK's
+    wheel and the SDK's own dependencies at their locked versions."""
+    repo = Path(__file__).resolve().parents[1]
+    sdk = tomllib.loads((repo / "sdk" / "pyproject.toml").read_text())["project"]
+    wanted = {
+        re.split(r"[<>=!~\[;]", dep, maxsplit=1)[0].strip().lower()
+        for dep in [*sdk["dependencies"], *sdk["optional-dependencies"]["openai"]]
+    }
+    pins = [
+        line.strip()
+        for line in (repo / "requirements.lock").read_text().splitlines()
+        if line.split("==")[0].strip().lower() in wanted
+    ]
     probe = subprocess.run(
         [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
          "--no-deps", "--no-cache-dir", "--dest", str(tmp_path_factory.mktemp("index-probe")),
-         "setuptools>=68"],
-        capture_output=True, text=True, timeout=120,
+         "setuptools>=68", *pins],
+        capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     if probe.returncode != 0:
         last = (probe.stderr.strip().splitlines() or ["no output"])[-1]
