@@ -13,8 +13,17 @@ OPENAI_COMPAT ?= 1.109.1 2.8.0
 # bench's openai-v2, so they live in their own directory, first on PYTHONPATH for their tests.
 GENAI_PEER := .genai-peer
 GENAI_PEER_STAMP := $(GENAI_PEER)/.installed
+# The framework matrix (tests/frameworks): each framework whose pins the main venv or the peer
+# environment cannot hold gets its own directory from tests/frameworks/requirements/<name>.txt;
+# OpenAI Agents and genai-openai run in the peer environment. A framework's environment goes
+# first on PYTHONPATH for its run.
+FRAMEWORKS_DIR := .frameworks
+FRAMEWORK_ENVS := agent-framework semantic-kernel langchain
+FRAMEWORK_STAMPS := $(FRAMEWORK_ENVS:%=$(FRAMEWORKS_DIR)/%/.installed)
+FRAMEWORKS := $(FRAMEWORK_ENVS) openai-agents genai-openai
+framework_env = $(if $(filter $(1),$(FRAMEWORK_ENVS)),$(FRAMEWORKS_DIR)/$(1),$(GENAI_PEER))
 
-.PHONY: setup demo test test-fast test-compat test-genai-peer lint fmt render bench lock browser clean
+.PHONY: setup demo test test-fast test-compat test-genai-peer test-frameworks lint fmt render bench lock browser clean
 
 setup: $(STAMP) $(NODE_STAMP)
 
@@ -46,6 +55,7 @@ test: setup browser
 	$(BIN)/pytest $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-compat
 	$(MAKE) --no-print-directory test-genai-peer
+	$(MAKE) --no-print-directory test-frameworks
 
 # The quick loop while working: ruff and every test not marked slow (no compat or peer runs).
 test-fast: setup
@@ -82,6 +92,23 @@ test-genai-peer: setup $(GENAI_PEER_STAMP)
 	LLM_INSIGHTS_EXPECT_GENAI_PEER=1 PYTHONPATH=$(GENAI_PEER) \
 	  $(BIN)/pytest -q -p no:cacheprovider -m genai_peer tests/genai_peer
 
+# Installed once (with --no-deps: the lock's own pins stay in force); a re-run with every stamp
+# newer than its requirements file downloads nothing.
+$(FRAMEWORKS_DIR)/%/.installed: tests/frameworks/requirements/%.txt $(STAMP)
+	rm -rf $(FRAMEWORKS_DIR)/$*
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --target $(FRAMEWORKS_DIR)/$* -r $<
+	touch $@
+
+# The real frameworks from PyPI, the kit only configured, under every sampler the stacks ship.
+test-frameworks: setup
+	@$(MAKE) --no-print-directory -j3 $(GENAI_PEER_STAMP) $(FRAMEWORK_STAMPS)
+	@$(MAKE) --no-print-directory -j2 --output-sync=target $(FRAMEWORKS:%=framework-%)
+
+framework-%:
+	@echo "== $*"
+	LLM_INSIGHTS_FRAMEWORK=$* PYTHONPATH=$(call framework_env,$*) \
+	  $(BIN)/pytest -q -p no:cacheprovider -m frameworks tests/frameworks
+
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -105,4 +132,4 @@ lock:
 	/tmp/llm-insights-lock/bin/pip freeze --exclude-editable > requirements.lock
 
 clean:
-	rm -rf $(VENV) node_modules build .pytest_cache .compat $(GENAI_PEER)
+	rm -rf $(VENV) node_modules build .pytest_cache .compat $(GENAI_PEER) $(FRAMEWORKS_DIR)

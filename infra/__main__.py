@@ -81,15 +81,16 @@ alert_rules = AlertRules(
         tags=tags,
     ),
 )
-if cfg.container_app is not None:
+for note in cfg.deprecations:
+    pulumi.log.warn(note)
+if cfg.container_apps:
     hosting = AppHosting(
         prefix,
         AppHostingArgs(
             resource_group_name=group.name,
             location=cfg.location,
             environment=cfg.environment,
-            app=cfg.container_app,
-            telemetry=cfg.telemetry,
+            apps=cfg.container_apps,
             workspace_name=monitoring.workspace_name,
             workspace_customer_id=monitoring.workspace_customer_id,
             component_id=monitoring.component_id,
@@ -98,8 +99,13 @@ if cfg.container_app is not None:
             tags=tags,
         ),
     )
-    pulumi.export("containerAppId", hosting.app_id)
-    pulumi.export("containerAppUrl", pulumi.Output.concat("https://", hosting.fqdn))
+    urls = {k: pulumi.Output.concat("https://", a.fqdn) for k, a in hosting.apps.items()}
+    pulumi.export("containerAppIds", {k: a.app_id for k, a in hosting.apps.items()})
+    pulumi.export("containerAppUrls", urls)
+    if len(hosting.apps) == 1:  # the single-app outputs, as before
+        (only,) = hosting.apps
+        pulumi.export("containerAppId", hosting.apps[only].app_id)
+        pulumi.export("containerAppUrl", urls[only])
 
 pulumi.export("resourceGroupName", group.name)
 pulumi.export("workspaceId", monitoring.workspace_id)

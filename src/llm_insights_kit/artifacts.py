@@ -28,6 +28,12 @@ class RenderContext:
     daily_budget_usd: float | None = None
     alert_overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     config_file: str = "Pulumi.dev.yaml"
+    # The services (cloud_RoleName values) the stack declares, or None: per-service alert
+    # overrides naming another service are errors only when the stack declares its services.
+    services: frozenset[str] | None = None
+    # Daily LLM budget (USD) per service that has one (``containerApps.<app>.dailyBudgetUsd``);
+    # ``daily_budget_usd`` is the stack's total.
+    service_budgets: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,18 @@ class Dimension:
 
 
 @dataclass(frozen=True)
+class VolumeGuard:
+    """A rule's minimum volume: its query keeps only series with ``column >= minimum``
+    (``| where runs >= {{ p.min_runs }}``). ``query`` is the rule's query up to that line, so
+    the kit can say how far below the minimum a series left out is ("8 of 10 runs")."""
+
+    column: str
+    minimum: float
+    noun: str  # what the column counts, from the parameter's name: min_runs -> runs
+    query: str
+
+
+@dataclass(frozen=True)
 class AlertRuleSpec:
     """One validated scheduled-query alert rule, stack overrides applied, KQL rendered.
 
@@ -84,6 +102,7 @@ class AlertRuleSpec:
     dimensions: tuple[Dimension, ...] = ()
     auto_mitigate: bool = True
     mute_actions_duration: str | None = None
+    volume_guard: VolumeGuard | None = None  # kit-side only: never part of what deploys
 
     def arm_properties(self) -> dict[str, Any]:
         """ARM ``properties`` without ``scopes``/``actions`` (infra adds them, kind=LogAlert)."""

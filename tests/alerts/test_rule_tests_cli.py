@@ -24,13 +24,13 @@ tests:
         dimensions: {gen_ai.request.model: gpt-4o}
         every: 1m
         to: 15m
-        values: {valueCount: 97, valueSum: 116}
+        values: {valueCount: 97, valueSum: 116, cloud_RoleName: chat-api}
       - table: customMetrics
         metric: gen_ai.client.operation.duration
         dimensions: {gen_ai.request.model: gpt-4o, error.type: "500"}
         every: 1m
         to: 15m
-        values: {valueCount: 3, valueSum: 1}
+        values: {valueCount: 3, valueSum: 1, cloud_RoleName: chat-api}
     expect:
       - {rule: llm-error-rate-high, at: 15m, firing: EXPECTED, value_between: [0.03, 0.03]}
 """
@@ -51,7 +51,7 @@ def test_wrong_expectation_fails_with_a_readable_diff(tmp_path, capsys):
     assert "expected: firing=true, value in [0.03, 0.03]" in out
     assert (
         "got:      llm-error-rate-high silent at 2026-01-01 00:15: maximum of error_rate 0.03 "
-        "<= 0.05 (model=gpt-4o)" in out
+        "<= 0.05 (cloud_RoleName=chat-api, model=gpt-4o)" in out
     )
     assert "problem:  expected firing, but no matching instance fired" in out
     assert out.rstrip().endswith("(1 rule queries)") and "1 tests FAILED" in out
@@ -107,7 +107,8 @@ def test_require_coverage_fails_rules_without_both_cases(tmp_path, capsys):
         (("gen_ai.request.model: gpt-4o}", "gen_ai.request.modle: gpt-4o}"), "modle"),
         (
             ("firing: false,", "firing: false, series: {modle: gpt-4o},"),
-            "expect[0].series.modle: not a dimension of llm-error-rate-high; its dimensions: model",
+            "expect[0].series.modle: not a dimension of llm-error-rate-high; "
+            "its dimensions: cloud_RoleName, model",
         ),
     ],
 )
@@ -190,6 +191,7 @@ def test_eval_on_a_store_file(tmp_path, capsys):
                     "valueSum": 10.0,
                     "valueCount": 10,
                     "customDimensions": {"gen_ai.request.model": "gpt-4o", "error.type": err},
+                    "cloud_RoleName": "chat-api",
                 }
                 for m in range(15)
                 for err in ("", "500")
@@ -200,7 +202,7 @@ def test_eval_on_a_store_file(tmp_path, capsys):
     out = capsys.readouterr().out
     assert (
         "FIRING  llm-error-rate-high fired at 2026-01-01 00:15: maximum of error_rate 0.5 > 0.05 "
-        "(model=gpt-4o)" in out
+        "(cloud_RoleName=chat-api, model=gpt-4o)" in out
     )
     assert "ok      llm-throttling silent at 2026-01-01 00:15" in out
     assert main([*args, "--since", "30m", "--json", "--rule", "llm-error-rate-high"]) == 0
@@ -286,3 +288,34 @@ def test_an_infinite_measure_is_warned_about(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "warning: shop-inf returned measure inf (no dimensions, period ending" in out
     assert "undocumented" in out
+
+
+def test_a_rule_the_stack_disables_is_skipped_with_its_key(tmp_path, capsys):
+    """dev switches llm-token-spike off: its cases are skipped, naming the key, never failed."""
+    path = _fixture(
+        tmp_path,
+        """\
+        evaluation_time_origin: 2026-01-01T00:00:00Z
+        tests:
+          - name: runaway prompts
+            series:
+              - table: customMetrics
+                metric: gen_ai.client.token.usage
+                dimensions: {gen_ai.request.model: gpt-4o, gen_ai.token.type: input}
+                every: 5m
+                to: 1h
+                values: {valueCount: 10, valueSum: 125000}
+            expect:
+              - {rule: llm-token-spike, at: 1h, firing: true}
+        """,
+    )
+    assert main(["alerts", "test", "--stack", "dev", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert (
+        f"SKIP  {path}: runaway prompts [stack dev]  (disabled by Pulumi.dev.yaml: "
+        "llm-insights:alerts.llm-token-spike.enabled = false)" in out
+    )
+    assert "(0 failed, 1 skipped: llm-token-spike disabled in this stack): all passed" in out
+    # without the stack the same case runs (and the rule fires)
+    assert main(["alerts", "test", str(path)]) == 0
+    assert "PASS" in capsys.readouterr().out

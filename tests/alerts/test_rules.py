@@ -18,7 +18,8 @@ from .conftest import edit_rule
 
 NAMES = [
     "llm-agent-failure-rate", "llm-agent-runaway-cost", "llm-agent-runaway-steps",
-    "llm-content-filter-spike", "llm-cost-spike", "llm-error-rate-critical", "llm-error-rate-high",
+    "llm-content-filter-spike", "llm-cost-spike", "llm-daily-budget", "llm-daily-budget-total",
+    "llm-error-rate-critical", "llm-error-rate-high",
     "llm-latency-p95-high", "llm-latency-p99-critical", "llm-quality-drift",
     "llm-retrieval-empty-rate", "llm-telemetry-silent", "llm-throttling", "llm-token-spike",
     "llm-tool-failure-rate", "llm-ttft-slow", "llm-unpriced-model",
@@ -74,7 +75,10 @@ def test_arm_properties_shape(rules):
     assert cond["timeAggregation"] == "Total" and cond["metricMeasureColumn"] == "cost_usd"
     assert "scopes" not in props and len(json.dumps(props)) < 64 * 1024
     p95 = rules["llm-latency-p95-high"].arm_properties()["criteria"]["allOf"][0]
-    assert p95["dimensions"] == [{"name": "model", "operator": "Include", "values": ["*"]}]
+    assert p95["dimensions"] == [
+        {"name": "cloud_RoleName", "operator": "Include", "values": ["*"]},
+        {"name": "model", "operator": "Include", "values": ["*"]},
+    ]
 
 
 @pytest.mark.parametrize(

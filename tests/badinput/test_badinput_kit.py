@@ -374,7 +374,15 @@ def _store_argv(tmp: Path, *extra: str) -> list[str]:
 MESSAGE_CASES: dict[str, tuple[Callable[[Path], list[str]], tuple[str, ...]]] = {
     "since-garbage": (
         lambda t: _store_argv(t, "--since", "garbage"),
-        ("--since garbage", "ISO 8601", "a duration before --at such as 30m, 1h"),
+        ("--since garbage", "ISO 8601", "or a duration such as 30m, 1h, 1h30m"),
+    ),
+    "since-beyond-retention": (
+        lambda t: _store_argv(t, "--since", "99999d"),
+        ("--since 99999d: longer than 30d, the stack's workspace retention",),
+    ),
+    "since-after-at": (
+        lambda t: _store_argv(t, "--since", "2026-01-02T00:00:00Z"),
+        ("--since: 2026-01-02T00:00:00+00:00 is not before 2026-01-01T00:15:00+00:00",),
     ),
     "stack-file-bad-yaml": (
         lambda t: ["render", "--stack-file", str(stack_file(t, text=b"config: {a: [1, 2\n"))],

@@ -117,11 +117,19 @@ def events(at: datetime) -> list[dict[str, Any]]:
     ]
 
 
-def populate(store: Any, times: Iterable[datetime]) -> None:
+# The exporter sets cloud_RoleName on every row (service.name; OpenTelemetry's default when unset).
+SERVICE = "chat-api"
+
+
+def populate(store: Any, times: Iterable[datetime], service: str = SERVICE) -> None:
+    def of_service(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{**row, "cloud_RoleName": service} for row in rows]
+
     for at in times:
-        store.insert(contract.TABLE_METRICS, every_metric(at))
-        store.insert(contract.TABLE_LLM_SPANS, spans(at))
-        store.insert(contract.TABLE_EVENTS, events(at))
+        store.insert(contract.TABLE_METRICS, of_service(every_metric(at)))
+        store.insert(contract.TABLE_LLM_SPANS, of_service(spans(at)))
+        store.insert(contract.TABLE_EVENTS, of_service(events(at)))
         store.insert(
-            contract.TABLE_SERVER_SPANS, [{"timestamp": at, "name": "POST /chat", "itemCount": 2}]
+            contract.TABLE_SERVER_SPANS,
+            of_service([{"timestamp": at, "name": "POST /chat", "itemCount": 2}]),
         )

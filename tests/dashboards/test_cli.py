@@ -37,7 +37,7 @@ def test_render_writes_workbooks_and_arm_properties(tmp_path, stack_file, capsys
     printed = capsys.readouterr().out
     workbooks = sorted(p.name for p in (out / "workbooks").glob("*.json"))
     alerts = sorted(p.name for p in (out / "alerts").glob("*.json"))
-    assert len(workbooks) == 6 and len(alerts) == 17 and "stale-rule.json" not in alerts
+    assert len(workbooks) == 6 and len(alerts) == 19 and "stale-rule.json" not in alerts
     assert str(out / "workbooks" / "llm-overview.json") in printed
     assert "disabled: llm-cost-spike" in printed
     cost = json.loads((out / "alerts" / "llm-cost-spike.json").read_text(encoding="utf-8"))
@@ -94,4 +94,4 @@ def test_lint_lists_problems_and_exits_1(tmp_path, stack_file, capsys):
 def test_lint_passes_on_the_kit(stack_file, capsys, kusto_available):
     assert main(["lint", "--stack-file", str(stack_file)]) == 0
     out = capsys.readouterr().out
-    assert "6 workbooks, 17 alert rules" in out and "checked by the Kusto language service" in out
+    assert "6 workbooks, 19 alert rules" in out and "checked by the Kusto language service" in out

@@ -53,15 +53,18 @@ def test_iter_queries_lists_panels_and_dropdowns(golden_workbooks):
     for wb in golden_workbooks:
         queries = iter_queries(wb.serialized_data, wb.key)
         kinds = {q.kind for q in queries}
-        # rag-tools and agents read no model-dimensioned metric, so they have no dropdowns (no
-        # parameter query)
-        no_dropdowns = wb.key in ("llm-rag-tools", "llm-agents")
-        assert kinds == ({"panel"} if no_dropdowns else {"panel", "parameter"})
+        # every workbook has the Service dropdown (rag-tools and agents read no model-dimensioned
+        # metric, so it is their only one)
+        assert kinds == {"panel", "parameter"}
         assert len({q.step for q in queries}) == len(queries)
         assert all(q.workbook == wb.key and q.query for q in queries)
     cost = next(w for w in golden_workbooks if w.key == "llm-tokens-cost")
     fixed = {q.step: q.fixed_time_ms for q in iter_queries(cost.serialized_data) if q.fixed_time_ms}
-    assert fixed == {"budget-burn": 30 * 86_400_000, "today-projection": 86_400_000}
+    assert fixed == {
+        "budget-burn": 30 * 86_400_000,
+        "today-projection": 86_400_000,
+        "today-by-service": 86_400_000,
+    }
 
 
 @pytest.mark.slow  # ~11 s

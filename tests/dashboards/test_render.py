@@ -185,10 +185,11 @@ def test_undefined_contract_name_fails_rendering():
 
 
 def test_rag_tools_offers_no_model_filters(golden_workbooks):
-    """Its panels read retrieval and tool metrics, which carry no model/deployment dimension."""
+    """Its panels read retrieval and tool metrics, which carry no model/deployment dimension
+    (every workbook filters by service)."""
     nb = json.loads(next(w for w in golden_workbooks if w.key == "llm-rag-tools").serialized_data)
     params = next(i for i in nb["items"] if i["type"] == 9)["content"]["parameters"]
-    assert [p["name"] for p in params] == ["TimeRange", "Resource"]
+    assert [p["name"] for p in params] == ["TimeRange", "Resource", "Service"]
 
 
 def test_every_query_runs_against_the_resource_parameter(golden_workbooks):

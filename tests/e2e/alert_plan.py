@@ -43,7 +43,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .truth_plan import BILLING, PlannedCall, Workload
+from .truth_plan import BILLING, SERVICE, PlannedCall, Workload
 
 MAIN = "alert-chat"
 BATCH = "alert-batch"
@@ -111,21 +111,25 @@ TWO_PERIOD_EXPECTED: dict[tuple[str, str], bool] = {
     ("critical", "critical"): True,
 }
 
-# The series a firing rule must name (dimension values), when it splits by one.
+# The series a firing rule must name (dimension values): the service, and the model, deployment,
+# retriever, agent or tool where the rule splits by one.
 FIRING_SERIES: dict[str, dict[str, str]] = {
-    "llm-error-rate-high": {"model": MAIN},
-    "llm-error-rate-critical": {"model": MAIN},
-    "llm-throttling": {"deployment": MAIN},
-    "llm-latency-p95-high": {"model": MAIN},
-    "llm-latency-p99-critical": {"model": MAIN},
-    "llm-ttft-slow": {"model": MAIN},
-    "llm-unpriced-model": {"model": "contoso-unpriced-preview"},  # the served model
-    "llm-token-spike": {"model": MAIN},
-    "llm-retrieval-empty-rate": {"retriever": "truth-kb"},
-    "llm-agent-failure-rate": {"agent": AGENT_TRIAGE},
-    "llm-agent-runaway-steps": {"agent": AGENT_LOOPER},
-    "llm-agent-runaway-cost": {"agent": AGENT_SPENDER},
-    "llm-tool-failure-rate": {"tool": LOOKUP_TOOL},
+    "llm-error-rate-high": {"cloud_RoleName": SERVICE, "model": MAIN},
+    "llm-error-rate-critical": {"cloud_RoleName": SERVICE, "model": MAIN},
+    "llm-throttling": {"cloud_RoleName": SERVICE, "deployment": MAIN},
+    "llm-latency-p95-high": {"cloud_RoleName": SERVICE, "model": MAIN},
+    "llm-latency-p99-critical": {"cloud_RoleName": SERVICE, "model": MAIN},
+    "llm-ttft-slow": {"cloud_RoleName": SERVICE, "model": MAIN},
+    # the served model
+    "llm-unpriced-model": {"cloud_RoleName": SERVICE, "model": "contoso-unpriced-preview"},
+    "llm-token-spike": {"cloud_RoleName": SERVICE, "model": MAIN},
+    "llm-retrieval-empty-rate": {"cloud_RoleName": SERVICE, "retriever": "truth-kb"},
+    "llm-agent-failure-rate": {"cloud_RoleName": SERVICE, "agent": AGENT_TRIAGE},
+    "llm-agent-runaway-steps": {"cloud_RoleName": SERVICE, "agent": AGENT_LOOPER},
+    "llm-agent-runaway-cost": {"cloud_RoleName": SERVICE, "agent": AGENT_SPENDER},
+    "llm-tool-failure-rate": {"cloud_RoleName": SERVICE, "tool": LOOKUP_TOOL},
+    "llm-content-filter-spike": {"cloud_RoleName": SERVICE},
+    "llm-cost-spike": {"cloud_RoleName": SERVICE},
 }
 
 

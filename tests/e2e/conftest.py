@@ -27,8 +27,10 @@ from .truth_plan import (
     COST_DEPLOYMENTS,
     DEPLOYMENTS,
     DRIFT_LEVELS,
+    OTHER_SERVICE,
     PRICE_OVERRIDES,
     PRICING_DEPLOYMENTS,
+    SERVICE,
     Truth,
     Workload,
     drift_workload,
@@ -60,7 +62,7 @@ class Ran:
 
 
 class TruthHarness:
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, service: str = SERVICE) -> None:
         self.tmp = tmp
         self.ingest = IngestServer(None).start()
         prices_file = tmp / "price-overrides.json"
@@ -89,7 +91,7 @@ class TruthHarness:
         )
         self._send(
             {
-                "service_name": "truth-app",
+                "service_name": service,
                 "ingest_url": self.ingest.url,
                 "deployments": {**DEPLOYMENTS, **ALERT_DEPLOYMENTS, **COST_DEPLOYMENTS},
             }
@@ -213,6 +215,42 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "truth_harness" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.slow)
+
+
+@dataclass
+class TwoServices:
+    """The main workload from SERVICE and the same workload, earlier, from OTHER_SERVICE, in
+    one store: what one Application Insights holds for two apps."""
+
+    mine: Ran
+    theirs: Ran
+    truth: Truth
+    their_truth: Truth
+
+    @property
+    def time_range(self) -> tuple[datetime, datetime]:
+        return self.theirs.time_range[0], self.mine.time_range[1]
+
+
+@pytest.fixture(scope="session")
+def two_services(
+    truth_harness: TruthHarness, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TwoServices]:
+    other = TruthHarness(tmp_path_factory.mktemp("truth-other"), OTHER_SERVICE)
+    try:
+        store = LocalStore()
+        truth_harness.stores.append(store)
+        workload = main_workload()
+        theirs = other.run(workload, store)
+        mine = truth_harness.run(workload, store)
+        yield TwoServices(
+            mine,
+            theirs,
+            truth_of(workload, mine.measured, mine.agent_runs),
+            truth_of(workload, theirs.measured, theirs.agent_runs),
+        )
+    finally:
+        other.close()
 
 
 @pytest.fixture(scope="session")

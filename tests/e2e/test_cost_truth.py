@@ -22,6 +22,7 @@ from .truth_plan import (
     OVERRIDE_VERSION,
     PTU,
     ROUTER,
+    SERVICE,
     UNKNOWN_SERVED,
     CostTruth,
     cost_workload,
@@ -92,7 +93,7 @@ def test_unpriced_panel_and_rule_name_the_served_model(cost_run, panels) -> None
     ]
     rules = {r.name: r for r in load_rules(RenderContext())}
     (e,) = evaluate(ran.store, rules["llm-unpriced-model"], ran.end + timedelta(minutes=1))
-    assert e.condition_met and e.labels == {"model": UNKNOWN_SERVED}
+    assert e.condition_met and e.labels == {"cloud_RoleName": SERVICE, "model": UNKNOWN_SERVED}
     assert e.value == t.unpriced[UNKNOWN_SERVED] == 5
 
 

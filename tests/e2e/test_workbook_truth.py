@@ -33,7 +33,7 @@ from llm_insights_kit.dashboards import bind_parameters, iter_queries, render_wo
 from llm_insights_kit.local.store import QueryResult
 from llm_insights_kit.stack_config.files import render_context
 
-from .conftest import SAMPLING_PERCENT, DriftRun, Ran
+from .conftest import SAMPLING_PERCENT, DriftRun, Ran, TwoServices
 from .truth_plan import (
     AZURE_DEPLOYMENT,
     DEPLOYMENTS,
@@ -42,7 +42,9 @@ from .truth_plan import (
     DRIFT_LEVELS,
     DRIFT_REFUSALS,
     MINI,
+    OTHER_SERVICE,
     RETRIEVER,
+    SERVICE,
     TOOL,
     UNPRICED,
     Truth,
@@ -208,6 +210,16 @@ def _errors_by_model(res: QueryResult, t: Truth) -> None:
         assert r["deployment"] == (AZURE_DEPLOYMENT if model == AZURE_DEPLOYMENT else "")
         assert r["error_rate"] == approx(kql_round(m.errors / m.calls, 4))
         assert r["throttled_share"] == approx(kql_round(m.throttled / m.calls, 4))
+
+
+@check("llm-overview", "by-service")
+def _overview_by_service(res: QueryResult, t: Truth) -> None:
+    (row,) = rows(res)
+    assert row["service"] == SERVICE
+    assert (row["calls"], row["errors"]) == (t.calls, t.errors)
+    assert row["error_rate"] == approx(kql_round(t.errors / t.calls, 4))
+    assert row["throttled_share"] == approx(kql_round(t.throttled / t.calls, 4))
+    assert_bucket(row["p95"], t.durations, 95, c.LATENCY_PERCENTILE_BOUNDS, "latency")
 
 
 @check("llm-overview", "latency-percentiles")
@@ -444,6 +456,16 @@ def _tokens_headline(res: QueryResult, t: Truth) -> None:
     assert row["output_per_input"] == approx(kql_round(t.output_tokens / t.input_tokens, 3))
 
 
+@check("llm-tokens-cost", "by-service")
+def _tokens_by_service(res: QueryResult, t: Truth) -> None:
+    (row,) = rows(res)
+    assert row["service"] == SERVICE
+    assert (row["input_tokens"], row["output_tokens"]) == (t.input_tokens, t.output_tokens)
+    assert row["calls_with_usage"] == sum(len(v) for v in t.lengths.values())
+    assert row["cost_usd"] == rounded_usd(t.cost)
+    assert row["unpriced_calls"] == t.unpriced
+
+
 @check("llm-tokens-cost", "tokens-over-time")
 def _tokens_over_time(res: QueryResult, t: Truth) -> None:
     by_type: Counter[str] = Counter()
@@ -536,6 +558,14 @@ def _today(res: QueryResult, t: Truth) -> None:
     (row,) = rows(res)
     assert row["cost_today_usd"] == approx(t.cost)
     assert row["projected_day_usd"] >= row["cost_today_usd"]
+
+
+@check("llm-tokens-cost", "today-by-service")
+def _today_by_service(res: QueryResult, t: Truth) -> None:
+    (row,) = rows(res)
+    assert row["service"] == SERVICE and row["cost_today_usd"] == approx(t.cost)
+    assert row["projected_day_usd"] >= row["cost_today_usd"]
+    assert "budget_usd" not in row  # the dev stack gives no service a budget
 
 
 @check("llm-rag-tools", "retrieval-summary")
@@ -699,6 +729,20 @@ def _runs_by_agent(res: QueryResult, t: Truth) -> None:
         true_mean = sum(a.durations) / a.runs
         tol = MEAN_TOLERANCE_S + MEAN_TOLERANCE_REL * true_mean
         assert abs(r["mean_seconds"] - true_mean) <= tol, (name, r["mean_seconds"], true_mean)
+
+
+@check("llm-agents", "runs-by-service")
+def _runs_by_service(res: QueryResult, t: Truth) -> None:
+    (row,) = rows(res)
+    agents = t.agents.values()
+    assert row["service"] == SERVICE
+    assert (row["runs"], row["failed"]) == (
+        sum(a.runs for a in agents),
+        sum(a.failed for a in agents),
+    )
+    durations = [d for a in agents for d in a.durations]
+    assert_bucket(row["p95"], durations, 95, c.AGENT_DURATION_BOUNDS, "agent runs")
+    assert row["cost_usd"] == rounded_usd(sum(cost for a in agents for cost in a.costs))
 
 
 @check("llm-agents", "runs-over-time")
@@ -884,6 +928,7 @@ def test_dropdowns_offer_exactly_what_was_called(
 ) -> None:
     ran, truth = main_run
     expected = {
+        "Service": {SERVICE},
         "Model": set(truth.models),
         "Deployment": {AZURE_DEPLOYMENT},
         "Operation": {c.OPERATION_CHAT},
@@ -928,6 +973,56 @@ def test_panel_returns_the_truth(key: str, main_run: tuple[Ran, Truth], panels: 
     found = [q for q in panels if (q.workbook, q.step) == (workbook, step)]
     assert found, f"{key}: the workbook no longer has this panel"
     CHECKS[(workbook, step)](run_query(ran, found[0].query, key), truth)
+
+
+def _run_for(
+    two: TwoServices, query: str, label: str, service: str | None, time_range: Any = None
+) -> QueryResult:
+    selections = {"Service": service} if service else None
+    start, end = time_range or two.mine.time_range
+    kql = bind_parameters(query, (start, end), selections, grain=GRAIN)
+    return two.mine.store.query(kql, now=end, name=label)
+
+
+@pytest.mark.parametrize("key", _truth_params())
+def test_panel_filtered_to_its_service_returns_that_services_truth(
+    key: str, two_services: TwoServices, panels: list[Any]
+) -> None:
+    """Two apps in one Application Insights: filtered to one, every panel shows its truth alone
+    (the other app's identical workload, run just before, is in the store and the time range)."""
+    workbook, step = key.split("/", 1)
+    (q,) = [q for q in panels if (q.workbook, q.step) == (workbook, step)]
+    two = two_services
+    CHECKS[(workbook, step)](_run_for(two, q.query, key, SERVICE, two.time_range), two.truth)
+
+
+def test_the_service_filter_and_breakdowns_name_each_service(
+    two_services: TwoServices, panels: list[Any]
+) -> None:
+    two = two_services
+    by_step = {(q.workbook, q.step): q for q in panels}
+    dropdown = by_step["llm-overview", "parameters/Service"]
+    got = {r["item"] for r in rows(_run_for(two, dropdown.query, "Service", None, two.time_range))}
+    assert got == {SERVICE, OTHER_SERVICE}
+    # all services: each row is one service's own truth
+    overview = by_step["llm-overview", "by-service"].query
+    both = {r["service"]: r for r in rows(_run_for(two, overview, "all", None, two.time_range))}
+    assert set(both) == {SERVICE, OTHER_SERVICE}
+    for service, truth in ((SERVICE, two.truth), (OTHER_SERVICE, two.their_truth)):
+        assert (both[service]["calls"], both[service]["errors"]) == (truth.calls, truth.errors)
+    cost = by_step["llm-tokens-cost", "by-service"].query
+    usd = {
+        r["service"]: r["cost_usd"] for r in rows(_run_for(two, cost, "c", None, two.time_range))
+    }
+    assert usd == {
+        SERVICE: rounded_usd(two.truth.cost),
+        OTHER_SERVICE: rounded_usd(two.their_truth.cost),
+    }
+    headline = by_step["llm-overview", "headline"].query
+    (total,) = rows(_run_for(two, headline, "all", None, two.time_range))
+    assert total["calls"] == two.truth.calls + two.their_truth.calls
+    (theirs,) = rows(_run_for(two, headline, "theirs", OTHER_SERVICE, two.time_range))
+    assert theirs["calls"] == two.their_truth.calls
 
 
 def test_sampling_was_on_and_counts_still_exact(main_run: tuple[Ran, Truth]) -> None:

@@ -20,6 +20,10 @@ from typing import Any
 
 from llm_insights import contract as c
 
+# The truth child's service.name (cloud_RoleName on every row it sends), and a second app's.
+SERVICE = "truth-app"
+OTHER_SERVICE = "triage-agent"
+
 # The bill, written down independently of the SDK's code: list prices in USD per 1M tokens
 # (input, output, cached input; None: no cached rate), as OpenAI's price page states them and
 # genai-prices 0.2.3 records them. Dated versions are listed by name: a version priced apart

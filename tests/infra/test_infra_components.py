@@ -154,7 +154,7 @@ def test_minimal_config_gets_documented_defaults():
     assert cfg.telemetry.traces_sampler == "microsoft.rate_limited"
     assert cfg.telemetry.traces_sampler_arg == 5.0
     assert cfg.telemetry.keep_per_minute == 30 and cfg.telemetry.keep_slow_seconds == 5.0
-    assert cfg.container_app is None
+    assert cfg.container_apps == ()
     assert cfg.notifications.routes == {"critical": ("email",), "warning": ("email",), "info": ()}
 
 
@@ -190,8 +190,8 @@ def test_container_memory_defaults_to_twice_the_cpu():
         "qa",
         fake,
     )
-    assert cfg.container_app is not None
-    assert cfg.container_app.memory == "3Gi" and cfg.container_app.cpu == 1.5
+    (app,) = cfg.container_apps
+    assert app.memory == "3Gi" and app.cpu == 1.5
 
 
 def test_slack_definition_is_valid_json_without_urls():

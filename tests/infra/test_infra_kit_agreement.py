@@ -107,7 +107,7 @@ def test_committed_stacks_read_alike(stack: str) -> None:
     program = parse_config(values, set(secret), stack)
     kit = read_stack_file(harness.REPO / f"Pulumi.{stack}.yaml")
     for name in ("environment", "location", "protect", "extra_tags", "resource_group",
-                 "workspace", "app_insights", "telemetry", "container_app",
+                 "workspace", "app_insights", "telemetry", "container_apps",
                  "daily_budget_usd", "alert_overrides"):  # fmt: skip
         assert getattr(kit, name) == getattr(program, name), name
     assert kit.render_context().alert_overrides == program.render_context().alert_overrides
@@ -115,7 +115,7 @@ def test_committed_stacks_read_alike(stack: str) -> None:
 
 def test_demo_app_gets_the_container_apps_telemetry_settings() -> None:
     """The local demo runs the app with exactly the plain settings the Container App gets."""
-    from llm_insights_infra.container_app import AppHostingArgs, plain_env
+    from llm_insights_infra.container_app import plain_env
 
     from llm_insights_kit.demo.runner import app_environment
     from llm_insights_kit.fake_openai.server import FakeOpenAI
@@ -124,15 +124,9 @@ def test_demo_app_gets_the_container_apps_telemetry_settings() -> None:
     config = harness.load_stack_file("prod")
     values, secret = harness.engine_config(config, harness.FAKE_SECRETS["prod"])
     cfg = parse_config(values, set(secret), "prod")
-    args = AppHostingArgs(
-        resource_group_name="rg", location=cfg.location, environment=cfg.environment,
-        app=cfg.container_app, telemetry=cfg.telemetry, workspace_name="ws",
-        workspace_customer_id="id", component_id="c", connection_string="cs",
-        entra_id_ingestion=False, tags={},
-    )  # fmt: skip
     with FakeOpenAI() as standin, IngestServer() as ingest:
         demo = app_environment(standin, ingest, cfg.render_context())
-    container = dict(plain_env(args))
+    container = dict(plain_env(cfg.environment, cfg.container_apps[0]))
     assert container and {k: demo.get(k) for k in container} == container
 
 

@@ -126,7 +126,6 @@ def test_stacks_differ_where_it_matters(stack_runs):
     for token, path in [
         (WORKSPACE, ("retentionInDays",)),
         (WORKSPACE, ("workspaceCapping", "dailyQuotaGb")),
-        (COMPONENT, ("samplingPercentage",)),
     ]:
         values = []
         for run in per.values():
@@ -135,6 +134,11 @@ def test_stacks_differ_where_it_matters(stack_runs):
                 value = value[p]
             values.append(value)
         assert len(set(values)) == 3, (token, path, values)
+    # Sampling differs in the apps' trace samplers; no stack samples again at ingestion, which
+    # would also thin the failed and slow spans the SDK keeps whatever its sampler dropped.
+    assert {run.one(COMPONENT).inputs["samplingPercentage"] for run in per.values()} == {100.0}
+    samplers = {s: cfg(s, "telemetry.tracesSamplerArg") for s in per}
+    assert len({str(v) for v in samplers.values()}) == 3, samplers
     assert per["prod"].one(COMPONENT).inputs["disableLocalAuth"] is True
     assert per["dev"].one(COMPONENT).inputs["disableLocalAuth"] is False
     assert len({len(per[s].of_type(ACTION_GROUP)) for s in per}) == 3

@@ -140,8 +140,12 @@ def test_exception_chain_outer_and_innermost() -> None:
     assert [d["type"] for d in row["details"]] == ["Outer", "Inner"]
 
 
-def test_unknown_base_types_are_skipped_and_bad_ones_named() -> None:
-    assert envelope_rows(_env("AvailabilityData", {"name": "ping"})) == []
+def test_base_types_with_no_table_are_errors_and_bad_ones_named() -> None:
+    # Refused per item, so never counted as accepted while nothing was stored.
+    with pytest.raises(EnvelopeError, match="AvailabilityData has no table"):
+        envelope_rows(_env("AvailabilityData", {"name": "ping"}))
+    with pytest.raises(EnvelopeError, match="'NoSuchData' is not one of RequestData"):
+        envelope_rows(_env("NoSuchData", {"name": "x"}))
     with pytest.raises(EnvelopeError, match="envelope 1: data is missing"):
         rows_by_table([_env("EventData", {"name": "e"}), {"time": "2026-01-01T00:00:00Z"}])
     with pytest.raises(EnvelopeError, match="no exceptions"):

@@ -51,20 +51,22 @@ def test_gzip_array_is_accepted_and_stored(server: IngestServer, store, path: st
     status, _, payload = _post(server, path, body, {"Content-Encoding": "gzip"})
     assert status == 200
     assert json.loads(payload) == {"itemsReceived": 2, "itemsAccepted": 2, "errors": []}
-    assert [e["data"]["baseData"]["metrics"][0]["name"] for e in server.envelopes] == ["a", "b"]
+    names = store.query("customMetrics | order by value asc | project name")
+    assert [row[0] for row in names.rows] == ["a", "b"]
     assert store.query("customMetrics | summarize sum(value)").scalar() == 3.0
     assert server.requests_received == 1
     assert server.bytes_received == len(body)
     assert server.stats.compressed_requests == 1
 
 
-def test_plain_and_ndjson_bodies(server: IngestServer) -> None:
+def test_plain_and_ndjson_bodies(server: IngestServer, store) -> None:
     status, _, _ = _post(server, "/v2.1/track", json.dumps(_envelope("plain")).encode())
     assert status == 200
     ndjson = "\n".join(json.dumps(_envelope(n)) for n in ("x", "y")).encode()
     status, _, payload = _post(server, "/v2.1/track", ndjson)
     assert status == 200 and json.loads(payload)["itemsAccepted"] == 2
-    assert len(server.envelopes) == 3
+    assert store.count("customMetrics") == 3
+    assert server.envelopes == []  # with a store nothing is kept in memory
 
 
 @pytest.mark.parametrize(
@@ -73,7 +75,7 @@ def test_plain_and_ndjson_bodies(server: IngestServer) -> None:
         (b"not json at all", {}, "neither a JSON array"),
         (b"\x1f\x8bbroken", {}, "not valid gzip"),
         (b"", {}, "empty"),
-        (b"[1, 2]", {}, "item 0 is int"),
+        (b"[1, 2]", {}, "envelope 0: envelope is int"),
         (json.dumps([{"data": {"baseType": "RequestData"}}]).encode(), {}, "envelope 0"),
         (b"[]", {"Content-Encoding": "br"}, "not supported"),
     ],
@@ -125,11 +127,11 @@ def test_unknown_path_is_404(server: IngestServer) -> None:
     assert status == 404
 
 
-def test_fault_status_delay_and_refuse(server: IngestServer) -> None:
+def test_fault_status_delay_and_refuse(server: IngestServer, store) -> None:
     body = json.dumps([_envelope()]).encode()
     server.set_fault(status=503)
     assert _post(server, "/v2.1/track", body)[0] == 503
-    assert server.envelopes == []
+    assert store.count("customMetrics") == 0
     server.set_fault(delay=0.3)
     started = time.monotonic()
     assert _post(server, "/v2.1/track", body)[0] == 200
@@ -138,17 +140,26 @@ def test_fault_status_delay_and_refuse(server: IngestServer) -> None:
     with pytest.raises((ConnectionError, http.client.HTTPException, OSError)):
         _post(server, "/v2.1/track", body)
     server.set_fault()
-    assert _post(server, "/v2.1/track", body)[0] == 200
-    assert len(server.envelopes) == 2
+    assert _post(server, "/v2.1/track", json.dumps([_envelope("other")]).encode())[0] == 200
+    assert store.count("customMetrics") == 2
     with pytest.raises(ValueError, match="HTTP status"):
         server.set_fault(status=42)
 
 
-def test_wait_for_sees_envelopes_from_another_thread(server: IngestServer) -> None:
+def test_wait_for_sees_envelopes_from_another_thread() -> None:
+    with IngestServer() as server:
+        body = json.dumps([_envelope()]).encode()
+        threading.Timer(0.1, lambda: _post(server, "/v2.1/track", body)).start()
+        assert server.wait_for(lambda envs: len(envs) == 1, timeout=5)
+        assert not server.wait_for(lambda envs: len(envs) == 2, timeout=0.2)
+
+
+def test_wait_until_sees_the_store_fill(server: IngestServer, store) -> None:
     body = json.dumps([_envelope()]).encode()
     threading.Timer(0.1, lambda: _post(server, "/v2.1/track", body)).start()
-    assert server.wait_for(lambda envs: len(envs) == 1, timeout=5)
-    assert not server.wait_for(lambda envs: len(envs) == 2, timeout=0.2)
+    assert server.wait_until(lambda: store.count("customMetrics") == 1, timeout=5)
+    with pytest.raises(RuntimeError, match="keep_envelopes"):
+        server.wait_for(lambda envs: True)
 
 
 def test_without_store_envelopes_are_kept() -> None:

@@ -229,11 +229,21 @@ def test_preview_command(tmp_path: Path, capsys, monkeypatch) -> None:
 @pytest.mark.parametrize(
     ("argv", "needle"),
     [
-        (["--last", "1x"], "--last: '1x' is not a duration"),
+        (["--last", "1x"], "--last 1x: expected a duration such as 30m, 1h, 1h30m or 7d"),
+        (["--last", "0m"], "--last 0m: expected a duration"),
         (["--last", "1h", "--from", "2026-01-01"], "either --last or --from/--to"),
-        (["--from", "yesterday"], "--from: 'yesterday' is not an ISO 8601 time"),
+        (["--from", "yesterday"], "--from yesterday: expected an ISO 8601 time"),
         (["--to", "2026-01-01T00:00:00Z"], "--to: needs --from or --last"),
-        (["--from", "2026-01-02", "--to", "2026-01-01"], "is not after --from"),
+        (["--from", "2026-01-02", "--to", "2026-01-01"], "is not before 2026-01-01"),
+        # a range no workspace holds: the dev stack keeps 30 days
+        (
+            ["--stack", "dev", "--last", "99999d"],
+            "--last 99999d: longer than 30d, the stack's workspace retention",
+        ),
+        (
+            ["--from", "1753-01-01T00:00:00Z", "--to", "2026-01-01T00:00:00Z"],
+            "longer than 30d, the stack's workspace retention",
+        ),
     ],
 )
 def test_preview_command_bad_options(tmp_path: Path, capsys, argv, needle) -> None:
@@ -241,6 +251,17 @@ def test_preview_command_bad_options(tmp_path: Path, capsys, argv, needle) -> No
     LocalStore(db).close()
     assert main(["preview", "--db", str(db), "--out", str(tmp_path / "o"), *argv]) == 2
     assert needle in capsys.readouterr().err
+
+
+def test_preview_last_reads_compound_durations(tmp_path: Path) -> None:
+    """``--last`` reads the grammar every command reads (``alerts eval --since`` too)."""
+    import argparse
+
+    from llm_insights_kit.commands.preview import time_range_from
+
+    args = argparse.Namespace(stack="dev", last="1h30m", start=None, end="2026-03-01T12:00:00Z")
+    start, end = time_range_from(args)
+    assert end - start == timedelta(hours=1, minutes=30)
 
 
 def test_preview_command_missing_store(tmp_path: Path, capsys) -> None:

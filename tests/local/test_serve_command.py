@@ -7,7 +7,6 @@ import gzip
 import json
 import re
 import threading
-import time
 import urllib.request
 
 import pytest
@@ -36,12 +35,10 @@ def test_serve_stores_posted_envelopes_and_prints_env(tmp_path, capsys) -> None:
     worker.start()
     try:
         out = ""
-        # serve renders the stack's workbooks and rules before it prints: wait for the line (or
-        # for serve to end), not for a time a loaded machine may exceed
-        deadline = time.monotonic() + 120
-        while "LLM_INSIGHTS_LOCAL_ENDPOINT=" not in out and worker.is_alive():
-            assert time.monotonic() < deadline, "serve printed no endpoint in 120 s"
+        for _ in range(1200):  # the stack renders first: seconds on a busy machine
             out += capsys.readouterr().out
+            if "LLM_INSIGHTS_LOCAL_ENDPOINT=" in out:
+                break
             stop.wait(0.05)
         out += capsys.readouterr().out
         url = re.search(r"LLM_INSIGHTS_LOCAL_ENDPOINT=(\S+)", out).group(1)

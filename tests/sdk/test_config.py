@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import logging
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
 
 import llm_insights
 import pytest
@@ -86,13 +90,20 @@ def test_traces_per_second(distro):
     assert distro[0]["traces_per_second"] == 2.0
 
 
-def test_local_endpoint_builds_connection_string(distro, monkeypatch):
-    monkeypatch.setenv(c.ENV_LOCAL_ENDPOINT, "http://127.0.0.1:4999")
+@pytest.fixture
+def listening() -> Iterator[str]:
+    """A loopback address something listens on (the local endpoint is checked at start-up)."""
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        yield f"http://127.0.0.1:{server.getsockname()[1]}"
+
+
+def test_local_endpoint_builds_connection_string(distro, monkeypatch, listening):
+    monkeypatch.setenv(c.ENV_LOCAL_ENDPOINT, listening)
     assert llm_insights.configure("svc")
     conn = distro[0]["connection_string"]
     assert conn == (
         f"InstrumentationKey={c.LOCAL_INSTRUMENTATION_KEY};"
-        "IngestionEndpoint=http://127.0.0.1:4999/;LiveEndpoint=http://127.0.0.1:4999/"
+        f"IngestionEndpoint={listening}/;LiveEndpoint={listening}/"
     )
 
 
@@ -207,3 +218,83 @@ def test_chunk_metrics_off_by_default_env_and_argument(distro, monkeypatch):
     assert _state.settings.chunk_metrics is False
     with pytest.raises(llm_insights.ConfigurationError, match=c.ENV_CHUNK_METRICS):
         llm_insights.configure("svc", chunk_metrics="yes", strict=True)
+
+
+# -- a wrong address is one clear line at start-up -------------------------------------------
+def _closed_port() -> int:
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        return server.getsockname()[1]
+
+
+def _wrong_local_endpoints(listening: str) -> dict[str, tuple[str, str]]:
+    port = listening.rsplit(":", 1)[1]
+    return {
+        "no scheme": (f"127.0.0.1:{port}", "the scheme is missing"),
+        "track path": (
+            f"{listening}/v2.1/track",
+            f"remove '/v2.1/track', give the server's address {listening} (the exporter adds "
+            "/v2.1/track itself)",
+        ),
+        "down": (f"http://127.0.0.1:{_closed_port()}", "nothing answers there"),
+    }
+
+
+@pytest.mark.parametrize("case", ["no scheme", "track path", "down"])
+def test_wrong_local_endpoint_is_one_line_and_false(distro, monkeypatch, listening, caplog, case):
+    value, says = _wrong_local_endpoints(listening)[case]
+    monkeypatch.setenv(c.ENV_LOCAL_ENDPOINT, value)
+    with caplog.at_level(logging.WARNING, logger="llm_insights"):
+        assert llm_insights.configure("svc") is False
+    assert distro == []  # no exporter built for an address that cannot work
+    [line] = [r.getMessage() for r in caplog.records]
+    assert line.startswith(f"llm_insights: {c.ENV_LOCAL_ENDPOINT} = {value!r}: "), line
+    assert says in line and "telemetry is not exported" in line
+    assert not any(r.exc_info for r in caplog.records)  # a line, not a traceback
+    with pytest.raises(llm_insights.ConfigurationError, match="^" + c.ENV_LOCAL_ENDPOINT):
+        llm_insights.configure("svc", strict=True)
+
+
+@pytest.mark.parametrize(
+    ("conn", "says"),
+    [
+        ("garbage", "connection_string: not a connection string: expected key=value pairs"),
+        ("InstrumentationKey=abc", "InstrumentationKey = 'abc': expected a lowercase UUID"),
+        (REAL + ";", "not a connection string"),
+        (
+            "InstrumentationKey=11111111-1111-1111-1111-111111111111;Authorization=aad",
+            "Authorization = 'aad': the exporter accepts only ikey",
+        ),
+        (
+            "InstrumentationKey=11111111-1111-1111-1111-111111111111;"
+            "IngestionEndpoint=westeurope-5.in.applicationinsights.azure.com",
+            "connection_string: IngestionEndpoint = 'westeurope-5.in.applicationinsights.azure.com'"
+            ": expected an http:// or https:// URL",
+        ),
+    ],
+)
+def test_malformed_connection_string_is_one_line(distro, caplog, conn, says):
+    with caplog.at_level(logging.WARNING, logger="llm_insights"):
+        assert llm_insights.configure("svc", connection_string=conn) is False
+    [line] = [r.getMessage() for r in caplog.records]
+    assert says in line and distro == []
+    with pytest.raises(llm_insights.ConfigurationError, match="connection_string"):
+        llm_insights.configure("svc", connection_string=conn, strict=True)
+
+
+def test_a_missing_scheme_is_one_line_in_a_real_process(tmp_path):
+    """With the real distro and no logging set up: one line on stderr, none of the exporter's
+    region complaints, and the app goes on."""
+    code = (
+        "import llm_insights\n"
+        "print(llm_insights.configure('svc'))\n"
+        "with llm_insights.llm_call(provider='openai', model='gpt-4o'):\n"
+        "    pass\n"
+    )
+    env = {"PATH": "/usr/bin:/bin", c.ENV_LOCAL_ENDPOINT: f"127.0.0.1:{_closed_port()}"}
+    run = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 0 and run.stdout.strip() == "False", run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and "the scheme is missing" in lines[0], run.stderr

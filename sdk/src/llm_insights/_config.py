@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import _cost, _evaluation, _keep, _offload, _price_table, _state
+from . import _cost, _endpoint, _evaluation, _keep, _offload, _price_table, _state
 from . import contract as c
 from ._guard import report
 from ._metrics import views as contract_views
@@ -291,6 +291,13 @@ def _configure(o: Options) -> bool:
                         c.ENV_CONNECTION_STRING,
                     )
                 _configured = True
+                return False
+            wrong = _endpoint.problem(conn, source)
+            if wrong is not None:
+                if strict:
+                    raise ConfigurationError(wrong)
+                # not marked configured: a later configure() (endpoint started) may still export
+                logger.warning("llm_insights: %s; telemetry is not exported", wrong)
                 return False
             options = _distro_options(o, conn)
             _local_endpoint_settings(conn)

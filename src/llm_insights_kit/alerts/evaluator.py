@@ -36,6 +36,7 @@ Semantics of ``Microsoft.Insights/scheduledQueryRules`` (API 2023-12-01, kind Lo
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -109,6 +110,8 @@ class AlertDecision:
     event: str | None  # "fired" | "resolved" | None
     notified: bool  # action groups were called at this evaluation
     why: str
+    # the newest period's volume when the rule's minimum left this series out ("8 of 10 runs")
+    below_minimum: str | None = None
 
     @property
     def labels(self) -> dict[str, str]:
@@ -130,6 +133,7 @@ class AlertDecision:
             "event": self.event,
             "notified": self.notified,
             "why": self.why,
+            "below_minimum": self.below_minimum,
         }
 
 
@@ -191,9 +195,14 @@ class RuleEvaluator:
     One query per evaluation time, over the whole lookback (windowSize x periods), as in Azure.
     """
 
-    def __init__(self, store: QueryStore, rule: AlertRuleSpec) -> None:
+    def __init__(self, store: QueryStore, rule: AlertRuleSpec, *, volume: bool = False) -> None:
+        """``volume=True``: also say which series the rule's minimum volume left out (one more
+        query per evaluation time; for people reading states, not for replays)."""
         self.store = store
         self.rule = rule
+        self._volume = (
+            RuleEvaluator(store, _volume_rule(rule)) if volume and rule.volume_guard else None
+        )
         self.frequency = rule_duration(rule, "evaluationFrequency", rule.evaluation_frequency)
         self.window_size = rule_duration(rule, "windowSize", rule.window_size)
         if rule.time_aggregation not in AGGREGATIONS:
@@ -363,6 +372,22 @@ class RuleEvaluator:
             value = math.fsum(numbers)
         return WindowValue(value, rows)
 
+    def below_minimum(self, at: datetime) -> dict[SeriesKey, str]:
+        """Series whose newest period has some volume, but less than the rule's minimum →
+        ``below minimum (8 of 10 runs)``; empty unless built with ``volume=True``."""
+        guard = self.rule.volume_guard
+        if self._volume is None or guard is None:
+            return {}
+        out = {}
+        for key, windows in self._volume.periods_at(at).items():
+            count = windows[0].value
+            if count is not None and 0 < count < guard.minimum:
+                out[key] = (
+                    f"below minimum ({format_value(count)} of {format_value(guard.minimum)} "
+                    f"{guard.noun})"
+                )
+        return out
+
     # -- one evaluation (all periods) -----------------------------------------------------------
     def condition(self, at: datetime, extra: Iterable[SeriesKey] = ()) -> dict[SeriesKey, tuple]:
         """Series → (newest value, newest breaching, failing periods, periods, condition met)."""
@@ -388,8 +413,9 @@ class RuleEvaluator:
         """Evaluate at each time (ascending), carrying fired/resolved state per series."""
         state = _State()
         out: list[AlertDecision] = []
-        for at in times:
-            out.extend(self._step(at, state))
+        times = list(times)
+        for at in times:  # what the minimum volume left out matters at the last time only
+            out.extend(self._step(at, state, explain=at == times[-1]))
         return out
 
     def schedule(self, start: datetime, end: datetime) -> Iterator[datetime]:
@@ -399,7 +425,7 @@ class RuleEvaluator:
             yield at
             at += self.frequency
 
-    def _step(self, at: datetime, state: _State) -> list[AlertDecision]:
+    def _step(self, at: datetime, state: _State, explain: bool = True) -> list[AlertDecision]:
         rule = self.rule
         mute = (
             rule_duration(rule, "muteActionsDuration", rule.mute_actions_duration)
@@ -407,8 +433,9 @@ class RuleEvaluator:
             else None
         )
         results: list[AlertDecision] = []
+        below = self.below_minimum(at) if explain else {}
         for key, (value, breaching, failing, periods, met) in self.condition(
-            at, extra=state.firing
+            at, extra=[*state.firing, *below]
         ).items():
             was_firing = key in state.firing
             event: str | None = None
@@ -448,7 +475,19 @@ class RuleEvaluator:
                     firing=firing,
                     event=event,
                     notified=notify,
-                    why=self._why(at, key, value, failing, periods, met, firing, event, notify),
+                    why=self._why(
+                        at,
+                        key,
+                        value,
+                        failing,
+                        periods,
+                        met,
+                        firing,
+                        event,
+                        notify,
+                        below.get(key),
+                    ),
+                    below_minimum=below.get(key),
                 )
             )
         return results
@@ -464,6 +503,7 @@ class RuleEvaluator:
         firing: bool,
         event: str | None,
         notified: bool,
+        below: str | None = None,
     ) -> str:
         rule = self.rule
         if not rule.enabled:
@@ -482,7 +522,7 @@ class RuleEvaluator:
             else f"{rule.time_aggregation.lower()} of {rule.metric_measure_column}"
         )
         if value is None:
-            comparison = f"{measure}: no data (never breaches)"
+            comparison = f"{measure}: {below or 'no data'} (never breaches)"
         else:
             op = (
                 OPERATORS[rule.operator]
@@ -490,6 +530,8 @@ class RuleEvaluator:
                 else _NEGATED[rule.operator]
             )
             comparison = f"{measure} {format_value(value)} {op} {format_value(rule.threshold)}"
+            if below:
+                comparison += f"; newest period {below}"
         text = f"{rule.name} {verb} at {_stamp(at)}: {comparison}"
         if periods > 1:
             need = rule.failing_periods.min_failing_periods_to_alert
@@ -499,6 +541,19 @@ class RuleEvaluator:
         if key:
             text += f" ({format_series(key)})"
         return text
+
+
+def _volume_rule(rule: AlertRuleSpec) -> AlertRuleSpec:
+    """The rule's query up to its minimum-volume line, totalling the guarded column."""
+    guard = rule.volume_guard
+    assert guard is not None
+    return dataclasses.replace(
+        rule,
+        query=guard.query,
+        time_aggregation="Total",
+        metric_measure_column=guard.column,
+        volume_guard=None,
+    )
 
 
 @dataclass
@@ -540,10 +595,16 @@ def rule_state(rule: AlertRuleSpec, decisions: Sequence[AlertDecision], error: s
 
 
 def evaluate(
-    store: QueryStore, rule: AlertRuleSpec, at: datetime, *, since: datetime | None = None
+    store: QueryStore,
+    rule: AlertRuleSpec,
+    at: datetime,
+    *,
+    since: datetime | None = None,
+    volume: bool = False,
 ) -> list[AlertDecision]:
-    """The evaluations of *rule* at *at*; with *since*, state is carried from there first."""
-    evaluator = RuleEvaluator(store, rule)
+    """The evaluations of *rule* at *at*; with *since*, state is carried from there first;
+    with *volume*, series the rule's minimum volume left out are listed too."""
+    evaluator = RuleEvaluator(store, rule, volume=volume)
     if since is None:
         return evaluator.run([at])
     times = [t for t in evaluator.schedule(since, at)]

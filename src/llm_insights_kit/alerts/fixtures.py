@@ -474,11 +474,13 @@ def _parse_expect(where: _Where, index: int, raw: Any) -> Expectation:
 
 
 def discover(paths: Sequence[Path]) -> list[Path]:
-    """Fixture files: each path as given, or every ``*.yaml``/``*.yml`` in a directory."""
+    """Fixture files: each path as given, or every ``*.yaml``/``*.yml`` in a directory but the
+    stack files (``Pulumi.<stack>.yaml``: a test's ``stack`` is looked up beside it)."""
     files: list[Path] = []
     for p in paths:
         if p.is_dir():
-            files.extend(sorted([*p.glob("*.yaml"), *p.glob("*.yml")]))
+            found = sorted([*p.glob("*.yaml"), *p.glob("*.yml")])
+            files.extend(f for f in found if not f.name.startswith("Pulumi."))
         elif p.is_file():
             files.append(p)
         else:

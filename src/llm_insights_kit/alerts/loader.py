@@ -19,11 +19,12 @@ syntax tree) in one batch for all rules.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..artifacts import AlertRuleSpec, Dimension, FailingPeriods, RenderContext
+from ..artifacts import AlertRuleSpec, Dimension, FailingPeriods, RenderContext, VolumeGuard
 from ..dashboards.render import template_variables
 from ..errors import KitError
 from ..fsutil import read_yaml
@@ -131,6 +132,7 @@ def parse_rule(
     query = render_string(raw["query"], f"{shown}: rule {name}: query", variables)
     if not query:
         raise KitError(at("query"), "rendered to an empty query")
+    guard = volume_guard(raw["query"], parameters, f"{shown}: rule {name}: query", variables)
 
     periods = raw.get("failingPeriods") or {}
     if not isinstance(periods, Mapping) or set(periods) - set(FAILING_PERIOD_FIELDS):
@@ -191,11 +193,34 @@ def parse_rule(
         dimensions=tuple(dimensions),
         auto_mitigate=auto_mitigate,
         mute_actions_duration=mute,
+        volume_guard=guard,
     )
     min_window = raw.get("minWindowSize")
     if min_window is not None:
         check_choice(min_window, s.WINDOW_SIZES, at("minWindowSize"))
     return rule, RuleChecks(raw.get("thresholdBucketsOf"), min_window)
+
+
+# A minimum-volume line of a rule's query template: ``| where runs >= {{ p.min_runs }}``.
+_GUARD_LINE = re.compile(r"^\s*\|\s*where\s+(\w+)\s*>=\s*\{\{\s*p\.(min_(\w+))\s*\}\}\s*$")
+
+
+def volume_guard(
+    template: str, parameters: Mapping[str, Any], where: str, variables: Mapping[str, Any]
+) -> VolumeGuard | None:
+    """The rule's minimum-volume line, with the query up to it rendered (None without one)."""
+    lines = template.splitlines()
+    for i, line in enumerate(lines):
+        match = _GUARD_LINE.match(line)
+        if match is None:
+            continue
+        column, parameter, noun = match.groups()
+        minimum = parameters.get(parameter)
+        if isinstance(minimum, bool) or not isinstance(minimum, int | float):
+            return None
+        before = render_string("\n".join(lines[:i]), where, dict(variables))
+        return VolumeGuard(column, float(minimum), noun, before)
+    return None
 
 
 _OVERRIDE_ATTRS = {
@@ -236,11 +261,12 @@ def load_rules(
             parsed[rule.name] = (rule, checks)
             raws[rule.name] = (raw, index, shown)
 
-    overrides = check_overrides(ctx.alert_overrides or {}, parsed, ctx.config_file)
+    overrides = check_overrides(with_budgets(ctx, parsed), parsed, ctx.config_file, ctx.services)
     built: list[tuple[AlertRuleSpec, RuleChecks, str]] = []
     for name in sorted(parsed):
         rule, checks = parsed[name]
-        changes = overrides.get(name, {})
+        changes = dict(overrides.get(name, {}))
+        per_service = changes.pop("services", {})
         note = ""
         if changes:
             if "windowSize" in changes:  # the query may split by windowSize: render it again
@@ -251,10 +277,101 @@ def load_rules(
             rule = dataclasses.replace(rule, **{_OVERRIDE_ATTRS[k]: v for k, v in changes.items()})
             keys = ", ".join(f"llm-insights:alerts.{name}.{k}" for k in sorted(changes))
             note = f" (after the overrides in {ctx.config_file}: {keys})"
-        built.append((rule, checks, note))
+        if per_service:
+            built += service_rules(rule, checks, per_service, ctx.config_file, note)
+        else:
+            built.append((rule, checks, note))
+    names = [r.name for r, _, _ in built]
+    for rule_name in {n for n in names if names.count(n) > 1}:
+        raise KitError(
+            f"{ctx.config_file}: llm-insights:alerts",
+            f"two rules would be named {rule_name}: rename the service or the rule",
+        )
+    built.sort(key=lambda b: b[0].name)
     queries = [service.KqlQuery(f"{r.source_file} rule {r.name}", r.query) for r, _, _ in built]
     analyses = service.analyze(queries)
     for (rule, checks, note), analysis in zip(built, analyses, strict=True):
         usable = compile_errors or not analysis.errors
         check_rule(rule, checks, note, analysis if usable else None)
     return [rule for rule, _, _ in built]
+
+
+def service_rules(
+    rule: AlertRuleSpec,
+    checks: RuleChecks,
+    per_service: Mapping[str, Mapping[str, Any]],
+    config_file: str,
+    note: str = "",
+) -> list[tuple[AlertRuleSpec, RuleChecks, str]]:
+    """A rule with per-service overrides as Azure can run it: one threshold per rule, so the
+    rule excludes those services (``Exclude`` on its service dimension) and each service that
+    stays enabled gets its own rule, ``<rule>-<service>``, including that service only."""
+    at = f"{config_file}: llm-insights:alerts.{rule.name}.services"
+    index = [i for i, d in enumerate(rule.dimensions) if d.name == s.SERVICE_DIMENSION]
+    if not index or rule.dimensions[index[0]] != Dimension(s.SERVICE_DIMENSION):
+        raise KitError(
+            at,
+            f"per-service overrides need the rule to split by {s.SERVICE_DIMENSION} over every "
+            f"service (a dimension {{name: {s.SERVICE_DIMENSION}, operator: Include, "
+            'values: ["*"]})',
+        )
+
+    def with_service(operator: str, values: tuple[str, ...]) -> tuple[Dimension, ...]:
+        dims = list(rule.dimensions)
+        dims[index[0]] = Dimension(s.SERVICE_DIMENSION, operator, values)
+        return tuple(dims)
+
+    base = dataclasses.replace(rule, dimensions=with_service("Exclude", tuple(sorted(per_service))))
+    out = [(base, checks, note or f" (all services but {', '.join(sorted(per_service))})")]
+    for role, fields in sorted(per_service.items()):
+        enabled = fields.get("enabled", rule.enabled)
+        if not enabled:
+            continue  # excluded from the rule above: this service is not alerted on
+        slug = _SLUG.sub("-", role.lower()).strip("-")
+        name = f"{rule.name}-{slug}"
+        if not s.NAME_PATTERN.match(name):
+            raise KitError(
+                f"{at}.{role}",
+                f"the service's rule would be named {name!r}: rule names are 2-64 of a-z, 0-9, '-'",
+            )
+        keys = ", ".join(f"llm-insights:alerts.{rule.name}.services.{role}.{k}" for k in fields)
+        service_rule = dataclasses.replace(
+            rule,
+            name=name,
+            display_name=f"{rule.display_name} ({role})",
+            dimensions=with_service("Include", (role,)),
+            **{_OVERRIDE_ATTRS[k]: v for k, v in fields.items()},
+        )
+        out.append((service_rule, checks, f" (after the overrides in {config_file}: {keys})"))
+    return out
+
+
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+BUDGET_RULE = "llm-daily-budget"
+TOTAL_BUDGET_RULE = "llm-daily-budget-total"
+
+
+def with_budgets(ctx: RenderContext, rules: Mapping[str, Any]) -> dict[str, Any]:
+    """The stack's alert overrides with its daily budgets as budget-rule overrides: the total
+    (``dashboards.dailyBudgetUsd``) enables ``llm-daily-budget-total`` at that threshold; each
+    service's budget is a per-service override of ``llm-daily-budget``. What the stack's
+    ``alerts`` says about those rules wins."""
+    overrides: dict[str, Any] = {k: v for k, v in (ctx.alert_overrides or {}).items()}
+    if ctx.daily_budget_usd is not None and TOTAL_BUDGET_RULE in rules:
+        given = overrides.get(TOTAL_BUDGET_RULE)
+        if given is None or isinstance(given, Mapping):
+            overrides[TOTAL_BUDGET_RULE] = {
+                "enabled": True, "threshold": ctx.daily_budget_usd, **(given or {}),
+            }  # fmt: skip
+    if ctx.service_budgets and BUDGET_RULE in rules:
+        given = overrides.get(BUDGET_RULE)
+        if given is None or isinstance(given, Mapping):
+            services = dict((given or {}).get("services") or {})
+            for role, usd in sorted(ctx.service_budgets.items()):
+                own = services.get(role)
+                if own is None or isinstance(own, Mapping):
+                    services[role] = {"enabled": True, "threshold": usd, **(own or {})}
+            overrides[BUDGET_RULE] = {**(given or {}), "services": services}
+    return overrides

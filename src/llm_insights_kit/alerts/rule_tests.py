@@ -29,7 +29,7 @@ from .fixtures import (
     discover,
     load_fixture_file,
 )
-from .loader import load_rules
+from .loader import display_path, load_rules
 from .synthesis import rows_for_test
 
 RuleLoader = Callable[[RenderContext, Path | None], list[AlertRuleSpec]]
@@ -63,6 +63,7 @@ class CaseOutcome:
     instances: list[AlertDecision]  # the instances the expectation's ``series`` selects
     problems: list[str]
     others: list[AlertDecision] = field(default_factory=list)  # the rule's other instances
+    skipped: str = ""  # why the case was not run (its rule is disabled), else ""
 
     @property
     def ok(self) -> bool:
@@ -84,6 +85,10 @@ class TestOutcome:
     def ok(self) -> bool:
         return all(c.ok for c in self.cases)
 
+    @property
+    def skipped(self) -> list[CaseOutcome]:
+        return [c for c in self.cases if c.skipped]
+
 
 @dataclass
 class RunReport:
@@ -99,11 +104,16 @@ class RunReport:
     def cases(self) -> list[CaseOutcome]:
         return [c for o in self.outcomes for c in o.cases]
 
+    @property
+    def skipped(self) -> list[CaseOutcome]:
+        return [c for c in self.cases if c.skipped]
+
     def coverage(self) -> dict[str, tuple[int, int]]:
-        """Rule → (passing firing cases, passing silent cases), for every loaded rule."""
-        cov = {name: [0, 0] for name in self.rules}
+        """Rule → (passing firing cases, passing silent cases), for every loaded rule the
+        stack leaves enabled."""
+        cov = {name: [0, 0] for name, rule in self.rules.items() if rule.enabled}
         for case in self.cases:
-            if case.ok:
+            if case.ok and not case.skipped:
                 slot = cov.setdefault(case.expectation.rule, [0, 0])
                 slot[0 if case.expectation.firing else 1] += 1
         return {k: (v[0], v[1]) for k, v in sorted(cov.items())}
@@ -124,13 +134,15 @@ class _Rules:
         self.stack = stack
         self.stack_file = stack_file
         self._cache: dict[tuple[Any, ...], dict[str, AlertRuleSpec]] = {}
-        self._contexts: dict[str | None, RenderContext] = {}
+        self._contexts: dict[tuple[str | None, Path], RenderContext] = {}
 
-    def context(self, stack: str | None) -> RenderContext:
-        if stack not in self._contexts:
+    def context(self, stack: str | None, beside: Path) -> RenderContext:
+        """The stack's context; a test's ``stack`` is looked up beside its fixture file first
+        (then the current directory and the kit), so a fixture can bring its own stack file."""
+        if (stack, beside) not in self._contexts:
             use_file = self.stack_file if stack == self.stack else None
-            self._contexts[stack] = render_context(stack, use_file)
-        return self._contexts[stack]
+            self._contexts[stack, beside] = render_context(stack, use_file, search=[beside])
+        return self._contexts[stack, beside]
 
     def get(self, fixture: FixtureFile, stack: str | None) -> dict[str, AlertRuleSpec]:
         dirs: tuple[Path | None, ...]
@@ -140,9 +152,9 @@ class _Rules:
             dirs = fixture.rule_dirs
         else:
             dirs = (None,)
-        key = (dirs, stack)
+        key = (dirs, stack, fixture.path.parent)
         if key not in self._cache:
-            ctx = self.context(stack)
+            ctx = self.context(stack, fixture.path.parent)
             rules: dict[str, AlertRuleSpec] = {}
             for d in dirs:
                 for rule in self.loader(ctx, d):
@@ -178,7 +190,17 @@ def run_paths(
             test_stack = test.stack or stack
             rules = rule_cache.get(fixture, test_stack)
             all_rules.update(rules)
-            outcomes.append(run_test(fixture, test, rules, store_factory, stack=test_stack))
+            # A test that names no stack tests the rule itself: where the stack given on the
+            # command line switches the rule off there is nothing to test, so it is skipped
+            # (a test that names its stack tests that stack, disabled rules included).
+            skip = (
+                {}
+                if test.stack
+                else disabled_reasons(rules, rule_cache.context(test_stack, fixture.path.parent))
+            )
+            outcomes.append(
+                run_test(fixture, test, rules, store_factory, stack=test_stack, skip=skip)
+            )
     if not all_rules:
         for fixture in fixtures[:1]:
             all_rules.update(rule_cache.get(fixture, stack))
@@ -192,7 +214,10 @@ def run_test(
     store_factory: StoreFactory,
     *,
     stack: str | None = None,
+    skip: Mapping[str, str] | None = None,
 ) -> TestOutcome:
+    """Run one test; the cases of a rule in *skip* (rule → why) are reported, not evaluated."""
+    skip = skip or {}
     started = time.perf_counter()
     outcome = TestOutcome(fixture.path, test, stack)
     by_rule: dict[str, list[Expectation]] = {}
@@ -221,6 +246,11 @@ def run_test(
             store.insert(table, rows)
         cases: dict[int, CaseOutcome] = {}
         for rule_name, expectations in by_rule.items():
+            if rule_name in skip:
+                for exp in expectations:
+                    at = fixture.origin + exp.at
+                    cases[exp.index] = CaseOutcome(exp, at, [], [], skipped=skip[rule_name])
+                continue
             evaluator = RuleEvaluator(store, rules[rule_name])
             for exp in expectations:
                 _check_aligned(fixture, test, exp, evaluator.frequency)
@@ -236,6 +266,21 @@ def run_test(
         store.close()
     outcome.seconds = time.perf_counter() - started
     return outcome
+
+
+def disabled_reasons(rules: Mapping[str, AlertRuleSpec], ctx: RenderContext) -> dict[str, str]:
+    """Rule → why it is disabled (the stack key, or the rule file's own ``enabled``)."""
+    reasons = {}
+    for name, rule in rules.items():
+        if rule.enabled:
+            continue
+        override = (ctx.alert_overrides or {}).get(name) or {}
+        if override.get("enabled") is False:
+            shown = display_path(Path(ctx.config_file))
+            reasons[name] = f"disabled by {shown}: llm-insights:alerts.{name}.enabled = false"
+        else:
+            reasons[name] = f"disabled in {rule.source_file}: rule {name}: enabled = false"
+    return reasons
 
 
 def _history(

@@ -35,4 +35,12 @@ MAX_PROPERTIES_BYTES = 64 * 1024
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$")
 
 # The stack-config overrides allowed per rule (``llm-insights:alerts.<rule>.<field>``).
-OVERRIDE_FIELDS = ("threshold", "severity", "enabled", "windowSize", "evaluationFrequency")
+OVERRIDE_FIELDS = (
+    "threshold", "severity", "enabled", "windowSize", "evaluationFrequency", "services",
+)  # fmt: skip
+# Per service (``llm-insights:alerts.<rule>.services.<service>``): what a service may set apart.
+SERVICE_OVERRIDE_FIELDS = ("threshold", "severity", "enabled")
+# The column every rule splits by: the service (Application Insights' cloud_RoleName).
+SERVICE_DIMENSION = "cloud_RoleName"
+# A cloud_RoleName as the exporter writes it: [service.namespace.]service.name.
+SERVICE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$")

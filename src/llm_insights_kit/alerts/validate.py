@@ -153,9 +153,15 @@ def check_rule(
 
 
 def check_overrides(
-    overrides: Mapping[str, Any], known_rules: Mapping[str, Any], config_file: str
+    overrides: Mapping[str, Any],
+    known_rules: Mapping[str, Any],
+    config_file: str,
+    services: frozenset[str] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Validate ``llm-insights:alerts`` (rule → field → value) before applying it."""
+    """Validate ``llm-insights:alerts`` (rule → field → value) before applying it.
+
+    ``services`` (rule → ``{service: {threshold, severity, enabled}}``) is checked against the
+    stack's declared services when it declares them (``services``), else any service name."""
     checked: dict[str, dict[str, Any]] = {}
     if not isinstance(overrides, Mapping):
         raise KitError(
@@ -172,15 +178,51 @@ def check_overrides(
             at = f"{base}.{field}"
             if field not in s.OVERRIDE_FIELDS:
                 raise KitError(at, "unknown field; allowed: " + ", ".join(s.OVERRIDE_FIELDS))
-            if field == "threshold":
-                out[field] = check_threshold(value, at)
-            elif field == "severity":
-                out[field] = check_severity(value, at)
-            elif field == "enabled":
-                out[field] = check_enabled(value, at)
-            elif field == "windowSize":
-                out[field] = check_window(value, at)
+            if field == "services":
+                out[field] = _check_service_overrides(value, at, services)
             else:
-                out[field] = check_frequency(value, at)
+                out[field] = _OVERRIDE_CHECKS[field](value, at)
         checked[str(rule)] = out
     return checked
+
+
+def _check_service_overrides(
+    value: Any, at: str, declared: frozenset[str] | None
+) -> dict[str, dict[str, Any]]:
+    allowed = ", ".join(s.SERVICE_OVERRIDE_FIELDS)
+    if not isinstance(value, Mapping) or not value:
+        raise KitError(at, f"must be a mapping of service name -> {{{allowed}}}")
+    out: dict[str, dict[str, Any]] = {}
+    for service, fields in value.items():
+        where_service = f"{at}.{service}"
+        if not isinstance(service, str) or not s.SERVICE_NAME_PATTERN.match(service):
+            raise KitError(
+                where_service,
+                "must be a service name as cloud_RoleName shows it (1..128 of letters, digits, "
+                "'.', '_', '-', ':', '/')",
+            )
+        if declared is not None and service not in declared:
+            raise KitError(
+                where_service,
+                "unknown service; this stack's services: " + ", ".join(sorted(declared)),
+            )
+        if not isinstance(fields, Mapping) or not fields:
+            raise KitError(where_service, f"must be a mapping of {allowed}")
+        for field in fields:
+            if field not in s.SERVICE_OVERRIDE_FIELDS:
+                raise KitError(f"{where_service}.{field}", f"unknown field; allowed: {allowed}")
+        out[service] = {
+            field: _OVERRIDE_CHECKS[field](field_value, f"{where_service}.{field}")
+            for field, field_value in fields.items()
+        }
+    return out
+
+
+# How each override field is checked (the rule's own fields are checked the same way).
+_OVERRIDE_CHECKS: dict[str, Any] = {
+    "threshold": check_threshold,
+    "severity": check_severity,
+    "enabled": check_enabled,
+    "windowSize": check_window,
+    "evaluationFrequency": check_frequency,
+}

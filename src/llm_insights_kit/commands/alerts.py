@@ -12,11 +12,10 @@ import argparse
 import functools
 import json
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from ..alerts.durations import format_short_duration, parse_short_duration
+from ..alerts.durations import format_short_duration
 from ..alerts.evaluator import RuleEvaluator
 from ..alerts.rule_tests import (
     RunReport,
@@ -25,10 +24,12 @@ from ..alerts.rule_tests import (
     describe_expectation,
     run_paths,
 )
+from ..artifacts import AlertRuleSpec
 from ..errors import KitError
 from ..local.remote import open_reader
 from ..local.store import LocalStore
-from ..stack_config.files import render_context
+from ..stack_config.files import render_context, workspace_retention
+from ..times import cli_time, time_or_before
 
 HELP = (
     "Unit-test alert rules on synthetic telemetry (test) or evaluate them on a local store (eval)."
@@ -69,7 +70,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--since",
         metavar="TIME",
         help="replay evaluations from this time (ISO 8601, or a duration before --at such as "
-        "1h) so fired/resolved state and mutes are carried",
+        "1h30m; at most the stack's workspace retention) so fired/resolved state and mutes are "
+        "carried",
     )
     ev.add_argument(
         "--rule", action="append", dest="rule_names", metavar="NAME", help="only this rule"
@@ -134,8 +136,14 @@ def _where(outcome: TestOutcome) -> str:
 def write_report(report: RunReport, out: TextIO, *, verbose: bool = False) -> None:
     """Human-readable results: one line per test, and for failures expected vs got."""
     for outcome in report.outcomes:
+        skipped = outcome.skipped
+        if skipped and len(skipped) == len(outcome.cases):
+            reasons = "; ".join(sorted({c.skipped for c in skipped}))
+            out.write(f"SKIP  {_where(outcome)}  ({reasons})\n")
+            continue
         status = "PASS" if outcome.ok else "FAIL"
-        out.write(f"{status}  {_where(outcome)}  ({len(outcome.cases)} cases)\n")
+        counted = f"{len(outcome.cases)} cases" + (f", {len(skipped)} skipped" if skipped else "")
+        out.write(f"{status}  {_where(outcome)}  ({counted})\n")
         for rule, series, end, value in outcome.nonfinite[:3]:
             shown = ", ".join(f"{k}={v}" for k, v in series) or "no dimensions"
             out.write(
@@ -147,6 +155,9 @@ def write_report(report: RunReport, out: TextIO, *, verbose: bool = False) -> No
             if case.ok and not verbose:
                 continue
             exp = case.expectation
+            if case.skipped:
+                out.write(f"      expect[{exp.index}] {exp.rule}: skipped, {case.skipped}\n")
+                continue
             at = f"{format_short_duration(exp.at)} ({case.at.strftime('%Y-%m-%d %H:%M')})"
             mark = "ok" if case.ok else "FAILED"
             out.write(f"      expect[{exp.index}] {exp.rule} at {at}: {mark}\n")
@@ -168,9 +179,14 @@ def write_report(report: RunReport, out: TextIO, *, verbose: bool = False) -> No
     failed_tests = sum(not o.ok for o in report.outcomes)
     queries = sum(o.queries for o in report.outcomes)
     verdict = "all passed" if report.ok else f"{failed_tests} tests FAILED"
+    skipped = report.skipped
+    skips = ""
+    if skipped:
+        rules = sorted({c.expectation.rule for c in skipped})
+        skips = f", {len(skipped)} skipped: {', '.join(rules)} disabled in this stack"
     out.write(
-        f"{len(report.outcomes)} tests, {len(cases)} cases ({failed_cases} failed): {verdict} "
-        f"in {report.seconds:.1f}s ({queries} rule queries)\n"
+        f"{len(report.outcomes)} tests, {len(cases)} cases ({failed_cases} failed{skips}): "
+        f"{verdict} in {report.seconds:.1f}s ({queries} rule queries)\n"
     )
 
 
@@ -193,6 +209,7 @@ def _report_json(report: RunReport, uncovered: list[tuple[str, str]]) -> dict:
                         "at": c.at.isoformat(),
                         "expected": describe_expectation(c.expectation),
                         "ok": c.ok,
+                        "skipped": c.skipped or None,
                         "problems": c.problems,
                         "instances": [e.to_dict() for e in c.instances],
                     }
@@ -205,35 +222,14 @@ def _report_json(report: RunReport, uncovered: list[tuple[str, str]]) -> dict:
 
 
 # -- alerts eval ---------------------------------------------------------------------------------
-TIME_ALLOWED = "expected an ISO 8601 time such as 2026-01-01T12:10:00Z or 'now'"
-SINCE_ALLOWED = (
-    "expected an ISO 8601 time such as 2026-01-01T12:10:00Z, or a duration before --at "
-    "such as 30m, 1h, 1h30m"
-)
-
-
-def parse_time(text: str, what: str, allowed: str = TIME_ALLOWED) -> datetime:
-    if text == "now":
-        return datetime.now(UTC).replace(microsecond=0)
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise KitError(f"{what} {text}", allowed) from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def _eval(args: argparse.Namespace, out: TextIO) -> int:
     if not args.db.is_file():
         raise KitError(f"--db {args.db}", "no such local store file")
-    at = parse_time(args.at, "--at")
+    at = cli_time(args.at, "--at")
     since = None
     if args.since:
-        delta = parse_short_duration(args.since)
-        since = (
-            at - delta if delta is not None else parse_time(args.since, "--since", SINCE_ALLOWED)
-        )
-        if since > at:
-            raise KitError(f"--since {args.since}", "must be before --at")
+        longest = workspace_retention(args.stack, args.stack_file)
+        since = time_or_before(args.since, "--since", at, longest=longest)
     ctx = render_context(args.stack, args.stack_file)
     rules = default_loader(ctx, args.rules)
     wanted = set(args.rule_names or [])
@@ -244,23 +240,38 @@ def _eval(args: argparse.Namespace, out: TextIO) -> int:
             "no such rule; loaded: " + ", ".join(sorted(r.name for r in rules)),
         )
     results = []
+    empty: list[AlertRuleSpec] = []  # rules whose query returned no series: listed, not dropped
     with open_reader(args.db) as store:  # through `serve` when it holds the file
         for rule in sorted(rules, key=lambda r: r.name):
             if wanted and rule.name not in wanted:
                 continue
-            evaluator = RuleEvaluator(store, rule)
+            evaluator = RuleEvaluator(store, rule, volume=True)
             times = list(evaluator.schedule(since, at)) if since is not None else []
             if not times or times[-1] != at:
                 times.append(at)
-            results.extend(e for e in evaluator.run(times) if e.at == at)
+            found = [e for e in evaluator.run(times) if e.at == at]
+            results.extend(found)
+            if not found:
+                empty.append(rule)
     if args.json:
         json.dump([e.to_dict() for e in results], out, indent=2, sort_keys=True)
         out.write("\n")
     else:
         for e in results:
-            out.write(f"{'FIRING' if e.firing else 'ok    '}  {e.why}\n")
+            state = "FIRING" if e.firing else "ok    "
+            out.write(f"{state}  {e.why}\n")
+        for rule in empty:
+            off = "" if rule.enabled else " disabled (never fires)"
+            out.write(
+                f"ok      {rule.name}{off} at {at:%Y-%m-%d %H:%M}: no data: the query returned no "
+                f"series over its {rule.window_size} window\n"
+            )
         firing = sum(e.firing for e in results)
+        below = sum(e.below_minimum is not None for e in results)
+        evaluated = len({e.rule for e in results}) + len(empty)
         out.write(
-            f"{len(results)} alert instances evaluated at {at.isoformat()}: {firing} firing\n"
+            f"{evaluated} rules evaluated at {at.isoformat()}: {len(results)} alert instances, "
+            f"{firing} firing, {below} below their minimum volume; {len(empty)} rules without "
+            "data\n"
         )
     return 0

@@ -34,8 +34,8 @@ from ..demo.display import Display
 from ..demo.runner import DEMO_DIR, DEMO_STORE
 from ..errors import KitError
 from ..local.preview import data_time_range
-from ..stack_config.files import render_context
-from .preview import parse_duration, parse_time
+from ..stack_config.files import render_context, workspace_retention
+from ..times import cli_duration, cli_time
 from .serve import DEFAULT_DB
 
 HELP = (
@@ -88,13 +88,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def window(args: argparse.Namespace, backend: QueryBackend) -> tuple[datetime, datetime]:
-    end = parse_time(args.until, "--until") if args.until else None
+    end = cli_time(args.until, "--until") if args.until else None
     if args.since is None and args.local:
         if end is not None:
             raise KitError("--until", "needs --since with --local")
         return data_time_range(backend)
     end = end or datetime.now(UTC).replace(microsecond=0)
-    return end - parse_duration(args.since or DEFAULT_SINCE, "--since"), end
+    longest = workspace_retention(args.stack)
+    return end - cli_duration(args.since or DEFAULT_SINCE, "--since", longest=longest), end
 
 
 def run(args: argparse.Namespace) -> int:

@@ -8,21 +8,20 @@ Exit code 1 when a panel's query failed (unsupported KQL, unknown column...), so
 from __future__ import annotations
 
 import argparse
-import re
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ..dashboards import render_workbooks
 from ..errors import KitError
+from ..invocation import kit_command
 from ..local.preview import DEFAULT_OUT, render_previews
 from ..local.remote import open_reader
-from ..stack_config.files import render_context
+from ..stack_config.files import render_context, workspace_retention
+from ..times import check_range, cli_duration, cli_time
 from .serve import DEFAULT_DB
 
 HELP = "Render every workbook of a stack against the local store as static HTML previews."
-_DURATION = re.compile(r"^(?P<n>\d+(?:\.\d+)?)(?P<unit>[smhd])$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,41 +35,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--from", dest="start", metavar="TIME", help="range start, ISO 8601 (UTC)")
     parser.add_argument("--to", dest="end", metavar="TIME", help="range end, ISO 8601 (UTC)")
     parser.add_argument(
-        "--last", metavar="DURATION", help="range ending now (or at --to), e.g. 30m, 1h, 7d"
+        "--last",
+        metavar="DURATION",
+        help="range ending now (or at --to), e.g. 30m, 1h30m, 7d; at most the stack's "
+        "workspace retention",
     )
     parser.add_argument("--workbook", action="append", metavar="KEY", help="only this workbook")
 
 
-def parse_time(text: str, option: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise KitError(
-            option, f"{text!r} is not an ISO 8601 time (e.g. 2026-03-01T12:00:00Z)"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def parse_duration(text: str, option: str = "--last") -> timedelta:
-    match = _DURATION.match(text.strip())
-    if not match or float(match["n"]) <= 0:
-        raise KitError(option, f"{text!r} is not a duration like 30m, 1h, 7d (s, m, h, d)")
-    return timedelta(**{_UNITS[match["unit"]]: float(match["n"])})
-
-
 def time_range_from(args: argparse.Namespace) -> tuple[datetime, datetime] | None:
-    """The range the options ask for, or None for "the span of the stored data"."""
+    """The range the options ask for, or None for "the span of the stored data"; at most the
+    stack's workspace retention long."""
     if args.last and args.start:
         raise KitError("--last", "give either --last or --from/--to, not both")
-    end = parse_time(args.end, "--to") if args.end else None
+    longest = workspace_retention(args.stack)
+    end = cli_time(args.end, "--to") if args.end else None
     if args.last:
         end = end or datetime.now(UTC)
-        return end - parse_duration(args.last), end
+        return end - cli_duration(args.last, "--last", longest=longest), end
     if args.start:
-        start = parse_time(args.start, "--from")
+        start = cli_time(args.start, "--from")
         end = end or datetime.now(UTC)
-        if end <= start:
-            raise KitError("--to", f"{end.isoformat()} is not after --from {start.isoformat()}")
+        check_range(start, end, "--from/--to", longest=longest)
         return start, end
     if end is not None:
         raise KitError("--to", "needs --from or --last")
@@ -80,10 +66,11 @@ def time_range_from(args: argparse.Namespace) -> tuple[datetime, datetime] | Non
 def run(args: argparse.Namespace) -> int:
     time_range = time_range_from(args)
     if not args.db.is_file():
+        kit = kit_command()
         raise KitError(
             str(args.db),
-            "no local store here; run `llm-insights serve` (and an app) or `llm-insights demo` "
-            "first, or pass --db",
+            f"no local store here; run `{kit} serve` (and an app) or `make demo` first, or pass "
+            "--db",
         )
     workbooks = render_workbooks(render_context(args.stack))
     if args.workbook:

@@ -20,6 +20,7 @@ from .workbook import (
     ITEM_GROUP,
     ITEM_PARAMETERS,
     ITEM_QUERY,
+    SERVICE,
     SOURCE_PREFIX,
     TIME_RANGE,
 )
@@ -123,15 +124,15 @@ def bind_parameters(
     - ``{TimeRange}`` → ``between (datetime(start) .. datetime(end))`` (used as ``timestamp
       {TimeRange}``); ``{TimeRange:start}``/``{TimeRange:end}`` → ``datetime(...)``;
       ``{TimeRange:grain}`` → a timespan (``grain`` or one picked from the range's length).
-    - Dropdowns (``{Model}``, ``{Deployment}``, ``{Operation}``) → ``'*'`` (all) unless
-      ``selections`` names values: ``{"Model": "gpt-4o"}`` or ``{"Model": ["a", "b"]}``.
+    - Dropdowns (``{Service}``, ``{Model}``, ``{Deployment}``, ``{Operation}``) → ``'*'`` (all)
+      unless ``selections`` names values: ``{"Service": "chat-api"}`` or ``{"Model": ["a", "b"]}``.
     - ``{Resource}`` → an empty string (only portal links use it).
     Unknown parameters raise ``KeyError`` naming the parameter (a template typo).
     """
     start, end = time_range
     selections = dict(selections or {})
     step = grain or grain_for(end - start)
-    dropdowns = {name for name, _label, _attr in FILTERS}
+    dropdowns = {SERVICE} | {name for name, _label, _attr in FILTERS}
 
     def replace(match: re.Match[str]) -> str:
         name, fmt = match.group("name"), match.group("fmt")

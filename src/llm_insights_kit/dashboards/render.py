@@ -12,7 +12,7 @@ from ..artifacts import RenderContext, WorkbookArtifact
 from ..errors import KitError
 from ..kql.templates import render_file
 from ..paths import WORKBOOKS_DIR
-from .workbook import FILTERS, SOURCES, WorkbookBuilder, serialize
+from .workbook import FILTERS, SERVICE, SERVICE_COLUMN, SOURCES, WorkbookBuilder, serialize
 
 TEMPLATE_SUFFIX = ".json.j2"
 
@@ -27,8 +27,11 @@ def template_variables(ctx: RenderContext, *, workbook: bool) -> dict[str, Any]:
     return {
         "workbook": workbook,
         "filters": [(name, attr) for name, _label, attr in FILTERS],
+        "service": SERVICE_COLUMN,
+        "service_param": SERVICE,
         "throttled": contract.ERROR_TYPE_THROTTLED,
         "daily_budget_usd": ctx.daily_budget_usd,
+        "service_budgets": dict(sorted(ctx.service_budgets.items())),
         "environment": ctx.environment,
     }
 

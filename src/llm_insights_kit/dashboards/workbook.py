@@ -36,6 +36,14 @@ RESOURCE_REF = "{Resource}"
 SOURCE_PREFIX = "Source: "
 ALL = "*"
 
+# The service dropdown every workbook offers, first: a multi-select over ``cloud_RoleName`` (the
+# exporter's ``service.namespace``.``service.name``), all by default. It follows the "Application"
+# parameter of Microsoft's Foundry dashboard workbook (microsoft/Application-Insights-Workbooks,
+# Workbooks/Azure Machine Learning/AI Studio/FoundryDashboard/FoundryDashboard.workbook at 00de54d:
+# type 2, multiSelect, quote "'", additionalResourceOptions ["value::all"], selectAllValue "*",
+# panels filtered by `'*' in ({Application}) or cloud_RoleName in ({Application})`).
+SERVICE = "Service"
+SERVICE_COLUMN = "cloud_RoleName"
 # Dropdown filters every workbook offers: (parameter name, label, attribute it filters on).
 FILTERS: tuple[tuple[str, str, str], ...] = (
     ("Model", "Model", contract.GEN_AI_REQUEST_MODEL),
@@ -57,7 +65,7 @@ SOURCES = {
     "individual calls; not a total.",
     "events": "customEvents (sampled with their trace): counts weighted by itemCount.",
     "requests": "requests (sampled): counts weighted by itemCount.",
-    "config": "the stack config (dailyBudgetUsd) and customMetrics cost (exact).",
+    "config": "the stack config (daily budgets) and customMetrics cost (exact).",
 }
 
 
@@ -126,10 +134,11 @@ class WorkbookBuilder:
         }
 
     def parameters(self, dropdown_query: Any) -> dict[str, Any]:
-        """Time range, the current component, and Model/Deployment/Operation dropdowns.
+        """Time range, the current component, and Service/Model/Deployment/Operation dropdowns.
 
-        ``dropdown_query(attr)`` renders the KQL listing an attribute's values (from metrics).
-        ``notebook()`` later drops each dropdown no panel query of the workbook reads.
+        ``dropdown_query(attr)`` renders the KQL listing an attribute's values (from metrics;
+        ``SERVICE_COLUMN`` for the services). ``notebook()`` later drops each dropdown no panel
+        query of the workbook reads.
         """
         params: list[dict[str, Any]] = [
             {
@@ -160,7 +169,7 @@ class WorkbookBuilder:
                 },
             },
         ]
-        for name, label, attr in FILTERS:
+        for name, label, attr in ((SERVICE, SERVICE, SERVICE_COLUMN), *FILTERS):
             params.append(
                 {
                     "id": self._id(f"param/{name}"),

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..alerts.evaluator import AlertDecision, evaluate, rule_state
+from ..alerts.schema import SERVICE_DIMENSION
 from ..artifacts import AlertRuleSpec
 from ..errors import KitError
 
@@ -30,7 +31,14 @@ class RuleResult:
 
     @property
     def state(self) -> str:
-        return rule_state(self.rule, self.evaluations, self.error or "")
+        state = rule_state(self.rule, self.evaluations, self.error or "")
+        return state if state != "ok" else _no_value(self.evaluations) or state
+
+    @property
+    def services(self) -> list[str]:
+        """The services (cloud_RoleName) of the series that fired."""
+        found = {dict(e.series).get(SERVICE_DIMENSION, "") for e in self.fired}
+        return sorted(found - {""})
 
     def why(self) -> str:
         if self.error:
@@ -41,6 +49,17 @@ class RuleResult:
         return "; ".join(e.why for e in shown[:3]) + (
             f" (+{len(shown) - 3} more series)" if len(shown) > 3 else ""
         )
+
+
+def _no_value(evaluations: Sequence[AlertDecision]) -> str:
+    """Why a rule that did not fire has no value: ``no data`` or ``below minimum (8 of 10
+    runs)``; empty when some series has a value."""
+    if not evaluations:
+        return "no data"
+    if any(e.value is not None for e in evaluations):
+        return ""
+    below = [e.below_minimum for e in evaluations if e.below_minimum]
+    return below[0] if len(below) == 1 else "below minimum" if below else "no data"
 
 
 def evaluate_rules(
@@ -58,7 +77,7 @@ def evaluate_rules(
             advance(1)
             continue
         try:
-            result.evaluations = evaluate(store, rule, at)
+            result.evaluations = evaluate(store, rule, at, volume=True)
         except KitError as exc:
             result.error = str(exc)
         results.append(result)
@@ -80,6 +99,7 @@ def print_alert_report(
     table.add_column("window")
     table.add_column(f"after healthy phase\n({result.healthy_end:%H:%M:%S})")
     table.add_column(f"after incident\n({result.ended:%H:%M:%S})")
+    table.add_column("service (cloud_RoleName)")
     for before, after in zip(healthy, end, strict=True):
         table.add_row(
             after.rule.name,
@@ -87,18 +107,24 @@ def print_alert_report(
             after.rule.window_size,
             _state(before.state),
             _state(after.state),
+            ", ".join(after.services),
         )
     out.print(table)
     fired = [r for r in end if r.fired]
     out.print(f"[bold]{len(fired)} of {len(rules)} rules fired after the incident:[/bold]")
     for r in fired:
-        out.print(f"  [red]●[/red] {r.rule.name} (sev {r.rule.severity}, route {r.rule.route})")
-        out.print(f"      {r.why()}", markup=False, highlight=False)
+        service = f", service {', '.join(r.services)}" if r.services else ""
+        out.print(
+            f"  [red]●[/red] {r.rule.name} (sev {r.rule.severity}, route {r.rule.route}{service})"
+        )
+        out.print(f"      {r.why()}", markup=False, highlight=False, soft_wrap=True)
     false_alarms = [r for r in healthy if r.fired]
     if false_alarms:
         out.print("[yellow]Fired during the healthy phase:[/yellow]")
         for r in false_alarms:
-            out.print(f"  ● {r.rule.name}: {r.why()}", markup=False, highlight=False)
+            out.print(
+                f"  ● {r.rule.name}: {r.why()}", markup=False, highlight=False, soft_wrap=True
+            )
     errors = [r for r in end if r.error]
     for r in errors:
         out.print(f"[red]could not evaluate {r.rule.name}:[/red] {r.error}", highlight=False)

@@ -18,10 +18,9 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from llm_insights import contract
 
@@ -32,7 +31,7 @@ from ..check import CheckReport, print_report
 from ..errors import KitError
 from ..fake_openai.server import FakeOpenAI
 from ..fsutil import ensure_dir
-from ..local.envelopes import parse_time
+from ..invocation import kit_command, shell_path
 from ..local.ingest import DEFAULT_PORT, LOCAL_ENDPOINT_ENV, LOOPBACK_EXPORTER_ENV, IngestServer
 from ..local.store import LocalStore
 from ..paths import BUILD_DIR
@@ -50,8 +49,15 @@ from .workload import (
     Outcome,
     Phase,
     demo_phases,
+    quiet_phase,
     run_phase,
 )
+
+# The sample app runs as two services on one Application Insights, as a platform stack deploys
+# it: the incident hits INCIDENT_SERVICE while QUIET_SERVICE serves healthy traffic, and every
+# rule splits by service (cloud_RoleName), so each alert that fires names the service it is about.
+INCIDENT_SERVICE = "chat-api"
+QUIET_SERVICE = "triage-agent"
 
 DEMO_DIR = BUILD_DIR / "demo"
 DEMO_STORE = "telemetry.duckdb"  # in the --out directory
@@ -92,10 +98,11 @@ class DemoResult:
 
 
 def app_environment(
-    standin: FakeOpenAI, ingest: IngestServer, ctx: RenderContext
+    standin: FakeOpenAI, ingest: IngestServer, ctx: RenderContext, service: str | None = None
 ) -> dict[str, str]:
-    """What the Container App would get from the Pulumi stack, pointed at loopback stand-ins."""
-    return {
+    """What the Container App would get from the Pulumi stack, pointed at loopback stand-ins;
+    ``service`` names the app's service (``OTEL_SERVICE_NAME``) instead of the stack's."""
+    env = {
         "AZURE_OPENAI_ENDPOINT": standin.azure_endpoint,
         "AZURE_OPENAI_API_KEY": "local-demo-key",
         "AZURE_OPENAI_DEPLOYMENT": DEPLOYMENT_MAIN,
@@ -114,6 +121,9 @@ def app_environment(
         # under any sampler because they come from metrics, which are never sampled.
         **kit_parts.telemetry_env(ctx),
     }
+    if service is not None:
+        env[app_env.ENV_OTEL_SERVICE_NAME] = service
+    return env
 
 
 def _fresh_store(path: Path) -> LocalStore:
@@ -123,26 +133,19 @@ def _fresh_store(path: Path) -> LocalStore:
     return LocalStore(path)
 
 
-def wait_for_metric_export(ingest: IngestServer, after: datetime, timeout: float) -> bool:
-    """Block until a metric export collected after *after* has arrived.
+def wait_for_metric_export(
+    ingest: IngestServer, store: LocalStore, after: datetime, timeout: float
+) -> bool:
+    """Block until a metric export collected after *after* has been stored.
 
     Metric points carry their collection time, so such an export holds every call made before
     *after*; waiting for it (instead of sleeping) keeps phases apart in the store.
     """
     after_naive = after.astimezone(UTC).replace(tzinfo=None)
-
-    def collected_after(envelopes: list[dict[str, Any]]) -> bool:
-        for env in reversed(envelopes):
-            if (env.get("data") or {}).get("baseType") != METRIC_BASE_TYPE:
-                continue
-            try:
-                if parse_time(env.get("time")) >= after_naive:
-                    return True
-            except ValueError:
-                continue
-        return False
-
-    return ingest.wait_for(collected_after, timeout=timeout)
+    kql = (
+        f"{contract.TABLE_METRICS} | where timestamp >= datetime({after_naive.isoformat()}) | count"
+    )
+    return ingest.wait_until(lambda: (store.query(kql).scalar() or 0) > 0, timeout=timeout)
 
 
 def run_demo(
@@ -160,6 +163,11 @@ def run_demo(
     ctx = render_context(stack)
     rules = kit_parts.load_alert_rules(ctx)
     phases = demo_phases(scale=scale)
+    quiet = replace(
+        quiet_phase(scale=scale),
+        name=f"healthy-{QUIET_SERVICE}",
+        title=f"Healthy traffic to {QUIET_SERVICE}",
+    )
     store_path = out_dir / DEMO_STORE
     # build/demo -> build/preview (what `llm-insights preview` writes); elsewhere: <out>/preview
     preview_dir = PREVIEW_DIR if out_dir == DEMO_DIR else out_dir / "preview"
@@ -172,23 +180,36 @@ def run_demo(
         with display.step("LLM stand-in (OpenAI/Azure OpenAI-compatible, loopback)"):
             standin = FakeOpenAI(deployments=DEPLOYMENT_MODELS).start()
         try:
-            with display.step("Sample app examples/chat-app (uvicorn child process)") as s:
-                app = AppProcess(app_environment(standin, ingest, ctx), app_log)
+            with display.step(
+                f"Sample app examples/chat-app as {INCIDENT_SERVICE} and {QUIET_SERVICE} "
+                "(uvicorn child processes)"
+            ) as s:
+                app = AppProcess(app_environment(standin, ingest, ctx, INCIDENT_SERVICE), app_log)
+                other = AppProcess(
+                    app_environment(standin, ingest, ctx, QUIET_SERVICE),
+                    out_dir / f"app-{QUIET_SERVICE}.log",
+                )
                 app.start()
-                s.note(app.url)
+                other.start()
+                s.note(f"{INCIDENT_SERVICE} {app.url}, {QUIET_SERVICE} {other.url}")
             started = clock()
             outcomes: dict[str, Outcome] = {}
             try:
                 healthy_end = started
+                outcomes[quiet.name] = _drive(display, quiet, other.url, standin)
+                with display.step(f"Stopping {QUIET_SERVICE} (graceful: the SDK flushes)") as s:
+                    code = other.stop()
+                    s.note("clean exit" if code in (0, -15) else f"exit code {code}, see its log")
                 for phase in phases:
                     outcomes[phase.name] = _drive(display, phase, app.url, standin)
                     if phase.name == "healthy":
                         with display.step("Letting the healthy phase's telemetry land") as s:
-                            if not wait_for_metric_export(ingest, clock(), EXPORT_TIMEOUT_S):
+                            if not wait_for_metric_export(ingest, store, clock(), EXPORT_TIMEOUT_S):
                                 s.note("no metric export yet: the healthy check may miss some")
                         healthy_end = clock()
             finally:
-                with display.step("Stopping the app (graceful: the SDK flushes)") as s:
+                other.stop()  # already stopped unless a phase failed
+                with display.step(f"Stopping {INCIDENT_SERVICE} (graceful: the SDK flushes)") as s:
                     code = app.stop()
                     # uvicorn re-raises SIGTERM after its graceful shutdown: -15 is a clean exit
                     s.note("clean exit" if code in (0, -15) else f"exit code {code}, see app log")
@@ -243,10 +264,12 @@ def _report(display: Display, result: DemoResult, rules: list[AlertRuleSpec], st
     out = display.console
     out.print()
     total = sum(o.total for o in result.outcomes.values())
+    phases = ", ".join(f"{name} {o.total}" for name, o in result.outcomes.items())
     out.print(
-        f"Drove {total} requests "
-        + ", ".join(f"{name} {o.total}" for name, o in result.outcomes.items())
-        + f", {result.started:%H:%M:%S}-{result.ended:%H:%M:%S} UTC."
+        f"Drove {total} requests from {result.started:%H:%M:%S} to {result.ended:%H:%M:%S} UTC "
+        f"({phases}).",
+        highlight=False,
+        soft_wrap=True,
     )
     print_alert_report(out, rules, result.healthy_alerts, result.end_alerts, result)
     rel = _relative
@@ -261,21 +284,30 @@ def _report(display: Display, result: DemoResult, rules: list[AlertRuleSpec], st
             f"{counts.get('error', 0)} failed)"
         )
         for name in result.preview_empty:
-            out.print(f"      empty: {name}{EMPTY_WHY.get(name, '')}", highlight=False)
+            out.print(
+                f"      empty: {name}{EMPTY_WHY.get(name, '')}", highlight=False, soft_wrap=True
+            )
     out.print(f"  app log           {rel(result.app_log)}")
-    db = rel(result.store_path)
-    out.print(f"  re-render         llm-insights preview --stack {stack} --db {db}")
-    out.print(f"  evaluate alerts   llm-insights alerts eval --stack {stack} --db {db}")
-    out.print(f"  alert rule tests  llm-insights alerts test --stack {stack}")
-    # The demo ends by itself (CI, tests); the live pages come from `serve` on the same store.
-    out.print(
-        f"  live pages        llm-insights serve --stack {stack} --db {db}, then open "
-        f"http://127.0.0.1:{DEFAULT_PORT}/ (workbooks and alert states, updated as your app's "
-        "calls arrive)",
-        highlight=False,
-        soft_wrap=True,
-    )
+    for label, command in where_to_look(stack, result.store_path):
+        out.print(f"  {label:<17} {command}", highlight=False, soft_wrap=True, markup=False)
     out.print(f"Finished in {result.wall_seconds:.0f} s.")
+
+
+def where_to_look(stack: str, store_path: Path) -> list[tuple[str, str]]:
+    """The commands the demo prints, each runnable as printed from the working directory (a
+    note after a command is a shell comment)."""
+    kit = kit_command()
+    db = shell_path(store_path)
+    return [
+        ("re-render", f"{kit} preview --stack {stack} --db {db}"),
+        ("evaluate alerts", f"{kit} alerts eval --stack {stack} --db {db}"),
+        ("alert rule tests", f"{kit} alerts test --stack {stack}"),
+        # The demo ends by itself (CI, tests); the live pages come from `serve` on the same store.
+        (
+            "live pages",
+            f"{kit} serve --stack {stack} --db {db}  # then open http://127.0.0.1:{DEFAULT_PORT}/",
+        ),
+    ]
 
 
 def _relative(path: Path) -> str:

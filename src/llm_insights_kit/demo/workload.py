@@ -261,6 +261,11 @@ def demo_phases(seed: int = 7, scale: float = 1.0) -> list[Phase]:
     ]
 
 
+def quiet_phase(seed: int = 11, scale: float = 1.0) -> Phase:
+    """Healthy traffic for the service the incident leaves alone (its own seed)."""
+    return healthy_phase(random.Random(seed), max(4, round(100 * scale)))
+
+
 # ---------------------------------------------------------------------------------------------
 # The driver
 # ---------------------------------------------------------------------------------------------

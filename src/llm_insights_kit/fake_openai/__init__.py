@@ -39,9 +39,10 @@ Azure paths carry ``prompt_filter_results`` / ``content_filter_results`` like Az
 429 carries ``retry-after``; a content-filtered prompt is the Azure 400 with
 ``code: content_filter`` and ``innererror.content_filter_result``.
 
-Run it standalone: ``python -m llm_insights_kit.fake_openai --port 8089``.
+Run it standalone: ``python -m llm_insights_kit.fake_openai --port 8089`` (``--help`` lists the
+scenarios and how to pick them; ``cli``).
 
 Modules: ``server`` (``FakeOpenAI``: routes, streaming, recording), ``scripted`` (``Scripted``,
 the built-in scenarios, content-filter results), ``payloads`` (the JSON bodies OpenAI and Azure
-OpenAI return, built from a script).
+OpenAI return, built from a script), ``cli`` (the command line).
 """

@@ -1,5 +1,5 @@
-"""``python -m llm_insights_kit.fake_openai``: serve until interrupted."""
+"""``python -m llm_insights_kit.fake_openai``: serve until interrupted (``--help``)."""
 
-from .server import main
+from .cli import main
 
 raise SystemExit(main())

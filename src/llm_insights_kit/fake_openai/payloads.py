@@ -94,12 +94,7 @@ def chat_completion(
             {
                 "id": call.get("id") or next_id("call"),
                 "type": "function",
-                "function": {
-                    "name": str(call.get("name", "tool")),
-                    "arguments": call["arguments"]
-                    if isinstance(call.get("arguments"), str)
-                    else json.dumps(call.get("arguments") or {}),
-                },
+                "function": {"name": str(call.get("name", "tool")), "arguments": _arguments(call)},
             }
             for call in script.tool_calls
         ]
@@ -119,6 +114,12 @@ def chat_completion(
     if azure or script.completion_filter is not None:
         choice["content_filter_results"] = script.completion_filter or SAFE_FILTER
     return payload
+
+
+def _arguments(call: dict[str, Any]) -> str:
+    """A scripted tool call's arguments as the JSON text the API sends."""
+    arguments = call.get("arguments")
+    return arguments if isinstance(arguments, str) else json.dumps(arguments or {})
 
 
 def response_object(
@@ -149,14 +150,18 @@ def response_object(
                 "content": [{"type": "output_text", "text": text, "annotations": []}],
             }
         )
-        if script.finish_reason == "tool_calls":
+        calls = script.tool_calls or (
+            [{"name": "lookup"}] if script.finish_reason == "tool_calls" else []
+        )
+        for i, call in enumerate(calls):
+            suffix = f"_{i}" if i else ""
             output.append(
                 {
                     "type": "function_call",
-                    "id": f"fc_{rid}",
-                    "call_id": f"call_{rid}",
-                    "name": "lookup",
-                    "arguments": "{}",
+                    "id": f"fc_{rid}{suffix}",
+                    "call_id": call.get("id") or f"call_{rid}{suffix}",
+                    "name": str(call.get("name", "tool")),
+                    "arguments": _arguments(call),
                     "status": "completed",
                 }
             )

@@ -106,6 +106,35 @@ BUILTIN_SCENARIOS: dict[str, Scripted] = {
     "stream_error": Scripted(fail_after_chunks=2, continuous_usage=True),
     "old_azure": Scripted(reject_stream_options=True),
     "long": Scripted(text="word " * 3000),
+    "slow_first_token": Scripted(ttft=2.0, chunk_interval=0.02),
+    "tool_calls": Scripted(
+        tool_calls=[{"name": "lookup_drug_price", "arguments": {"drug": "ibuprofen"}}]
+    ),
+    "reasoning_cached": Scripted(
+        input_tokens=1500, cached_tokens=1024, output_tokens=420, reasoning_tokens=256
+    ),
+    "served_model": Scripted(model="gpt-4o-mini-2024-07-18"),
+}
+
+# What each built-in scenario answers (``--help`` and docs/fake-openai.md list them).
+SCENARIO_HELP: dict[str, str] = {
+    "ok": "200 with a short answer and usage (the default)",
+    "slow": "1.5 s before the response, streams 50 ms between chunks",
+    "slow_first_token": "streams: 2 s before the first content chunk (time to first token)",
+    "rate_limit": "429 rate_limit_exceeded with a retry-after: 1 header",
+    "server_error": "500 server_error",
+    "content_filter_prompt": "Azure's 400 content_filter: the prompt was filtered (violence high)",
+    "content_filter_completion": "200 cut short: finish_reason content_filter (violence medium)",
+    "filter_low": "200 with low-severity (unfiltered) prompt and completion filter results",
+    "tool_calls": "a tool call (lookup_drug_price): chat (not streamed) and the Responses API",
+    "reasoning_cached": "usage with 1024 cached input tokens and 256 reasoning tokens",
+    "served_model": "answers as gpt-4o-mini-2024-07-18 whatever model was asked for",
+    "refusal": "a refusal (I'm sorry, but I can't help with that request.)",
+    "hallucination": "an answer with hallucination markers (as of my last knowledge update)",
+    "no_usage": "200 without any usage block",
+    "stream_error": "streams: an error event after 2 chunks",
+    "old_azure": "400 when the request has stream_options (an older Azure API version)",
+    "long": "a 3000-word answer",
 }
 
 

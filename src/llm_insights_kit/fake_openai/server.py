@@ -3,7 +3,6 @@ chat and Responses API events, records every request (see the package docstring)
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import re
@@ -412,31 +411,3 @@ class _Handler(BaseHTTPRequestHandler):
         self, standin: FakeOpenAI, script: Scripted, body: dict[str, Any], model: Any
     ) -> None:
         self._send_json(200, payloads.embeddings(script, body, model))
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Serve until interrupted (for multi-process demos: drive it with model ``standin-<name>``)."""
-    parser = argparse.ArgumentParser(description="A fake OpenAI / Azure OpenAI API on loopback.")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8089)
-    parser.add_argument(
-        "--deployment",
-        action="append",
-        default=[],
-        metavar="NAME=MODEL",
-        help="Azure deployment name and the model it serves (repeatable)",
-    )
-    args = parser.parse_args(argv)
-    deployments = dict(d.split("=", 1) for d in args.deployment if "=" in d)
-    srv = FakeOpenAI(host=args.host, port=args.port, deployments=deployments).start()
-    print(f"fake OpenAI server on {srv.url} (OpenAI base_url {srv.base_url})", flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        srv.stop()
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

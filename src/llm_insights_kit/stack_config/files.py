@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from pathlib import Path
 
 from ..artifacts import RenderContext
@@ -12,7 +14,7 @@ from ..fsutil import read_yaml
 from ..paths import KIT_ROOT, stack_file_name
 from .checks import validate
 from .reader import engine_values
-from .schema import StackSettings
+from .schema import KEYS_BY_NAME, StackSettings
 
 
 def stack_name(path: Path) -> str:
@@ -68,7 +70,10 @@ def load_stack(
     if stack_file is None:
         assert stack is not None
         stack_file = find_stack_file(stack, [*search, Path.cwd(), KIT_ROOT])
-    return read_stack_file(stack_file, stack)
+    settings = read_stack_file(stack_file, stack)
+    for note in settings.deprecations:  # what `pulumi up` warns about too
+        print(f"warning: {stack_file}: {note}", file=sys.stderr)
+    return settings
 
 
 def render_context(
@@ -77,3 +82,12 @@ def render_context(
     """The RenderContext of a stack; with neither argument the kit's defaults (no overrides)."""
     settings = load_stack(stack, stack_file, search)
     return RenderContext() if settings is None else settings.render_context()
+
+
+def workspace_retention(stack: str | None, stack_file: Path | None = None) -> timedelta:
+    """How far back the stack's workspace keeps data (``workspace.retentionInDays``; the kit's
+    default without a stack): the longest time range a command asks a store for."""
+    settings = load_stack(stack, stack_file)
+    if settings is None:
+        return timedelta(days=int(KEYS_BY_NAME["workspace.retentionInDays"].default))
+    return timedelta(days=settings.workspace.retention_in_days)

@@ -77,7 +77,8 @@ KEYS: tuple[Key, ...] = (
         "LLM calls slower than this (seconds, > 0) are kept whatever the trace sampler dropped. "
         "Reaches the app as " + contract.ENV_KEEP_SLOW_SECONDS + ".",
         None, f"the stack's {LATENCY_RULE} threshold"),
-    Key("containerApp.image", "string", "Container image of the app; unset = no Container App.",
+    Key("containerApp.image", "string",
+        "Container image of the app; unset = no Container App (deprecated: use containerApps).",
         None, "unset"),
     Key("containerApp.name", "string", "Container App name.", "llm-app"),
     Key("containerApp.cpu", "number", "vCPU: 0.25..4 (consumption sizes).", 0.5),
@@ -89,6 +90,13 @@ KEYS: tuple[Key, ...] = (
     Key("containerApp.keyVaultId", "string",
         "Resource id of an RBAC-mode Key Vault: the kit stores the connection string there and "
         "the app reads it by Key Vault reference.", None, "unset (plain Container App secret)"),
+    Key("containerApps", "object",
+        "The stack's Container Apps, app name → {image, serviceName, cpu, memory, minReplicas, "
+        "maxReplicas, targetPort, external, keyVaultId, tracesSampler, tracesSamplerArg, "
+        "pricingDeployments, dailyBudgetUsd} (or a list of the same with name): each its own "
+        "identity, OTEL_SERVICE_NAME (default: the app name), sampler and pricing map (default: "
+        "the stack's telemetry.* and pricing.deployments), on one Container Apps environment. "
+        "Replaces the containerApp.* keys.", {}),
     Key("notifications.emails", "array", "Email receivers (addresses).", []),
     Key("notifications.pagerdutyUrl", "string",
         "PagerDuty Azure integration URL (secret; webhook, common alert schema).", None, "unset",
@@ -104,11 +112,13 @@ KEYS: tuple[Key, ...] = (
         "names none) and its deployment type, which prices it (" + ", ".join(
         contract.DEPLOYMENT_TYPES) + "; *ProvisionedManaged = PTU, billed by the hour). "
         "Reaches the app as " + contract.ENV_PRICING_DEPLOYMENTS + ".", {}),
-    Key("dashboards.dailyBudgetUsd", "number", "Daily LLM budget in USD for the cost-burn panel.",
+    Key("dashboards.dailyBudgetUsd", "number",
+        "Daily LLM budget in USD for the environment (all services): the cost-burn panel and the "
+        "llm-daily-budget-total alert; per service: containerApps.<app>.dailyBudgetUsd.",
         None, "unset"),
     Key("alerts", "object",
         "Alert overrides: rule name → {threshold, severity, enabled, windowSize, "
-        "evaluationFrequency}.", {}),
+        "evaluationFrequency, services: {service → {threshold, severity, enabled}}}.", {}),
 )  # fmt: skip
 KEYS_BY_NAME: dict[str, Key] = {k.name: k for k in KEYS}
 
@@ -156,6 +166,9 @@ class TelemetryConfig:
 
 @dataclass(frozen=True)
 class ContainerAppConfig:
+    """One Container App: its container, scale, and the telemetry settings it runs with (its
+    own ``OTEL_SERVICE_NAME`` is the service every workbook and rule splits by)."""
+
     name: str
     image: str
     cpu: float
@@ -164,7 +177,11 @@ class ContainerAppConfig:
     max_replicas: int
     target_port: int
     external: bool
+    telemetry: TelemetryConfig
     key_vault_id: str | None = None
+    daily_budget_usd: float | None = None
+    # set from the deprecated containerApp.* keys: deployed under the names it always had
+    legacy: bool = False
 
     def key_vault(self) -> tuple[str, str] | None:
         """(resource group, vault name) of ``key_vault_id``."""
@@ -214,10 +231,18 @@ class StackSettings(Generic[Secret]):
     workspace: WorkspaceConfig
     app_insights: AppInsightsConfig
     telemetry: TelemetryConfig
-    container_app: ContainerAppConfig | None
+    container_apps: tuple[ContainerAppConfig, ...]
     notifications: Notifications[Secret]
     daily_budget_usd: float | None
     alert_overrides: Mapping[str, Mapping[str, Any]]
+    # what the stack file still says the deprecated way, as messages naming the new way
+    deprecations: tuple[str, ...] = ()
+
+    def services(self) -> frozenset[str] | None:
+        """The services the stack declares (its apps' service names), or None without apps."""
+        if not self.container_apps:
+            return None
+        return frozenset(a.telemetry.service_name for a in self.container_apps)
 
     def with_secrets(self, wrap: Callable[[Secret], Wrapped]) -> StackSettings[Wrapped]:
         """The same settings with each set secret passed through *wrap* (e.g. ``Output.secret``)."""
@@ -238,6 +263,12 @@ class StackSettings(Generic[Secret]):
             daily_budget_usd=self.daily_budget_usd,
             alert_overrides=self.alert_overrides,
             config_file=self.config_file,
+            services=self.services(),
+            service_budgets={
+                a.telemetry.service_name: a.daily_budget_usd
+                for a in self.container_apps
+                if a.daily_budget_usd is not None
+            },
         )
 
 

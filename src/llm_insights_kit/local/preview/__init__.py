@@ -17,6 +17,7 @@ from ...artifacts import WorkbookArtifact
 from ...dashboards import render_workbooks
 from ...errors import KitError
 from ...fsutil import ensure_dir
+from ...invocation import kit_command
 from ...stack_config.files import render_context
 from ...tables import TABLES
 from ..remote import open_reader
@@ -99,7 +100,8 @@ def write_previews(
     """Render the stack's workbooks over the store file; returns the index page's path."""
     path = Path(store_path)
     if not path.is_file():
-        raise KitError(str(path), "no local store here; run `llm-insights serve` or `demo` first")
+        kit = kit_command()
+        raise KitError(str(path), f"no local store here; run `{kit} serve` or `make demo` first")
     workbooks = render_workbooks(render_context(stack))
     with open_reader(path) as store:  # through `serve` when it holds the file
         result = render_previews(

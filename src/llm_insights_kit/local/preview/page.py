@@ -18,13 +18,12 @@ from typing import Any
 
 from markdown_it import MarkdownIt
 
-from .charts import bar_chart, format_number, line_chart
+from .charts import FULL_WIDTH, WIDTH, bar_chart, format_number, line_chart
 from .run import Group, Markdown, Panel, Parameter, QueryOutcome, WorkbookRun
 
 MAX_TABLE_ROWS = 50
 MAX_BARS = 25
 MAX_SERIES = 10
-WIDE_TABLE_COLUMNS = 5
 LINE_VISUALIZATIONS = frozenset({"timechart", "linechart", "areachart", "scatterchart"})
 BAR_VISUALIZATIONS = frozenset({"barchart", "columnchart", "piechart", "categoricalbar"})
 TILE_VISUALIZATIONS = frozenset({"tiles", "card"})
@@ -58,8 +57,13 @@ def _cell(value: Any) -> tuple[str, bool]:
     return str(value), False
 
 
+def _header(column: str) -> str:
+    """A column name that may wrap after its underscores (``output_per_input``)."""
+    return "_<wbr>".join(escape(part) for part in column.split("_"))
+
+
 def table_html(outcome: QueryOutcome) -> str:
-    head = "".join(f"<th>{escape(c)}</th>" for c in outcome.columns)
+    head = "".join(f'<th title="{escape(c)}">{_header(c)}</th>' for c in outcome.columns)
     body = []
     for row in outcome.rows[:MAX_TABLE_ROWS]:
         cells = []
@@ -109,7 +113,12 @@ class ChartError(ValueError):
     """The result's shape cannot be drawn as the step's visualization (a template bug)."""
 
 
-def timechart_html(outcome: QueryOutcome, visualization: str) -> str:
+def timechart_html(
+    outcome: QueryOutcome,
+    visualization: str,
+    time_range: tuple[datetime, datetime] | None = None,
+    width: int = WIDTH,
+) -> str:
     kinds = _column_kinds(outcome)
     if "time" not in kinds:
         raise ChartError(
@@ -122,10 +131,15 @@ def timechart_html(outcome: QueryOutcome, visualization: str) -> str:
     if not numbers:
         raise ChartError(f"{visualization} needs a numeric column besides {outcome.columns[x]}")
     series: dict[str, list[tuple[datetime, float]]] = {}
+    # rows whose split columns are all empty are a series of their own, named for that
+    # (failed calls have no response model: they are not "calls")
+    unsplit = "no " + " · ".join(outcome.columns[i] for i in splits)
     for row in outcome.rows:
         if row[x] is None:
             continue
-        split = " · ".join(str(row[i]) for i in splits if row[i] is not None)
+        split = " · ".join(str(row[i]) for i in splits if row[i] not in (None, ""))
+        if splits and not split:
+            split = unsplit
         for i in numbers:
             name = split if split and len(numbers) == 1 else outcome.columns[i]
             if split and len(numbers) > 1:
@@ -136,7 +150,13 @@ def timechart_html(outcome: QueryOutcome, visualization: str) -> str:
     if splits:  # the biggest series first, like the portal's legend
         ordered.sort(key=lambda kv: -sum(abs(v) for _, v in kv[1] if _drawable(v)))
     shown = [(name, sorted(points, key=lambda p: p[0])) for name, points in ordered[:MAX_SERIES]]
-    svg = line_chart(shown, area=visualization == "areachart", legend=bool(splits) or None)
+    svg = line_chart(
+        shown,
+        area=visualization == "areachart",
+        legend=bool(splits) or None,
+        x_range=time_range,
+        width=width,
+    )
     if not svg:
         raise ChartError("no finite value to draw")
     note = _undrawn_note(point for _, points in shown for _, point in points)
@@ -145,7 +165,7 @@ def timechart_html(outcome: QueryOutcome, visualization: str) -> str:
     return svg + note
 
 
-def barchart_html(outcome: QueryOutcome, visualization: str) -> str:
+def barchart_html(outcome: QueryOutcome, visualization: str, width: int = WIDTH) -> str:
     kinds = _column_kinds(outcome)
     numbers = [i for i, k in enumerate(kinds) if k == "number"]
     labels = [i for i, k in enumerate(kinds) if k != "number"]
@@ -162,7 +182,7 @@ def barchart_html(outcome: QueryOutcome, visualization: str) -> str:
     note = _undrawn_note(v for _, values in series for v in values)
     if len(outcome.rows) > MAX_BARS:
         note += f'<p class="note">First {MAX_BARS} of {len(outcome.rows)} rows.</p>'
-    return bar_chart(categories, series) + note
+    return bar_chart(categories, series, width=width) + note
 
 
 def tiles_html(outcome: QueryOutcome, content: Mapping[str, Any]) -> str:
@@ -189,7 +209,57 @@ def tiles_html(outcome: QueryOutcome, content: Mapping[str, Any]) -> str:
     return f'<div class="tiles">{cards}</div>'
 
 
-def panel_body(panel: Panel) -> tuple[str, str]:
+def _percent(panel: Panel) -> float | None:
+    """The panel's width in percent of the row, as the workbook sets it (None: not set)."""
+    if not panel.width:
+        return None
+    try:
+        return max(10.0, min(100.0, float(panel.width)))
+    except ValueError:
+        return None
+
+
+def _layout_percent(panel: Panel) -> float:
+    """The share of the row the panel asks for: its own width, else the whole row for a wide
+    table (a table that wraps its columns on half a row reads worse), else half."""
+    percent = _percent(panel)
+    if percent is not None:
+        return percent
+    charted = panel.visualization.lower() in LINE_VISUALIZATIONS | BAR_VISUALIZATIONS
+    if panel.outcome.state == "ok" and not charted and len(panel.outcome.columns) > 5:
+        return 100.0
+    return 50.0
+
+
+def row_shares(panels: Sequence[Panel]) -> list[float]:
+    """Each panel's share of its row once laid out (percent): panels fill rows in order, and
+    the room a row leaves is shared by its panels (the grid's ``flex-grow``)."""
+    shares: list[float] = []
+    row: list[float] = []
+
+    def close() -> None:
+        extra = (100.0 - sum(row)) / len(row) if row else 0.0
+        shares.extend(p + max(extra, 0.0) for p in row)
+        row.clear()
+
+    for panel in panels:
+        percent = _layout_percent(panel)
+        if row and sum(row) + percent > 100.0:
+            close()
+        row.append(percent)
+    close()
+    return shares
+
+
+def chart_width(share: float) -> int:
+    """The chart's drawing width for the panel's share of the row, so its text is drawn at one
+    size on every panel (charts are never drawn larger than this)."""
+    return max(360, round(FULL_WIDTH * share / 100))
+
+
+def panel_body(
+    panel: Panel, time_range: tuple[datetime, datetime] | None = None, share: float = 50.0
+) -> tuple[str, str]:
     """(state, inner HTML) for a panel; a chart that cannot be drawn turns the state to error."""
     outcome = panel.outcome
     if outcome.state == "error":
@@ -199,9 +269,9 @@ def panel_body(panel: Panel) -> tuple[str, str]:
     visualization = panel.visualization.lower()
     try:
         if visualization in LINE_VISUALIZATIONS:
-            return "ok", timechart_html(outcome, visualization)
+            return "ok", timechart_html(outcome, visualization, time_range, chart_width(share))
         if visualization in BAR_VISUALIZATIONS:
-            return "ok", barchart_html(outcome, visualization)
+            return "ok", barchart_html(outcome, visualization, chart_width(share))
         if visualization in TILE_VISUALIZATIONS:
             return "ok", tiles_html(outcome, panel.content)
     except ChartError as exc:
@@ -217,20 +287,15 @@ def panel_body(panel: Panel) -> tuple[str, str]:
     return "ok", table_html(outcome) + note
 
 
-def panel_html(panel: Panel) -> str:
-    state, body = panel_body(panel)
+def panel_html(
+    panel: Panel, time_range: tuple[datetime, datetime] | None = None, share: float = 50.0
+) -> str:
+    percent = _layout_percent(panel)
+    state, body = panel_body(panel, time_range, share)
     panel.outcome.state = state  # a chart error counts as an error in the summary
     width = ""
-    if panel.width:
-        try:
-            percent = max(10.0, min(100.0, float(panel.width)))
-            width = f' style="flex-basis:calc({percent:g}% - 12px)"'
-        except ValueError:
-            width = ""
-    elif (
-        len(panel.outcome.columns) > WIDE_TABLE_COLUMNS and "<table" in body and "<svg" not in body
-    ):
-        width = ' style="flex-basis:100%"'  # a wide table gets the whole row, not a scrollbar
+    if _percent(panel) is not None or percent != 50.0:
+        width = f' style="flex-basis:calc({percent:g}% - 12px)"'
     source = f'<p class="note source">Source: {escape(panel.source)}</p>' if panel.source else ""
     rows = len(panel.outcome.rows)
     return (
@@ -267,18 +332,22 @@ def _parameters_html(params: Sequence[Parameter]) -> str:
     return f'<div class="params">{"".join(chips)}</div>'
 
 
-def _items_html(items: Sequence[Any]) -> str:
+def _items_html(items: Sequence[Any], time_range: tuple[datetime, datetime] | None = None) -> str:
     out: list[str] = []
-    panels: list[str] = []
+    panels: list[Panel] = []
 
     def flush() -> None:
         if panels:
-            out.append(f'<div class="grid">{"".join(panels)}</div>')
+            shares = row_shares(panels)
+            html = "".join(
+                panel_html(p, time_range, share) for p, share in zip(panels, shares, strict=True)
+            )
+            out.append(f'<div class="grid">{html}</div>')
             panels.clear()
 
     for item in items:
         if isinstance(item, Panel):
-            panels.append(panel_html(item))
+            panels.append(item)
             continue
         flush()
         if isinstance(item, Markdown):
@@ -286,7 +355,7 @@ def _items_html(items: Sequence[Any]) -> str:
         elif isinstance(item, Group):
             out.append(
                 f'<section class="group" id="group-{escape(item.step)}">'
-                f"<h2>{escape(item.title)}</h2>{_items_html(item.items)}</section>"
+                f"<h2>{escape(item.title)}</h2>{_items_html(item.items, time_range)}</section>"
             )
         elif isinstance(item, list):
             out.append(_parameters_html(item))
@@ -323,7 +392,7 @@ def workbook_page(
     run: WorkbookRun, stack: str, store_label: str, *, head: str = "", banner: str = ""
 ) -> str:
     """The workbook's page; the live server adds *head* (refresh) and *banner* (time ranges)."""
-    body = _items_html(run.items)  # renders first: chart errors update the counts
+    body = _items_html(run.items, run.time_range)  # first: chart errors update the counts
     header = (
         f'<nav><a href="index.html">← All workbooks</a></nav>{banner}'
         f"<h1>{escape(run.display_name)}</h1>"
