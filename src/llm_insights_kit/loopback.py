@@ -1,5 +1,5 @@
-"""The HTTP server behind the kit's loopback services (``serve``'s ingestion endpoint, the fake
-OpenAI API).
+"""The HTTP server behind the fake OpenAI API on loopback (``serve``'s ingestion endpoint has its
+own, with a connection bound: ``local/connections.py``).
 
 ``socketserver`` listens with a backlog of 5: a burst of concurrent clients (a pool of callers,
 an exporter's threads) on a loaded machine, whose accept thread is not scheduled in time,
