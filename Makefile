@@ -63,12 +63,19 @@ test-fast: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
 
-# The SDK's real-client tests again under each older openai major (installed beside the venv).
-test-compat: setup
+# The SDK's real-client tests again under each older openai major, each installed once beside
+# the venv (stamped, like the peers: later runs need no network).
+COMPAT_STAMPS := $(foreach v,$(OPENAI_COMPAT),.compat/openai-$(v)/.installed)
+
+.compat/openai-%/.installed: $(STAMP)
+	rm -rf .compat/openai-$*
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps \
+	  --target .compat/openai-$* openai==$* distro==1.9.0
+	touch $@
+
+test-compat: setup $(COMPAT_STAMPS)
 	@for v in $(OPENAI_COMPAT); do \
 	  echo "== SDK against openai $$v"; \
-	  $(BIN)/pip install --quiet --disable-pip-version-check --no-deps \
-	    --target .compat/openai-$$v openai==$$v distro==1.9.0 >/dev/null || exit 1; \
 	  LLM_INSIGHTS_EXPECT_OPENAI=$$v PYTHONPATH=.compat/openai-$$v \
 	    $(BIN)/pytest -q -p no:cacheprovider -m openai_compat tests/sdk || exit 1; \
 	done

@@ -347,15 +347,17 @@ def _per_call_bytes(v: dict[str, Any]) -> float:
     return per_call / v["calls"]
 
 
+_AGENT_VIEWS = (
+    "Azure's agent views, which sum it weighted by `itemCount` (microsoft/Application-Insights-"
+    "Workbooks `Workbooks/UsageMetrics/Agents - Overview/Agents - Overview.workbook`)"
+)
 #: Readers of span properties outside the kit's own queries, each with its source.
 KNOWN_READERS = {
     "gen_ai.system": "the Azure Monitor exporter: the dependency type `GenAI \\| <system>` that "
     "Application Map and the dependencies table show (azure-monitor-opentelemetry-exporter "
     "`export/trace/_exporter.py`), and Live Metrics' dependency type (`_quickpulse/_types.py`)",
-    "microsoft.gen_ai.cost.input": "Azure's agent views, which sum it weighted by `itemCount` "
-    "(microsoft/Application-Insights-Workbooks `Workbooks/UsageMetrics/Agents - Overview/`)",
-    "microsoft.gen_ai.cost.output": "Azure's agent views, which sum it weighted by `itemCount` "
-    "(microsoft/Application-Insights-Workbooks `Workbooks/UsageMetrics/Agents - Overview/`)",
+    "microsoft.gen_ai.cost.input": _AGENT_VIEWS,
+    "microsoft.gen_ai.cost.output": _AGENT_VIEWS,
 }
 
 

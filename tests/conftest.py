@@ -1,10 +1,15 @@
 """Fixtures shared by every test area: the SDK's in-memory telemetry pipeline
-(``support/otel.py``). Being the root conftest, it also puts ``tests/`` on sys.path, so test
-modules import the shared helpers as ``support.*``."""
+(``support/otel.py``) and the package-index probe. Being the root conftest, it also puts
+``tests/`` on sys.path, so test modules import the shared helpers as ``support.*``."""
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
+import tomllib
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from support.otel import Telemetry, sending_to
@@ -23,3 +28,32 @@ def genai_telemetry() -> Iterator[Telemetry]:
     (the span processor and the views dropping their duplicate metrics)."""
     with sending_to(Telemetry(genai=True)) as t:
         yield t
+
+
+@pytest.fixture(scope="session")
+def package_index(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Skips the test unless pip can download from its package index right now: the few tests
+    that install into a fresh environment (marked ``index``) are skipped offline, so ``make test``
+    after the first set-up needs no network. The probe asks pip itself (its index, proxy and
+    certificates, bypassing its cache) for what those tests fetch: the build backend of the SDK's
+    wheel and the SDK's own dependencies at their locked versions."""
+    repo = Path(__file__).resolve().parents[1]
+    sdk = tomllib.loads((repo / "sdk" / "pyproject.toml").read_text())["project"]
+    wanted = {
+        re.split(r"[<>=!~\[;]", dep, maxsplit=1)[0].strip().lower()
+        for dep in [*sdk["dependencies"], *sdk["optional-dependencies"]["openai"]]
+    }
+    pins = [
+        line.strip()
+        for line in (repo / "requirements.lock").read_text().splitlines()
+        if line.split("==")[0].strip().lower() in wanted
+    ]
+    probe = subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
+         "--no-deps", "--no-cache-dir", "--dest", str(tmp_path_factory.mktemp("index-probe")),
+         "setuptools>=68", *pins],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    if probe.returncode != 0:
+        last = (probe.stderr.strip().splitlines() or ["no output"])[-1]
+        pytest.skip(f"the package index is unreachable (offline?): {last}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 
 import pytest
@@ -10,6 +11,7 @@ from llm_insights_kit.alerts import load_rules
 from llm_insights_kit.alerts.rule_tests import RunReport, default_fixture_dir, run_paths
 from llm_insights_kit.artifacts import RenderContext
 from llm_insights_kit.commands.alerts import write_report
+from llm_insights_kit.local.store import LocalStore
 
 SILENT_SIDE = {"GreaterThan": "<=", "GreaterThanOrEqual": "<"}
 
@@ -20,7 +22,9 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def report() -> RunReport:
-    return run_paths([default_fixture_dir()])
+    return run_paths(
+        [default_fixture_dir()], store_factory=functools.partial(LocalStore, ":memory:")
+    )
 
 
 def test_every_shipped_rule_test_passes(report):

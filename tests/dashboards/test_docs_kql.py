@@ -12,7 +12,12 @@ import pytest
 from llm_insights_kit.kql import names, service
 
 REPO = Path(__file__).resolve().parents[2]
-DOCS = (REPO / "README.md", REPO / "sdk" / "README.md", *sorted(REPO.glob("examples/*/README.md")))
+DOCS = (
+    REPO / "README.md",
+    REPO / "sdk" / "README.md",
+    *sorted(REPO.glob("docs/*.md")),
+    *sorted(REPO.glob("examples/*/README.md")),
+)
 _BLOCK = re.compile(r"```kusto\n(.*?)```", re.S)
 
 

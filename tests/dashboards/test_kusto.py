@@ -7,7 +7,7 @@ import pytest
 from llm_insights_kit.alerts import load_rules
 from llm_insights_kit.artifacts import RenderContext
 from llm_insights_kit.kql import schema, service
-from llm_insights_kit.kql.checks import collect_queries
+from llm_insights_kit.lint import collect_queries
 
 
 def test_committed_schema_equals_generated():

@@ -207,6 +207,16 @@ def main_run(truth_harness: TruthHarness) -> tuple[Ran, Truth]:
     return ran, truth_of(workload, ran.measured, ran.agent_runs)
 
 
+@pytest.hookimpl(tryfirst=True)  # before ``-m "not slow"`` deselects
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that needs the truth harness (a child process running whole workloads through the
+    real SDK and exporter, a minute or more on 2 cores) is slow, whichever fixture brings it in:
+    ``make test-fast`` leaves it to ``make test``."""
+    for item in items:
+        if "truth_harness" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 @dataclass
 class TwoServices:
     """The main workload from SERVICE and the same workload, earlier, from OTHER_SERVICE, in

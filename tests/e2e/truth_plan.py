@@ -2,9 +2,11 @@
 
 Everything that can be exact is planned exactly (call counts, errors, tokens, hence cost);
 latency and time to first token are scripted on the stand-in at values kept at least 50 ms below
-(and 10 ms above) every percentile bucket bound, and the truth is taken from what the client
-measured — so "the true percentile lies in the reported bucket" is a sharp check that neither
-scheduling noise nor the SDK's own overhead can flip.
+(and 10 ms above) every percentile bucket bound. The SDK's measurement of a call lies between two
+clocks the test knows: the wait the stand-in was told to hold back (it happens inside the SDK's
+span — the floor) and what the client measured around the call (the SDK starts after it and ends
+before it). Both are kept per call, so "the reported percentile lies between the floors' and the
+client's" is a check no machine load can flip, and on a quiet machine the two fall in one bucket.
 """
 
 from __future__ import annotations
@@ -385,6 +387,8 @@ class ModelTruth:
     unpriced: int = 0
     durations: list[float] = field(default_factory=list)
     ttfts: list[float] = field(default_factory=list)
+    duration_floors: list[float] = field(default_factory=list)  # the stand-in's scripted waits
+    ttft_floors: list[float] = field(default_factory=list)
 
 
 @dataclass
@@ -434,6 +438,10 @@ class Truth:
     # tool calls and errors per (tool, agent name or "" outside agents), chains' tool included
     tool_calls_by: Counter[tuple[str, str]] = field(default_factory=Counter)
     tool_errors_by: Counter[tuple[str, str]] = field(default_factory=Counter)
+    # the floors of ``durations``, ``ttfts`` and ``by_response_model``, call by call
+    duration_floors: list[float] = field(default_factory=list)
+    ttft_floors: list[float] = field(default_factory=list)
+    floors_by_response_model: dict[str, list[float]] = field(default_factory=dict)
 
     @property
     def calls(self) -> int:
@@ -525,6 +533,15 @@ def _agent_truth(
     return dict(agents), tool_calls, tool_errors
 
 
+def held(script: dict[str, Any], stream: bool) -> float:
+    """What the stand-in holds back before a call's answer (a stream's first content chunk):
+    inside the SDK's span, so no less than the SDK measures."""
+    wait = float(script.get("latency", 0.0))
+    if stream and int(script.get("status", 200)) == 200:
+        wait += float(script.get("ttft") or 0.0)
+    return wait
+
+
 def truth_of(
     workload: Workload,
     measured: list[dict[str, Any]],
@@ -535,7 +552,8 @@ def truth_of(
     by_id = {m["id"]: m for m in measured}
     models: dict[str, ModelTruth] = defaultdict(ModelTruth)
     errors: Counter[str] = Counter()
-    durations, ttfts = [], []
+    durations, ttfts, duration_floors, ttft_floors = [], [], [], []
+    floors_by_response_model: dict[str, list[float]] = defaultdict(list)
     prompt_hits = completion_hits = 0
     lengths: dict[str, list[int]] = defaultdict(list)
     refusals: Counter[str] = Counter()
@@ -546,11 +564,15 @@ def truth_of(
         got = by_id[call.id]
         m = models[call.model]
         response_model = "" if call.error else (call.response_model or call.model)
+        floor = held(call.script, call.stream)
         by_response_model[response_model].append(got["duration"])
+        floors_by_response_model[response_model].append(floor)
         versions[(call.model if call.api == "azure" else "", call.model, response_model)] += 1
         m.calls += 1
         m.durations.append(got["duration"])
         durations.append(got["duration"])
+        m.duration_floors.append(floor)
+        duration_floors.append(floor)
         expected_status = int(call.script.get("status", 200))
         actual = got["error"] or 200
         if actual != expected_status:
@@ -581,6 +603,8 @@ def truth_of(
             m.streams += 1
             m.ttfts.append(got["ttft"])
             ttfts.append(got["ttft"])
+            m.ttft_floors.append(floor)
+            ttft_floors.append(floor)
     top_scores = [max(ch["scores"]) for ch in workload.chains if ch["scores"]]
     run_durations = {r["id"]: r["duration"] for r in agent_runs}
     agents, tool_calls_by, tool_errors_by = _agent_truth(workload, run_durations)
@@ -611,11 +635,14 @@ def truth_of(
         agents=agents,
         tool_calls_by=tool_calls_by,
         tool_errors_by=tool_errors_by,
+        duration_floors=duration_floors,
+        ttft_floors=ttft_floors,
+        floors_by_response_model=dict(floors_by_response_model),
     )
 
 
 # ---------------------------------------------------------------------------------------------
-# Cost truth: a workload with known billing (issue 11)
+# Cost truth: a workload with known billing
 # ---------------------------------------------------------------------------------------------
 ROUTER = "model-router"  # Azure's model router deployment: each response names its model
 DATA_ZONE = "truth-eu"  # a Data Zone Standard deployment, priced by the override file

@@ -5,9 +5,11 @@ metrics arrives (from the exporter's offline storage), within its documented lim
 from __future__ import annotations
 
 import statistics
+import threading
 import time
 
 import pytest
+from azure.monitor.opentelemetry.exporter.export._base import BaseExporter
 from llm_insights import _guard
 from llm_insights import contract as c
 
@@ -46,7 +48,16 @@ def _phase(client, latencies: list[float], sent: set[str], settle: float) -> Non
     time.sleep(settle)  # let the exporters try (and fail) during this phase
 
 
-def test_outage_then_recovery_loses_nothing(wired) -> None:
+def test_outage_then_recovery_loses_nothing(wired, monkeypatch) -> None:
+    # every send (and its timeouts and retries) happens on the thread that calls _transmit
+    senders: set[int] = set()
+    transmit = BaseExporter._transmit
+
+    def _transmit(self, *args, **kwargs):
+        senders.add(threading.get_ident())
+        return transmit(self, *args, **kwargs)
+
+    monkeypatch.setattr(BaseExporter, "_transmit", _transmit)
     client = llm_client()
     ingest = wired.ingest
     sent: set[str] = set()
@@ -71,6 +82,7 @@ def test_outage_then_recovery_loses_nothing(wired) -> None:
         got = _response_ids(ingest.envelopes)
         if sent <= got and _counted_calls(ingest.envelopes) >= len(sent):
             break
+    app_waited = threading.get_ident() in senders  # before flush(), which sends on this thread
     wired.flush()
     got = _response_ids(ingest.envelopes)
     lost_spans = sent - got
@@ -87,6 +99,7 @@ def test_outage_then_recovery_loses_nothing(wired) -> None:
     # metrics export as deltas: a batch re-sent after a timeout that the server had in fact
     # accepted counts twice, so at least, never fewer
     assert counted >= len(sent)
-    # the app never waited for telemetry: no call took as long as one export timeout
-    assert max(outage) < 1.0
+    # the app never waited for telemetry: no send ran on its thread (how long its calls took is
+    # printed above; on a loaded machine that is the load's, not the SDK's)
+    assert senders and not app_waited
     assert sum(_guard.error_counts().values()) == errors_before

@@ -16,7 +16,7 @@ resource's ``<Name>Args`` class and its nested ``*Args`` input types, and report
 Enum collisions. The provider generates one Python enum per name and module: where two resources
 of a module define same-named enums, one shadows the other (``monitor.ConditionOperator`` holds
 eq/ne/lt/… of another resource, while the scheduled-query-rule criteria ``operator`` allows
-Equals, GreaterThan, …; REFERENCE.md). A shadowed enum shows as an enum whose docstring is not
+Equals, GreaterThan, … in the REST spec). A shadowed enum shows as an enum whose docstring is not
 the property's: such a property must have an entry in ``ENUM_OVERRIDES`` (the REST spec's values,
 with the spec path) or in ``SAME_ENUM`` (checked: the enum is right, only its text differs), or
 the check fails asking for one. Tests prove every entry is still needed.
@@ -66,7 +66,7 @@ ENUM_OVERRIDES: dict[tuple[str, str], EnumOverride] = {
 REQUIRED_BY_API: dict[tuple[str, str], str] = {
     ("azure-native:monitor:ScheduledQueryRule", key): (
         f"{_SPEC}/stable/2023-12-01/scheduledQueryRule_API.json: ScheduledQueryRuleProperties "
-        "required [enabled, criteria, scopes] (REFERENCE.md)"
+        "required [enabled, criteria, scopes]"
     )
     for key in ("enabled", "criteria", "scopes")
 }
@@ -123,7 +123,7 @@ def args_class(token: str) -> type:
 
 
 def _namespace(fn: Any) -> dict[str, Any]:
-    # The hints name pulumi.Input, whose alias needs Output and T resolvable (REFERENCE.md).
+    # The hints name pulumi.Input, an alias (pulumi/output.py) that needs Output and T resolvable.
     ns = dict(vars(sys.modules[fn.__module__]))
     ns.setdefault("Output", pulumi.Output)
     ns.setdefault("T", typing.TypeVar("T"))

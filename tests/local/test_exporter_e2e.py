@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 import pytest
 from llm_insights import contract
 
+from llm_insights_kit.local.envelopes import performance_bucket
 from llm_insights_kit.local.ingest import LOOPBACK_EXPORTER_ENV, IngestServer
 from llm_insights_kit.local.store import LocalStore
 
@@ -196,7 +197,9 @@ def test_server_spans_land_in_requests_with_item_count(landed) -> None:
     assert row["cloud_RoleName"] == "llm.chat-api" and row["cloud_RoleInstance"] == "pod-1"
     assert row["user_AuthenticatedId"].startswith("user-")
     assert len(row["operation_Id"]) == 32 and row["operation_Name"] == "POST /chat"
-    assert row["duration"] >= 0 and row["performanceBucket"] == "<250ms"
+    # the bucket of the span's own duration (the labels are tested in test_envelopes.py); which
+    # bucket a request of in-process work lands in is up to the machine's load
+    assert row["duration"] >= 0 and row["performanceBucket"] == performance_bucket(row["duration"])
     assert row["itemType"] == "request"
     # the estimate of all traffic from the sampled rows
     assert store.query("requests | summarize sum(itemCount)").scalar() == n * 4

@@ -202,10 +202,10 @@ def test_every_stack_workbook_runs_with_data(stack_previews) -> None:
 
 
 def test_preview_command(tmp_path: Path, capsys, monkeypatch) -> None:
-    import llm_insights_kit.dashboards as dashboards
+    import llm_insights_kit.commands.preview as preview_command
 
     # the shipped workbooks are covered above; here the command's own behaviour
-    monkeypatch.setattr(dashboards, "render_workbooks", lambda ctx: [_workbook()])
+    monkeypatch.setattr(preview_command, "render_workbooks", lambda ctx: [_workbook()])
     db = tmp_path / "t.duckdb"
     with LocalStore(db) as file_store:
         file_store.insert(contract.TABLE_METRICS, [

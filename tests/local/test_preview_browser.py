@@ -1,7 +1,8 @@
 """Open every generated preview page in headless Chromium and check every panel rendered.
 
 Needs Debian's ``chromium`` (``make browser`` installs it); skipped with the reason otherwise.
-Flags per REFERENCE.md for running as root with no network and a fresh profile.
+Flags for running as root (``--no-sandbox``), with none of Chromium's own network traffic
+(background networking, component updates, sync) and a fresh profile.
 """
 
 from __future__ import annotations

@@ -40,6 +40,7 @@ def test_serve_stores_posted_envelopes_and_prints_env(tmp_path, capsys) -> None:
             if "LLM_INSIGHTS_LOCAL_ENDPOINT=" in out:
                 break
             stop.wait(0.05)
+        out += capsys.readouterr().out
         url = re.search(r"LLM_INSIGHTS_LOCAL_ENDPOINT=(\S+)", out).group(1)
         assert f"IngestionEndpoint={url}/" in out
         envelope = {

@@ -65,9 +65,9 @@ def test_throttled_error_type_is_what_a_429_records():
 
 
 def test_llm_operations_cover_every_instrumented_operation():
-    from llm_insights._instrument_openai import _TARGETS, operation_of
+    from llm_insights._instrument_openai import _TARGETS, api_operation
 
-    assert {operation_of(t[3]) for t in _TARGETS} <= set(c.LLM_OPERATIONS)
+    assert {api_operation(t[3]) for t in _TARGETS} <= set(c.LLM_OPERATIONS)
     assert len(set(c.LLM_OPERATIONS)) == len(c.LLM_OPERATIONS)
     assert not {c.OPERATION_RETRIEVAL, c.OPERATION_EXECUTE_TOOL, c.OPERATION_CHAIN} & set(
         c.LLM_OPERATIONS

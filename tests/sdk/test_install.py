@@ -39,8 +39,9 @@ def test_sdk_source_imports_nothing_from_the_kit_and_parses_as_python39():
 
 
 @pytest.fixture(scope="module")
-def sdk_wheel(tmp_path_factory) -> Path:
-    """The SDK built from a copy, so setuptools' in-tree build files never land in sdk/."""
+def sdk_wheel(tmp_path_factory, package_index) -> Path:
+    """The SDK built from a copy, so setuptools' in-tree build files never land in sdk/; the
+    isolated build fetches its backend (setuptools) from the index."""
     work = tmp_path_factory.mktemp("sdk-wheel")
     source = shutil.copytree(
         SDK, work / "sdk", ignore=shutil.ignore_patterns("build", "*.egg-info")
@@ -55,6 +56,7 @@ def sdk_wheel(tmp_path_factory) -> Path:
 
 
 @pytest.mark.slow
+@pytest.mark.index
 def test_wheel_builds_and_contains_price_table(sdk_wheel):
     names = zipfile.ZipFile(sdk_wheel).namelist()
     assert "llm_insights/_prices.json" in names and "llm_insights/contract.py" in names
@@ -62,6 +64,7 @@ def test_wheel_builds_and_contains_price_table(sdk_wheel):
 
 
 @pytest.mark.slow
+@pytest.mark.index
 def test_sdk_installs_alone_in_a_fresh_venv(sdk_wheel, tmp_path):
     """What an app does: ``pip install`` the SDK into its own environment — no Pulumi, no kit —
     and ``configure()`` + ``instrument_openai()`` work there."""

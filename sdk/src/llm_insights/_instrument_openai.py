@@ -113,7 +113,7 @@ def _raw_mode(kwargs: Mapping[str, Any]) -> str | None:
     return None
 
 
-def operation_of(api: str) -> str:
+def api_operation(api: str) -> str:
     """gen_ai.operation.name of a patched API (the Responses API is a chat operation)."""
     return c.OPERATION_CHAT if api == _RESPONSES_API else api
 
@@ -124,7 +124,7 @@ def _prepare(
 ) -> tuple[LLMCall, dict[str, Any], bool, str] | None:
     base, host, port, azure = _target(instance)
     model = kwargs.get("model")
-    operation = operation_of(api)
+    operation = api_operation(api)
     stream = kwargs.get("stream") is True and operation == c.OPERATION_CHAT
     raw = _raw_mode(kwargs)
     options = kwargs.get("stream_options")

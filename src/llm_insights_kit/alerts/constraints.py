@@ -10,7 +10,7 @@ a word inside a string literal or a comment does not count.
 ``violations(rule, analysis)`` runs every row. The loader runs it on every rule after the stack's
 overrides are applied, so an override that breaks a constraint is a config error too. Where
 Azure is undocumented (an infinite, NaN or null measure; empty-string dimension values) there is
-no row: the kit's own rules are written not to depend on it (see the README).
+no row: the kit's own rules are written not to depend on it (``docs/alerts.md``).
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ RuleLoader = Callable[[RenderContext, Path | None], list[AlertRuleSpec]]
 
 
 class InsertableStore(QueryStore, Protocol):
-    """A store rule tests can fill (``LocalStore``)."""
+    """A store rule tests can fill (``llm_insights_kit.local.store.LocalStore``)."""
 
     def insert(self, table: str, rows: Iterable[Mapping[str, Any]]) -> int: ...
     def close(self) -> None: ...
@@ -47,12 +47,6 @@ StoreFactory = Callable[[], InsertableStore]
 
 def default_loader(ctx: RenderContext, rules_dir: Path | None) -> list[AlertRuleSpec]:
     return load_rules(ctx, rules_dir) if rules_dir is not None else load_rules(ctx)
-
-
-def default_store() -> InsertableStore:
-    from ..local.store import LocalStore
-
-    return LocalStore(":memory:")
 
 
 def default_fixture_dir() -> Path:
@@ -175,11 +169,12 @@ def run_paths(
     stack: str | None = None,
     stack_file: Path | None = None,
     rules_dir: Path | None = None,
+    store_factory: StoreFactory,
     loader: RuleLoader = default_loader,
-    store_factory: StoreFactory = default_store,
     name_filter: str | None = None,
 ) -> RunReport:
-    """Run every test in the fixture files under *paths* (default: the kit's alerts/tests)."""
+    """Run every test in the fixture files under *paths* (default: the kit's alerts/tests), each
+    in a fresh empty store from *store_factory* (an in-memory ``LocalStore``)."""
     started = time.perf_counter()
     files = discover(list(paths) or [default_fixture_dir()])
     if not files:
@@ -216,7 +211,7 @@ def run_test(
     fixture: FixtureFile,
     test: RuleTest,
     rules: Mapping[str, AlertRuleSpec],
-    store_factory: StoreFactory = default_store,
+    store_factory: StoreFactory,
     *,
     stack: str | None = None,
     skip: Mapping[str, str] | None = None,

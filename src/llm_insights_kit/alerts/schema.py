@@ -1,7 +1,10 @@
 """Allowed values of ``Microsoft.Insights/scheduledQueryRules`` (API 2023-12-01).
 
-Kept in one place so the validator, the override checks and the docs agree. Source: the ARM
-schema and the Terraform azurerm validators (see the kit's REFERENCE notes).
+Kept in one place so the validator, the override checks and the docs agree. Sources: the REST
+spec (Azure/azure-rest-api-specs ``specification/monitor/.../stable/2023-12-01/
+scheduledQueryRule_API.json``) and the Terraform azurerm validators
+(hashicorp/terraform-provider-azurerm ``monitor_scheduled_query_rules_alert_v2``); each
+constraint with its source: ``docs/alerts.md``.
 """
 
 from __future__ import annotations

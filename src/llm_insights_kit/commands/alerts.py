@@ -9,6 +9,7 @@ Monitor would at that time.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from pathlib import Path
@@ -25,6 +26,8 @@ from ..alerts.rule_tests import (
 )
 from ..artifacts import AlertRuleSpec
 from ..errors import KitError
+from ..local.remote import open_reader
+from ..local.store import LocalStore
 from ..stack_config.files import render_context, workspace_retention
 from ..times import cli_time, time_or_before
 
@@ -102,6 +105,7 @@ def _test(args: argparse.Namespace, out: TextIO) -> int:
         stack=args.stack,
         stack_file=args.stack_file,
         rules_dir=args.rules,
+        store_factory=functools.partial(LocalStore, ":memory:"),
         name_filter=args.name_filter,
     )
     uncovered = _uncovered(report) if args.require_coverage else []
@@ -219,8 +223,6 @@ def _report_json(report: RunReport, uncovered: list[tuple[str, str]]) -> dict:
 
 # -- alerts eval ---------------------------------------------------------------------------------
 def _eval(args: argparse.Namespace, out: TextIO) -> int:
-    from ..local.remote import open_reader
-
     if not args.db.is_file():
         raise KitError(f"--db {args.db}", "no such local store file")
     at = cli_time(args.at, "--at")

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..kql.checks import run_checks
+from ..lint import run_checks
 from ..stack_config.files import render_context
 
 HELP = (

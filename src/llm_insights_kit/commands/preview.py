@@ -12,6 +12,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ..dashboards import render_workbooks
 from ..errors import KitError
 from ..invocation import kit_command
 from ..local.preview import DEFAULT_OUT, render_previews
@@ -63,8 +64,6 @@ def time_range_from(args: argparse.Namespace) -> tuple[datetime, datetime] | Non
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..dashboards import render_workbooks
-
     time_range = time_range_from(args)
     if not args.db.is_file():
         kit = kit_command()

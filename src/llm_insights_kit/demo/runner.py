@@ -32,7 +32,7 @@ from ..errors import KitError
 from ..fake_openai.server import FakeOpenAI
 from ..fsutil import ensure_dir
 from ..invocation import kit_command, shell_path
-from ..local.ingest import LOCAL_ENDPOINT_ENV, LOOPBACK_EXPORTER_ENV, IngestServer
+from ..local.ingest import DEFAULT_PORT, LOCAL_ENDPOINT_ENV, LOOPBACK_EXPORTER_ENV, IngestServer
 from ..local.store import LocalStore
 from ..paths import BUILD_DIR
 from ..stack_config.files import render_context
@@ -296,8 +296,6 @@ def _report(display: Display, result: DemoResult, rules: list[AlertRuleSpec], st
 def where_to_look(stack: str, store_path: Path) -> list[tuple[str, str]]:
     """The commands the demo prints, each runnable as printed from the working directory (a
     note after a command is a shell comment)."""
-    from ..commands.serve import DEFAULT_PORT
-
     kit = kit_command()
     db = shell_path(store_path)
     return [

@@ -14,7 +14,7 @@ import threading
 import urllib.error
 import urllib.request
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -344,8 +344,3 @@ def run_phase(
     with ThreadPoolExecutor(max_workers=phase.concurrency, thread_name_prefix="demo") as pool:
         list(pool.map(one, phase.requests))
     return outcome
-
-
-def iter_requests(phases: list[Phase]) -> Iterator[PlannedRequest]:
-    for phase in phases:
-        yield from phase.requests

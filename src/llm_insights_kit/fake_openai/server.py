@@ -10,10 +10,11 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from ..loopback import LoopbackHTTPServer
 from . import payloads
 from .scripted import (
     BUILTIN_SCENARIOS,
@@ -65,8 +66,7 @@ class FakeOpenAI:
         self._queue: deque[Scripted] = deque()
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
-        self._server = ThreadingHTTPServer((host, port), _handler_for(self))
-        self._server.daemon_threads = True
+        self._server = LoopbackHTTPServer((host, port), _handler_for(self))
         self._thread: threading.Thread | None = None
 
     # -- lifecycle -------------------------------------------------------------------------

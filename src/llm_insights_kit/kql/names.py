@@ -30,7 +30,6 @@ _TOKEN = re.compile(
 )
 PROPERTY_BAGS = ("customDimensions", "customMeasurements")
 NAME_COLUMN = "name"
-_OTHER_TABLES = tuple(t for t in TABLES if t != contract.TABLE_METRICS)
 
 
 @dataclass(frozen=True)

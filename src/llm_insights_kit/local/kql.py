@@ -1,8 +1,8 @@
 """KQL on the local store: turning ``duckdb-kql``'s refusals into clear :class:`KitError`\\ s.
 
 Everything the local engine does not translate raises, naming the query and the construct, so a
-workbook or alert template cannot silently run differently here than on Azure. The supported
-subset is the one listed in the team's REFERENCE.md (``duckdb-kql`` 1.1.2).
+workbook or alert template cannot silently run differently here than on Azure. The subset that
+runs is what ``duckdb-kql`` (1.1.2) translates; ``docs/local.md`` lists what it refuses.
 """
 
 from __future__ import annotations

@@ -14,11 +14,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ...artifacts import WorkbookArtifact
+from ...dashboards import render_workbooks
 from ...errors import KitError
 from ...fsutil import ensure_dir
 from ...invocation import kit_command
 from ...stack_config.files import render_context
 from ...tables import TABLES
+from ..remote import open_reader
 from ..store import LocalStore
 from .page import index_page, workbook_page
 from .run import WorkbookRun, run_workbook
@@ -96,15 +98,11 @@ def write_previews(
     time_range: tuple[datetime, datetime] | None = None,
 ) -> Path:
     """Render the stack's workbooks over the store file; returns the index page's path."""
-    from ...dashboards import render_workbooks
-
     path = Path(store_path)
     if not path.is_file():
         kit = kit_command()
         raise KitError(str(path), f"no local store here; run `{kit} serve` or `make demo` first")
     workbooks = render_workbooks(render_context(stack))
-    from ..remote import open_reader
-
     with open_reader(path) as store:  # through `serve` when it holds the file
         result = render_previews(
             store, workbooks, out_dir, stack=stack, time_range=time_range, store_label=str(path)

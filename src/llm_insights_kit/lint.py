@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..alerts import load_rules
-from ..artifacts import AlertRuleSpec, RenderContext, WorkbookArtifact
-from ..dashboards import bind_parameters, iter_queries, render_workbooks
-from ..dashboards.lint import lint_workbook
-from ..errors import KitError
-from . import schema, service
-from .names import check_query
+from .alerts import load_rules
+from .artifacts import AlertRuleSpec, RenderContext, WorkbookArtifact
+from .dashboards import bind_parameters, iter_queries, render_workbooks
+from .dashboards.lint import lint_workbook
+from .errors import KitError
+from .kql import schema, service
+from .kql.names import check_query
 
 # A fixed range to bind {TimeRange} before parsing (the value does not matter to the checks).
 SAMPLE_RANGE = (datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 2, tzinfo=UTC))
