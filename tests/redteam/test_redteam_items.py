@@ -180,7 +180,7 @@ def test_accepted_envelopes_are_not_kept_in_memory(server, store) -> None:
     held = [
         o
         for o in gc.get_objects()
-        if isinstance(o, dict) and str(o.get("name", "")).startswith(marker)
+        if type(o) is dict and str(o.get("name", "")).startswith(marker)  # parsed JSON
     ]
     assert held == []
     assert server.envelopes == []
