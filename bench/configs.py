@@ -474,7 +474,7 @@ def model_client(seconds: float, slept: list[float]) -> Any:
     import openai
 
     return openai.OpenAI(
-        base_url="http://standin.invalid/v1",
+        base_url="http://fake_openai.invalid/v1",
         api_key="bench",
         max_retries=0,
         http_client=httpx2.Client(transport=model_transport(seconds, slept)),

@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         configs.LLM_INSIGHTS, args.ingest, metric_interval_ms=5_000, regime=configs.PROD
     )
     client = openai.OpenAI(
-        base_url="http://standin.invalid/v1",
+        base_url="http://fake_openai.invalid/v1",
         api_key="bench",
         max_retries=0,
         http_client=httpx2.Client(transport=configs.model_transport()),

@@ -66,7 +66,7 @@ def _summarise(prof: cProfile.Profile, calls: int) -> dict[str, Any]:
     }
 
 
-def _profile_emit(calls: int, ingest: str, standin: str) -> dict[str, Any]:
+def _profile_emit(calls: int, ingest: str, fake_openai: str) -> dict[str, Any]:
     """cProfile of the ``llm-insights-emit`` thread alone, over *calls* calls with the kit's
     defaults at the prod sampler: the per-call work no request waits for but the process pays.
     The profiler is switched on and off by jobs on that thread (cProfile profiles the thread
@@ -74,7 +74,7 @@ def _profile_emit(calls: int, ingest: str, standin: str) -> dict[str, Any]:
     from llm_insights import _offload
 
     setup, wrap = configs.setup(configs.LLM_INSIGHTS, ingest, regime=configs.PROD)
-    chat = configs.chat_call(configs.client(standin), wrap)
+    chat = configs.chat_call(configs.client(fake_openai), wrap)
     for _ in range(20):  # warm up (and start the thread)
         chat()
     _offload.drain()

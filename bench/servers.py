@@ -25,13 +25,13 @@ def _serve(conn: Any) -> None:
     from llm_insights_kit.fake_openai.server import FakeOpenAI
     from llm_insights_kit.local.ingest import IngestServer
 
-    standin = FakeOpenAI().start()
+    fake_openai = FakeOpenAI().start()
     # zero latency, realistic usage; streams differ only in their number of content chunks
-    standin.scenarios[CHAT] = Scripted(input_tokens=412, output_tokens=96, cached_tokens=128)
-    standin.scenarios[STREAM_SHORT] = Scripted(chunks=[f"w{i} " for i in range(SHORT_CHUNKS)])
-    standin.scenarios[STREAM_LONG] = Scripted(chunks=[f"w{i} " for i in range(LONG_CHUNKS)])
+    fake_openai.scenarios[CHAT] = Scripted(input_tokens=412, output_tokens=96, cached_tokens=128)
+    fake_openai.scenarios[STREAM_SHORT] = Scripted(chunks=[f"w{i} " for i in range(SHORT_CHUNKS)])
+    fake_openai.scenarios[STREAM_LONG] = Scripted(chunks=[f"w{i} " for i in range(LONG_CHUNKS)])
     ingest = IngestServer().start()
-    conn.send({"standin": standin.base_url, "ingest": ingest.url})
+    conn.send({"fake_openai": fake_openai.base_url, "ingest": ingest.url})
     while True:
         cmd, arg = conn.recv()
         if cmd == "stats":
@@ -39,13 +39,13 @@ def _serve(conn: Any) -> None:
             conn.send({**asdict(ingest.stats), "envelopes": envelopes if arg else None})
         elif cmd == "clear":
             ingest.clear()
-            standin.reset()
+            fake_openai.reset()
             conn.send(True)
         elif cmd == "fault":
             ingest.set_fault(**arg)
             conn.send(True)
         elif cmd == "stop":
-            standin.stop()
+            fake_openai.stop()
             ingest.stop()
             conn.send(True)
             return
@@ -66,7 +66,7 @@ class Servers:
         if not self._conn.poll(60):
             raise RuntimeError("benchmark servers did not start within 60 s")
         urls = self._conn.recv()
-        self.standin_url, self.ingest_url = urls["standin"], urls["ingest"]
+        self.standin_url, self.ingest_url = urls["fake_openai"], urls["ingest"]
         return self
 
     def __exit__(self, *exc: object) -> None:

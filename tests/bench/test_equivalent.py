@@ -65,7 +65,7 @@ class _Pipeline:
 
 
 @pytest.fixture(scope="module")
-def standin() -> Iterator[FakeOpenAI]:
+def fake_openai() -> Iterator[FakeOpenAI]:
     s = FakeOpenAI().start()
     # the bench's chat scenario (bench/servers.py)
     s.scenarios[servers.CHAT] = Scripted(input_tokens=412, output_tokens=96, cached_tokens=128)
@@ -73,18 +73,18 @@ def standin() -> Iterator[FakeOpenAI]:
     s.stop()
 
 
-def _client(standin: FakeOpenAI) -> Any:
-    return openai.OpenAI(base_url=standin.base_url, api_key="bench", max_retries=0)
+def _client(fake_openai: FakeOpenAI) -> Any:
+    return openai.OpenAI(base_url=fake_openai.base_url, api_key="bench", max_retries=0)
 
 
 @pytest.fixture
-def sdk(standin: FakeOpenAI) -> Iterator[_Pipeline]:
+def sdk(fake_openai: FakeOpenAI) -> Iterator[_Pipeline]:
     pipe = _Pipeline()
     _state.reset()
     _state.use_providers(pipe.tracer_provider, pipe.meter_provider)
     assert llm_insights.instrument_openai()
     try:
-        configs.chat_call(_client(standin), lambda call: call())()
+        configs.chat_call(_client(fake_openai), lambda call: call())()
     finally:
         llm_insights.uninstrument_openai()
         _state.reset()
@@ -92,10 +92,12 @@ def sdk(standin: FakeOpenAI) -> Iterator[_Pipeline]:
 
 
 @pytest.fixture
-def by_hand(standin: FakeOpenAI) -> _Pipeline:
+def by_hand(fake_openai: FakeOpenAI) -> _Pipeline:
     pipe = _Pipeline()
-    wrap = configs._equivalent_wrapper(standin.base_url, pipe.tracer_provider, pipe.meter_provider)
-    configs.chat_call(_client(standin), wrap)()
+    wrap = configs._equivalent_wrapper(
+        fake_openai.base_url, pipe.tracer_provider, pipe.meter_provider
+    )
+    configs.chat_call(_client(fake_openai), wrap)()
     return pipe
 
 

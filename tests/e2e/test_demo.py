@@ -71,11 +71,11 @@ def test_app_environment_keeps_telemetry_local(monkeypatch: pytest.MonkeyPatch) 
     """A real connection string in the caller's environment must not receive demo telemetry."""
     monkeypatch.setenv("APPLICATIONINSIGHTS_CONNECTION_STRING", "InstrumentationKey=real")
     ctx = RenderContext(stack="dev", environment="dev", config_file=str(ROOT / "Pulumi.dev.yaml"))
-    with FakeOpenAI() as standin, IngestServer() as ingest:
-        env = app_environment(standin, ingest, ctx)
+    with FakeOpenAI() as fake_openai, IngestServer() as ingest:
+        env = app_environment(fake_openai, ingest, ctx)
     assert env["APPLICATIONINSIGHTS_CONNECTION_STRING"] == ingest.connection_string
     assert env["LLM_INSIGHTS_LOCAL_ENDPOINT"] == ingest.url
-    assert env["AZURE_OPENAI_ENDPOINT"] == standin.azure_endpoint
+    assert env["AZURE_OPENAI_ENDPOINT"] == fake_openai.azure_endpoint
     assert env["LLM_INSIGHTS_ENVIRONMENT"] == "dev"
     # the dev stack's sampler, as the Pulumi program would pass it to the Container App
     assert (env["OTEL_TRACES_SAMPLER"], env["OTEL_TRACES_SAMPLER_ARG"]) == (

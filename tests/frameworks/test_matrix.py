@@ -125,13 +125,13 @@ def ran(request: pytest.FixtureRequest) -> Iterator[Ran]:
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("APPLICATIONINSIGHTS_", "OTEL_"))
     }
-    with FakeOpenAI() as standin, IngestServer(store) as ingest:
-        standin.script(*script(plan))
+    with FakeOpenAI() as fake_openai, IngestServer(store) as ingest:
+        fake_openai.script(*script(plan))
         env.update(
             {
                 **LOOPBACK_EXPORTER_ENV,
                 c.ENV_LOCAL_ENDPOINT: ingest.url,
-                "STANDIN_BASE_URL": standin.base_url,
+                "STANDIN_BASE_URL": fake_openai.base_url,
                 "FRAMEWORK": FRAMEWORK,
                 "PYTHONPATH": os.pathsep.join([env.get("PYTHONPATH", ""), str(ROOT / "tests")]),
                 app_env.ENV_OTEL_TRACES_SAMPLER: sampler,
@@ -146,7 +146,7 @@ def ran(request: pytest.FixtureRequest) -> Iterator[Ran]:
         )  # fmt: skip
         end = datetime.now(UTC)
         assert proc.returncode == 0, proc.stderr[-3000:]
-        bodies = [r.body for r in standin.requests]
+        bodies = [r.body for r in fake_openai.requests]
     assert len(bodies) == len(script(plan)), "every scripted answer was asked for, no more"
     truth = Truth.of(plan, bodies)
     app = json.loads(proc.stdout.strip().splitlines()[-1])

@@ -63,7 +63,7 @@ SAMPLING = {
 
 
 @pytest.fixture(scope="module")
-def standin() -> Iterator[FakeOpenAI]:
+def fake_openai() -> Iterator[FakeOpenAI]:
     with FakeOpenAI() as srv:
         yield srv
 
@@ -77,9 +77,9 @@ def panels() -> dict[tuple[str, str], str]:
     return out
 
 
-def _run(mode: str, standin: FakeOpenAI, store: LocalStore) -> tuple[list[dict[str, Any]], Any]:
-    standin.reset()
-    standin.script(*SCRIPT)
+def _run(mode: str, fake_openai: FakeOpenAI, store: LocalStore) -> tuple[list[dict[str, Any]], Any]:
+    fake_openai.reset()
+    fake_openai.script(*SCRIPT)
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("APPLICATIONINSIGHTS_", "OTEL_"))
     }
@@ -88,7 +88,7 @@ def _run(mode: str, standin: FakeOpenAI, store: LocalStore) -> tuple[list[dict[s
             {
                 **LOOPBACK_EXPORTER_ENV,
                 c.ENV_LOCAL_ENDPOINT: ingest.url,
-                "STANDIN_BASE_URL": standin.base_url,
+                "STANDIN_BASE_URL": fake_openai.base_url,
                 "PEER_MODE": mode,
                 app_env.ENV_OTEL_TRACES_SAMPLER: SAMPLING[mode][0],
                 app_env.ENV_OTEL_TRACES_SAMPLER_ARG: SAMPLING[mode][1],
@@ -133,10 +133,10 @@ def _assert_bucket(
 
 @pytest.mark.parametrize("mode", ["peer", "kit-first", "peer-first"])
 def test_panels_return_the_truth(
-    mode: str, standin: FakeOpenAI, panels: dict[tuple[str, str], str]
+    mode: str, fake_openai: FakeOpenAI, panels: dict[tuple[str, str], str]
 ) -> None:
     store = LocalStore()
-    measured, time_range = _run(mode, standin, store)
+    measured, time_range = _run(mode, fake_openai, store)
 
     def query(workbook: str, step: str) -> list[dict[str, Any]]:
         kql = bind_parameters(panels[(workbook, step)], time_range, grain="1d")

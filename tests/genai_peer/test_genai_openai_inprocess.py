@@ -31,14 +31,14 @@ def exported_usage(pipe: Telemetry) -> list[tuple[str, int]]:
 
 
 @pytest.fixture(scope="module")
-def standin() -> Iterator[FakeOpenAI]:
+def fake_openai() -> Iterator[FakeOpenAI]:
     with FakeOpenAI() as srv:
         yield srv
 
 
 @pytest.fixture
-def pipe(standin: FakeOpenAI, genai_telemetry: Telemetry) -> Iterator[Telemetry]:
-    standin.reset()
+def pipe(fake_openai: FakeOpenAI, genai_telemetry: Telemetry) -> Iterator[Telemetry]:
+    fake_openai.reset()
     yield genai_telemetry
     OpenAIInstrumentor().uninstrument()
 
@@ -49,14 +49,14 @@ def _peer(pipe: Telemetry) -> None:
     )
 
 
-def _calls(standin: FakeOpenAI) -> None:
+def _calls(fake_openai: FakeOpenAI) -> None:
     """Two answered calls (one streamed) and one throttled."""
-    standin.script(
+    fake_openai.script(
         Scripted(input_tokens=100, output_tokens=20),
         Scripted(input_tokens=7, output_tokens=5, ttft=0.3),
         Scripted(status=429),
     )
-    client = openai.OpenAI(base_url=standin.base_url, api_key="t", max_retries=0)
+    client = openai.OpenAI(base_url=fake_openai.base_url, api_key="t", max_retries=0)
     msg = [{"role": "user", "content": "hi"}]
     client.chat.completions.create(model="gpt-4o", messages=msg)
     stream = client.chat.completions.create(
@@ -79,9 +79,9 @@ def _assert_counted_once(pipe: Telemetry) -> None:
     assert pipe.total(c.UNPRICED_CALLS.name) == 0
 
 
-def test_peer_spans_give_the_kits_metrics(pipe: Telemetry, standin: FakeOpenAI) -> None:
+def test_peer_spans_give_the_kits_metrics(pipe: Telemetry, fake_openai: FakeOpenAI) -> None:
     _peer(pipe)
-    _calls(standin)
+    _calls(fake_openai)
     _assert_counted_once(pipe)
     # its own gen_ai.client.* histograms are dropped by the view: the kit's are the only source
     assert (
@@ -93,7 +93,7 @@ def test_peer_spans_give_the_kits_metrics(pipe: Telemetry, standin: FakeOpenAI) 
 
 @pytest.mark.parametrize("kit_first", [True, False], ids=["kit-patched-first", "peer-first"])
 def test_both_instrumentations_count_each_call_once(
-    pipe: Telemetry, standin: FakeOpenAI, kit_first: bool
+    pipe: Telemetry, fake_openai: FakeOpenAI, kit_first: bool
 ) -> None:
     if kit_first:
         assert llm_insights.instrument_openai()
@@ -101,7 +101,7 @@ def test_both_instrumentations_count_each_call_once(
     else:
         _peer(pipe)
         assert llm_insights.instrument_openai()
-    _calls(standin)
+    _calls(fake_openai)
     _assert_counted_once(pipe)
     # each call's tokens are exported once, on the kit's span
     assert sorted(exported_usage(pipe)) == [("llm_insights", 7), ("llm_insights", 100)]
@@ -112,7 +112,7 @@ def test_both_instrumentations_count_each_call_once(
 
 
 def test_kit_uninstruments_after_the_peer_unwrapped_over_it(
-    pipe: Telemetry, standin: FakeOpenAI
+    pipe: Telemetry, fake_openai: FakeOpenAI
 ) -> None:
     """OpenTelemetry's ``unwrap`` leaves a bound wrapper of ours in the class: the kit must still
     recognise it (else a second instrument_openai() patches twice and calls count twice)."""
@@ -122,7 +122,7 @@ def test_kit_uninstruments_after_the_peer_unwrapped_over_it(
     _peer(pipe)
     OpenAIInstrumentor().uninstrument()
     assert llm_insights.instrument_openai()  # already ours: no second patch
-    _calls(standin)
+    _calls(fake_openai)
     assert pipe.total(c.OPERATION_DURATION.name) == 3
     llm_insights.uninstrument_openai()
     assert not _instrument_openai._is_ours(Completions.__dict__["create"])

@@ -45,10 +45,10 @@ def pipe(genai_telemetry: Telemetry) -> Iterator[Telemetry]:
     OpenAIInstrumentor().uninstrument()
 
 
-def _run_agent(pipe: Telemetry, standin: Any) -> None:
-    standin.reset()
-    standin.script(*[Scripted(input_tokens=30, output_tokens=7)] * 2)
-    client = openai.AsyncOpenAI(base_url=standin.base_url, api_key="t", max_retries=0)
+def _run_agent(pipe: Telemetry, fake_openai: Any) -> None:
+    fake_openai.reset()
+    fake_openai.script(*[Scripted(input_tokens=30, output_tokens=7)] * 2)
+    client = openai.AsyncOpenAI(base_url=fake_openai.base_url, api_key="t", max_retries=0)
     model = OpenAIChatCompletionsModel(model="gpt-4o", openai_client=client)
     agent = Agent(name="pharma", instructions="Answer briefly.", model=model)
 
@@ -61,7 +61,7 @@ def _run_agent(pipe: Telemetry, standin: Any) -> None:
 
 
 @pytest.fixture(scope="module")
-def standin() -> Iterator[FakeOpenAI]:
+def fake_openai() -> Iterator[FakeOpenAI]:
     with FakeOpenAI() as srv:
         yield srv
 
@@ -78,9 +78,9 @@ def _instrument(pipe: Telemetry, kit: str) -> None:
 
 
 @pytest.mark.parametrize("kit", ["none", "kit-first", "peer-first"])
-def test_agent_model_calls_count_once(pipe: Telemetry, standin: FakeOpenAI, kit: str) -> None:
+def test_agent_model_calls_count_once(pipe: Telemetry, fake_openai: FakeOpenAI, kit: str) -> None:
     _instrument(pipe, kit)
-    _run_agent(pipe, standin)
+    _run_agent(pipe, fake_openai)
 
     spans = pipe.spans_exporter.get_finished_spans()
     agents = [s for s in spans if s.attributes.get(c.GEN_AI_OPERATION_NAME) == "invoke_agent"]
@@ -103,10 +103,10 @@ def test_agent_model_calls_count_once(pipe: Telemetry, standin: FakeOpenAI, kit:
     assert sorted(exported_usage(pipe)) == [(owner, 30), (owner, 30)]
 
 
-def _run_tool_agent(standin: Any) -> None:
+def _run_tool_agent(fake_openai: Any) -> None:
     """One run: the model asks for a tool, the agent runs it, the model answers (2 calls)."""
-    standin.reset()
-    standin.script(
+    fake_openai.reset()
+    fake_openai.script(
         Scripted(
             input_tokens=40,
             output_tokens=9,
@@ -114,7 +114,7 @@ def _run_tool_agent(standin: Any) -> None:
         ),
         Scripted(input_tokens=55, output_tokens=12),
     )
-    client = openai.AsyncOpenAI(base_url=standin.base_url, api_key="t", max_retries=0)
+    client = openai.AsyncOpenAI(base_url=fake_openai.base_url, api_key="t", max_retries=0)
 
     @function_tool
     def lookup(drug: str) -> str:
@@ -137,13 +137,13 @@ def _run_tool_agent(standin: Any) -> None:
 
 @pytest.mark.parametrize("kit", ["none", "kit-first", "peer-first"])
 def test_framework_agent_runs_give_the_agent_metrics(
-    pipe: Telemetry, standin: FakeOpenAI, kit: str
+    pipe: Telemetry, fake_openai: FakeOpenAI, kit: str
 ) -> None:
     """The framework's invoke_agent spans become the kit's agent-run metrics: one run per span,
     its model calls (counted once whichever instrumentation won), tool calls, tokens and cost."""
     _instrument(pipe, kit)
-    _run_tool_agent(standin)
-    _run_agent(pipe, standin)
+    _run_tool_agent(fake_openai)
+    _run_agent(pipe, fake_openai)
 
     who = {"gen_ai__agent__name": "pharmacist"}
     assert pipe.total(c.AGENT_DURATION.name, **who) == 1
@@ -164,7 +164,7 @@ def test_framework_agent_runs_give_the_agent_metrics(
     assert pipe.sum(c.AGENT_COST_UNKNOWN.name) == 0
 
 
-def test_framework_agent_runs_count_when_the_sampler_drops_them(standin: FakeOpenAI) -> None:
+def test_framework_agent_runs_count_when_the_sampler_drops_them(fake_openai: FakeOpenAI) -> None:
     """Sampled out, the agent and its calls still give every agent metric (recorded, not
     exported)."""
     with sending_to(
@@ -178,7 +178,7 @@ def test_framework_agent_runs_count_when_the_sampler_drops_them(standin: FakeOpe
             tracer_provider=p.tracer_provider, meter_provider=p.meter_provider
         )
         try:
-            _run_tool_agent(standin)
+            _run_tool_agent(fake_openai)
         finally:
             OpenAIAgentsInstrumentor().uninstrument()
             OpenAIInstrumentor().uninstrument()

@@ -124,8 +124,8 @@ def test_demo_app_gets_the_container_apps_telemetry_settings() -> None:
     config = harness.load_stack_file("prod")
     values, secret = harness.engine_config(config, harness.FAKE_SECRETS["prod"])
     cfg = parse_config(values, set(secret), "prod")
-    with FakeOpenAI() as standin, IngestServer() as ingest:
-        demo = app_environment(standin, ingest, cfg.render_context())
+    with FakeOpenAI() as fake_openai, IngestServer() as ingest:
+        demo = app_environment(fake_openai, ingest, cfg.render_context())
     container = dict(plain_env(cfg.environment, cfg.container_apps[0]))
     assert container and {k: demo.get(k) for k in container} == container
 

@@ -39,10 +39,10 @@ import openai  # noqa: E402
 
 from llm_insights_kit.fake_openai.server import FakeOpenAI  # noqa: E402
 
-with FakeOpenAI() as standin:
+with FakeOpenAI() as fake_openai:
     llm_insights.configure(service_name="offline-app")
     llm_insights.instrument_openai()
-    client = openai.OpenAI(base_url=standin.base_url, api_key="test-key", max_retries=0)
+    client = openai.OpenAI(base_url=fake_openai.base_url, api_key="test-key", max_retries=0)
     calls = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     pause = float(sys.argv[3]) if len(sys.argv) > 3 else 0.0
     model = sys.argv[4] if len(sys.argv) > 4 else "gpt-4o-mini"

@@ -19,11 +19,11 @@ from opentelemetry import trace
 from llm_insights_kit.fake_openai.server import FakeOpenAI
 
 out, prefix, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
-with FakeOpenAI() as standin, open(out, "w", encoding="utf-8") as made:
+with FakeOpenAI() as fake_openai, open(out, "w", encoding="utf-8") as made:
     # every span kept: the soak counts calls one by one (the shipped default samples 5 traces/s)
     llm_insights.configure(service_name=prefix, sampling_ratio=1.0)
     llm_insights.instrument_openai()
-    client = openai.OpenAI(base_url=standin.base_url, api_key="test-key", max_retries=0)
+    client = openai.OpenAI(base_url=fake_openai.base_url, api_key="test-key", max_retries=0)
     print("calling", flush=True)
     deadline = time.monotonic() + seconds
     n = 0

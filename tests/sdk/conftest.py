@@ -13,7 +13,7 @@ from support.otel import Telemetry
 
 # Tests that drive the real openai client against the loopback stand-in: the ones the openai
 # 1.x/2.x compatibility run selects (`-m openai_compat` with another openai first on PYTHONPATH).
-_STANDIN_FIXTURES = frozenset({"stand", "standin", "openai_client", "azure_client"})
+_STANDIN_FIXTURES = frozenset({"stand", "fake_openai", "openai_client", "azure_client"})
 
 
 _HERE = Path(__file__).parent
@@ -36,7 +36,7 @@ def instrumented_openai(telemetry: Telemetry) -> Iterator[Telemetry]:
 
 
 @pytest.fixture(scope="session")
-def standin() -> Iterator[Any]:
+def fake_openai() -> Iterator[Any]:
     from llm_insights_kit.fake_openai.server import FakeOpenAI
 
     with FakeOpenAI(deployments={"chat-prod": "gpt-4o-2024-08-06"}) as srv:
@@ -44,10 +44,10 @@ def standin() -> Iterator[Any]:
 
 
 @pytest.fixture
-def stand(standin: Any) -> Iterator[Any]:
-    standin.reset()
-    yield standin
-    standin.reset()
+def stand(fake_openai: Any) -> Iterator[Any]:
+    fake_openai.reset()
+    yield fake_openai
+    fake_openai.reset()
 
 
 @pytest.fixture

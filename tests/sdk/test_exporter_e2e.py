@@ -60,12 +60,12 @@ def _props(env: dict) -> dict:
     return env["data"]["baseData"].get("properties", {})
 
 
-def test_real_exporter_envelopes(standin, tmp_path):
+def test_real_exporter_envelopes(fake_openai, tmp_path):
     from llm_insights_kit.fake_openai.scripted import Scripted
     from llm_insights_kit.local.ingest import IngestServer
 
-    standin.reset()
-    standin.script(
+    fake_openai.reset()
+    fake_openai.script(
         Scripted(input_tokens=9, output_tokens=8), Scripted(input_tokens=9, output_tokens=8)
     )
     script = tmp_path / "app.py"
@@ -79,7 +79,7 @@ def test_real_exporter_envelopes(standin, tmp_path):
         env.update(
             {
                 c.ENV_LOCAL_ENDPOINT: ingest.url,
-                "STANDIN_BASE_URL": standin.base_url,
+                "STANDIN_BASE_URL": fake_openai.base_url,
                 app_env.ENV_OTEL_METRIC_EXPORT_INTERVAL: "60000",
             }
         )

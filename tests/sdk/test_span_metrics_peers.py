@@ -65,7 +65,7 @@ CHILD = textwrap.dedent(
 
 
 @pytest.fixture(scope="module")
-def peer_llm() -> Iterator[FakeOpenAI]:  # not the `standin` fixture: no openai 1.x/2.x run
+def peer_llm() -> Iterator[FakeOpenAI]:  # not the `fake_openai` fixture: no openai 1.x/2.x run
     with FakeOpenAI() as srv:
         yield srv
 

@@ -128,7 +128,7 @@ def test_logs_never_print_the_connection_string(tmp_path: Path) -> None:
     api_key = "sk-test-" + uuid.uuid4().hex
     script = tmp_path / "app.py"
     script.write_text(CHILD, encoding="utf-8")
-    with IngestServer() as ingest, FakeOpenAI() as standin:
+    with IngestServer() as ingest, FakeOpenAI() as fake_openai:
         cs = f"InstrumentationKey={ikey};IngestionEndpoint={ingest.url}/;LiveEndpoint={ingest.url}/"
         env = {
             k: v
@@ -138,7 +138,7 @@ def test_logs_never_print_the_connection_string(tmp_path: Path) -> None:
         env.update(
             SECRET_CS=cs,
             SECRET_API_KEY=api_key,
-            STANDIN=standin.base_url,
+            STANDIN=fake_openai.base_url,
             **LOOPBACK_EXPORTER_ENV,
         )
         proc = subprocess.run(

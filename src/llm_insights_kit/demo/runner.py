@@ -98,12 +98,12 @@ class DemoResult:
 
 
 def app_environment(
-    standin: FakeOpenAI, ingest: IngestServer, ctx: RenderContext, service: str | None = None
+    fake_openai: FakeOpenAI, ingest: IngestServer, ctx: RenderContext, service: str | None = None
 ) -> dict[str, str]:
     """What the Container App would get from the Pulumi stack, pointed at loopback stand-ins;
     ``service`` names the app's service (``OTEL_SERVICE_NAME``) instead of the stack's."""
     env = {
-        "AZURE_OPENAI_ENDPOINT": standin.azure_endpoint,
+        "AZURE_OPENAI_ENDPOINT": fake_openai.azure_endpoint,
         "AZURE_OPENAI_API_KEY": "local-demo-key",
         "AZURE_OPENAI_DEPLOYMENT": DEPLOYMENT_MAIN,
         "CHAT_ALLOWED_MODELS": ",".join(d for d in DEPLOYMENTS if d != DEPLOYMENT_MAIN),
@@ -178,15 +178,17 @@ def run_demo(
         ingest = IngestServer(store).start()
     try:
         with display.step("LLM stand-in (OpenAI/Azure OpenAI-compatible, loopback)"):
-            standin = FakeOpenAI(deployments=DEPLOYMENT_MODELS).start()
+            fake_openai = FakeOpenAI(deployments=DEPLOYMENT_MODELS).start()
         try:
             with display.step(
                 f"Sample app examples/chat-app as {INCIDENT_SERVICE} and {QUIET_SERVICE} "
                 "(uvicorn child processes)"
             ) as s:
-                app = AppProcess(app_environment(standin, ingest, ctx, INCIDENT_SERVICE), app_log)
+                app = AppProcess(
+                    app_environment(fake_openai, ingest, ctx, INCIDENT_SERVICE), app_log
+                )
                 other = AppProcess(
-                    app_environment(standin, ingest, ctx, QUIET_SERVICE),
+                    app_environment(fake_openai, ingest, ctx, QUIET_SERVICE),
                     out_dir / f"app-{QUIET_SERVICE}.log",
                 )
                 app.start()
@@ -196,12 +198,12 @@ def run_demo(
             outcomes: dict[str, Outcome] = {}
             try:
                 healthy_end = started
-                outcomes[quiet.name] = _drive(display, quiet, other.url, standin)
+                outcomes[quiet.name] = _drive(display, quiet, other.url, fake_openai)
                 with display.step(f"Stopping {QUIET_SERVICE} (graceful: the SDK flushes)") as s:
                     code = other.stop()
                     s.note("clean exit" if code in (0, -15) else f"exit code {code}, see its log")
                 for phase in phases:
-                    outcomes[phase.name] = _drive(display, phase, app.url, standin)
+                    outcomes[phase.name] = _drive(display, phase, app.url, fake_openai)
                     if phase.name == "healthy":
                         with display.step("Letting the healthy phase's telemetry land") as s:
                             if not wait_for_metric_export(ingest, store, clock(), EXPORT_TIMEOUT_S):
@@ -215,7 +217,7 @@ def run_demo(
                     s.note("clean exit" if code in (0, -15) else f"exit code {code}, see app log")
             ended = clock()
         finally:
-            standin.stop()
+            fake_openai.stop()
 
         result = DemoResult(store_path, app_log, started, healthy_end, ended, outcomes)
         with display.step("Evaluating every alert rule", total=2 * len(rules)) as s:
@@ -247,10 +249,10 @@ def run_demo(
     return result
 
 
-def _drive(display: Display, phase: Phase, app_url: str, standin: FakeOpenAI) -> Outcome:
+def _drive(display: Display, phase: Phase, app_url: str, fake_openai: FakeOpenAI) -> Outcome:
     with display.step(phase.title, total=len(phase.requests)) as s:
-        standin.reset()
-        outcome = run_phase(phase, app_url, lambda scripts: standin.script(*scripts), s.advance)
+        fake_openai.reset()
+        outcome = run_phase(phase, app_url, lambda scripts: fake_openai.script(*scripts), s.advance)
         s.note(", ".join(f"HTTP {k}: {v}" for k, v in sorted(outcome.statuses.items())))
     if outcome.transport_errors:
         raise KitError(

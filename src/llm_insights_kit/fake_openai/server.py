@@ -143,9 +143,9 @@ class FakeOpenAI:
         return f"{prefix}-standin-{next(self._ids)}"
 
 
-def _handler_for(standin: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
+def _handler_for(fake_openai: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
     class Handler(_Handler):
-        server_standin = standin
+        server_standin = fake_openai
 
     return Handler
 
@@ -167,7 +167,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(404, {"error": {"message": "not found", "code": "not_found"}})
 
     def do_POST(self) -> None:
-        standin = self.server_standin
+        fake_openai = self.server_standin
         parts = urlsplit(self.path)
         length = int(self.headers.get("content-length") or 0)
         raw = self.rfile.read(length) if length else b""
@@ -181,8 +181,8 @@ class _Handler(BaseHTTPRequestHandler):
         match = azure or plain
         deployment = azure.group("dep") if azure else None
         model = deployment or (body.get("model") if isinstance(body, dict) else None)
-        script, scenario = standin._choose(headers, model)
-        standin.requests.append(
+        script, scenario = fake_openai._choose(headers, model)
+        fake_openai.requests.append(
             RecordedRequest(
                 "POST", parts.path, parse_qs(parts.query), headers, body, deployment, scenario
             )
@@ -206,16 +206,16 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_error_json(script)
             return
         response_model = script.model or (
-            standin.deployments.get(deployment, deployment) if deployment else body.get("model")
+            fake_openai.deployments.get(deployment, deployment) if deployment else body.get("model")
         )
         if match.group("op") == "embeddings":
-            self._embeddings(standin, script, body, response_model)
+            self._embeddings(fake_openai, script, body, response_model)
         elif match.group("op") == "responses":
-            self._responses(standin, script, body, response_model)
+            self._responses(fake_openai, script, body, response_model)
         elif body.get("stream"):
-            self._stream(standin, script, body, response_model, azure=bool(azure))
+            self._stream(fake_openai, script, body, response_model, azure=bool(azure))
         else:
-            self._chat(standin, script, body, response_model, azure=bool(azure))
+            self._chat(fake_openai, script, body, response_model, azure=bool(azure))
 
     # -- responses -------------------------------------------------------------------------
     def _send_json(self, status: int, payload: Any, extra: dict[str, str] | None = None) -> None:
@@ -234,19 +234,19 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _chat(
         self,
-        standin: FakeOpenAI,
+        fake_openai: FakeOpenAI,
         script: Scripted,
         body: dict[str, Any],
         model: Any,
         *,
         azure: bool,
     ) -> None:
-        payload = payloads.chat_completion(script, body, model, standin._next_id, azure=azure)
+        payload = payloads.chat_completion(script, body, model, fake_openai._next_id, azure=azure)
         self._send_json(200, payload)
 
     def _stream(
         self,
-        standin: FakeOpenAI,
+        fake_openai: FakeOpenAI,
         script: Scripted,
         body: dict[str, Any],
         model: Any,
@@ -256,7 +256,7 @@ class _Handler(BaseHTTPRequestHandler):
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         chunks = chunks_of(script)
         out_tokens = script.output_tokens if script.output_tokens is not None else len(chunks)
-        rid = script.response_id or standin._next_id("chatcmpl")
+        rid = script.response_id or fake_openai._next_id("chatcmpl")
         created = int(time.time())
 
         def event(choices: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
@@ -323,10 +323,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- the Responses API (POST /v1/responses) --------------------------------------------
     def _responses(
-        self, standin: FakeOpenAI, script: Scripted, body: dict[str, Any], model: Any
+        self, fake_openai: FakeOpenAI, script: Scripted, body: dict[str, Any], model: Any
     ) -> None:
         chunks = chunks_of(script)
-        rid = script.response_id or standin._next_id("resp")
+        rid = script.response_id or fake_openai._next_id("resp")
         if not body.get("stream"):
             self._send_json(
                 200, payloads.response_object(script, body, model, rid, "".join(chunks), True)
@@ -408,6 +408,6 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
     def _embeddings(
-        self, standin: FakeOpenAI, script: Scripted, body: dict[str, Any], model: Any
+        self, fake_openai: FakeOpenAI, script: Scripted, body: dict[str, Any], model: Any
     ) -> None:
         self._send_json(200, payloads.embeddings(script, body, model))
