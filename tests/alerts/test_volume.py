@@ -3,6 +3,7 @@ states are shown: ``alerts eval``, the live index, the demo's report; no rule is
 
 from __future__ import annotations
 
+import json
 import textwrap
 from datetime import UTC, datetime
 from pathlib import Path
@@ -117,6 +118,13 @@ def test_alerts_eval_lists_every_rule(rules, store: Path, capsys) -> None:
         )
         or "1 below their minimum volume" in out
     )
+    # --json lists every rule too: a rule without series is there with no_data
+    args = ["alerts", "eval", "--stack", "dev", "--db", str(store), "--at", AT.isoformat()]
+    assert main([*args, "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert {d["rule"] for d in listed} == set(rules)
+    (silent,) = [d for d in listed if d["rule"] == "llm-error-rate-high"]
+    assert silent["no_data"] and not silent["firing"] and "no data" in silent["why"]
 
 
 def test_live_index_shows_below_minimum(rules, store: Path) -> None:

@@ -12,6 +12,7 @@ import argparse
 import functools
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -254,18 +255,15 @@ def _eval(args: argparse.Namespace, out: TextIO) -> int:
             if not found:
                 empty.append(rule)
     if args.json:
-        json.dump([e.to_dict() for e in results], out, indent=2, sort_keys=True)
+        listed = [e.to_dict() for e in results] + [_no_data_dict(rule, at) for rule in empty]
+        json.dump(listed, out, indent=2, sort_keys=True)
         out.write("\n")
     else:
         for e in results:
             state = "FIRING" if e.firing else "ok    "
             out.write(f"{state}  {e.why}\n")
         for rule in empty:
-            off = "" if rule.enabled else " disabled (never fires)"
-            out.write(
-                f"ok      {rule.name}{off} at {at:%Y-%m-%d %H:%M}: no data: the query returned no "
-                f"series over its {rule.window_size} window\n"
-            )
+            out.write(f"ok      {_no_data_why(rule, at)}\n")
         firing = sum(e.firing for e in results)
         below = sum(e.below_minimum is not None for e in results)
         evaluated = len({e.rule for e in results}) + len(empty)
@@ -275,3 +273,34 @@ def _eval(args: argparse.Namespace, out: TextIO) -> int:
             "data\n"
         )
     return 0
+
+
+def _no_data_why(rule: AlertRuleSpec, at: datetime) -> str:
+    off = "" if rule.enabled else " disabled (never fires)"
+    return (
+        f"{rule.name}{off} at {at:%Y-%m-%d %H:%M}: no data: the query returned no series over "
+        f"its {rule.window_size} window"
+    )
+
+
+def _no_data_dict(rule: AlertRuleSpec, at: datetime) -> dict:
+    """A rule whose query returned no series, in the decisions' JSON shape (``no_data`` true),
+    so a JSON reader sees every rule as the text output does."""
+    return {
+        "rule": rule.name,
+        "at": at.isoformat(),
+        "series": {},
+        "value": None,
+        "threshold": rule.threshold,
+        "operator": rule.operator,
+        "breaching": False,
+        "failing_periods": 0,
+        "periods": rule.failing_periods.number_of_evaluation_periods,
+        "condition_met": False,
+        "firing": False,
+        "event": None,
+        "notified": False,
+        "why": _no_data_why(rule, at),
+        "below_minimum": None,
+        "no_data": True,
+    }
