@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import signal
 import sys
 import textwrap
 import threading
@@ -169,10 +170,14 @@ def main(argv: list[str] | None = None, *, stop: threading.Event | None = None) 
         f"azure_endpoint {srv.azure_endpoint}); scenarios: {', '.join(srv.scenarios)}",
         flush=True,
     )
+    stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        # Ctrl-C and a plain kill both stop it cleanly, even where the parent started it with
+        # SIGINT ignored (a shell's background job), when Python installs no Ctrl-C handler.
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stop.set())
     try:
-        (stop or threading.Event()).wait()
-    except KeyboardInterrupt:
-        pass
+        stop.wait()
     finally:
         srv.stop()
     return 0
