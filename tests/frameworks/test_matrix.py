@@ -238,10 +238,19 @@ def test_exported_usage_once(ran: Ran) -> None:
 
 
 def test_whole_traces_only(ran: Ran) -> None:
-    """No exported span's parent is a span that was recorded but not exported."""
-    deps = ran.store.query(f"{c.TABLE_LLM_SPANS} | project id, operation_ParentId").to_dicts()
+    """No exported span's parent is a span that was recorded but not exported — except a span
+    kept for its failure or slowness (``llm_insights.kept_for``), which comes without the rest of
+    the trace the head sampler dropped."""
+    deps = ran.store.query(
+        f"{c.TABLE_LLM_SPANS} | project id, operation_ParentId, "
+        f'kept = tostring(customDimensions["{c.ATTR_KEPT_FOR}"])'
+    ).to_dicts()
     ids = {d["id"] for d in deps}
-    orphans = [d for d in deps if d["operation_ParentId"] and d["operation_ParentId"] not in ids]
+    orphans = [
+        d
+        for d in deps
+        if d["operation_ParentId"] and d["operation_ParentId"] not in ids and not d["kept"]
+    ]
     assert orphans == []
 
 
