@@ -1,4 +1,4 @@
-"""In-memory OpenTelemetry readers that first wait for the SDK's emit thread (issue 15).
+"""In-memory OpenTelemetry readers that first wait for the SDK's emit thread.
 
 The kit records a finished call off the caller's thread (``llm_insights._offload``); a test that
 reads spans or metrics right after a call waits for that work the way ``llm_insights.flush()``
