@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from llm_insights import contract
 
+from llm_insights_kit import emitted
 from llm_insights_kit.alerts import load_rules
 from llm_insights_kit.artifacts import RenderContext
 from llm_insights_kit.dashboards import iter_queries
@@ -69,10 +70,10 @@ def test_span_queries_must_not_read_error_type():
 def test_sdk_no_longer_emitting_a_metric_breaks_the_check(golden_workbooks, monkeypatch):
     """Simulate the SDK renaming the duration metric: every query still reading it is reported."""
     renamed = contract.OPERATION_DURATION.name + ".v2"
-    by_name = dict(contract.METRICS_BY_NAME)
+    by_name = dict(emitted.METRICS_BY_NAME)
     spec = by_name.pop(contract.OPERATION_DURATION.name)
     by_name[renamed] = spec
-    monkeypatch.setattr(contract, "METRICS_BY_NAME", by_name)
+    monkeypatch.setattr(emitted, "METRICS_BY_NAME", by_name)
     problems = [p for where, q in _all_queries(golden_workbooks) for p in check_query(where, q)]
     wheres = {p.where for p in problems}
     assert "llm-overview/call-rate" in wheres and "llm-error-rate-high" in wheres
@@ -81,9 +82,9 @@ def test_sdk_no_longer_emitting_a_metric_breaks_the_check(golden_workbooks, monk
 
 def test_sdk_dropping_an_attribute_breaks_the_check(golden_workbooks, monkeypatch):
     monkeypatch.setattr(
-        contract,
+        emitted,
         "ATTRIBUTES",
-        tuple(a for a in contract.ATTRIBUTES if a != contract.ATTR_DEPLOYMENT),
+        tuple(a for a in emitted.ATTRIBUTES if a != contract.ATTR_DEPLOYMENT),
     )
     problems = [p for where, q in _all_queries(golden_workbooks) for p in check_query(where, q)]
     assert problems and {p.name for p in problems} == {contract.ATTR_DEPLOYMENT}

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from llm_insights import contract
 
+from llm_insights_kit import emitted
 from llm_insights_kit.alerts import load_rules
 from llm_insights_kit.artifacts import RenderContext
 from llm_insights_kit.dashboards import (
@@ -161,7 +162,7 @@ def _template_sources() -> list[Path]:
 
 def test_templates_take_names_from_the_contract_only():
     """No metric name, attribute key, event name or table name typed as a literal in templates."""
-    names = {m.name for m in contract.METRICS} | set(contract.ATTRIBUTES) | set(contract.EVENTS)
+    names = {m.name for m in contract.METRICS} | set(emitted.ATTRIBUTES) | set(emitted.EVENTS)
     tables = set(TABLES)
     literal = re.compile(r"""["']([A-Za-z_][\w.]*)["']""")
     offenders = []

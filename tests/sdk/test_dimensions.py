@@ -11,6 +11,8 @@ from badinput.conftest import MESSAGES, client_answering, completion
 from llm_insights import contract as c
 from support.otel import Telemetry
 
+from llm_insights_kit import emitted
+
 
 def test_metric_attributes_are_allow_listed(telemetry):
     with llm_insights.llm_call(
@@ -20,7 +22,7 @@ def test_metric_attributes_are_allow_listed(telemetry):
     span = telemetry.span()
     assert span.attributes["user.email"] == "x@y"  # the app put it on the span
     for m in telemetry.metrics().values():
-        spec = c.METRICS_BY_NAME[m.name]
+        spec = emitted.METRICS_BY_NAME[m.name]
         for p in m.data.data_points:
             assert set(p.attributes) <= set(spec.dimensions), m.name
 
@@ -59,7 +61,7 @@ def test_2500_user_ids_never_reach_metric_dimensions(instrumented_openai: Teleme
     assert len(spans) == 2500  # nothing lost: every call has its span with its user id
     assert len({s.attributes[c.ENDUSER_ID] for s in spans}) == 2500
     for name, points in telemetry.all_points().items():
-        allowed = set(c.METRICS_BY_NAME[name].dimensions) | {c.ATTR_BUCKET_LE}
+        allowed = set(emitted.METRICS_BY_NAME[name].dimensions) | {c.ATTR_BUCKET_LE}
         for key in {k for p in points for k in p.attributes}:
             assert key not in c.SPAN_ONLY_ATTRIBUTES, (name, key)
             assert key in allowed, (name, key)

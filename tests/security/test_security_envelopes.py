@@ -14,6 +14,7 @@ from faults.conftest import QUIET, llm_client
 from llm_insights import _config, _offload, _state
 from llm_insights import contract as c
 
+from llm_insights_kit import emitted
 from llm_insights_kit.local.ingest import IngestServer
 
 SECRET_PROMPT = "my card is 4111 1111 1111 1111, what is the max dose?"
@@ -124,7 +125,7 @@ def test_metric_dimensions_stay_in_the_allow_list(exported) -> None:
         base = env["data"]["baseData"]
         props = base.get("properties") or {}
         for m in base["metrics"]:
-            spec = c.METRICS_BY_NAME.get(m["name"])
+            spec = emitted.METRICS_BY_NAME.get(m["name"])
             assert spec is not None, f"{m['name']} is not a contract metric"
             allowed = set(spec.dimensions) | {c.ATTR_BUCKET_LE}
             extra = set(props) - allowed

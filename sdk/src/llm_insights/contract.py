@@ -687,7 +687,6 @@ METRICS: tuple[MetricSpec, ...] = (
     KEPT_DROPPED,
     *AGENT_METRICS,
 )
-METRICS_BY_NAME: dict[str, MetricSpec] = {m.name: m for m in METRICS}
 
 # ---------------------------------------------------------------------------------------------
 # Events (span events → traces; log records with microsoft.custom_event.name → customEvents)
@@ -697,8 +696,6 @@ EVENT_EVALUATION_RESULT = "gen_ai.evaluation.result"  # customEvents; feedback i
 EVALUATION_USER_FEEDBACK = "user_feedback"  # gen_ai.evaluation.name of user feedback
 EVENT_CONTENT_FILTER = f"{NS}.content_filter"  # span event on the LLM span → traces
 EVENT_FIRST_CHUNK = f"{NS}.first_chunk"  # span event at the first streamed chunk → traces
-
-EVENTS: tuple[str, ...] = (EVENT_EVALUATION_RESULT, EVENT_CONTENT_FILTER, EVENT_FIRST_CHUNK)
 
 # ---------------------------------------------------------------------------------------------
 # Settings the SDK reads (environment variables, sizes, price units)
@@ -750,18 +747,5 @@ TABLE_METRICS = "customMetrics"
 TABLE_EVENTS = "customEvents"
 TABLE_SPAN_EVENTS = "traces"
 TABLE_EXCEPTIONS = "exceptions"
-
-# Every attribute key above, for the checks that a dashboard or rule reads only emitted names.
-ATTRIBUTES: tuple[str, ...] = tuple(
-    sorted(
-        {
-            v
-            for k, v in globals().items()
-            if isinstance(v, str)
-            and (k.startswith(("GEN_AI_", "ATTR_", "MS_COST_")) or k in {"SERVER_ADDRESS",
-                 "SERVER_PORT", "ERROR_TYPE", "ENDUSER_ID", "SESSION_ID"})
-        }
-    )
-)  # fmt: skip
 
 __all__ = [n for n in dir() if n.isupper() or n in {"MetricSpec", "bucket_label"}]

@@ -19,6 +19,7 @@ from typing import Any
 
 from llm_insights import contract
 
+from .. import emitted
 from ..errors import KitError
 from ..fsutil import read_yaml
 from ..messages import assignment, did_you_mean, located
@@ -256,13 +257,13 @@ def _parse_series(
     if table == contract.TABLE_METRICS:
         if event is not None:
             raise where.error(f"{fld}.event", "only for customEvents/traces; metrics use 'metric'")
-        spec = contract.METRICS_BY_NAME.get(metric) if isinstance(metric, str) else None
+        spec = emitted.METRICS_BY_NAME.get(metric) if isinstance(metric, str) else None
         if spec is None:
             raise where.invalid(
                 f"{fld}.metric",
                 metric,
                 "not a metric of the telemetry contract"
-                + did_you_mean(str(metric), list(contract.METRICS_BY_NAME)),
+                + did_you_mean(str(metric), list(emitted.METRICS_BY_NAME)),
             )
         columns["name"] = spec.name
         allowed_dims = set(spec.dimensions)
@@ -282,16 +283,16 @@ def _parse_series(
         if event is not None:
             if table not in (contract.TABLE_EVENTS, contract.TABLE_SPAN_EVENTS):
                 raise where.error(f"{fld}.event", "only for customEvents and traces")
-            if event not in contract.EVENTS and event not in extra_events:
+            if event not in emitted.EVENTS and event not in extra_events:
                 raise where.invalid(
                     f"{fld}.event",
                     event,
                     "not an event of the telemetry contract"
-                    + did_you_mean(str(event), contract.EVENTS)
+                    + did_you_mean(str(event), emitted.EVENTS)
                     + "; declare your own under allow_events",
                 )
             columns["name" if table == contract.TABLE_EVENTS else "message"] = event
-        known = set(contract.ATTRIBUTES) | extra_attrs | {contract.MS_CUSTOM_EVENT_NAME}
+        known = set(emitted.ATTRIBUTES) | extra_attrs | {contract.MS_CUSTOM_EVENT_NAME}
         for key in dimensions:
             if key not in known:
                 raise where.error(

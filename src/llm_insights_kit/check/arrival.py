@@ -20,6 +20,7 @@ from typing import Any
 
 from llm_insights import contract
 
+from .. import emitted
 from ..errors import KitError
 from ..kql.names import names_read
 from ..tables import TABLES
@@ -116,7 +117,7 @@ class Arrival:
 def names_needed(queries: Iterable[tuple[str, str]]) -> dict[tuple[str, str], NameArrival]:
     """(kind, name) → NameArrival with ``read_by``, from (reader, KQL) pairs."""
     needed: dict[tuple[str, str], NameArrival] = {}
-    events = set(contract.EVENTS)
+    events = set(emitted.EVENTS)
 
     def add(kind: str, name: str, reader: str) -> None:
         entry = needed.setdefault((kind, name), NameArrival(name, kind))
@@ -173,7 +174,7 @@ def check_arrival(
         metric_rows = run(f"{contract.TABLE_METRICS}\n{by_name}", "metric names")
         event_rows = run(f"{contract.TABLE_EVENTS}\n{by_name}", "event names")
         span_event_rows = run(
-            f"{contract.TABLE_SPAN_EVENTS}\n| where message in {_string_list(contract.EVENTS)}\n"
+            f"{contract.TABLE_SPAN_EVENTS}\n| where message in {_string_list(emitted.EVENTS)}\n"
             "| summarize rows = count() by name = message, service = cloud_RoleName",
             "span event names",
         )
@@ -279,7 +280,7 @@ class _Context:
                 "was not called in the app, or it made no LLM call in the window"
             )
         if entry.kind == "metric":
-            spec = contract.METRICS_BY_NAME.get(entry.name)
+            spec = emitted.METRICS_BY_NAME.get(entry.name)
             if entry.name == contract.COST.name and self.seen.get(
                 ("metric", contract.UNPRICED_CALLS.name)
             ):

@@ -2,10 +2,11 @@
 
 A small KQL tokenizer finds the string literals a query uses as names:
 ``customDimensions["<key>"]`` / ``customMeasurements["<key>"]`` (attribute keys) and
-``name == "<x>"`` / ``name in ("<x>", …)`` (metric or event names). Each must be in the contract
-(``METRICS_BY_NAME``, ``EVENTS``, ``ATTRIBUTES``); and when a query reads only ``customMetrics``,
-every attribute it reads must be a dimension of one of the metrics it names — a renamed metric, a
-moved attribute or a typo in a template shows up here instead of as an empty panel.
+``name == "<x>"`` / ``name in ("<x>", …)`` (metric or event names). Each must be one the SDK emits
+(``emitted``: ``METRICS_BY_NAME``, ``EVENTS``, ``ATTRIBUTES``); and when a query reads only
+``customMetrics``, every attribute it reads must be a dimension of one of the metrics it names —
+a renamed metric, a moved attribute or a typo in a template shows up here instead of as an empty
+panel.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 
 from llm_insights import contract
 
+from .. import emitted
 from ..tables import TABLES
 
 _TOKEN = re.compile(
@@ -104,8 +106,8 @@ def check_query(where: str, query: str) -> list[NameProblem]:
     read = names_read(query)
     problems: list[NameProblem] = []
     known_names = {
-        **{n: "metric" for n in contract.METRICS_BY_NAME},
-        **dict.fromkeys(contract.EVENTS, "event"),
+        **{n: "metric" for n in emitted.METRICS_BY_NAME},
+        **dict.fromkeys(emitted.EVENTS, "event"),
     }
     for name in read.names:
         if name not in known_names:
@@ -114,7 +116,7 @@ def check_query(where: str, query: str) -> list[NameProblem]:
                     where, name, "metric-or-event", "the SDK emits no metric or event of this name"
                 )
             )
-    attributes = set(contract.ATTRIBUTES)
+    attributes = set(emitted.ATTRIBUTES)
     for attr in read.attributes:
         if attr not in attributes:
             problems.append(
@@ -133,7 +135,7 @@ def check_query(where: str, query: str) -> list[NameProblem]:
                 f"{contract.ATTR_ERROR_TYPE}",
             )
         )
-    metrics = [contract.METRICS_BY_NAME[n] for n in read.names if n in contract.METRICS_BY_NAME]
+    metrics = [emitted.METRICS_BY_NAME[n] for n in read.names if n in emitted.METRICS_BY_NAME]
     only_metrics = read.tables == (contract.TABLE_METRICS,)
     if metrics and only_metrics:
         carried = {d for m in metrics for d in m.dimensions}
