@@ -12,6 +12,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from support.process import wait_for_line
 
 from llm_insights_kit.artifacts import RenderContext
 from llm_insights_kit.demo import kit_parts
@@ -192,14 +193,7 @@ def test_every_printed_command_runs_as_printed(
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
     )  # fmt: skip
     try:
-        url = None
-        assert serve.stdout is not None
-        for line in serve.stdout:
-            found = re.search(r"open (http://127\.0\.0\.1:\d+)/", line)
-            if found:
-                url = found.group(1)
-                break
-        assert url, serve.stderr.read() if serve.stderr else ""
+        url = wait_for_line(serve, r"open (http://127\.0\.0\.1:\d+)/").group(1)
         with urllib.request.urlopen(url + "/", timeout=60) as reply:
             page = reply.read().decode()
         assert reply.status == 200 and 'data-alert-state="firing"' in page

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from support.process import wait_for_line
 
 from llm_insights_kit.local.store import LocalStore
 
@@ -31,7 +32,6 @@ from .test_serve_live import CLI, Served, stop_serve
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 HOUR, MONTH = 3_600_000, 30 * 86_400_000
-URL = re.compile(r"open (http://\S+)/$")
 # What the page looks like to a reader, computed by Chromium's layout (no scripts are served:
 # this is added to a saved copy only).
 MEASURE = """<script>
@@ -73,11 +73,9 @@ def served(tmp_path_factory: pytest.TempPathFactory):
         [*CLI, "serve", "--db", str(db), "--port", "0", "--quiet", "--refresh", "0"],
         cwd=home, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    assert process.stdout is not None
-    url = next((m.group(1) for line in process.stdout if (m := URL.search(line))), None)
-    s = Served(process, url or "", home / db)
+    s = Served(process, "", home / db)
     try:
-        assert url, process.stderr.read() if process.stderr else ""
+        s = Served(process, wait_for_line(process, r"open (http://\S+)/$").group(1), home / db)
         yield s
     finally:
         stop_serve(s)

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 from llm_insights import contract
+from support.process import wait_for_line
 
 from llm_insights_kit.errors import KitError
 from llm_insights_kit.local.remote import (
@@ -61,12 +62,7 @@ def start_serve(db: Path, *extra: str) -> Served:
         stderr=subprocess.PIPE,
         text=True,
     )
-    assert process.stdout is not None
-    for line in process.stdout:
-        found = re.search(r"open (http://\S+)/$", line.strip())
-        if found:
-            return Served(process, found.group(1), db)
-    raise AssertionError(f"serve did not start: {process.stderr.read() if process.stderr else ''}")
+    return Served(process, wait_for_line(process, r"open (http://\S+)/$").group(1), db)
 
 
 def stop_serve(served: Served) -> tuple[str, str]:

@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from support.process import wait_for_line
 
 from llm_insights_kit.cli import main
 from llm_insights_kit.commands.serve import is_loopback
@@ -139,14 +140,7 @@ def test_serve_binds_loopback_spellings_without_warning(tmp_path, host) -> None:
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        url = None
-        assert process.stdout is not None
-        for line in process.stdout:
-            found = re.search(r"LLM_INSIGHTS_LOCAL_ENDPOINT=(\S+)", line)
-            if found:
-                url = found.group(1)
-                break
-        assert url, process.stderr.read() if process.stderr else ""
+        url = wait_for_line(process, r"LLM_INSIGHTS_LOCAL_ENDPOINT=(\S+)").group(1)
         import urllib.request
 
         port = url.rsplit(":", 1)[1]
@@ -191,12 +185,7 @@ def test_a_store_held_by_serve_names_it_and_a_killed_serve_is_replaced(tmp_path,
             [*CLI, "serve", "--db", str(db), "--port", "0", "--quiet"],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
-        assert process.stdout is not None
-        for line in process.stdout:
-            found = re.search(r"open (http://\S+)/$", line.strip())
-            if found:
-                return process, found.group(1)
-        raise AssertionError(process.stderr.read() if process.stderr else "")
+        return process, wait_for_line(process, r"open (http://\S+)/$").group(1)
 
     first, url = start()
     try:
