@@ -7,6 +7,10 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 STACK ?= dev
 PYTEST_ARGS ?=
+# make test runs the suite on this many pytest-xdist workers; a file, and the files sharing one
+# expensive session fixture, stay on one worker (tests/support/grouping.py)
+PYTEST_WORKERS ?= 2
+PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --dist loadscope --no-loadscope-reorder
 # Older openai majors the SDK supports (3.x is in the lock); 1.x/2.x need `distro`, which 3.x dropped.
 OPENAI_COMPAT ?= 1.109.1 2.8.0
 # Peer GenAI instrumentations (tests/genai_peer/requirements.txt): their pins conflict with the
@@ -52,7 +56,7 @@ demo: setup
 test: setup browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-compat
 	$(MAKE) --no-print-directory test-genai-peer
 	$(MAKE) --no-print-directory test-frameworks

@@ -4,15 +4,61 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from support.grouping import GROUPS_FILE_ENV, order_and_publish, scheduler
 from support.otel import Telemetry, sending_to
+
+from llm_insights_kit.local import translations
+
+_SCRATCH = pytest.StashKey[Path]()
+
+
+def _distributed(config: pytest.Config) -> bool:
+    return config.getoption("dist", "no") == "loadscope" and bool(
+        config.getoption("numprocesses", None)
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Once per run, in the controller (xdist's workers and every command a test starts inherit
+    the environment): the KQL translations are kept in a directory of this run's, not in the
+    user's cache, so each run starts cold; under ``make test``'s ``-n … --dist loadscope``, the
+    workers report their groups to a file named here (``support/grouping.py``)."""
+    if hasattr(config, "workerinput"):
+        return
+    scratch = Path(tempfile.mkdtemp(prefix="llm-insights-tests-"))
+    config.stash[_SCRATCH] = scratch
+    os.environ.setdefault(translations.CACHE_ENV, str(scratch / "kql"))
+    if _distributed(config):
+        os.environ[GROUPS_FILE_ENV] = str(scratch / "groups.json")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    scratch = config.stash.get(_SCRATCH, None)
+    if scratch is not None:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    return scheduler(config, log) if _distributed(config) else None
+
+
+@pytest.hookimpl(trylast=True)  # after every folder's hook has marked its items slow
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if hasattr(config, "workerinput") and os.environ.get(GROUPS_FILE_ENV):
+        order_and_publish(items)
 
 
 @pytest.fixture

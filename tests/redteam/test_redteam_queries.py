@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from llm_insights_kit.errors import KitError
+from llm_insights_kit.local import translations
 from llm_insights_kit.local.ingest import IngestServer
 from llm_insights_kit.local.live import LiveSite
 from llm_insights_kit.local.remote import QUERY_PATH, TOKEN_HEADER, RemoteStore, ServeNote
@@ -80,10 +81,13 @@ def test_refusal_does_not_tell_whether_a_path_exists(store, tmp_path) -> None:
         "SET enable_external_access = true",
     ],
 )
-def test_sql_that_escaped_translation_still_cannot_write_or_touch_files(store, tmp_path, sql):
-    """Defence in depth: were the KQL translator ever to emit such SQL, the store refuses it
-    (not a SELECT) or the engine does (file access is switched off)."""
-    store._translations[("print 1", False)] = (sql.format(tmp=tmp_path), {})
+def test_sql_that_escaped_translation_still_cannot_write_or_touch_files(
+    store, tmp_path, sql, monkeypatch
+):
+    """Defence in depth: were the KQL translator (or a tampered translation cache) ever to give
+    such SQL, the store refuses it (not a SELECT) or the engine does (file access is off)."""
+    escaped = (sql.format(tmp=tmp_path), {})
+    monkeypatch.setattr(translations, "cached", lambda *_args: escaped)
     with pytest.raises(KitError) as refused:
         store.query("print 1")
     assert refused.value.problem == READ_ONLY or "disabled by configuration" in str(refused.value)

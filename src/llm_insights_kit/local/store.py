@@ -41,6 +41,7 @@ from llm_insights import contract
 from ..errors import KitError
 from ..fsutil import ensure_dir
 from ..tables import TABLES
+from . import translations
 from .envelopes import (
     INT_RANGE,
     ITEM_TYPES,
@@ -72,7 +73,6 @@ READ_ONLY = (
 )
 
 #: Kusto column type → DuckDB column type.
-_TRANSLATION_CACHE = 512
 DUCKDB_TYPES: dict[str, str] = {
     "string": "VARCHAR",
     "datetime": "TIMESTAMP",
@@ -175,7 +175,7 @@ class LocalStore:
             self._con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
             self._con.execute("SET lock_configuration = true")
         self._names = {t: frozenset(n for n, _ in cols) for t, cols in self.schemas.items()}
-        self._translations: dict[tuple[str, bool], tuple[str, dict[str, Any]]] = {}
+        self._schema_key = translations.schema_digest(self._kql_schema)
         self._insert_sql = {
             table: (
                 f'INSERT INTO "{table}" SELECT r.* FROM (SELECT from_json('
@@ -431,24 +431,21 @@ class LocalStore:
         return QueryResult(columns, [_convert(row, types) for row in raw], types, sql)
 
     def _translate(self, kql: str, now: datetime | None) -> tuple[str, dict[str, Any]]:
-        """KQL → (DuckDB SQL, parameters), cached by text: alert evaluation re-runs one query at
-        many instants, and duckdb-kql's ANTLR parser costs ~0.1-0.3 s per query. A pinned
-        ``now`` is a bound parameter of the SQL, so one translation serves every instant."""
-        key = (kql, now is not None)
-        cached = self._translations.get(key)
-        if cached is None:
+        """KQL → (DuckDB SQL, parameters), kept by text (``translations``): alert evaluation
+        re-runs one query at many instants, pages re-run every panel, and duckdb-kql's ANTLR
+        parser costs ~0.1-0.3 s per query. A pinned ``now`` is a bound parameter of the SQL, so
+        one translation serves every instant."""
+
+        def translate() -> tuple[str, dict[str, Any]]:
             translated = duckdb_kql.to_sql(kql, schema=self._kql_schema, query_now=now)
             if translated.unbound:
                 raise KqlSchemaError(
                     ", ".join(translated.unbound),
                     hint="declared query parameter with no value and no default",
                 )
-            cached = (str(translated), dict(translated.parameters or {}))
-            with self._lock:
-                if len(self._translations) >= _TRANSLATION_CACHE:
-                    self._translations.pop(next(iter(self._translations)))
-                self._translations[key] = cached
-        sql, params = cached
+            return str(translated), dict(translated.parameters or {})
+
+        sql, params = translations.cached(kql, self._schema_key, now is not None, translate)
         if now is not None and CLOCK_SLOT in params:
             params = {**params, CLOCK_SLOT: now}
         return sql, params
