@@ -120,7 +120,7 @@ def api_operation(api: str) -> str:
 
 @guarded("openai.prepare")
 def _prepare(
-    instance: Any, kwargs: dict[str, Any], api: str
+    instance: Any, kwargs: dict[str, Any], api: str, wrapped: Any = None
 ) -> tuple[LLMCall, dict[str, Any], bool, str] | None:
     base, host, port, azure = _target(instance)
     model = kwargs.get("model")
@@ -159,6 +159,9 @@ def _prepare(
         streaming=stream,
         request_attributes=request_attrs,
         messages=_messages_snapshot(kwargs, api),
+        # another instrumentation patched in under this one would start its GenAI span inside
+        # the call, where the de-duplication needs the kit's span recorded (see LLMCall)
+        lazy=getattr(wrapped, "_self_wrapper", None) is None,
     )
     return call, call_kwargs, inject, base
 
@@ -292,7 +295,7 @@ def _read_body(call: LLMCall, is_async: bool, api: str, body: Any) -> Any:
 
 def _sync_wrapper(operation: str) -> Any:
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: dict[str, Any]) -> Any:
-        prep = _prepare(instance, kwargs, operation)
+        prep = _prepare(instance, kwargs, operation, wrapped)
         if prep is None:
             return wrapped(*args, **kwargs)
         call, send, inject, base = prep
@@ -314,7 +317,7 @@ def _sync_wrapper(operation: str) -> Any:
 
 def _async_wrapper(operation: str) -> Any:
     async def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: dict[str, Any]) -> Any:
-        prep = _prepare(instance, kwargs, operation)
+        prep = _prepare(instance, kwargs, operation, wrapped)
         if prep is None:
             return await wrapped(*args, **kwargs)
         call, send, inject, base = prep

@@ -47,7 +47,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from . import _agent, _errors, _keep, _offload, _record
+from . import _agent, _errors, _keep, _offload, _record, _state
 from . import _semconv_compat as sc
 from . import contract as c
 from ._guard import report
@@ -174,6 +174,8 @@ class GenAISpanMetrics:
             kit = getattr(scope, "name", None) == _METER_NAME
             entry = _Open(p, span, kit, _agent.current_run())
             group = sc.group_of(entry.operation())
+            if not kit and group is not None and not _state.foreign_genai:
+                _state.foreign_genai = True  # the kit's own call spans are recorded from now on
             with self._lock:
                 if group is not None and group != sc.GROUP_AGENT:
                     self._mark_outer(entry, group)  # known now: a kit span ends late
