@@ -71,6 +71,7 @@ USAGE_FIELDS_RESPONSES = (
     None,
     None,
 )
+_NO_USAGE = Usage()  # a call's usage until reported (frozen: shared)
 # the keys along each field path below `usage.`, split once per tuple of fields
 _usage_keys: dict[tuple, tuple] = {}
 USAGE_FIELDS_LLM_CALL = tuple(
@@ -130,7 +131,7 @@ class LLMCall:
         self.response_id: str | None = None
         self.finish_reasons: list[str | None] = []
         self._parts: list[list[str] | None] = []  # completion text pieces per choice
-        self.usage = Usage()  # as reported; None counts: not reported (unknown)
+        self.usage = _NO_USAGE  # as reported; None counts: not reported (unknown)
         # what record() did with the call, set at finish(): pricing outcome, run share
         self._recorded: _record.Recorded | None = None
         self.queued = False  # finished, its recording queued on the emit thread (_offload)
@@ -260,6 +261,14 @@ class LLMCall:
         }
         if changed:
             self.usage = dataclasses.replace(self.usage, **changed)
+
+    def set_counts(self, counts: tuple[int | None, ...]) -> None:
+        """``set_usage`` with counts already checked (each None or an int >= 0), in the order
+        of ``USAGE_KINDS``."""
+        if self.usage is _NO_USAGE:
+            self.usage = Usage(*counts)
+        else:
+            self.set_usage(*counts)
 
     def set_usage_from(self, usage: Any, fields: tuple) -> None:
         """``set_usage`` with the counts read from a provider's usage object along *fields*

@@ -205,7 +205,140 @@ def _fail(call: LLMCall, exc: BaseException) -> None:
 
 
 # -- response side ------------------------------------------------------------------------------
+_types: list[Any] = []  # openai's chat completion, choice, message and usage models, or [None]
+
+
+def _openai_types() -> list[Any]:
+    """The openai client's own chat completion models, for the typed reading path (``[None]``:
+    this openai has other ones, so every response takes the generic path)."""
+    if not _types:
+        try:
+            from openai.types.chat.chat_completion import ChatCompletion, Choice
+            from openai.types.chat.chat_completion_message import ChatCompletionMessage
+            from openai.types.completion_usage import (
+                CompletionTokensDetails,
+                CompletionUsage,
+                PromptTokensDetails,
+            )
+
+            found = [ChatCompletion, Choice, ChatCompletionMessage, CompletionUsage]
+            found += [PromptTokensDetails, CompletionTokensDetails]
+            # the typed path reads these as fields: an openai without one of them (it would
+            # arrive as an extra) keeps the generic path
+            for model, names in zip(found, _TYPED_FIELDS):
+                if not names <= model.model_fields.keys():
+                    raise LookupError(f"{model.__name__} has no {sorted(names)}")
+            _types[:] = found
+        except Exception:
+            _types[:] = [None]
+    return _types
+
+
+_TYPED_FIELDS = (
+    {"id", "model", "choices", "usage"},
+    {"index", "message", "finish_reason"},
+    {"content"},
+    {"prompt_tokens", "completion_tokens", "prompt_tokens_details", "completion_tokens_details"},
+    {"cached_tokens", "audio_tokens"},
+    {"reasoning_tokens", "audio_tokens"},
+)
+
+
+def _field_or_extra(model: Any, fields: dict[str, Any], key: str) -> Any:
+    """A key some openai releases declare and others pass through as an extra (Azure's)."""
+    value = fields.get(key)
+    if value is None:
+        extra = model.__pydantic_extra__
+        value = extra.get(key) if extra else None
+    return value
+
+
+def _typed_usage(usage: Any, types: list[Any]) -> tuple[Any, ...] | None:
+    """Usage counts in the order of ``USAGE_FIELDS_OPENAI`` read straight from openai's own
+    usage model; None when anything is not what that model promises (the generic path reads
+    and reports it)."""
+    if type(usage) is not types[3]:
+        return None
+    u = usage.__dict__
+    cached = write = reasoning = audio_in = audio_out = None
+    pd = u.get("prompt_tokens_details")
+    if pd is not None:
+        if type(pd) is not types[4]:
+            return None
+        d = pd.__dict__
+        cached, audio_in = d.get("cached_tokens"), d.get("audio_tokens")
+        write = _field_or_extra(pd, d, "cache_write_tokens")
+    cd = u.get("completion_tokens_details")
+    if cd is not None:
+        if type(cd) is not types[5]:
+            return None
+        d = cd.__dict__
+        reasoning, audio_out = d.get("reasoning_tokens"), d.get("audio_tokens")
+    counts = (
+        u.get("prompt_tokens"),
+        u.get("completion_tokens"),
+        cached,
+        write,
+        reasoning,
+        audio_in,
+        audio_out,
+    )
+    for v in counts:
+        if v is not None and (type(v) is not int or v < 0):
+            return None
+    return counts
+
+
+def _record_typed(call: LLMCall, resp: Any) -> bool:
+    """``_record_response`` for openai's own ``ChatCompletion`` (and its parsed subclass): its
+    fields read directly, everything checked before anything is recorded. False: something is
+    not as that model promises — nothing recorded, the generic path reads it."""
+    types = _openai_types()
+    if types[0] is None or not isinstance(resp, types[0]):
+        return False
+    d = resp.__dict__
+    usage = d.get("usage")
+    counts = None
+    if usage is not None:
+        counts = _typed_usage(usage, types)
+        if counts is None:
+            return False
+    choices = d.get("choices")
+    if type(choices) is not list:
+        return False
+    read = []
+    for choice in choices:
+        if not isinstance(choice, types[1]):
+            return False
+        cd = choice.__dict__
+        message = cd.get("message")
+        if message is not None and not isinstance(message, types[2]):
+            return False
+        index = cd.get("index")
+        read.append(
+            (
+                index if type(index) is int and 0 <= index < 128 else 0,
+                message.__dict__.get("content") if message is not None else None,
+                cd.get("finish_reason"),
+                _field_or_extra(choice, cd, "content_filter_results"),
+            )
+        )
+    call.set_response(d.get("model"), d.get("id"))
+    if counts is not None:
+        call.set_counts(counts)
+    call.filters.add_prompt_filter_results(_field_or_extra(resp, d, "prompt_filter_results"))
+    for index, content, finish_reason, filter_results in read:
+        call.add_text(content, index, finish_reason)
+        call.filters.add_results(c.FILTER_SOURCE_COMPLETION, filter_results)
+    return True
+
+
 def _record_response(call: LLMCall, resp: Any) -> None:
+    try:
+        if _record_typed(call, resp):
+            return
+    except Exception as exc:  # nothing was recorded: the generic path reads it
+        report("openai.typed_response", exc)
     call.set_response(get(resp, "model"), get(resp, "id"))
     call.set_usage_from(get(resp, "usage"), USAGE_FIELDS_OPENAI)
     call.filters.add_prompt_filter_results(get(resp, "prompt_filter_results"))
