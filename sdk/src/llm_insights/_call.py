@@ -499,7 +499,8 @@ class LLMCall:
         text = "".join(parts)
         s = _state.settings
         q = assess(text, s.refusal_patterns, s.hallucination_patterns)
-        inst.record_dims(c.RESPONSE_LENGTH, float(q.length), md)
+        # characters summed in process; the bucket counter counts the responses (no histogram)
+        inst.add_dims(c.RESPONSE_LENGTH, float(q.length), md)
         inst.bucket_dims(c.RESPONSE_LENGTH_BUCKET_COUNTS, q.length, md)
         if q.refusal:
             sa[c.ATTR_REFUSAL] = True
