@@ -71,13 +71,21 @@ _lock = threading.Lock()
 # -- request side -----------------------------------------------------------------------------
 _targets: dict[tuple[type, str], tuple[str | None, int | None, bool]] = {}
 _TARGETS_MAX = 256  # distinct (client class, base URL) pairs remembered
+# the last client seen: (client class, its base URL object, what _target answered)
+_last_target: tuple[Any, Any, tuple[str, str | None, int | None, bool]] | None = None
 
 
 def _target(instance: Any) -> tuple[str, str | None, int | None, bool]:
     """(base URL, host, port, is Azure) of the client behind *instance*; parsed once per
-    (client class, base URL), not on every call."""
+    (client class, base URL), not on every call — and for the same client's same URL object
+    as the previous call, not even turned into text again."""
+    global _last_target
     client = getattr(instance, "_client", None)
-    base = str(getattr(client, "base_url", "") or "")
+    url = getattr(client, "base_url", "")
+    last = _last_target
+    if last is not None and last[1] is url and last[0] is type(client):
+        return last[2]
+    base = str(url or "")
     key = (type(client), base)
     hit = _targets.get(key)
     if hit is None:
@@ -89,7 +97,9 @@ def _target(instance: Any) -> tuple[str, str | None, int | None, bool]:
         if len(_targets) >= _TARGETS_MAX:
             _targets.clear()
         _targets[key] = hit
-    return (base, *hit)
+    answer = (base, *hit)
+    _last_target = (type(client), url, answer)
+    return answer
 
 
 def _is_azure(client: Any, base: str, host: str | None) -> bool:
