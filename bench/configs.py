@@ -251,8 +251,9 @@ def _equivalent_wrapper(
 ) -> Callable[[Callable[[], Any]], Any]:
     """What llm_insights records for one non-streaming chat call, by hand: its span (name,
     kind, attributes at start and at the end) and its eight measurements (duration and its
-    bucket counter, input/output tokens, input/output cost, response length and its bucket
-    counter) on the same instruments of the same meter, so its views apply alike.
+    bucket counter, input/output tokens, input/output cost, response characters and the
+    response-length bucket counter) on the same instruments of the same meter, so its views
+    apply alike.
 
     Everything that does not depend on the response is prepared once here, as a careful
     hand-written integration would; per call it reads the response and records.
@@ -281,10 +282,8 @@ def _equivalent_wrapper(
     def counter(spec: c.MetricSpec) -> Any:
         return meter.create_counter(spec.name, unit=spec.unit, description=spec.description)
 
-    duration, tokens, length = (
-        histogram(s) for s in (c.OPERATION_DURATION, c.TOKEN_USAGE, c.RESPONSE_LENGTH)
-    )
-    cost = counter(c.COST)
+    duration, tokens = (histogram(s) for s in (c.OPERATION_DURATION, c.TOKEN_USAGE))
+    cost, length = (counter(s) for s in (c.COST, c.RESPONSE_LENGTH))
     duration_le, length_le = (
         counter(s) for s in (c.DURATION_BUCKET_COUNTS, c.RESPONSE_LENGTH_BUCKET_COUNTS)
     )
@@ -355,7 +354,7 @@ def _equivalent_wrapper(
             tokens.record(n_out, {**dims, **token_out})
             cost.add(c_in, {**dims, **token_in, c.ATTR_PRICE_SOURCE: source})
             cost.add(c_out, {**dims, **token_out, c.ATTR_PRICE_SOURCE: source})
-            length.record(len(text), dims)
+            length.add(len(text), dims)
             length_le.add(
                 1,
                 {**dims, c.ATTR_BUCKET_LE: length_labels[bisect_left(length_bounds, len(text))]},

@@ -52,7 +52,8 @@ def every_metric(at: datetime) -> list[dict[str, Any]]:
     for spec in contract.METRICS:
         if contract.ATTR_BUCKET_LE in spec.dimensions:
             labels = [contract.bucket_label(b) for b in spec.bounds] + [contract.INF_BOUND]
-            rows += bucket_rows(spec, at, {le: 3.0 for le in labels})
+            # 6 per bucket: 66 responses per time, past the drift panel's minimum sample sizes
+            rows += bucket_rows(spec, at, {le: 6.0 for le in labels})
         elif spec.instrument == "histogram":
             rows.append(metric_row(spec, at, 120.0, 60))
             if contract.GEN_AI_TOKEN_TYPE in spec.dimensions:

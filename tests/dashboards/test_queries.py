@@ -191,7 +191,10 @@ def test_quality_drift_panel_flags_the_changed_model(store):
         at = NOW - timedelta(hours=hours_ago)
         n = 100
         rows += [
-            telemetry.metric_row(contract.RESPONSE_LENGTH, at, 500.0 * n, n, **model_dim),
+            telemetry.metric_row(contract.RESPONSE_LENGTH, at, 500.0 * n, **model_dim),
+            *telemetry.bucket_rows(
+                contract.RESPONSE_LENGTH_BUCKET_COUNTS, at, {"500": float(n)}, **model_dim
+            ),
             telemetry.metric_row(contract.REFUSALS, at, float(refusals), refusals, **model_dim),
             telemetry.metric_row(contract.HALLUCINATION_MARKERS, at, 1.0, 1, **model_dim),
         ]

@@ -57,7 +57,8 @@ def test_chat_span_and_metrics(telemetry, stand, openai_client):
     assert c.ERROR_TYPE not in p.attributes
     assert telemetry.total(c.DURATION_BUCKET_COUNTS.name) == 1
     assert telemetry.total(c.COST.name, gen_ai__token__type="input") == pytest.approx(3e-5)
-    assert telemetry.total(c.RESPONSE_LENGTH.name) == 1
+    assert telemetry.total(c.RESPONSE_LENGTH_BUCKET_COUNTS.name) == 1  # evaluated responses
+    assert telemetry.sum(c.RESPONSE_LENGTH.name) > 0  # their characters
 
 
 def test_stream_usage_injected_and_hidden(telemetry, stand, openai_client):
@@ -475,7 +476,7 @@ def test_quality_signals_refusal_and_hallucination(telemetry, stand, openai_clie
         )
     assert telemetry.total(c.REFUSALS.name) == 1
     assert telemetry.total(c.HALLUCINATION_MARKERS.name) == 1
-    assert telemetry.total(c.RESPONSE_LENGTH.name) == 3  # the denominator
+    assert telemetry.total(c.RESPONSE_LENGTH_BUCKET_COUNTS.name) == 3  # the denominator
     # the flags are set only when true: absent on the other calls
     refused = [s for s in telemetry.spans() if c.ATTR_REFUSAL in s.attributes]
     assert len(refused) == 1 and refused[0].attributes[c.ATTR_REFUSAL] is True

@@ -63,4 +63,4 @@ def test_custom_patterns(telemetry):
             call.record_completion(text)
     assert telemetry.total(c.REFUSALS.name) == 1
     assert telemetry.points(c.HALLUCINATION_MARKERS.name) == []
-    assert telemetry.total(c.RESPONSE_LENGTH.name) == 3
+    assert telemetry.total(c.RESPONSE_LENGTH_BUCKET_COUNTS.name) == 3

@@ -24,10 +24,11 @@ import threading
 import time
 from typing import Any
 
+from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from . import _agent, _evaluation, _keep, _offload, _pricing, _record, _state
+from . import _agent, _evaluation, _keep, _offload, _pricing, _record, _sampler, _state
 from . import contract as c
 from ._content import input_messages, output_messages, serialize, should_capture
 from ._errors import error_type_of
@@ -70,12 +71,28 @@ USAGE_FIELDS_RESPONSES = (
     None,
     None,
 )
+_NO_USAGE = Usage()  # a call's usage until reported (frozen: shared)
 # the keys along each field path below `usage.`, split once per tuple of fields
 _usage_keys: dict[tuple, tuple] = {}
 USAGE_FIELDS_LLM_CALL = tuple(
     f"record_usage({'cached_input_tokens' if k == 'cache_read_input_tokens' else k})"
     for k in USAGE_KINDS
 )
+
+
+class _Late:
+    """A call whose span the head sampler dropped and nothing needs recorded: what its span is
+    made of if the keep policy keeps the call (failed or slow, known at its end) — the start's
+    name, attributes, parent context and time, and what happened to it on the way, in order."""
+
+    __slots__ = ("attributes", "context", "name", "start_ns", "steps")
+
+    def __init__(self, name: str, attributes: dict[str, Any], context: Any, start_ns: int) -> None:
+        self.name = name
+        self.attributes = attributes
+        self.context = context
+        self.start_ns = start_ns
+        self.steps: list[tuple[str, Any, int]] = []  # (event name | "" (exception), value, time)
 
 
 def _usable_count(value: Any, field: str) -> int | None:
@@ -101,6 +118,7 @@ class LLMCall:
         streaming: bool = False,
         request_attributes: dict[str, Any] | None = None,
         messages: Any = None,
+        lazy: bool = False,
     ) -> None:
         self.operation = operation
         self.provider = provider
@@ -113,7 +131,7 @@ class LLMCall:
         self.response_id: str | None = None
         self.finish_reasons: list[str | None] = []
         self._parts: list[list[str] | None] = []  # completion text pieces per choice
-        self.usage = Usage()  # as reported; None counts: not reported (unknown)
+        self.usage = _NO_USAGE  # as reported; None counts: not reported (unknown)
         # what record() did with the call, set at finish(): pricing outcome, run share
         self._recorded: _record.Recorded | None = None
         self.queued = False  # finished, its recording queued on the emit thread (_offload)
@@ -159,7 +177,62 @@ class LLMCall:
                 late[k] = v
         self._request_attributes = late
         name = f"{operation} {self.request_model}" if self.request_model else operation
-        self.span = _state.tracer().start_span(name, kind=SpanKind.CLIENT, attributes=attrs)
+        self._late: _Late | None = None
+        self._kept_late = False  # a dropped call's span made at its end (see _make_late_span)
+        if lazy and not _state.foreign_genai and _agent.current_run() is None:
+            self.span = self._start_lazy(name, attrs)
+        else:
+            self.span = _state.tracer().start_span(name, kind=SpanKind.CLIENT, attributes=attrs)
+
+    def _start_lazy(self, name: str, attrs: dict[str, Any]) -> Any:
+        """The span of a call nothing needs recorded while it runs: non-recording when the head
+        sampler drops it. *lazy* callers guarantee that no other instrumentation's GenAI span
+        can start inside the call (``_instrument_openai``); here: no kit agent run counts it
+        (``_agent``), no other GenAI span was ever seen (its de-duplication in
+        ``_span_metrics`` reads the kit's span), and the current span is not recorded (an
+        agent, tool or framework span a recorded child would count for, or be kept with)."""
+        tracer = _state.tracer()
+        context = otel_context.get_current()
+        if trace.get_current_span(context).is_recording():
+            return tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attrs)
+        start_ns = time.time_ns()
+        dropped = [False]
+        token = _sampler.kit_start.set(dropped)
+        try:
+            span = tracer.start_span(
+                name, kind=SpanKind.CLIENT, attributes=attrs, start_time=start_ns
+            )
+        finally:
+            _sampler.kit_start.reset(token)
+        if dropped[0] and not span.is_recording():
+            self._late = _Late(name, attrs, context, start_ns)
+        return span
+
+    def _make_late_span(self, late: _Late) -> None:
+        """The span of a dropped call the keep policy may keep: started now with the call's
+        start time and parent, recorded only (``_keep.on_end`` decides at its end, as for any
+        dropped span), with everything that happened to the call replayed in order."""
+        token = _sampler.kit_start.set(_sampler.LATE)
+        try:
+            span = _state.tracer().start_span(
+                late.name,
+                context=late.context,
+                kind=SpanKind.CLIENT,
+                attributes=late.attributes,
+                start_time=late.start_ns,
+            )
+        finally:
+            _sampler.kit_start.reset(token)
+        for event, value, ts in late.steps:
+            if event:
+                span.add_event(event, value, ts)
+            else:
+                span.record_exception(value, timestamp=ts)
+        if self.error_type:
+            span.set_attributes({c.ERROR_TYPE: self.error_type, c.ATTR_ERROR_TYPE: self.error_type})
+            span.set_status(Status(StatusCode.ERROR, self.error_type))
+        self.span = span
+        self._kept_late = True
 
     @property
     def texts(self) -> list[str | None]:
@@ -188,6 +261,14 @@ class LLMCall:
         }
         if changed:
             self.usage = dataclasses.replace(self.usage, **changed)
+
+    def set_counts(self, counts: tuple[int | None, ...]) -> None:
+        """``set_usage`` with counts already checked (each None or an int >= 0), in the order
+        of ``USAGE_KINDS``."""
+        if self.usage is _NO_USAGE:
+            self.usage = Usage(*counts)
+        else:
+            self.set_usage(*counts)
 
     def set_usage_from(self, usage: Any, fields: tuple) -> None:
         """``set_usage`` with the counts read from a provider's usage object along *fields*
@@ -238,7 +319,10 @@ class LLMCall:
         self.chunks += 1
         if self.ttft is None:
             self.ttft = now - self.start
-            self.span.add_event(c.EVENT_FIRST_CHUNK)
+            if self._late is not None:
+                self._late.steps.append((c.EVENT_FIRST_CHUNK, None, time.time_ns()))
+            else:
+                self.span.add_event(c.EVENT_FIRST_CHUNK)
         elif self._last_chunk is not None and len(self.intervals) < self._max_intervals:
             self.intervals.append(now - self._last_chunk)
         self._last_chunk = now
@@ -249,7 +333,10 @@ class LLMCall:
         if self.error_type == "400" and self.filters.add_error_body(body):
             self.error_type = c.ERROR_TYPE_CONTENT_FILTER
         try:
-            self.span.record_exception(exc)
+            if self._late is not None:
+                self._late.steps.append(("", exc, time.time_ns()))
+            else:
+                self.span.record_exception(exc)
         except Exception as e:
             report("llm_call.record_exception", e)
 
@@ -263,7 +350,7 @@ class LLMCall:
             self.done = True
         now = time.perf_counter()
         end = now if end is None else end
-        if self.error_type:
+        if self.error_type and self._late is None:
             # first, so a failure in cost/quality/filter processing (caught by the guard)
             # never ships a failed call's span without its error status
             try:
@@ -276,16 +363,26 @@ class LLMCall:
         # The rest need not block the caller (see _offload): unless a kit agent() run is open
         # here — it must count this call's cost before it ends — it runs on the emit thread,
         # and the span ends there with the caller's end time.
+        end_ns = time.time_ns() - int((now - end) * 1e9)
         if _agent.current_run() is None:
-            end_ns = time.time_ns() - int((now - end) * 1e9)
             self.queued = True
             if _offload.submit(lambda: self._finish_emit(end, end_ns)):
                 return
             self.queued = False
-        self._finish_emit(end, None)
+        self._finish_emit(end, None if self._late is None else end_ns)
 
     def _finish_emit(self, end: float, end_ns: int | None) -> None:
         try:
+            late = self._late
+            if late is not None:
+                self._late = None
+                # kept only if failed or slow (``_keep.on_end``, on the span's own times)
+                seconds = ((end_ns or time.time_ns()) - late.start_ns) / 1e9
+                if self.error_type or seconds > _keep.policy.slow_seconds:
+                    try:
+                        self._make_late_span(late)
+                    except Exception as exc:
+                        report("llm_call.late_span", exc)
             self._emit(end)
         except Exception as exc:
             report("llm_call.finish", exc)
@@ -312,7 +409,7 @@ class LLMCall:
         texts = self.texts
         text = self._assess(inst, md, texts, sa)
         # a span no exporter will see needs no attributes (its metrics are recorded above)
-        if _keep.may_export(self.span, bool(self.error_type), end - self.start):
+        if self._kept_late or _keep.may_export(self.span, bool(self.error_type), end - self.start):
             self.span.set_attributes(sa)  # error.type and status were set first, in finish()
             if should_capture(bool(self.error_type)):
                 self._capture(self.span, texts)
@@ -402,7 +499,8 @@ class LLMCall:
         text = "".join(parts)
         s = _state.settings
         q = assess(text, s.refusal_patterns, s.hallucination_patterns)
-        inst.record_dims(c.RESPONSE_LENGTH, float(q.length), md)
+        # characters summed in process; the bucket counter counts the responses (no histogram)
+        inst.add_dims(c.RESPONSE_LENGTH, float(q.length), md)
         inst.bucket_dims(c.RESPONSE_LENGTH_BUCKET_COUNTS, q.length, md)
         if q.refusal:
             sa[c.ATTR_REFUSAL] = True

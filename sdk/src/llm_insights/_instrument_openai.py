@@ -71,13 +71,21 @@ _lock = threading.Lock()
 # -- request side -----------------------------------------------------------------------------
 _targets: dict[tuple[type, str], tuple[str | None, int | None, bool]] = {}
 _TARGETS_MAX = 256  # distinct (client class, base URL) pairs remembered
+# the last client seen: (client class, its base URL object, what _target answered)
+_last_target: tuple[Any, Any, tuple[str, str | None, int | None, bool]] | None = None
 
 
 def _target(instance: Any) -> tuple[str, str | None, int | None, bool]:
     """(base URL, host, port, is Azure) of the client behind *instance*; parsed once per
-    (client class, base URL), not on every call."""
+    (client class, base URL), not on every call — and for the same client's same URL object
+    as the previous call, not even turned into text again."""
+    global _last_target
     client = getattr(instance, "_client", None)
-    base = str(getattr(client, "base_url", "") or "")
+    url = getattr(client, "base_url", "")
+    last = _last_target
+    if last is not None and last[1] is url and last[0] is type(client):
+        return last[2]
+    base = str(url or "")
     key = (type(client), base)
     hit = _targets.get(key)
     if hit is None:
@@ -89,7 +97,9 @@ def _target(instance: Any) -> tuple[str, str | None, int | None, bool]:
         if len(_targets) >= _TARGETS_MAX:
             _targets.clear()
         _targets[key] = hit
-    return (base, *hit)
+    answer = (base, *hit)
+    _last_target = (type(client), url, answer)
+    return answer
 
 
 def _is_azure(client: Any, base: str, host: str | None) -> bool:
@@ -120,7 +130,7 @@ def api_operation(api: str) -> str:
 
 @guarded("openai.prepare")
 def _prepare(
-    instance: Any, kwargs: dict[str, Any], api: str
+    instance: Any, kwargs: dict[str, Any], api: str, wrapped: Any = None
 ) -> tuple[LLMCall, dict[str, Any], bool, str] | None:
     base, host, port, azure = _target(instance)
     model = kwargs.get("model")
@@ -159,6 +169,9 @@ def _prepare(
         streaming=stream,
         request_attributes=request_attrs,
         messages=_messages_snapshot(kwargs, api),
+        # another instrumentation patched in under this one would start its GenAI span inside
+        # the call, where the de-duplication needs the kit's span recorded (see LLMCall)
+        lazy=getattr(wrapped, "_self_wrapper", None) is None,
     )
     return call, call_kwargs, inject, base
 
@@ -202,7 +215,140 @@ def _fail(call: LLMCall, exc: BaseException) -> None:
 
 
 # -- response side ------------------------------------------------------------------------------
+_types: list[Any] = []  # openai's chat completion, choice, message and usage models, or [None]
+
+
+def _openai_types() -> list[Any]:
+    """The openai client's own chat completion models, for the typed reading path (``[None]``:
+    this openai has other ones, so every response takes the generic path)."""
+    if not _types:
+        try:
+            from openai.types.chat.chat_completion import ChatCompletion, Choice
+            from openai.types.chat.chat_completion_message import ChatCompletionMessage
+            from openai.types.completion_usage import (
+                CompletionTokensDetails,
+                CompletionUsage,
+                PromptTokensDetails,
+            )
+
+            found = [ChatCompletion, Choice, ChatCompletionMessage, CompletionUsage]
+            found += [PromptTokensDetails, CompletionTokensDetails]
+            # the typed path reads these as fields: an openai without one of them (it would
+            # arrive as an extra) keeps the generic path
+            for model, names in zip(found, _TYPED_FIELDS):
+                if not names <= model.model_fields.keys():
+                    raise LookupError(f"{model.__name__} has no {sorted(names)}")
+            _types[:] = found
+        except Exception:
+            _types[:] = [None]
+    return _types
+
+
+_TYPED_FIELDS = (
+    {"id", "model", "choices", "usage"},
+    {"index", "message", "finish_reason"},
+    {"content"},
+    {"prompt_tokens", "completion_tokens", "prompt_tokens_details", "completion_tokens_details"},
+    {"cached_tokens", "audio_tokens"},
+    {"reasoning_tokens", "audio_tokens"},
+)
+
+
+def _field_or_extra(model: Any, fields: dict[str, Any], key: str) -> Any:
+    """A key some openai releases declare and others pass through as an extra (Azure's)."""
+    value = fields.get(key)
+    if value is None:
+        extra = model.__pydantic_extra__
+        value = extra.get(key) if extra else None
+    return value
+
+
+def _typed_usage(usage: Any, types: list[Any]) -> tuple[Any, ...] | None:
+    """Usage counts in the order of ``USAGE_FIELDS_OPENAI`` read straight from openai's own
+    usage model; None when anything is not what that model promises (the generic path reads
+    and reports it)."""
+    if type(usage) is not types[3]:
+        return None
+    u = usage.__dict__
+    cached = write = reasoning = audio_in = audio_out = None
+    pd = u.get("prompt_tokens_details")
+    if pd is not None:
+        if type(pd) is not types[4]:
+            return None
+        d = pd.__dict__
+        cached, audio_in = d.get("cached_tokens"), d.get("audio_tokens")
+        write = _field_or_extra(pd, d, "cache_write_tokens")
+    cd = u.get("completion_tokens_details")
+    if cd is not None:
+        if type(cd) is not types[5]:
+            return None
+        d = cd.__dict__
+        reasoning, audio_out = d.get("reasoning_tokens"), d.get("audio_tokens")
+    counts = (
+        u.get("prompt_tokens"),
+        u.get("completion_tokens"),
+        cached,
+        write,
+        reasoning,
+        audio_in,
+        audio_out,
+    )
+    for v in counts:
+        if v is not None and (type(v) is not int or v < 0):
+            return None
+    return counts
+
+
+def _record_typed(call: LLMCall, resp: Any) -> bool:
+    """``_record_response`` for openai's own ``ChatCompletion`` (and its parsed subclass): its
+    fields read directly, everything checked before anything is recorded. False: something is
+    not as that model promises — nothing recorded, the generic path reads it."""
+    types = _openai_types()
+    if types[0] is None or not isinstance(resp, types[0]):
+        return False
+    d = resp.__dict__
+    usage = d.get("usage")
+    counts = None
+    if usage is not None:
+        counts = _typed_usage(usage, types)
+        if counts is None:
+            return False
+    choices = d.get("choices")
+    if type(choices) is not list:
+        return False
+    read = []
+    for choice in choices:
+        if not isinstance(choice, types[1]):
+            return False
+        cd = choice.__dict__
+        message = cd.get("message")
+        if message is not None and not isinstance(message, types[2]):
+            return False
+        index = cd.get("index")
+        read.append(
+            (
+                index if type(index) is int and 0 <= index < 128 else 0,
+                message.__dict__.get("content") if message is not None else None,
+                cd.get("finish_reason"),
+                _field_or_extra(choice, cd, "content_filter_results"),
+            )
+        )
+    call.set_response(d.get("model"), d.get("id"))
+    if counts is not None:
+        call.set_counts(counts)
+    call.filters.add_prompt_filter_results(_field_or_extra(resp, d, "prompt_filter_results"))
+    for index, content, finish_reason, filter_results in read:
+        call.add_text(content, index, finish_reason)
+        call.filters.add_results(c.FILTER_SOURCE_COMPLETION, filter_results)
+    return True
+
+
 def _record_response(call: LLMCall, resp: Any) -> None:
+    try:
+        if _record_typed(call, resp):
+            return
+    except Exception as exc:  # nothing was recorded: the generic path reads it
+        report("openai.typed_response", exc)
     call.set_response(get(resp, "model"), get(resp, "id"))
     call.set_usage_from(get(resp, "usage"), USAGE_FIELDS_OPENAI)
     call.filters.add_prompt_filter_results(get(resp, "prompt_filter_results"))
@@ -292,7 +438,7 @@ def _read_body(call: LLMCall, is_async: bool, api: str, body: Any) -> Any:
 
 def _sync_wrapper(operation: str) -> Any:
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: dict[str, Any]) -> Any:
-        prep = _prepare(instance, kwargs, operation)
+        prep = _prepare(instance, kwargs, operation, wrapped)
         if prep is None:
             return wrapped(*args, **kwargs)
         call, send, inject, base = prep
@@ -314,7 +460,7 @@ def _sync_wrapper(operation: str) -> Any:
 
 def _async_wrapper(operation: str) -> Any:
     async def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: dict[str, Any]) -> Any:
-        prep = _prepare(instance, kwargs, operation)
+        prep = _prepare(instance, kwargs, operation, wrapped)
         if prep is None:
             return await wrapped(*args, **kwargs)
         call, send, inject, base = prep

@@ -19,6 +19,7 @@ the attributes afterwards (Agent Framework's ``start_span(name, kind)`` then
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextvars import ContextVar
 from typing import Any
 
 from opentelemetry.sdk.trace import sampling
@@ -27,6 +28,15 @@ from opentelemetry.trace import get_current_span
 
 from . import _semconv_compat as sc
 from ._guard import report
+
+# How the kit's own LLM call span is starting, set by ``_call.LLMCall`` around its
+# ``start_span`` (the sampler runs inside it, on the same thread). A list cell: a call nothing
+# needs recorded (see ``_call``) stays a DROP when the head sampler drops it, and the cell says
+# so, so the call creates its span at its end only when the keep policy may keep it.
+# ``LATE``: that span, created at the end — recorded only, whatever the sampler would decide
+# now: the trace's decision was made at the call's start.
+kit_start: ContextVar[Any] = ContextVar("llm_insights_kit_span_start", default=None)
+LATE = "late"
 
 
 def is_genai_at_start(name: Any, attributes: Any) -> bool:
@@ -52,13 +62,20 @@ class GenAIRecordingSampler(Sampler):
     ) -> SamplingResult:
         # GenAI spans, and every span under a recorded local one, are recorded: a framework's
         # non-GenAI spans between an agent and its calls link them for the span processor
-        record = is_genai_at_start(name, attributes)
+        kit = kit_start.get()
+        lazy = kit if type(kit) is list else None
+        record = kit is None and is_genai_at_start(name, attributes)
         try:
             parent_span = get_current_span(parent_context)
             parent = parent_span.get_span_context()
+            if kit is LATE:
+                state = parent.trace_state if parent.is_valid else None
+                return SamplingResult(Decision.RECORD_ONLY, attributes, state)
             if parent.is_valid and not parent.is_remote:
                 record = record or parent_span.is_recording()
                 if not parent.trace_flags.sampled:
+                    if lazy is not None and not record:
+                        lazy[0] = True  # dropped: the call creates its span at the end if kept
                     # the trace was not sampled: none of it is exported (Azure's samplers would
                     # sample a child of a recorded parent at the parent's rate)
                     return SamplingResult(
@@ -71,6 +88,9 @@ class GenAIRecordingSampler(Sampler):
         result = self.inner.should_sample(
             parent_context, trace_id, name, kind, attributes, links, trace_state
         )
+        if lazy is not None and result.decision == Decision.DROP:
+            lazy[0] = True
+            return result
         if record and result.decision == Decision.DROP:
             merged = {**(attributes or {}), **(result.attributes or {})}
             return SamplingResult(Decision.RECORD_ONLY, merged, result.trace_state)

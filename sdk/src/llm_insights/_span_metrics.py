@@ -47,7 +47,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from . import _agent, _errors, _keep, _offload, _record
+from . import _agent, _errors, _keep, _offload, _record, _sampler, _state
 from . import _semconv_compat as sc
 from . import contract as c
 from ._guard import report
@@ -172,8 +172,14 @@ class GenAISpanMetrics:
                 return
             scope = getattr(span, "instrumentation_scope", None)
             kit = getattr(scope, "name", None) == _METER_NAME
+            if kit and p is None and type(_sampler.kit_start.get()) is list:
+                # a kit call that checked nothing needs its span (_call.LLMCall._start_lazy):
+                # no run to count it for, nothing around it, nothing foreign to start under it
+                return
             entry = _Open(p, span, kit, _agent.current_run())
             group = sc.group_of(entry.operation())
+            if not kit and group is not None and not _state.foreign_genai:
+                _state.foreign_genai = True  # the kit's own call spans are recorded from now on
             with self._lock:
                 if group is not None and group != sc.GROUP_AGENT:
                     self._mark_outer(entry, group)  # known now: a kit span ends late
@@ -196,6 +202,8 @@ class GenAISpanMetrics:
             in_flight = sys.exc_info()[1]  # the exception ending the span, if it is propagating
             with self._lock:
                 entry = self._open.pop(span.context.span_id, None)
+            if entry is None and self._untracked_kit_span(span):
+                return
             attrs = span.attributes or {}
             op = sc.operation_of(attrs)
             if op is None:
@@ -231,6 +239,15 @@ class GenAISpanMetrics:
                 self._end_call(op, group, span, run, in_flight)
         except Exception as exc:
             report("span_metrics.end", exc)
+
+    def _untracked_kit_span(self, span: Any) -> bool:
+        """A kit span untracked at its start under an untracked parent: the kit counts it itself
+        and no run or span around it needs it (what the rest of ``on_end`` would conclude)."""
+        scope = getattr(span, "instrumentation_scope", None)
+        if getattr(scope, "name", None) != _METER_NAME:
+            return False
+        parent = span.parent
+        return parent is None or parent.span_id not in self._open
 
     def shutdown(self) -> None:
         return None

@@ -45,6 +45,9 @@ _instruments: Instruments | None = None
 _tracer: Any = None
 _logger: Any = None
 settings = Settings()
+# another instrumentation's GenAI span was seen starting (``_span_metrics``): the kit's own call
+# spans are then always recorded, for the de-duplication against it (see ``_call``)
+foreign_genai = False
 
 
 def use_providers(
@@ -106,9 +109,10 @@ def event_logger() -> Any:
 
 def reset() -> None:
     """Back to defaults (tests): providers, settings, and which failures were already logged."""
-    global settings
+    global settings, foreign_genai
     use_providers()
     settings = Settings()
+    foreign_genai = False
     _guard.forget_logged()
 
 

@@ -441,12 +441,12 @@ CONTENT_FILTER_HITS = MetricSpec(
 )
 RESPONSE_LENGTH = MetricSpec(
     f"{NS}.response.length",
-    "histogram",
+    "counter",
     "{char}",
-    "Completion length of every evaluated response; its valueCount is the denominator of the "
-    "refusal and hallucination-marker rates.",
+    "Characters of the evaluated responses, summed (the mean length's numerator). Responses are "
+    "counted by the response-length bucket counter (its sum over buckets is the denominator of "
+    "the mean length and of the refusal and hallucination-marker rates).",
     MODEL_DIMENSIONS,
-    RESPONSE_LENGTH_BOUNDS,
 )
 RESPONSE_LENGTH_BUCKET_COUNTS = MetricSpec(
     f"{NS}.response.length.buckets",
