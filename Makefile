@@ -9,7 +9,7 @@ STACK ?= dev
 PYTEST_ARGS ?=
 # make test runs the suite on this many pytest-xdist workers; a file, and the files sharing one
 # expensive session fixture, stay on one worker (tests/support/grouping.py)
-PYTEST_WORKERS ?= 2
+PYTEST_WORKERS ?= 3
 PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --dist loadscope --no-loadscope-reorder
 # Older openai majors the SDK supports (3.x is in the lock); 1.x/2.x need `distro`, which 3.x dropped.
 OPENAI_COMPAT ?= 1.109.1 2.8.0
@@ -27,7 +27,7 @@ FRAMEWORK_STAMPS := $(FRAMEWORK_ENVS:%=$(FRAMEWORKS_DIR)/%/.installed)
 FRAMEWORKS := $(FRAMEWORK_ENVS) openai-agents genai-openai
 framework_env = $(if $(filter $(1),$(FRAMEWORK_ENVS)),$(FRAMEWORKS_DIR)/$(1),$(GENAI_PEER))
 
-.PHONY: setup demo test test-fast test-compat test-genai-peer test-frameworks lint fmt render bench lock browser clean
+.PHONY: setup demo test test-suite test-fast test-compat test-genai-peer test-frameworks lint fmt render bench lock browser clean
 
 setup: $(STAMP) $(NODE_STAMP)
 
@@ -53,13 +53,19 @@ browser:
 demo: setup
 	$(BIN)/llm-insights demo --stack $(STACK)
 
+# ruff, then every installed-once environment (the only step that may need the network), then
+# the suite, the openai-compat runs, the peer run and the framework matrix side by side: the
+# suite is the longest, the others fit beside it. Each run's output is printed whole when it ends.
 test: setup browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	@$(MAKE) --no-print-directory -j3 $(COMPAT_STAMPS) $(GENAI_PEER_STAMP) $(FRAMEWORK_STAMPS)
+	@$(MAKE) --no-print-directory -j3 --output-sync=target \
+	  test-suite test-compat test-genai-peer $(FRAMEWORKS:%=framework-%)
+
+# The suite alone (what make test runs first, beside the other runs).
+test-suite: setup
 	$(BIN)/pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS)
-	$(MAKE) --no-print-directory test-compat
-	$(MAKE) --no-print-directory test-genai-peer
-	$(MAKE) --no-print-directory test-frameworks
 
 # The quick loop while working: ruff and every test not marked slow (no compat or peer runs).
 test-fast: setup
