@@ -151,7 +151,10 @@ def test_tools_and_models_link_to_their_agent_by_parent_id(main_run: tuple[Ran, 
     ).to_dicts()
     made_by = _agent_of_calls(ran.workload)
     linked = [m for m in models if m["rid"] in made_by]
-    assert len(linked) >= 10
+    # The harness samples a random quarter of the traces (random trace ids): about a quarter of
+    # the ~80 agent-made calls is kept, clustered by run. Fewer than 3 kept is a chance of about
+    # 1e-4; fewer than 10, the bound this once had, about 3 % (seen once on a loaded machine).
+    assert len(linked) >= 3
     failing = _agents_with_failed_calls(ran.workload)
     for m in models:
         if not m["rid"]:  # a failed call has no response id: its agent made a failing call
