@@ -5,38 +5,18 @@ all (``_keep.may_export``)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import llm_insights
 import pytest
 from llm_insights import _keep, _offload, _sampler
 from llm_insights import contract as c
-from opentelemetry.sdk.trace import SpanProcessor
-from support.otel import Telemetry, sending_to
-
-
-class _Ended(SpanProcessor):
-    """Every ended span, sampled or not (the exporting processor sees sampled ones only)."""
-
-    def __init__(self) -> None:
-        self.spans: list[Any] = []
-
-    def on_end(self, span: Any) -> None:
-        self.spans.append(span)
-
-
-def _dropping_sampler() -> Any:
-    from azure.monitor.opentelemetry.exporter.export.trace._rate_limited_sampling import (
-        RateLimitedSampler,
-    )
-
-    return RateLimitedSampler(0.0)  # the prod stack's sampler, keeping nothing
+from support.otel import EndedSpans, Telemetry, dropping_sampler, sending_to
 
 
 @pytest.fixture
-def dropped() -> Iterator[tuple[Telemetry, _Ended]]:
-    ended = _Ended()
-    pipe = Telemetry(genai=True, sampler=_sampler.record_genai_spans(_dropping_sampler()))
+def dropped() -> Iterator[tuple[Telemetry, EndedSpans]]:
+    ended = EndedSpans()
+    pipe = Telemetry(genai=True, sampler=_sampler.record_genai_spans(dropping_sampler()))
     pipe.tracer_provider.add_span_processor(ended)
     with sending_to(pipe) as p:
         yield p, ended
@@ -50,7 +30,7 @@ def _call(fail: bool = False) -> None:
 
 
 def test_unexported_call_span_skips_attributes_metrics_stay(
-    dropped: tuple[Telemetry, _Ended],
+    dropped: tuple[Telemetry, EndedSpans],
 ) -> None:
     pipe, ended = dropped
     _keep.configure(slow_seconds=1000)
@@ -65,7 +45,9 @@ def test_unexported_call_span_skips_attributes_metrics_stay(
 
 
 @pytest.mark.parametrize("why", ["failed", "slow"])
-def test_kept_call_span_has_every_attribute(dropped: tuple[Telemetry, _Ended], why: str) -> None:
+def test_kept_call_span_has_every_attribute(
+    dropped: tuple[Telemetry, EndedSpans], why: str
+) -> None:
     pipe, _ = dropped
     _keep.configure(slow_seconds=1000 if why == "failed" else 1e-9)
     if why == "failed":

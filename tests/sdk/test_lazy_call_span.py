@@ -15,36 +15,17 @@ import pytest
 import wrapt
 from llm_insights import _keep, _offload, _sampler, _state
 from llm_insights import contract as c
-from opentelemetry.sdk.trace import SpanProcessor
-from support.otel import Telemetry, sending_to
+from support.otel import EndedSpans, Telemetry, dropping_sampler, sending_to
 
 from llm_insights_kit.fake_openai.scripted import Scripted
 
 _MESSAGES = [{"role": "user", "content": "hi"}]
 
 
-class _Ended(SpanProcessor):
-    """Every ended span, sampled or not (the exporting processor sees sampled ones only)."""
-
-    def __init__(self) -> None:
-        self.spans: list[Any] = []
-
-    def on_end(self, span: Any) -> None:
-        self.spans.append(span)
-
-
-def _dropping_sampler() -> Any:
-    from azure.monitor.opentelemetry.exporter.export.trace._rate_limited_sampling import (
-        RateLimitedSampler,
-    )
-
-    return RateLimitedSampler(0.0)  # the prod stack's sampler, keeping nothing
-
-
 @pytest.fixture
-def dropped() -> Iterator[tuple[Telemetry, _Ended]]:
-    ended = _Ended()
-    pipe = Telemetry(genai=True, sampler=_sampler.record_genai_spans(_dropping_sampler()))
+def dropped() -> Iterator[tuple[Telemetry, EndedSpans]]:
+    ended = EndedSpans()
+    pipe = Telemetry(genai=True, sampler=_sampler.record_genai_spans(dropping_sampler()))
     pipe.tracer_provider.add_span_processor(ended)
     with sending_to(pipe) as p:
         assert llm_insights.instrument_openai()
@@ -60,7 +41,7 @@ def _chat(client: Any, **kw: Any) -> Any:
 
 
 def test_dropped_fast_call_records_no_span_metrics_stay(
-    dropped: tuple[Telemetry, _Ended], openai_client: Any, stand: Any
+    dropped: tuple[Telemetry, EndedSpans], openai_client: Any, stand: Any
 ) -> None:
     pipe, ended = dropped
     _keep.configure(slow_seconds=1000)
@@ -73,7 +54,7 @@ def test_dropped_fast_call_records_no_span_metrics_stay(
 
 
 def test_failed_call_span_made_at_the_end_kept_once(
-    dropped: tuple[Telemetry, _Ended], openai_client: Any, stand: Any
+    dropped: tuple[Telemetry, EndedSpans], openai_client: Any, stand: Any
 ) -> None:
     pipe, _ = dropped
     _keep.configure(slow_seconds=1000)
@@ -95,7 +76,7 @@ def test_failed_call_span_made_at_the_end_kept_once(
 
 
 def test_slow_call_span_has_the_call_times_and_every_attribute(
-    dropped: tuple[Telemetry, _Ended], openai_client: Any, stand: Any
+    dropped: tuple[Telemetry, EndedSpans], openai_client: Any, stand: Any
 ) -> None:
     pipe, _ = dropped
     _keep.configure(slow_seconds=0.05)
@@ -113,7 +94,7 @@ def test_slow_call_span_has_the_call_times_and_every_attribute(
 
 
 def test_kept_call_under_a_dropped_app_span_keeps_its_parent(
-    dropped: tuple[Telemetry, _Ended], openai_client: Any, stand: Any
+    dropped: tuple[Telemetry, EndedSpans], openai_client: Any, stand: Any
 ) -> None:
     pipe, _ = dropped
     _keep.configure(slow_seconds=1000)
@@ -128,7 +109,7 @@ def test_kept_call_under_a_dropped_app_span_keeps_its_parent(
 
 
 def test_recorded_parent_keeps_the_span_recorded(
-    dropped: tuple[Telemetry, _Ended], openai_client: Any, stand: Any
+    dropped: tuple[Telemetry, EndedSpans], openai_client: Any, stand: Any
 ) -> None:
     _, ended = dropped
     _keep.configure(slow_seconds=1000)
@@ -145,8 +126,8 @@ def test_another_instrumentation_inside_keeps_the_span_recorded(
     the kit's span recorded to be told apart (``_span_metrics``)."""
     from openai.resources.chat.completions import Completions
 
-    ended = _Ended()
-    pipe = Telemetry(genai=True, sampler=_sampler.record_genai_spans(_dropping_sampler()))
+    ended = EndedSpans()
+    pipe = Telemetry(genai=True, sampler=_sampler.record_genai_spans(dropping_sampler()))
     pipe.tracer_provider.add_span_processor(ended)
     original = Completions.__dict__["create"]
     wrapt.wrap_function_wrapper(Completions, "create", lambda w, i, a, k: w(*a, **k))
@@ -162,7 +143,7 @@ def test_another_instrumentation_inside_keeps_the_span_recorded(
 
 
 def test_after_a_foreign_genai_span_kit_spans_are_recorded(
-    dropped: tuple[Telemetry, _Ended], openai_client: Any, stand: Any
+    dropped: tuple[Telemetry, EndedSpans], openai_client: Any, stand: Any
 ) -> None:
     pipe, ended = dropped
     _keep.configure(slow_seconds=1000)

@@ -18,7 +18,7 @@ import llm_insights
 from llm_insights import _config, _evaluation, _instrument_openai, _keep, _offload, _state
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 try:
@@ -144,3 +144,22 @@ def sending_to(telemetry: Telemetry) -> Iterator[Telemetry]:
         yield telemetry
     finally:
         reset_sdk()
+
+
+class EndedSpans(SpanProcessor):
+    """Every ended span, sampled or not (the exporting processor sees sampled ones only)."""
+
+    def __init__(self) -> None:
+        self.spans: list[Any] = []
+
+    def on_end(self, span: Any) -> None:
+        self.spans.append(span)
+
+
+def dropping_sampler() -> Any:
+    """The prod stack's sampler (Azure Monitor's rate-limited one), keeping nothing."""
+    from azure.monitor.opentelemetry.exporter.export.trace._rate_limited_sampling import (
+        RateLimitedSampler,
+    )
+
+    return RateLimitedSampler(0.0)
