@@ -114,3 +114,17 @@ def test_the_disk_keeps_a_bounded_number_of_entries(cache, monkeypatch):
     with LocalStore(":memory:") as store:
         store.query("print n = 99")
     assert len(list(directory.glob("*.json"))) <= 4
+
+
+def test_a_failed_write_leaves_no_partial_file(cache, monkeypatch):
+    directory, calls = cache
+    real = translations.Path.write_text
+
+    def disk_full(self, data, *args, **kwargs):
+        real(self, data[: len(data) // 2], *args, **kwargs)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(translations.Path, "write_text", disk_full)
+    with LocalStore(":memory:") as store:
+        assert store.query(QUERY).to_dicts()[0]["n"] == 42
+    assert calls == [QUERY] and list(directory.iterdir()) == []

@@ -123,14 +123,15 @@ def _write(directory: Path, key: str, translation: Translation) -> None:
         }
     except TypeError:
         return  # a parameter JSON cannot carry: kept in memory only
+    tmp = directory / f".{key}.{os.getpid()}.{threading.get_ident()}.tmp"
     try:
         directory.mkdir(parents=True, exist_ok=True)
         _prune(directory)
-        tmp = directory / f".{key}.{os.getpid()}.{threading.get_ident()}.tmp"
         tmp.write_text(json.dumps({"sql": sql, "parameters": parameters}), encoding="utf-8")
         tmp.replace(directory / f"{key}.json")
     except OSError:
-        return
+        with contextlib.suppress(OSError):
+            tmp.unlink()  # a write cut short (disk full) leaves no partial file behind
 
 
 def _prune(directory: Path) -> None:
