@@ -168,6 +168,67 @@ def deployment_entry(
     return None
 
 
+@dataclass(frozen=True)
+class Selection:
+    """What prices a call, decided before its usage is looked at: the price in force (``price``)
+    or, when there is none, the final outcome (``outcome``, no cost)."""
+
+    outcome: Priced  # the model, source and deployment type; no cost
+    price: Price | None = None
+
+    def apply(self, usage: Usage) -> Priced:
+        """The call's outcome for *usage*."""
+        if self.price is None:
+            return self.outcome
+        cost, missing = compute(self.price, usage)
+        o = self.outcome
+        reason = f"no rate for {', '.join(missing)} of {o.model!r}" if missing else None
+        return Priced(cost, o.model, o.source, reason, deployment_type=o.deployment_type)
+
+
+def day_of(when: _dt.date | _dt.datetime | float | None) -> _dt.date:
+    """The UTC date of *when* (a datetime, a date, or epoch seconds; None: today)."""
+    if isinstance(when, (int, float)) and not isinstance(when, bool):
+        return _dt.datetime.fromtimestamp(when, _dt.timezone.utc).date()
+    if isinstance(when, _dt.datetime):
+        return when.astimezone(_dt.timezone.utc).date() if when.tzinfo else when.date()
+    if isinstance(when, _dt.date):
+        return when
+    return today()
+
+
+def select(
+    table: PriceTable,
+    *,
+    served_model: str | None,
+    request_model: str | None,
+    deployment: str | None,
+    day: _dt.date,
+    provider: str | None = None,
+    deployments: Mapping[str, Deployment] | None = None,
+) -> Selection:
+    """The pricing rule up to the usage: which model, which rate set, which price on *day*.
+    Pure: reads only its arguments (so its answer can be kept per argument set)."""
+    entry = deployment_entry(deployments, deployment, request_model)
+    dtype = entry.type if entry else None
+    model = served_model or (entry.model if entry else None) or request_model
+    if dtype is not None and DEPLOYMENT_RATES.get(dtype, "") is None:
+        return Selection(Priced(None, model, provisioned=True, deployment_type=dtype))
+    if not isinstance(model, str) or not model:
+        return Selection(Priced(None, None, unpriced_reason="no model named", deployment_type=dtype))
+    found = table.find(model, provider)
+    if found is None:
+        reason = f"no price for model {model!r} in {table.source}"
+        return Selection(Priced(None, model, unpriced_reason=reason, deployment_type=dtype))
+    rate_set = DEPLOYMENT_RATES.get(dtype, "standard") if dtype else "standard"
+    price = in_force(found.rates.get(rate_set or "standard", []), day)
+    if price is None:
+        what = f"{dtype} " if dtype else ""
+        reason = f"no {what}price for model {model!r} on {day.isoformat()} in {found.source}"
+        return Selection(Priced(None, model, found.source, reason, deployment_type=dtype))
+    return Selection(Priced(None, model, found.source, deployment_type=dtype), price)
+
+
 def price_call(
     table: PriceTable,
     *,
@@ -188,43 +249,16 @@ def price_call(
     (deployment name -> :class:`Deployment`; ``configure(deployments=...)``). Pure: reads only
     its arguments.
     """
-    if isinstance(when, (int, float)) and not isinstance(when, bool):
-        day = _dt.datetime.fromtimestamp(when, _dt.timezone.utc).date()
-    elif isinstance(when, _dt.datetime):
-        day = when.astimezone(_dt.timezone.utc).date() if when.tzinfo else when.date()
-    elif isinstance(when, _dt.date):
-        day = when
-    else:
-        day = today()
-    entry = deployment_entry(deployments, deployment, request_model)
-    dtype = entry.type if entry else None
-    model = served_model or (entry.model if entry else None) or request_model
-    if dtype is not None and DEPLOYMENT_RATES.get(dtype, "") is None:
-        return Priced(None, model, provisioned=True, deployment_type=dtype)
-    if not isinstance(model, str) or not model:
-        return Priced(None, None, unpriced_reason="no model named", deployment_type=dtype)
-    found = table.find(model, provider)
-    if found is None:
-        return Priced(
-            None,
-            model,
-            unpriced_reason=f"no price for model {model!r} in {table.source}",
-            deployment_type=dtype,
-        )
-    rate_set = DEPLOYMENT_RATES.get(dtype, "standard") if dtype else "standard"
-    price = in_force(found.rates.get(rate_set or "standard", []), day)
-    if price is None:
-        what = f"{dtype} " if dtype else ""
-        return Priced(
-            None,
-            model,
-            found.source,
-            f"no {what}price for model {model!r} on {day.isoformat()} in {found.source}",
-            deployment_type=dtype,
-        )
-    cost, missing = compute(price, usage)
-    reason = f"no rate for {', '.join(missing)} of {model!r}" if missing else None
-    return Priced(cost, model, found.source, reason, deployment_type=dtype)
+    chosen = select(
+        table,
+        served_model=served_model,
+        request_model=request_model,
+        deployment=deployment,
+        day=day_of(when),
+        provider=provider,
+        deployments=deployments,
+    )
+    return chosen.apply(usage)
 
 
 def parse_deployments(value: Any, where: str) -> dict[str, Deployment]:

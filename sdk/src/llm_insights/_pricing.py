@@ -9,6 +9,7 @@ costs the same whichever instrumentation saw it.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from . import _cost, _price_table, _state
@@ -32,23 +33,59 @@ def deployment_entry(deployment: Any, request_model: Any) -> Deployment | None:
     return _cost.deployment_entry(deployments(), deployment, request_model)
 
 
+# What prices each (table, deployment map, model names, provider, UTC day): most calls of a
+# process share a handful, and choosing the price (table lookup, effective dates) is most of
+# pricing's work; the usage is priced per call. Cleared when the table or map is replaced.
+_MAX_SELECTIONS = 1024
+_selections: dict[tuple[Any, ...], _cost.Selection] = {}
+_selections_for: list[Any] = [None, None]  # the table and deployment map the entries are for
+_selections_lock = threading.Lock()
+
+
 def price(call: Any) -> Priced:
     """Price one recorded call (a ``_record.Call``): the model that served it, at its date, on
     its deployment's rates."""
     s = _state.settings
     if s.prices is None:
         s.prices = _price_table.load()
+    table, deps = s.prices, deployments()
     provider = call.provider
-    return _cost.price_call(
-        s.prices,
-        served_model=call.response_model,
-        request_model=call.request_model,
-        deployment=call.deployment,
-        usage=call.usage,
-        when=call.started_at,
-        provider=provider if isinstance(provider, str) and provider else None,
-        deployments=deployments(),
-    )
+    provider = provider if isinstance(provider, str) and provider else None
+    when = call.started_at
+    if not isinstance(when, float):  # a date, a datetime, None (today): priced as given
+        return _cost.price_call(
+            table,
+            served_model=call.response_model,
+            request_model=call.request_model,
+            deployment=call.deployment,
+            usage=call.usage,
+            when=when,
+            provider=provider,
+            deployments=deps,
+        )
+    if _selections_for[0] is not table or _selections_for[1] is not deps:
+        with _selections_lock:
+            _selections.clear()
+            _selections_for[:] = [table, deps]
+    # POSIX time has no leap seconds: whole days since the epoch are UTC dates
+    key = (call.response_model, call.request_model, call.deployment, provider, when // 86400)
+    chosen = _selections.get(key)
+    if chosen is None:
+        chosen = _cost.select(
+            table,
+            served_model=call.response_model,
+            request_model=call.request_model,
+            deployment=call.deployment,
+            day=_cost.day_of(when),
+            provider=provider,
+            deployments=deps,
+        )
+        with _selections_lock:  # kept only for the table and map it was chosen from
+            if _selections_for[0] is table and _selections_for[1] is deps:
+                if len(_selections) >= _MAX_SELECTIONS:
+                    _selections.clear()
+                _selections[key] = chosen
+    return chosen.apply(call.usage)
 
 
 def run_cost(p: Priced | None) -> float | None:
