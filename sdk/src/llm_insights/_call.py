@@ -240,12 +240,10 @@ class LLMCall:
         return [None if p is None else "".join(p) for p in self._parts]
 
     # -- filling in ------------------------------------------------------------------------
-    def use_span(self) -> Any:
-        """Context manager making this call's span current (so HTTP spans nest under it)."""
-        # the SDK records the exception itself (once), so use_span must not record it again
-        return trace.use_span(
-            self.span, end_on_exit=False, record_exception=False, set_status_on_exception=False
-        )
+    def activate(self) -> Any:
+        """Make this call's span current (so HTTP spans nest under it); the token goes back to
+        ``opentelemetry.context.detach``. The SDK records the call's exception itself, once."""
+        return otel_context.attach(trace.set_span_in_context(self.span))
 
     def set_usage(self, *counts: Any, fields: tuple = USAGE_FIELDS_OPENAI) -> None:
         """Usage counts as reported, in the order of ``USAGE_KINDS``; *fields* name where each

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import wrapt
+from opentelemetry import context as otel_context
 
 from . import _responses_api, _state
 from . import contract as c
@@ -131,7 +132,7 @@ def api_operation(api: str) -> str:
 @guarded("openai.prepare")
 def _prepare(
     instance: Any, kwargs: dict[str, Any], api: str, wrapped: Any = None
-) -> tuple[LLMCall, dict[str, Any], bool, str] | None:
+) -> tuple[LLMCall, dict[str, Any], bool, str, str | None] | None:
     base, host, port, azure = _target(instance)
     model = kwargs.get("model")
     operation = api_operation(api)
@@ -173,7 +174,7 @@ def _prepare(
         # the call, where the de-duplication needs the kit's span recorded (see LLMCall)
         lazy=getattr(wrapped, "_self_wrapper", None) is None,
     )
-    return call, call_kwargs, inject, base
+    return call, call_kwargs, inject, base, raw
 
 
 def _messages_snapshot(kwargs: Mapping[str, Any], api: str) -> Any:
@@ -359,10 +360,16 @@ def _record_response(call: LLMCall, resp: Any) -> None:
         call.filters.add_results(c.FILTER_SOURCE_COMPLETION, get(choice, "content_filter_results"))
 
 
-def _is_stream(result: Any) -> bool:
-    import openai
+_stream_types: tuple[type, ...] = ()
 
-    return isinstance(result, (openai.Stream, openai.AsyncStream))
+
+def _is_stream(result: Any) -> bool:
+    global _stream_types
+    if not _stream_types:
+        import openai
+
+        _stream_types = (openai.Stream, openai.AsyncStream)
+    return isinstance(result, _stream_types)
 
 
 def _recorder(api: str) -> Any:
@@ -441,18 +448,21 @@ def _sync_wrapper(operation: str) -> Any:
         prep = _prepare(instance, kwargs, operation, wrapped)
         if prep is None:
             return wrapped(*args, **kwargs)
-        call, send, inject, base = prep
+        call, send, inject, base, raw = prep
         while True:
             try:
-                with call.use_span():
+                token = call.activate()
+                try:
                     result = wrapped(*args, **send)
+                finally:
+                    otel_context.detach(token)
                 break
             except Exception as exc:
                 send = _retry_kwargs(call, exc, kwargs, inject, base)
                 if send is None:
                     raise
                 inject = False
-        return _handle(call, result, inject, _raw_mode(kwargs), False, operation)
+        return _handle(call, result, inject, raw, False, operation)
 
     wrapper._llm_insights_wrapper = True  # type: ignore[attr-defined]
     return wrapper
@@ -463,18 +473,20 @@ def _async_wrapper(operation: str) -> Any:
         prep = _prepare(instance, kwargs, operation, wrapped)
         if prep is None:
             return await wrapped(*args, **kwargs)
-        call, send, inject, base = prep
+        call, send, inject, base, raw = prep
         while True:
             try:
-                with call.use_span():
+                token = call.activate()
+                try:
                     result = await wrapped(*args, **send)
+                finally:
+                    otel_context.detach(token)
                 break
             except Exception as exc:
                 send = _retry_kwargs(call, exc, kwargs, inject, base)
                 if send is None:
                     raise
                 inject = False
-        raw = _raw_mode(kwargs)
         parsed = _UNPARSED
         if _parses_raw(call, raw, result):
             try:
