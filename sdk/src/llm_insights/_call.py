@@ -37,7 +37,7 @@ from ._guard import guarded, report, report_invalid
 from ._metrics import count_of
 from ._pricing import Usage
 from ._quality import assess, clean_text
-from ._safety import FilterHits
+from ._safety import CONTENT_FILTER_REASON, FilterHits
 from ._spans import current_span_attributes
 
 _MAX_INTERVALS = 10_000
@@ -399,15 +399,20 @@ class LLMCall:
         if self.response_model:
             dims[c.GEN_AI_RESPONSE_MODEL] = self.response_model
         md = inst.model_dims(dims)  # allow-listed and capped once, shared by every measurement
+        key = tuple(md.items())  # the same dimensions as the key of the call's counter sums
         reasons = [r for r in self.finish_reasons if r]
-        sa = self._response_attributes(reasons)
-        self._record_metrics(inst, md, end, sa)
+        # a span no exporter will see needs no attributes (its metrics are recorded all the same)
+        exported = self._kept_late or _keep.may_export(
+            self.span, bool(self.error_type), end - self.start
+        )
+        sa = self._response_attributes(reasons) if exported else {}
+        self._record_metrics(md, key, end, sa)
         self._record_stream(sa)
-        self._record_filters(inst, dims, reasons)
+        if self.filters.hits or CONTENT_FILTER_REASON in reasons:
+            self._record_filters(inst, dims, reasons)
         texts = self.texts
-        text = self._assess(inst, md, texts, sa)
-        # a span no exporter will see needs no attributes (its metrics are recorded above)
-        if self._kept_late or _keep.may_export(self.span, bool(self.error_type), end - self.start):
+        text = self._assess(inst, key, texts, sa)
+        if exported:
             self.span.set_attributes(sa)  # error.type and status were set first, in finish()
             if should_capture(bool(self.error_type)):
                 self._capture(self.span, texts)
@@ -459,9 +464,9 @@ class LLMCall:
             source=_record.SOURCE_KIT,
         )
 
-    def _record_metrics(self, inst: Any, md: dict[str, Any], end: float, sa: dict) -> None:
+    def _record_metrics(self, md: dict[str, Any], key: tuple, end: float, sa: dict) -> None:
         """Every metric of the call (``_record.record``), and its share of the agent run."""
-        recorded = self._recorded = _record.record(self.record_value(end), md)
+        recorded = self._recorded = _record.record(self.record_value(end), md, key)
         sa.update(recorded.span_attributes)
         _agent.note_model_call(recorded)
         _record.note_kit_span(self.span, recorded)
@@ -485,10 +490,11 @@ class LLMCall:
             self.span.add_event(c.EVENT_CONTENT_FILTER, hit)
 
     def _assess(
-        self, inst: Any, md: dict[str, Any], texts: list[str | None], sa: dict[str, Any]
+        self, inst: Any, key: tuple, texts: list[str | None], sa: dict[str, Any]
     ) -> str | None:
         """A successful chat completion's text, assessed: length, refusal, hallucination
-        markers (flags set only when true: absent = not flagged). Returns the text."""
+        markers (flags set only when true: absent = not flagged). Returns the text. *key*: the
+        call's model dimensions as counter-sum key (``Instruments.series_add``)."""
         if self.operation != c.OPERATION_CHAT or self.error_type:
             return None
         parts = [t for t in texts if t is not None]
@@ -498,14 +504,17 @@ class LLMCall:
         s = _state.settings
         q = assess(text, s.refusal_patterns, s.hallucination_patterns)
         # characters summed in process; the bucket counter counts the responses (no histogram)
-        inst.add_dims(c.RESPONSE_LENGTH, float(q.length), md)
-        inst.bucket_dims(c.RESPONSE_LENGTH_BUCKET_COUNTS, q.length, md)
+        adds = [
+            (c.RESPONSE_LENGTH, float(q.length), key),
+            inst.bucket_key(c.RESPONSE_LENGTH_BUCKET_COUNTS, q.length, key),
+        ]
         if q.refusal:
             sa[c.ATTR_REFUSAL] = True
-            inst.add_dims(c.REFUSALS, 1.0, md)
+            adds.append((c.REFUSALS, 1.0, key))
         if q.hallucination_marker:
             sa[c.ATTR_HALLUCINATION_MARKER] = True
-            inst.add_dims(c.HALLUCINATION_MARKERS, 1.0, md)
+            adds.append((c.HALLUCINATION_MARKERS, 1.0, key))
+        inst.series_add(adds)
         return text
 
     def recorded(self) -> _record.Recorded | None:

@@ -176,14 +176,20 @@ class Instruments:
         dimensions, already capped) and *value* is a finite number >= 0 the SDK computed."""
         self._by_name[spec.name].record(value, dims)
 
-    def add_dims(self, spec: c.MetricSpec, value: float, dims: dict[str, Any]) -> None:
-        """``record_dims`` for counters."""
-        self.tally.add(self._by_name[spec.name], value, dims)
-
-    def bucket_dims(self, spec: c.MetricSpec, value: float, dims: dict[str, Any]) -> None:
-        """Count finite *value* in its bucket of a ``*.buckets`` counter (``bucket`` semantics)."""
+    def bucket_key(
+        self, spec: c.MetricSpec, value: float, key: tuple
+    ) -> tuple[c.MetricSpec, float, tuple]:
+        """The counter add that counts finite *value* in its bucket of a ``*.buckets`` counter
+        (``bucket`` semantics), for ``series_add``."""
         label = self._labels[spec.name][bisect_left(spec.bounds, value)]
-        self.tally.add(self._by_name[spec.name], 1, {**dims, c.ATTR_BUCKET_LE: label})
+        return spec, 1.0, (*key, (c.ATTR_BUCKET_LE, label))
+
+    def series_add(self, adds: list[tuple[c.MetricSpec, float, tuple]]) -> None:
+        """A call's counter adds, summed in process at once: each (counter spec, value >= 0 the
+        SDK computed, attribute items from ``model_dims`` plus keys of the spec's own
+        dimensions, already capped)."""
+        by_name = self._by_name
+        self.tally.add_all([(by_name[spec.name], value, items) for spec, value, items in adds])
 
 
 def views() -> list[Any]:

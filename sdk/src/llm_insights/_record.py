@@ -86,21 +86,28 @@ class Recorded:
         return p.cost.total if p is not None and p.cost is not None else None
 
 
-def record(call: Call, model_dims: dict[str, Any] | None = None) -> Recorded:
+def record(
+    call: Call, model_dims: dict[str, Any] | None = None, key: tuple | None = None
+) -> Recorded:
     """Price *call* and record every metric of it (never sampled; dimensions capped).
 
     *model_dims*: the call's allow-listed, capped dimensions when the caller already built them
-    (they are shared with its other measurements), else built from ``call.dimensions()``.
+    (they are shared with its other measurements), else built from ``call.dimensions()``;
+    *key*: ``tuple(model_dims.items())`` when the caller has it (its counter sums' key).
     """
     inst = _state.instruments()
     md = model_dims if model_dims is not None else inst.model_dims(call.dimensions())
+    if key is None:
+        key = tuple(md.items())
+    adds: list[tuple[c.MetricSpec, float, tuple]] = []
     if call.duration is not None:
-        dur_dims = md
+        dur_dims, dur_key = md, key
         if call.error_type:
-            dur_dims = {**md, c.ERROR_TYPE: inst.capped(c.ERROR_TYPE, call.error_type)}
+            error = (c.ERROR_TYPE, inst.capped(c.ERROR_TYPE, call.error_type))
+            dur_dims, dur_key = {**md, error[0]: error[1]}, (*key, error)
         duration = max(0.0, call.duration)
         inst.record_dims(c.OPERATION_DURATION, duration, dur_dims)
-        inst.bucket_dims(c.DURATION_BUCKET_COUNTS, duration, dur_dims)
+        adds.append(inst.bucket_key(c.DURATION_BUCKET_COUNTS, duration, dur_key))
     u = call.usage
     for count, ttype in (
         (u.input_tokens, c.TOKEN_TYPE_INPUT),
@@ -111,19 +118,21 @@ def record(call: Call, model_dims: dict[str, Any] | None = None) -> Recorded:
     ttft = finite_number(call.ttft)
     if ttft is not None and ttft >= 0:
         inst.record_dims(c.TIME_TO_FIRST_CHUNK, ttft, md)
-        inst.bucket_dims(c.TTFT_BUCKET_COUNTS, ttft, md)
+        adds.append(inst.bucket_key(c.TTFT_BUCKET_COUNTS, ttft, key))
     for gap in call.chunk_gaps:
         inst.record_dims(c.TIME_PER_OUTPUT_CHUNK, gap, md)
     if not call.usage_known:  # usage unknown: neither a cost nor an unpriced call
+        inst.series_add(adds)
         return Recorded(None, {}, None, None)
     priced = _pricing.price(call)
-    sa = _record_cost(inst, md, priced, u)
+    sa = _record_cost(key, priced, u, adds)
+    inst.series_add(adds)
     return Recorded(priced, sa, u.input_tokens, u.output_tokens)
 
 
-def _record_cost(inst: Any, md: dict[str, Any], p: _pricing.Priced, usage: Usage) -> dict:
-    """Record *p* on the cost and unpriced-calls metrics (dimensions *md*); return the span
-    attributes that say how the call was priced."""
+def _record_cost(key: tuple, p: _pricing.Priced, usage: Usage, adds: list) -> dict:
+    """*p*'s counter adds on the cost and unpriced-calls metrics (dimensions *key*), appended to
+    *adds*; return the span attributes that say how the call was priced."""
     sa: dict[str, Any] = {}
     if p.provisioned:  # billed by the hour: tokens kept, no per-token cost
         sa[c.ATTR_PROVISIONED] = True
@@ -132,26 +141,24 @@ def _record_cost(inst: Any, md: dict[str, Any], p: _pricing.Priced, usage: Usage
         sa[c.ATTR_UNPRICED_REASON] = p.unpriced_reason
     if p.cost is None:
         sa[c.ATTR_UNPRICED] = True
-        inst.add_dims(c.UNPRICED_CALLS, 1.0, md)
+        adds.append((c.UNPRICED_CALLS, 1.0, key))
         return sa
     if p.partial:
         sa[c.ATTR_COST_PARTIAL] = True
-        inst.add_dims(c.UNPRICED_CALLS, 1.0, md)
+        adds.append((c.UNPRICED_CALLS, 1.0, key))
     cost = p.cost  # which price data priced it is a dimension of the cost metric, not on spans
     if usage.input_tokens is not None:
         sa[c.MS_COST_INPUT] = round(cost.input, _pricing.USD_DIGITS)
     if usage.output_tokens is not None:
         sa[c.MS_COST_OUTPUT] = round(cost.output, _pricing.USD_DIGITS)
+    source = ((c.ATTR_PRICE_SOURCE, p.source),) if p.source else ()
     for count, value, ttype in (
         (usage.input_tokens, cost.input, c.TOKEN_TYPE_INPUT),
         (usage.output_tokens, cost.output, c.TOKEN_TYPE_OUTPUT),
     ):
         v = finite_number(value)
         if count is not None and v is not None and v >= 0:
-            dims = {**md, c.GEN_AI_TOKEN_TYPE: ttype}
-            if p.source:
-                dims[c.ATTR_PRICE_SOURCE] = p.source
-            inst.add_dims(c.COST, v, dims)
+            adds.append((c.COST, v, (*key, (c.GEN_AI_TOKEN_TYPE, ttype), *source)))
     return sa
 
 

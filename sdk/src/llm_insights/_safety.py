@@ -16,6 +16,8 @@ from typing import Any
 from . import contract as c
 from ._fields import get
 
+#: The finish reason of a completion the content filter stopped.
+CONTENT_FILTER_REASON = "content_filter"
 _RANK = {"safe": 0, "unknown": 1, "low": 2, "medium": 3, "high": 4}
 
 
@@ -60,7 +62,7 @@ class FilterHits:
 
     def add_finish_reason(self, reason: Any) -> None:
         """``finish_reason == "content_filter"`` with no category reported still counts once."""
-        if reason == "content_filter" and not any(
+        if reason == CONTENT_FILTER_REASON and not any(
             src == c.FILTER_SOURCE_COMPLETION and f for (src, _), (_, f) in self.hits.items()
         ):
             self.hits[(c.FILTER_SOURCE_COMPLETION, "unknown")] = ("unknown", True)

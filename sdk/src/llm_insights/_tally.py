@@ -46,6 +46,15 @@ class CounterTally:
             pending = self._pending
             pending[key] = pending.get(key, 0) + value
 
+    def add_all(self, adds: list[tuple[Any, float, tuple[tuple[str, Any], ...]]]) -> None:
+        """``add`` for several (counter, value, attribute items) at once, under one lock: the
+        counter adds of one call, keyed by items its caller built once."""
+        with self._lock:
+            pending = self._pending
+            for counter, value, items in adds:
+                key = (counter, items)
+                pending[key] = pending.get(key, 0) + value
+
     def drain(self) -> None:
         """Add every pending sum to its counter (collections, provider changes, tests)."""
         with self._lock:
