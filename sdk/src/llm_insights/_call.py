@@ -19,7 +19,6 @@ query it with ``has``).
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import time
 from typing import Any
@@ -46,7 +45,7 @@ _MAX_INTERVALS = 10_000
 
 
 # the fields of Usage, in order: where each set_usage() argument goes
-USAGE_KINDS = tuple(f.name for f in dataclasses.fields(Usage))
+USAGE_KINDS = Usage._fields
 # where each set_usage() argument came from, for the invalid-value log line, in the order of
 # USAGE_KINDS (None: that API does not report it)
 USAGE_FIELDS_OPENAI = (
@@ -258,7 +257,7 @@ class LLMCall:
             if value is not None
         }
         if changed:
-            self.usage = dataclasses.replace(self.usage, **changed)
+            self.usage = self.usage._replace(**changed)
 
     def set_counts(self, counts: tuple[int | None, ...]) -> None:
         """``set_usage`` with counts already checked (each None or an int >= 0), in the order

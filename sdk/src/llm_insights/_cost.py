@@ -25,7 +25,7 @@ import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import contract as c
 from ._guard import count
@@ -44,8 +44,9 @@ DEPLOYMENT_RATES: dict[str, str | None] = {
 }
 
 
-@dataclass(frozen=True)
-class Usage:
+# The per-call values (Usage, Cost, Priced) are named tuples: immutable like a frozen dataclass,
+# and several times cheaper to make, which every call does.
+class Usage(NamedTuple):
     """Token counts as the API reported them (None: not reported). ``input_tokens`` includes the
     cached, cache-write, audio and image input tokens; ``output_tokens`` includes reasoning and
     audio/image output tokens (OpenAI's and Azure's usage objects count them that way)."""
@@ -61,8 +62,7 @@ class Usage:
     output_image_tokens: int | None = None
 
 
-@dataclass(frozen=True)
-class Cost:
+class Cost(NamedTuple):
     input: float
     output: float
 
@@ -79,8 +79,7 @@ class Deployment:
     type: str
 
 
-@dataclass(frozen=True)
-class Priced:
+class Priced(NamedTuple):
     """The outcome of pricing one call.
 
     ``cost`` None: no per-token cost (``unpriced_reason`` says why, or ``provisioned``). ``cost``
@@ -215,7 +214,8 @@ def select(
     if dtype is not None and DEPLOYMENT_RATES.get(dtype, "") is None:
         return Selection(Priced(None, model, provisioned=True, deployment_type=dtype))
     if not isinstance(model, str) or not model:
-        return Selection(Priced(None, None, unpriced_reason="no model named", deployment_type=dtype))
+        unnamed = Priced(None, None, unpriced_reason="no model named", deployment_type=dtype)
+        return Selection(unnamed)
     found = table.find(model, provider)
     if found is None:
         reason = f"no price for model {model!r} in {table.source}"

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 _APOS = "['\u2019]"  # straight or typographic apostrophe
 REFUSAL_PATTERNS: tuple[str, ...] = (
@@ -51,8 +50,7 @@ _DEFAULT_HALLUCINATION = compile_patterns(None, HALLUCINATION_PATTERNS)
 _SCAN_CHARS = 20_000  # markers sit near the start; bound the work on huge completions
 
 
-@dataclass(frozen=True)
-class Quality:
+class Quality(NamedTuple):
     length: int
     refusal: bool
     hallucination_marker: bool

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import _pricing, _state
 from . import contract as c
@@ -65,8 +65,7 @@ class Call:
         return dims
 
 
-@dataclass(frozen=True)
-class Recorded:
+class Recorded(NamedTuple):
     """What :func:`record` did with a call: its pricing outcome, the span attributes saying how
     it was priced, and its share of an agent run."""
 
