@@ -13,6 +13,11 @@ pays) is pyperf's value; the calling thread's CPU time over the calls alone
 (``time.thread_time``, the export excluded: what a request waits for the instrumentation) goes to
 ``--side-out`` with the wall time, and the spans the sampler kept next to the calls made.
 
+``chat``: a non-streaming call to a zero-latency model over an in-process transport
+(``configs.model_client``): no HTTP and no stand-in server process competing for the cores, so
+what varies between configurations is the instrumentation. The streams go over HTTP to the
+stand-in (their chunks are what they measure).
+
 ``chat-20ms`` (with ``--loops-latency N``): the same call to a model that answers in 20 ms
 (``configs.model_client``: an in-process transport that sleeps, so the time it really slept is
 known and taken out); its side value is the wall-clock time per call minus that sleep: what the
@@ -121,8 +126,8 @@ def main() -> None:
             if name == LATENCY:
                 model = configs.model_client(configs.MODEL_SECONDS, _slept)
                 fn = configs.chat_call(model, wrap)
-            elif scenario is None:
-                fn = configs.chat_call(cl, wrap)
+            elif scenario is None:  # a zero-latency model in process: no HTTP, no server
+                fn = configs.chat_call(configs.model_client(0.0, _slept), wrap)
             else:
                 fn = configs.stream_call(cl, wrap, scenario)
             fn()  # connect and warm the client outside the timed loops

@@ -22,8 +22,8 @@ BIN = Path(sys.executable).parent
 @dataclass
 class Options:
     rounds: int = 6
-    values: int = 4
-    chat_loops: int = 40
+    values: int = 10  # per process; the CPU figures take each process's least value
+    chat_loops: int = 100
     stream_loops: int = 8
     latency_loops: int = 10  # calls per value to the 20 ms model (each waits for it)
     configs: tuple[str, ...] = configs.CONFIGS  # the overhead configurations run

@@ -40,5 +40,19 @@ def paired(rounds_a: Sequence[Sequence[float]], rounds_b: Sequence[Sequence[floa
     return summary(diffs)
 
 
+def paired_least(
+    rounds_a: Sequence[Sequence[float]], rounds_b: Sequence[Sequence[float]]
+) -> Summary:
+    """a - b per round (the least of each round's values), summarised over rounds.
+
+    For CPU time: whatever else the machine does (another process, an interrupt, a cache it
+    evicts) only adds to a value, never takes away, so a process's least value is the closest
+    to the cost of its calls alone, and it moves far less from process to process than the
+    median does. Each value spans enough calls that the collector's regular work is inside it.
+    """
+    diffs = [min(a) - min(b) for a, b in zip(rounds_a, rounds_b, strict=True) if a and b]
+    return summary(diffs)
+
+
 def ratio(num: float, den: float) -> float | None:
     return num / den if den > 0 else None
