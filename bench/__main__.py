@@ -12,7 +12,9 @@ from pathlib import Path
 
 from . import configs, report, runner, servers
 
-PHASES = ("overhead", "volume", "memory", "profile", "genai_sampling", "tooling")
+PHASES = (
+    "overhead", "instructions", "volume", "memory", "profile", "genai_sampling", "tooling",
+)  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         opts = runner.Options(
             rounds=args.rounds or 1, values=3, chat_loops=10, stream_loops=2, volume_calls=100,
-            memory_calls=4_000, memory_every=1_000,
+            memory_calls=4_000, memory_every=1_000, instruction_calls=(5, 15),
         )  # fmt: skip
     if args.configs:
         chosen = {cfg.strip() for cfg in args.configs.split(",") if cfg.strip()}
@@ -67,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"bench: {phase} …", file=sys.stderr, flush=True)
             if phase == "overhead":
                 runner.timings(srv, opts, res)
+            elif phase == "instructions":
+                runner.instructions(srv, opts, res)
             elif phase == "volume":
                 runner.volume(srv, opts, res)
             elif phase == "memory":

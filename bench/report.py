@@ -508,6 +508,55 @@ def volume_prod_section(res: Results, verdicts: list[str]) -> list[str]:
     return lines
 
 
+def instructions_section(res: Results, opts: Options, verdicts: list[str]) -> list[str]:
+    """Instructions per call under callgrind, added over the baseline (``bench.instructions``)."""
+    ins = res.instructions
+    if not ins:
+        return []
+    if "error" in ins:
+        return ["## Instructions per call (callgrind)", "", f"Not measured: {ins['error']}.", ""]
+    titles = {configs.ALL: "every trace kept", configs.DROPPED: "every trace dropped"}
+    regimes = [r for r in (configs.ALL, configs.DROPPED) if configs.BASELINE in ins.get(r, {})]
+    n1, n2 = opts.instruction_calls
+    lines = [
+        "## Instructions per call (callgrind): the load-independent CPU figure",
+        "",
+        "Every thread's instructions for one more non-streaming call to the in-process "
+        "zero-latency model, export included: (count after N2 calls - count after N1) / "
+        f"(N2 - N1), N1 = {n1}, N2 = {n2}, counted by `valgrind --tool=callgrind` "
+        "(`bench/instructions.py`); added over the baseline. The same code counts the same to "
+        "within a fraction of a percent whatever else the machine does. 'Every trace "
+        "dropped' is what nearly every call costs at the prod sampler (a rate-limited "
+        "sampler cannot run at its real rate under callgrind's slowdown).",
+        "",
+        "| configuration | " + " | ".join(f"{titles[r]}: added" for r in regimes) + " |",
+        "|---|" + "---|" * len(regimes),
+    ]
+    for cfg in configs.CONFIGS:
+        if not all(cfg in ins[r] for r in regimes):
+            continue
+        if cfg == configs.BASELINE:
+            cells = [f"{ins[r][cfg]:,.0f} (absolute)" for r in regimes]
+        else:
+            cells = [f"{ins[r][cfg] - ins[r][configs.BASELINE]:,.0f}" for r in regimes]
+        lines.append(f"| {configs.label(cfg)} | " + " | ".join(cells) + " |")
+    lines.append("")
+    for r in regimes:
+        base = ins[r][configs.BASELINE]
+        added = {cfg: v - base for cfg, v in ins[r].items() if cfg != configs.BASELINE}
+        peers_here = [p for p in configs.PEERS if p in added]
+        if configs.LLM_INSIGHTS not in added or not peers_here:
+            continue
+        peer = min(peers_here, key=lambda p: added[p])
+        li, best = added[configs.LLM_INSIGHTS], added[peer]
+        verdicts.append(
+            f"- [{r}] Instructions per call (callgrind, every thread) ≤ the best peer's: "
+            f"**{'met' if li <= best else 'MISSED'}** (added: llm_insights {li:,.0f}; best peer "
+            f"`{peer}` {best:,.0f}; {_x(ratio(li, best))})."
+        )
+    return lines
+
+
 def memory_section(res: Results, verdicts: list[str]) -> list[str]:
     m = res.memory
     if not m:
@@ -669,6 +718,7 @@ def render(res: Results, opts: Options, usd_per_gb: float) -> str:
     body: list[str] = []
     body += latency_section(res, opts, verdicts)
     body += overhead_section(res, opts, verdicts)
+    body += instructions_section(res, opts, verdicts)
     body += stream_section(res, opts, verdicts)
     body += volume_section(res, usd_per_gb, verdicts)
     body += volume_prod_section(res, verdicts)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +34,7 @@ class Options:
     memory_calls: int = 100_000
     memory_every: int = 10_000
     tooling_stack: str = "dev"
+    instruction_calls: tuple[int, int] = (20, 120)  # the two runs' calls (their difference counts)
     work: Path = REPO / "build" / "bench"
 
 
@@ -54,6 +58,9 @@ class Results:
     tooling: dict[str, Any] = field(default_factory=dict)
     profile: dict[str, Any] = field(default_factory=dict)
     genai_sampling: dict[str, list[float]] = field(default_factory=dict)  # config -> s/span
+    # instructions[regime][config] = instructions per call (bench.instructions); or
+    # {"error": why not measured}
+    instructions: dict[str, Any] = field(default_factory=dict)
     load: list[tuple[float, float, float]] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
     started: str = ""  # UTC, when the run began ("YYYY-MM-DD HH:MM")
@@ -261,6 +268,47 @@ def profile(srv: servers.Servers, res: Results) -> None:
         what="profile (emit thread)",
     )  # fmt: skip
     res.profile.update(json.loads(proc.stdout.strip().splitlines()[-1]))
+    srv.clear()
+
+
+#: The configurations whose instructions are counted (the kit, the peers it is held to, and the
+#: two references), when the run includes them.
+INSTRUCTION_CONFIGS = (configs.BASELINE, configs.FLOOR, configs.LLM_INSIGHTS, *configs.PEERS)
+_COLLECTED = re.compile(r"Collected : (\d+)")
+
+
+def _count_instructions(cfg: str, regime: str, calls: int, ingest: str) -> int:
+    cmd = [
+        "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+        sys.executable, "-m", "bench.instructions", "--config", cfg, "--regime", regime,
+        "--calls", str(calls), "--ingest", ingest,
+    ]  # fmt: skip
+    env = peers.env(configs.PEER_ENV.get(cfg)) or dict(os.environ)
+    env["PYTHONHASHSEED"] = "0"  # the same dict and set layouts in every run
+    proc = _run(cmd, timeout=1200, what=f"callgrind {regime} {cfg}", env=env)
+    found = _COLLECTED.search(proc.stderr)
+    if not found:
+        raise RuntimeError(f"callgrind {regime} {cfg}: no instruction count in its output")
+    return int(found.group(1))
+
+
+def instructions(srv: servers.Servers, opts: Options, res: Results) -> None:
+    """Instructions per call under callgrind (``bench.instructions``), both regimes, the runs
+    spread over the cores (each is single-threaded under valgrind)."""
+    if shutil.which("valgrind") is None:
+        res.instructions = {"error": "valgrind is not installed (apt install valgrind)"}
+        return
+    n1, n2 = opts.instruction_calls
+    chosen = [cfg for cfg in INSTRUCTION_CONFIGS if cfg in opts.configs]
+    jobs = [(r, cfg, n) for r in (configs.ALL, configs.DROPPED) for cfg in chosen for n in (n1, n2)]
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        counts = list(
+            pool.map(lambda j: _count_instructions(j[1], j[0], j[2], srv.ingest_url), jobs)
+        )
+    got = dict(zip(jobs, counts, strict=True))
+    for regime, cfg, _ in jobs:
+        per_call = (got[(regime, cfg, n2)] - got[(regime, cfg, n1)]) / (n2 - n1)
+        res.instructions.setdefault(regime, {})[cfg] = per_call
     srv.clear()
 
 
