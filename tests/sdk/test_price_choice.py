@@ -86,3 +86,19 @@ def test_a_call_without_an_epoch_time_is_priced_by_the_rule():
     call = _call("gpt-4o", _cost.Usage(1000, 100), _epoch(2026, 12, 7))
     call.started_at = None  # priced as of today
     assert _pricing.price(call) == _rule(call)
+
+
+def test_a_pricing_failure_keeps_the_calls_counts(telemetry, monkeypatch):
+    """Counter adds are summed at once per call: one failing price still counts the call in the
+    duration buckets (its duration histogram was recorded before pricing)."""
+
+    def broken(call):
+        raise RuntimeError("price table bug")
+
+    monkeypatch.setattr(_pricing, "price", broken)
+    call = _call("gpt-4o", _cost.Usage(1000, 100), _epoch(2026, 12, 7))
+    call.duration = 0.3
+    with pytest.raises(RuntimeError):
+        _record.record(call)
+    assert telemetry.total(c.DURATION_BUCKET_COUNTS.name) == 1
+    assert telemetry.total(c.OPERATION_DURATION.name) == 1

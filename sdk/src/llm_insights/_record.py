@@ -123,9 +123,11 @@ def record(
     if not call.usage_known:  # usage unknown: neither a cost nor an unpriced call
         inst.series_add(adds)
         return Recorded(None, {}, None, None)
-    priced = _pricing.price(call)
-    sa = _record_cost(key, priced, u, adds)
-    inst.series_add(adds)
+    try:
+        priced = _pricing.price(call)
+        sa = _record_cost(key, priced, u, adds)
+    finally:  # a pricing failure (reported by the caller's guard) keeps the counts above
+        inst.series_add(adds)
     return Recorded(priced, sa, u.input_tokens, u.output_tokens)
 
 
