@@ -41,10 +41,7 @@ class CounterTally:
     def add(self, counter: Any, value: float, attrs: dict[str, Any]) -> None:
         """Count *value* (finite, >= 0: the caller checked) on *counter* with *attrs* (scalar
         values, already allow-listed and capped: the key stays hashable and bounded)."""
-        key = (counter, tuple(attrs.items()))
-        with self._lock:
-            pending = self._pending
-            pending[key] = pending.get(key, 0) + value
+        self.add_all([(counter, value, tuple(attrs.items()))])
 
     def add_all(self, adds: list[tuple[Any, float, tuple[tuple[str, Any], ...]]]) -> None:
         """``add`` for several (counter, value, attribute items) at once, under one lock: the
