@@ -132,10 +132,29 @@ def test_no_thread_means_the_caller_records(telemetry, monkeypatch):
         raise RuntimeError("can't start new thread")
 
     monkeypatch.setattr(_offload, "_thread", None)
+    monkeypatch.setattr(_offload, "_running", False)
     monkeypatch.setattr(threading.Thread, "start", cannot_start)
     _call()  # no exception
     monkeypatch.undo()
     assert _durations(telemetry) == 1  # recorded inline, at once
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_thread_that_ended_is_replaced_by_the_next_call(telemetry):
+    _call()
+    assert _offload.drain()
+    first = _offload._thread
+
+    def leave() -> None:
+        raise SystemExit  # not an Exception: ends the thread past its job guard
+
+    assert _offload.submit(leave)
+    first.join(5)
+    assert not first.is_alive()
+    _call()  # queued on a new thread, and recorded
+    assert _offload._thread is not first
+    assert _offload.drain()
+    assert _durations(telemetry) == 2
 
 
 def test_calls_inside_a_kit_agent_run_count_before_it_ends(telemetry, gate):

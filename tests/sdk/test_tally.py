@@ -15,7 +15,11 @@ from opentelemetry.sdk.metrics import Counter, Histogram, MeterProvider
 from opentelemetry.sdk.metrics.export import AggregationTemporality, InMemoryMetricReader
 
 DIMS = {c.GEN_AI_OPERATION_NAME: c.OPERATION_CHAT, c.GEN_AI_REQUEST_MODEL: "gpt-4o"}
-KEY = tuple(DIMS.items())  # a call's counter-sum key (Instruments.series_add)
+
+
+def _add(inst: Instruments, spec: c.MetricSpec, value: float) -> None:
+    """One counter add with DIMS, on the per-call path (a Series and a prebuilt key)."""
+    inst.series_add(inst.series(DIMS), [(inst.key(spec), value)])
 
 
 Points = dict[tuple[tuple[str, Any], ...], float]
@@ -55,8 +59,8 @@ def test_sums_land_in_the_collection_that_follows_them() -> None:
     reader = _reader()
     inst = Instruments(_provider(reader))
     for _ in range(3):
-        inst.series_add([(c.COST, 0.25, KEY)])
-    inst.series_add([inst.bucket_key(c.DURATION_BUCKET_COUNTS, 0.3, KEY)])
+        _add(inst, c.COST, 0.25)
+    inst.series_add(inst.series(DIMS), [(inst.bucket_key(c.DURATION_BUCKET_COUNTS, 0.3), 1.0)])
     got = _collect(reader)  # one collection holds both
     assert got[c.COST.name] == {tuple(sorted(DIMS.items())): 0.75}
     [(attrs, n)] = got[c.DURATION_BUCKET_COUNTS.name].items()
@@ -68,9 +72,9 @@ def test_sums_land_in_the_collection_that_follows_them() -> None:
 def test_every_reader_sees_every_sum() -> None:
     first, second = _reader(), _reader()
     inst = Instruments(_provider(first, second))
-    inst.series_add([(c.COST, 1.5, KEY)])
+    _add(inst, c.COST, 1.5)
     assert sum(_sums(first, c.COST.name).values()) == 1.5  # drains into both storages
-    inst.series_add([(c.COST, 2.0, KEY)])
+    _add(inst, c.COST, 2.0)
     assert sum(_sums(second, c.COST.name).values()) == 3.5  # both adds, none lost
     assert sum(_sums(first, c.COST.name).values()) == 2.0
 
@@ -82,7 +86,7 @@ def test_counts_from_many_threads_sum_to_the_exact_total() -> None:
 
     def work() -> None:
         for _ in range(2_000):
-            inst.series_add([(c.REFUSALS, 1, KEY)])
+            _add(inst, c.REFUSALS, 1)
 
     threads = [threading.Thread(target=work) for _ in range(8)]
     for t in threads:
@@ -100,7 +104,7 @@ def test_changing_providers_hands_pending_sums_to_the_old_counters() -> None:
     _state.reset()
     try:
         _state.use_providers(meter_provider=_provider(old_reader))
-        _state.instruments().series_add([(c.COST, 0.5, KEY)])
+        _add(_state.instruments(), c.COST, 0.5)
         _state.use_providers(meter_provider=_provider(new_reader))
         assert sum(_sums(old_reader, c.COST.name).values()) == 0.5
         assert _sums(new_reader, c.COST.name) == {}
@@ -120,7 +124,7 @@ def test_a_failing_counter_keeps_the_other_sums_and_is_counted() -> None:
                 raise RuntimeError("exporter bug")
 
         inst.tally.add(Broken(), 1, DIMS)
-        inst.series_add([(c.COST, 0.5, KEY)])
+        _add(inst, c.COST, 0.5)
         assert sum(_sums(reader, c.COST.name).values()) == 0.5
         errors = _sums(reader, c.SDK_ERRORS.name)  # reported during that drain: next one
         assert [dict(k)[c.ATTR_SDK_COMPONENT] for k in errors] == ["metrics.tally_drain"]
@@ -134,5 +138,5 @@ def test_a_second_set_of_instruments_on_the_same_provider_still_exports() -> Non
     provider = _provider(reader)
     Instruments(provider)
     again = Instruments(provider)  # e.g. providers re-set to the same global one
-    again.series_add([(c.COST, 1.0, KEY)])
+    _add(again, c.COST, 1.0)
     assert sum(_sums(reader, c.COST.name).values()) == 1.0

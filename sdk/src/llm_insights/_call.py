@@ -33,7 +33,7 @@ from ._content import input_messages, output_messages, serialize, should_capture
 from ._errors import error_type_of
 from ._fields import get
 from ._guard import guarded, report, report_invalid
-from ._metrics import count_of
+from ._metrics import Series, count_of
 from ._pricing import Usage
 from ._quality import assess, clean_text
 from ._safety import CONTENT_FILTER_REASON, FilterHits
@@ -169,7 +169,6 @@ class LLMCall:
             late[c.ATTR_DEPLOYMENT_TYPE] = entry.type
         if streaming:
             late[c.GEN_AI_REQUEST_STREAM] = True
-        self.base = {**attrs, **late}  # the metric dimensions known at start
         late.update(current_span_attributes())
         for k, v in (request_attributes or {}).items():
             if v is not None and isinstance(v, (str, bool, int, float)):
@@ -393,24 +392,20 @@ class LLMCall:
     def _emit(self, end: float) -> None:
         """Everything a finished call records: span attributes (set at once, usage before
         anything long, content last), metrics with cost, quality assessment, evaluators."""
-        inst = _state.instruments()
-        dims = dict(self.base)
-        if self.response_model:
-            dims[c.GEN_AI_RESPONSE_MODEL] = self.response_model
-        md = inst.model_dims(dims)  # allow-listed and capped once, shared by every measurement
-        key = tuple(md.items())  # the same dimensions as the key of the call's counter sums
+        call = self.record_value(end)
+        series = _record.series_of(call)  # shared by every measurement of the call
         reasons = [r for r in self.finish_reasons if r]
         # a span no exporter will see needs no attributes (its metrics are recorded all the same)
         exported = self._kept_late or _keep.may_export(
             self.span, bool(self.error_type), end - self.start
         )
         sa = self._response_attributes(reasons) if exported else {}
-        self._record_metrics(md, key, end, sa)
+        self._record_metrics(call, series, sa)
         self._record_stream(sa)
         if self.filters.hits or CONTENT_FILTER_REASON in reasons:
-            self._record_filters(inst, dims, reasons)
+            self._record_filters(series, reasons)
         texts = self.texts
-        text = self._assess(inst, key, texts, sa)
+        text = self._assess(series, texts, sa)
         if exported:
             self.span.set_attributes(sa)  # error.type and status were set first, in finish()
             if should_capture(bool(self.error_type)):
@@ -463,9 +458,9 @@ class LLMCall:
             source=_record.SOURCE_KIT,
         )
 
-    def _record_metrics(self, md: dict[str, Any], key: tuple, end: float, sa: dict) -> None:
+    def _record_metrics(self, call: _record.Call, series: Series, sa: dict) -> None:
         """Every metric of the call (``_record.record``), and its share of the agent run."""
-        recorded = self._recorded = _record.record(self.record_value(end), md, key)
+        recorded = self._recorded = _record.record(call, series)
         sa.update(recorded.span_attributes)
         _agent.note_model_call(recorded)
         _record.note_kit_span(self.span, recorded)
@@ -479,21 +474,20 @@ class LLMCall:
         if self.ttft is not None:
             sa[c.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = self.ttft
 
-    def _record_filters(self, inst: Any, dims: dict[str, Any], reasons: list[str]) -> None:
+    def _record_filters(self, series: Series, reasons: list[str]) -> None:
         """Content-filter hits (the results and a content_filter finish reason) as metric and
         span events."""
         for reason in reasons:
             self.filters.add_finish_reason(reason)
+        inst = _state.instruments()
         for hit in self.filters.items():
-            inst.add(c.CONTENT_FILTER_HITS, 1, {**dims, **hit})
+            inst.add(c.CONTENT_FILTER_HITS, 1, {**series.dims, **hit})
             self.span.add_event(c.EVENT_CONTENT_FILTER, hit)
 
-    def _assess(
-        self, inst: Any, key: tuple, texts: list[str | None], sa: dict[str, Any]
-    ) -> str | None:
+    def _assess(self, series: Series, texts: list[str | None], sa: dict[str, Any]) -> str | None:
         """A successful chat completion's text, assessed: length, refusal, hallucination
-        markers (flags set only when true: absent = not flagged). Returns the text. *key*: the
-        call's model dimensions as counter-sum key (``Instruments.series_add``)."""
+        markers (flags set only when true: absent = not flagged). Returns the text. *series*:
+        the call's metric dimensions (``_record.series_of``)."""
         if self.operation != c.OPERATION_CHAT or self.error_type:
             return None
         parts = [t for t in texts if t is not None]
@@ -502,18 +496,19 @@ class LLMCall:
         text = "".join(parts)
         s = _state.settings
         q = assess(text, s.refusal_patterns, s.hallucination_patterns)
+        inst = _state.instruments()
         # characters summed in process; the bucket counter counts the responses (no histogram)
         adds = [
-            (c.RESPONSE_LENGTH, float(q.length), key),
-            inst.bucket_key(c.RESPONSE_LENGTH_BUCKET_COUNTS, q.length, key),
+            (inst.key(c.RESPONSE_LENGTH), float(q.length)),
+            (inst.bucket_key(c.RESPONSE_LENGTH_BUCKET_COUNTS, q.length), 1.0),
         ]
         if q.refusal:
             sa[c.ATTR_REFUSAL] = True
-            adds.append((c.REFUSALS, 1.0, key))
+            adds.append((inst.key(c.REFUSALS), 1.0))
         if q.hallucination_marker:
             sa[c.ATTR_HALLUCINATION_MARKER] = True
-            adds.append((c.HALLUCINATION_MARKERS, 1.0, key))
-        inst.series_add(adds)
+            adds.append((inst.key(c.HALLUCINATION_MARKERS), 1.0))
+        inst.series_add(series, adds)
         return text
 
     def recorded(self) -> _record.Recorded | None:

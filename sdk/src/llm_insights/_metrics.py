@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import contract as c
-from ._tally import HANDOVER_GAUGE, TALLY
+from ._tally import HANDOVER_GAUGE, TALLY, Items
 
 _METER_NAME = "llm_insights"
 _SCALARS = frozenset({str, bool, int, float})
@@ -113,6 +113,17 @@ class Instruments:
             else:
                 inst = meter.create_counter(spec.name, unit=spec.unit, description=spec.description)
             self._by_name[spec.name] = inst
+        # tally keys without extra dimensions, built once (see ``key``, ``bucket_key``)
+        self._keys: dict[str, SumKey] = {
+            spec.name: (self._by_name[spec.name], ()) for spec in c.METRICS
+        }
+        self._bucket_keys: dict[str, tuple[SumKey, ...]] = {
+            spec.name: tuple(
+                (self._by_name[spec.name], ((c.ATTR_BUCKET_LE, label),))
+                for label in self._labels[spec.name]
+            )
+            for spec in c.METRICS
+        }
         # counters are summed in process and handed over at each collection (see _tally)
         self.tally = TALLY
         meter.create_observable_gauge(
@@ -154,10 +165,10 @@ class Instruments:
 
     # -- the per-call fast path -----------------------------------------------------------------
     # One LLM call records up to ten measurements with the same model dimensions. Allow-listing
-    # and capping them once per call (``model_dims``), then handing the same dict to every
-    # instrument, keeps the SDK's own work per measurement to a dict lookup; OpenTelemetry
-    # copies the attributes on record (and the tally keys on their items), so sharing the dict
-    # is safe.
+    # and capping them once per set of dimensions (a ``Series``, which callers keep per call
+    # shape), then handing the same dicts to every histogram and the same prebuilt keys to the
+    # tally, keeps the per-call work to a lookup per measurement; OpenTelemetry copies the
+    # attributes on record, so sharing the dicts is safe.
     def model_dims(self, attrs: Mapping[str, Any]) -> dict[str, Any]:
         """The contract's MODEL_DIMENSIONS of *attrs*, scalar values only, capped."""
         cap = self.cap
@@ -167,29 +178,67 @@ class Instruments:
             if k in _MODEL_DIMS and type(v) in _SCALARS
         }
 
+    def series(self, attrs: Mapping[str, Any]) -> Series:
+        """The ``Series`` of a call with dimensions *attrs* (``model_dims`` applied). A capped
+        value stays what the cap made it for the instruments' life, so callers may keep it."""
+        return Series(self.model_dims(attrs))
+
     def capped(self, key: str, value: str) -> str:
         """*value* of dimension *key* after the distinct-value cap."""
         return self.cap(key, value) if key in _CAPPED else value
 
     def record_dims(self, spec: c.MetricSpec, value: float, dims: dict[str, Any]) -> None:
-        """Record on a histogram; *dims* come from ``model_dims`` (plus keys of *spec*'s own
+        """Record on a histogram; *dims* come from a ``Series`` (plus keys of *spec*'s own
         dimensions, already capped) and *value* is a finite number >= 0 the SDK computed."""
         self._by_name[spec.name].record(value, dims)
 
-    def bucket_key(
-        self, spec: c.MetricSpec, value: float, key: tuple
-    ) -> tuple[c.MetricSpec, float, tuple]:
-        """The counter add that counts finite *value* in its bucket of a ``*.buckets`` counter
-        (``bucket`` semantics), for ``series_add``."""
-        label = self._labels[spec.name][bisect_left(spec.bounds, value)]
-        return spec, 1.0, (*key, (c.ATTR_BUCKET_LE, label))
+    def key(self, spec: c.MetricSpec, extra: Items = ()) -> SumKey:
+        """The tally key of an add on counter *spec* with its own dimensions *extra* (items,
+        already capped) beyond the series'."""
+        if not extra:
+            return self._keys[spec.name]
+        return self._by_name[spec.name], extra
 
-    def series_add(self, adds: list[tuple[c.MetricSpec, float, tuple]]) -> None:
-        """A call's counter adds, summed in process at once: each (counter spec, value >= 0 the
-        SDK computed, attribute items from ``model_dims`` plus keys of the spec's own
-        dimensions, already capped)."""
-        by_name = self._by_name
-        self.tally.add_all([(by_name[spec.name], value, items) for spec, value, items in adds])
+    def bucket_key(self, spec: c.MetricSpec, value: float, extra: Items = ()) -> SumKey:
+        """The tally key that counts finite *value* in its bucket of a ``*.buckets`` counter
+        (``bucket`` semantics), with *extra* items as in ``key``."""
+        i = bisect_left(spec.bounds, value)
+        if not extra:
+            return self._bucket_keys[spec.name][i]
+        return self._by_name[spec.name], (*extra, (c.ATTR_BUCKET_LE, self._labels[spec.name][i]))
+
+    def series_add(self, series: Series, adds: list[tuple[SumKey, float]]) -> None:
+        """A call's counter adds (each a key from ``key``/``bucket_key`` and a value >= 0 the SDK
+        computed), summed in process at once under *series*."""
+        self.tally.add_all(series.items, adds)
+
+
+SumKey = tuple[Any, Items]  # (counter, the add's own attribute items): a tally key
+
+
+class Series:
+    """Allow-listed, capped model dimensions shared by a call's measurements, in the shapes
+    they are recorded with: histogram attributes (plain, by token type, by error type) and the
+    items its counter sums are kept under. Never mutated once built (the dicts are shared)."""
+
+    __slots__ = ("dims", "items", "token_dims", "_error_dims")
+
+    def __init__(self, dims: dict[str, Any]) -> None:
+        self.dims = dims
+        self.items: Items = tuple(dims.items())
+        self.token_dims = {
+            t: {**dims, c.GEN_AI_TOKEN_TYPE: t} for t in (c.TOKEN_TYPE_INPUT, c.TOKEN_TYPE_OUTPUT)
+        }
+        self._error_dims: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def error_dims(self, error: tuple[str, str]) -> dict[str, Any]:
+        """The dimensions with *error* ((key, capped value)) added."""
+        d = self._error_dims.get(error)
+        if d is None:
+            d = {**self.dims, error[0]: error[1]}
+            if len(self._error_dims) < c.MAX_DIMENSION_VALUES:  # bounded like the cap
+                self._error_dims[error] = d
+        return d
 
 
 def views() -> list[Any]:

@@ -49,11 +49,21 @@ _wake = threading.Event()  # set by submit() when the thread is idle, and by dra
 _hurry = threading.Event()  # set by drain(): skip the batching window
 _idle = True
 _thread: threading.Thread | None = None
+_running = False  # the thread is in _run(): cheaper to read per call than Thread.is_alive()
 _exit_hook = False
 inline = os.environ.get(INLINE_ENV, "").strip().lower() in ("1", "true", "yes")
 
 
 def _run() -> None:
+    global _running
+    _running = True
+    try:
+        _work()
+    finally:  # whatever ends the thread, the next submit() starts another
+        _running = False
+
+
+def _work() -> None:
     global _idle
     while True:
         # the timeout bounds the delay of a wake-up lost to the benign race in submit()
@@ -103,8 +113,7 @@ def submit(job: Callable[[], None]) -> bool:
     if inline:
         return False
     try:
-        t = _thread
-        if (t is None or not t.is_alive()) and not _start():
+        if not _running and not _start():
             return False
         if len(_jobs) >= MAX_QUEUED:
             count(c.SDK_COMPONENT_OFFLOAD_FULL)
@@ -146,9 +155,9 @@ def drain(timeout: float = 10.0) -> bool:
 
 
 def _after_fork_in_child() -> None:
-    global _jobs, _thread, _lock, _wake, _hurry, _idle
+    global _jobs, _thread, _lock, _wake, _hurry, _idle, _running
     _jobs = deque()
-    _thread = None
+    _thread, _running = None, False
     _lock = threading.Lock()
     _wake, _hurry, _idle = threading.Event(), threading.Event(), True
 

@@ -12,13 +12,14 @@ they fill the value, so the same call costs and counts the same whichever saw it
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from . import _pricing, _state
 from . import contract as c
-from ._metrics import finite_number
+from ._metrics import Series, SumKey, finite_number
 from ._pricing import Usage
 
 SOURCE_KIT = "kit"  # the kit's openai patch or llm_call()
@@ -85,55 +86,89 @@ class Recorded(NamedTuple):
         return p.cost.total if p is not None and p.cost is not None else None
 
 
-def record(
-    call: Call, model_dims: dict[str, Any] | None = None, key: tuple | None = None
-) -> Recorded:
+# The Series of each call shape (operation, provider, model names, server, deployment): a
+# process makes a handful, and allow-listing, capping and keying the dimensions is most of a
+# call's metric work apart from OpenTelemetry's own. Cleared when the instruments or the
+# deployment map (which gives the deployment type) are replaced; bounded like the selections.
+_MAX_SERIES = 1024
+_series: dict[tuple[Any, ...], Series] = {}
+_series_for: list[Any] = [None, None]  # the instruments and deployment map the entries are for
+_series_lock = threading.Lock()
+
+
+def series_of(call: Call) -> Series:
+    """The metric ``Series`` of *call* (``Instruments.series`` of ``call.dimensions()``), kept
+    per call shape."""
+    inst = _state.instruments()
+    deps = _pricing.deployments()
+    if _series_for[0] is not inst or _series_for[1] is not deps:
+        with _series_lock:
+            _series.clear()
+            _series_for[:] = [inst, deps]
+    shape = (
+        call.operation,
+        call.provider,
+        call.request_model,
+        call.response_model,
+        call.server_address,
+        call.deployment,
+    )
+    s = _series.get(shape)
+    if s is None:
+        s = inst.series(call.dimensions())
+        with _series_lock:  # kept only for the instruments and map it was built with
+            if _series_for[0] is inst and _series_for[1] is deps:
+                if len(_series) >= _MAX_SERIES:
+                    _series.clear()
+                _series[shape] = s
+    return s
+
+
+def record(call: Call, series: Series | None = None) -> Recorded:
     """Price *call* and record every metric of it (never sampled; dimensions capped).
 
-    *model_dims*: the call's allow-listed, capped dimensions when the caller already built them
-    (they are shared with its other measurements), else built from ``call.dimensions()``;
-    *key*: ``tuple(model_dims.items())`` when the caller has it (its counter sums' key).
+    *series*: ``series_of(call)`` when the caller already has it (it shares it with the call's
+    other measurements).
     """
     inst = _state.instruments()
-    md = model_dims if model_dims is not None else inst.model_dims(call.dimensions())
-    if key is None:
-        key = tuple(md.items())
-    adds: list[tuple[c.MetricSpec, float, tuple]] = []
+    s = series if series is not None else series_of(call)
+    adds: list[tuple[SumKey, float]] = []
     if call.duration is not None:
-        dur_dims, dur_key = md, key
+        duration = max(0.0, call.duration)
         if call.error_type:
             error = (c.ERROR_TYPE, inst.capped(c.ERROR_TYPE, call.error_type))
-            dur_dims, dur_key = {**md, error[0]: error[1]}, (*key, error)
-        duration = max(0.0, call.duration)
-        inst.record_dims(c.OPERATION_DURATION, duration, dur_dims)
-        adds.append(inst.bucket_key(c.DURATION_BUCKET_COUNTS, duration, dur_key))
+            inst.record_dims(c.OPERATION_DURATION, duration, s.error_dims(error))
+            adds.append((inst.bucket_key(c.DURATION_BUCKET_COUNTS, duration, (error,)), 1.0))
+        else:
+            inst.record_dims(c.OPERATION_DURATION, duration, s.dims)
+            adds.append((inst.bucket_key(c.DURATION_BUCKET_COUNTS, duration), 1.0))
     u = call.usage
     for count, ttype in (
         (u.input_tokens, c.TOKEN_TYPE_INPUT),
         (u.output_tokens, c.TOKEN_TYPE_OUTPUT),
     ):
         if count is not None:
-            inst.record_dims(c.TOKEN_USAGE, float(count), {**md, c.GEN_AI_TOKEN_TYPE: ttype})
+            inst.record_dims(c.TOKEN_USAGE, float(count), s.token_dims[ttype])
     ttft = finite_number(call.ttft)
     if ttft is not None and ttft >= 0:
-        inst.record_dims(c.TIME_TO_FIRST_CHUNK, ttft, md)
-        adds.append(inst.bucket_key(c.TTFT_BUCKET_COUNTS, ttft, key))
+        inst.record_dims(c.TIME_TO_FIRST_CHUNK, ttft, s.dims)
+        adds.append((inst.bucket_key(c.TTFT_BUCKET_COUNTS, ttft), 1.0))
     for gap in call.chunk_gaps:
-        inst.record_dims(c.TIME_PER_OUTPUT_CHUNK, gap, md)
+        inst.record_dims(c.TIME_PER_OUTPUT_CHUNK, gap, s.dims)
     if not call.usage_known:  # usage unknown: neither a cost nor an unpriced call
-        inst.series_add(adds)
+        inst.series_add(s, adds)
         return Recorded(None, {}, None, None)
     try:
         priced = _pricing.price(call)
-        sa = _record_cost(key, priced, u, adds)
+        sa = _record_cost(inst, priced, u, adds)
     finally:  # a pricing failure (reported by the caller's guard) keeps the counts above
-        inst.series_add(adds)
+        inst.series_add(s, adds)
     return Recorded(priced, sa, u.input_tokens, u.output_tokens)
 
 
-def _record_cost(key: tuple, p: _pricing.Priced, usage: Usage, adds: list) -> dict:
-    """*p*'s counter adds on the cost and unpriced-calls metrics (dimensions *key*), appended to
-    *adds*; return the span attributes that say how the call was priced."""
+def _record_cost(inst: Any, p: _pricing.Priced, usage: Usage, adds: list) -> dict:
+    """*p*'s counter adds on the cost and unpriced-calls metrics, appended to *adds*; return
+    the span attributes that say how the call was priced."""
     sa: dict[str, Any] = {}
     if p.provisioned:  # billed by the hour: tokens kept, no per-token cost
         sa[c.ATTR_PROVISIONED] = True
@@ -142,25 +177,42 @@ def _record_cost(key: tuple, p: _pricing.Priced, usage: Usage, adds: list) -> di
         sa[c.ATTR_UNPRICED_REASON] = p.unpriced_reason
     if p.cost is None:
         sa[c.ATTR_UNPRICED] = True
-        adds.append((c.UNPRICED_CALLS, 1.0, key))
+        adds.append((inst.key(c.UNPRICED_CALLS), 1.0))
         return sa
     if p.partial:
         sa[c.ATTR_COST_PARTIAL] = True
-        adds.append((c.UNPRICED_CALLS, 1.0, key))
+        adds.append((inst.key(c.UNPRICED_CALLS), 1.0))
     cost = p.cost  # which price data priced it is a dimension of the cost metric, not on spans
     if usage.input_tokens is not None:
         sa[c.MS_COST_INPUT] = round(cost.input, _pricing.USD_DIGITS)
     if usage.output_tokens is not None:
         sa[c.MS_COST_OUTPUT] = round(cost.output, _pricing.USD_DIGITS)
-    source = ((c.ATTR_PRICE_SOURCE, p.source),) if p.source else ()
     for count, value, ttype in (
         (usage.input_tokens, cost.input, c.TOKEN_TYPE_INPUT),
         (usage.output_tokens, cost.output, c.TOKEN_TYPE_OUTPUT),
     ):
         v = finite_number(value)
         if count is not None and v is not None and v >= 0:
-            adds.append((c.COST, v, (*key, (c.GEN_AI_TOKEN_TYPE, ttype), *source)))
+            adds.append((_cost_key(inst, ttype, p.source), v))
     return sa
+
+
+_cost_keys: dict[tuple[Any, str, str | None], SumKey] = {}
+
+
+def _cost_key(inst: Any, ttype: str, source: str | None) -> SumKey:
+    """The tally key of a cost add by token type and price source (a handful per process)."""
+    k = (inst, ttype, source)
+    key = _cost_keys.get(k)
+    if key is None:
+        extra = ((c.GEN_AI_TOKEN_TYPE, ttype),)
+        if source:
+            extra = (*extra, (c.ATTR_PRICE_SOURCE, source))
+        key = inst.key(c.COST, extra)
+        if len(_cost_keys) >= _MAX_SERIES:
+            _cost_keys.clear()
+        _cost_keys[k] = key
+    return key
 
 
 # Kit calls inside another framework's agent run: the span processor asks at the call span's

@@ -3,8 +3,8 @@
 A synchronous ``Counter.add`` costs the OpenTelemetry SDK a clean-and-hash pass over the
 attributes (about 25 µs with six dimensions on a 2-core VM), and one LLM call makes up to six
 counter adds (duration and length buckets, input and output cost, quality flags). Summing them
-here (a tuple key and a dict update under a lock, about 1 µs) and adding each series' sum to the
-same counter when a reader collects exports the same numbers — same instruments, names,
+here (one lock per call and a dict update per add, on keys built once per series: see
+``Instruments.series``) and adding each series' sum to the same counter when a reader collects exports the same numbers — same instruments, names,
 attributes and collection interval — for a fraction of the cost on the app's thread.
 
 The hand-over runs in the callback of an observable gauge that observes nothing: the SDK runs
@@ -30,37 +30,43 @@ from ._guard import report
 #: exported and is not a telemetry name: private to the SDK, not in the contract.
 HANDOVER_GAUGE = "llm_insights.sdk.tally_handover"
 
+Items = tuple[tuple[str, Any], ...]  # attribute items, in a fixed order
+
 
 class CounterTally:
-    """Pending counter sums per (counter, attribute items)."""
+    """Pending counter sums per series (attribute items shared by a call's adds) and per
+    (counter, the add's own extra attribute items)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._pending: dict[tuple[Any, tuple[tuple[str, Any], ...]], float] = {}
+        self._pending: dict[Items, dict[tuple[Any, Items], float]] = {}
 
     def add(self, counter: Any, value: float, attrs: dict[str, Any]) -> None:
         """Count *value* (finite, >= 0: the caller checked) on *counter* with *attrs* (scalar
         values, already allow-listed and capped: the key stays hashable and bounded)."""
-        self.add_all([(counter, value, tuple(attrs.items()))])
+        self.add_all(tuple(attrs.items()), [((counter, ()), value)])
 
-    def add_all(self, adds: list[tuple[Any, float, tuple[tuple[str, Any], ...]]]) -> None:
-        """``add`` for several (counter, value, attribute items) at once, under one lock: the
-        counter adds of one call, keyed by items its caller built once."""
+    def add_all(self, items: Items, adds: list[tuple[tuple[Any, Items], float]]) -> None:
+        """Several adds sharing the attribute *items* under one lock (the counter adds of one
+        call): each ((counter, extra attribute items), value). Keys are built once by the
+        caller (``Instruments``), so an add is a dict update, not a hash of every dimension."""
         with self._lock:
-            pending = self._pending
-            for counter, value, items in adds:
-                key = (counter, items)
-                pending[key] = pending.get(key, 0) + value
+            sums = self._pending.get(items)
+            if sums is None:
+                sums = self._pending[items] = {}
+            for key, value in adds:
+                sums[key] = sums.get(key, 0) + value
 
     def drain(self) -> None:
         """Add every pending sum to its counter (collections, provider changes, tests)."""
         with self._lock:
             pending, self._pending = self._pending, {}
-        for (counter, items), value in pending.items():
-            try:
-                counter.add(value, dict(items))
-            except Exception as exc:  # one broken instrument never drops the other sums
-                report("metrics.tally_drain", exc)
+        for items, sums in pending.items():
+            for (counter, extra), value in sums.items():
+                try:
+                    counter.add(value, dict(items + extra))
+                except Exception as exc:  # one broken instrument never drops the other sums
+                    report("metrics.tally_drain", exc)
 
     def callback(self, _options: Any = None) -> list[Any]:
         """Observable-gauge callback: hand the sums over, observe nothing (exports nothing)."""
@@ -71,7 +77,8 @@ class CounterTally:
         return []
 
     def __len__(self) -> int:
-        return len(self._pending)
+        """Pending sums (series and counter) not yet handed over."""
+        return sum(len(sums) for sums in list(self._pending.values()))
 
 
 TALLY = CounterTally()
