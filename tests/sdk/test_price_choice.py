@@ -50,8 +50,26 @@ def test_every_answer_equals_the_rule_across_days_and_usages():
     # o3 changed price at 2025-06-10 00:00 UTC (genai-prices): the last second of the 9th and
     # the first of the 10th must each get their own day's price, however often asked
     whens = [_epoch(2025, 6, 9, 23, 59, 59), _epoch(2025, 6, 10, 0, 0, 0), _epoch(2026, 1, 2)]
-    usages = [_cost.Usage(1000, 100), _cost.Usage(10, 1, cache_read_input_tokens=5)]
-    models = ["o3", "gpt-4o", "gpt-4o-2024-08-06", "no-such-model", None]
+    usages = [
+        _cost.Usage(1000, 100),
+        _cost.Usage(10, 1, cache_read_input_tokens=5),
+        _cost.Usage(412, 96, cache_read_input_tokens=128, cache_creation_input_tokens=64),
+        _cost.Usage(100, 0, cache_read_input_tokens=500),  # more cached than input: capped
+        _cost.Usage(None, 7),
+        _cost.Usage(300_000, 50, cache_read_input_tokens=1000),  # past a context tier
+        _cost.Usage(200, 30, input_audio_tokens=50, output_audio_tokens=10),
+        _cost.Usage(200, 30, reasoning_output_tokens=20),
+    ]
+    # flat and context-tiered prices (gpt-5.4), with and without cache-read rates
+    models = [
+        "o3",
+        "gpt-4o",
+        "gpt-4o-2024-08-06",
+        "gpt-5.4",
+        "gpt-4o-audio-preview",
+        "no-such-model",
+        None,
+    ]
     for _ in range(2):  # the second pass answers from what the first kept
         for when in whens:
             for usage in usages:

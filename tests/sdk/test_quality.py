@@ -49,11 +49,23 @@ def test_clean_answers(text):
 
 def test_gate_never_hides_a_default_match():
     """Whatever the full default regexes match, the keyword gate lets through."""
-    for text in REFUSALS + MARKERS + CLEAN:
+    custom = _quality.compile_patterns([r"\bmg\b"], ())
+    texts = REFUSALS + MARKERS + CLEAN
+    for text in (
+        texts
+        + [t.upper() for t in texts]
+        + [f"{r} {m}" for r, m in zip(REFUSALS, MARKERS, strict=False)]
+    ):
         full_r = bool(_quality._DEFAULT_REFUSAL.search(text))
         full_h = bool(_quality._DEFAULT_HALLUCINATION.search(text))
+        mine = bool(custom.search(text))
         q = _quality.assess(text)
         assert (q.refusal, q.hallucination_marker) == (full_r, full_h), text
+        # one set replaced: the other keeps its gate, the replaced one is always searched
+        q = _quality.assess(text, None, custom)
+        assert (q.refusal, q.hallucination_marker) == (full_r, mine), text
+        q = _quality.assess(text, custom, None)
+        assert (q.refusal, q.hallucination_marker) == (mine, full_h), text
 
 
 def test_custom_patterns(telemetry):

@@ -24,7 +24,7 @@ import json
 import logging
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from . import contract as c
@@ -174,13 +174,53 @@ class Selection:
 
     outcome: Priced  # the model, source and deployment type; no cost
     price: Price | None = None
+    # (input, cache read, cache write, output) rates when the price has no context tiers: most
+    # calls (text tokens, cached or not) are then priced by arithmetic alone, as ``compute``
+    # would, in the same order of operations (so to the same float)
+    flat: tuple[float, float, float, float | None] | None = field(
+        init=False, default=None, compare=False, repr=False
+    )
+
+    def __post_init__(self) -> None:
+        p = self.price
+        if p is not None and not p.tiers and p.input is not None:
+            read = p.cached_input if p.cached_input is not None else p.input
+            write = p.cache_write if p.cache_write is not None else p.input
+            object.__setattr__(self, "flat", (p.input, read, write, p.output))
 
     def apply(self, usage: Usage) -> Priced:
         """The call's outcome for *usage*."""
         if self.price is None:
             return self.outcome
-        cost, missing = compute(self.price, usage)
         o = self.outcome
+        flat = self.flat
+        if (
+            flat is not None
+            and not (
+                usage.input_audio_tokens
+                or usage.input_image_tokens
+                or usage.output_audio_tokens
+                or usage.output_image_tokens
+            )
+            and (flat[3] is not None or not usage.output_tokens)
+        ):
+            r_in, r_read, r_write, r_out = flat
+            cin = cout = 0.0
+            if usage.input_tokens is not None:
+                rest = usage.input_tokens
+                n = min(usage.cache_read_input_tokens or 0, rest)
+                if n:
+                    rest -= n
+                    cin += n * r_read
+                n = min(usage.cache_creation_input_tokens or 0, rest)
+                if n:
+                    rest -= n
+                    cin += n * r_write
+                cin = (cin + rest * r_in) / 1000
+            if usage.output_tokens:
+                cout = usage.output_tokens * r_out / 1000
+            return Priced(Cost(cin, cout), o.model, o.source, None, False, o.deployment_type)
+        cost, missing = compute(self.price, usage)
         reason = f"no rate for {', '.join(missing)} of {o.model!r}" if missing else None
         return Priced(cost, o.model, o.source, reason, deployment_type=o.deployment_type)
 

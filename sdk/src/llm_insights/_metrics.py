@@ -221,7 +221,7 @@ class Series:
     they are recorded with: histogram attributes (plain, by token type, by error type) and the
     items its counter sums are kept under. Never mutated once built (the dicts are shared)."""
 
-    __slots__ = ("dims", "items", "token_dims", "_error_dims")
+    __slots__ = ("_error_dims", "dims", "items", "token_dims")
 
     def __init__(self, dims: dict[str, Any]) -> None:
         self.dims = dims

@@ -39,12 +39,22 @@ def compile_patterns(patterns: Iterable[str] | None, default: tuple[str, ...]) -
 
 
 # Words one of the default patterns needs: when none occurs (most answers), the regexes are
-# skipped, which keeps the check to a few microseconds.
+# skipped, which keeps the check to a few microseconds. One search for any of them (literal
+# alternatives on the lowered text) answers most calls; each gate is asked only after a hit.
 _REFUSAL_GATE = ("sorry", "can't", "can\u2019t", "cannot", "unable", "as an ai", "must decline",
                  "must refuse", "won't", "won\u2019t", "not able")  # fmt: skip
 _HALLUCINATION_GATE = ("as of my", "have access", "real-time", "current", "up-to-date",
                        "et al", "not sure", "not certain", "not entirely", "not completely",
                        "i believe", "i think", "probably", "likely")  # fmt: skip
+
+
+def _words(words: tuple[str, ...]) -> re.Pattern:
+    return re.compile("|".join(re.escape(w) for w in words))
+
+
+_ANY_GATE = _words(_REFUSAL_GATE + _HALLUCINATION_GATE)
+_REFUSAL_WORDS = _words(_REFUSAL_GATE)
+_HALLUCINATION_WORDS = _words(_HALLUCINATION_GATE)
 _DEFAULT_REFUSAL = compile_patterns(None, REFUSAL_PATTERNS)
 _DEFAULT_HALLUCINATION = compile_patterns(None, HALLUCINATION_PATTERNS)
 _SCAN_CHARS = 20_000  # markers sit near the start; bound the work on huge completions
@@ -76,17 +86,22 @@ def assess(
 ) -> Quality:
     """Flags for *text*; None patterns mean the defaults (gated by cheap keyword checks)."""
     head = text[:_SCAN_CHARS]
-    lowered = head.lower() if refusal is None or hallucination is None else ""
+    gated = refusal is None or hallucination is None
+    lowered = head.lower() if gated else ""
+    if gated and _ANY_GATE.search(lowered) is None:  # no default pattern can match
+        is_refusal = False if refusal is None else bool(refusal.search(head))
+        is_marker = False if hallucination is None else bool(hallucination.search(head))
+        return Quality(len(text), is_refusal, is_marker)
     if refusal is None:
-        is_refusal = any(w in lowered for w in _REFUSAL_GATE) and bool(
+        is_refusal = _REFUSAL_WORDS.search(lowered) is not None and bool(
             _DEFAULT_REFUSAL.search(head)
         )
     else:
         is_refusal = bool(refusal.search(head))
     if hallucination is None:
-        is_marker = any(w in lowered for w in _HALLUCINATION_GATE) and bool(
+        is_marker = _HALLUCINATION_WORDS.search(lowered) is not None and bool(
             _DEFAULT_HALLUCINATION.search(head)
         )
     else:
         is_marker = bool(hallucination.search(head))
-    return Quality(length=len(text), refusal=is_refusal, hallucination_marker=is_marker)
+    return Quality(len(text), is_refusal, is_marker)

@@ -4,8 +4,9 @@ A synchronous ``Counter.add`` costs the OpenTelemetry SDK a clean-and-hash pass 
 attributes (about 25 µs with six dimensions on a 2-core VM), and one LLM call makes up to six
 counter adds (duration and length buckets, input and output cost, quality flags). Summing them
 here (one lock per call and a dict update per add, on keys built once per series: see
-``Instruments.series``) and adding each series' sum to the same counter when a reader collects exports the same numbers — same instruments, names,
-attributes and collection interval — for a fraction of the cost on the app's thread.
+``Instruments.series``) and adding each series' sum to the same counter when a reader collects
+exports the same numbers — same instruments, names, attributes and collection interval — for a
+fraction of the cost on the app's thread.
 
 The hand-over runs in the callback of an observable gauge that observes nothing: the SDK runs
 instrument callbacks at the start of every collection, before it reads the synchronous
