@@ -82,7 +82,13 @@ def _target(instance: Any) -> tuple[str, str | None, int | None, bool]:
     as the previous call, not even turned into text again."""
     global _last_target
     client = getattr(instance, "_client", None)
-    url = getattr(client, "base_url", "")
+    # openai keeps what its public ``base_url`` returns in the client's ``_base_url`` (1.x to
+    # 3.x, pinned by tests/sdk/test_openai_target.py); read directly, it skips the property's
+    # per-call import in openai 3.x. A client without it is read through the property.
+    fields = getattr(client, "__dict__", None)
+    url = fields.get("_base_url") if fields else None
+    if url is None:
+        url = getattr(client, "base_url", "")
     last = _last_target
     if last is not None and last[1] is url and last[0] is type(client):
         return last[2]
