@@ -201,10 +201,13 @@ def _providers(
     reader = PeriodicExportingMetricReader(
         AzureMonitorMetricExporter(**kw), export_interval_millis=metric_interval_ms
     )
-    # llm_insights' views match its own meter only, so every configuration can share them.
-    meter_provider = MeterProvider(
-        resource=resource, metric_readers=[reader], views=llm_insights.metric_views()
-    )
+    # llm_insights' views match its own meter only, so every configuration can share them; the
+    # kit also gets the view configure() adds that drops other meters' gen_ai.client.* metrics
+    # (its own gen_ai.client.* instruments pass through that view too, so their records pay it)
+    views = llm_insights.metric_views()
+    if kit:
+        views = views + llm_insights.foreign_metric_views()
+    meter_provider = MeterProvider(resource=resource, metric_readers=[reader], views=views)
     logger_provider = LoggerProvider(resource=resource)
     logger_provider.add_log_record_processor(BatchLogRecordProcessor(AzureMonitorLogExporter(**kw)))
     trace.set_tracer_provider(tracer_provider)

@@ -416,7 +416,14 @@ def span_processor() -> Any:
 def foreign_metric_views() -> list[Any]:
     """Views dropping the ``gen_ai.client.*`` metrics of every meter but the kit's: the kit
     records them for every call it sees (from spans or its patch), so a second source would
-    count calls twice. A kit instrument matches its own contract view too and is kept."""
+    count calls twice. A kit instrument matches its own contract view too and is kept.
+
+    A view cannot exclude a meter, so every record of the kit's own ``gen_ai.client.*``
+    instruments also passes through this one; with no attribute keys, that pass copies the
+    attributes and keys them as empty instead of hashing every dimension (what it drops needs
+    none)."""
     from opentelemetry.sdk.metrics.view import DropAggregation, View
 
-    return [View(instrument_name="gen_ai.client.*", aggregation=DropAggregation())]
+    return [
+        View(instrument_name="gen_ai.client.*", aggregation=DropAggregation(), attribute_keys=set())
+    ]
