@@ -187,32 +187,34 @@ def _record_cost(inst: Any, p: _pricing.Priced, usage: Usage, adds: list) -> dic
         sa[c.MS_COST_INPUT] = round(cost.input, _pricing.USD_DIGITS)
     if usage.output_tokens is not None:
         sa[c.MS_COST_OUTPUT] = round(cost.output, _pricing.USD_DIGITS)
-    for count, value, ttype in (
-        (usage.input_tokens, cost.input, c.TOKEN_TYPE_INPUT),
-        (usage.output_tokens, cost.output, c.TOKEN_TYPE_OUTPUT),
+    keys = _cost_keys(inst, p.source)
+    for count, value, key in (
+        (usage.input_tokens, cost.input, keys[0]),
+        (usage.output_tokens, cost.output, keys[1]),
     ):
         v = finite_number(value)
         if count is not None and v is not None and v >= 0:
-            adds.append((_cost_key(inst, ttype, p.source), v))
+            adds.append((key, v))
     return sa
 
 
-_cost_keys: dict[tuple[Any, str, str | None], SumKey] = {}
+_cost_keys_by: dict[tuple[Any, str | None], tuple[SumKey, SumKey]] = {}
 
 
-def _cost_key(inst: Any, ttype: str, source: str | None) -> SumKey:
-    """The tally key of a cost add by token type and price source (a handful per process)."""
-    k = (inst, ttype, source)
-    key = _cost_keys.get(k)
-    if key is None:
-        extra = ((c.GEN_AI_TOKEN_TYPE, ttype),)
-        if source:
-            extra = (*extra, (c.ATTR_PRICE_SOURCE, source))
-        key = inst.key(c.COST, extra)
-        if len(_cost_keys) >= _MAX_SERIES:
-            _cost_keys.clear()
-        _cost_keys[k] = key
-    return key
+def _cost_keys(inst: Any, source: str | None) -> tuple[SumKey, SumKey]:
+    """The tally keys of input and output cost adds priced from *source* (a handful per
+    process)."""
+    keys = _cost_keys_by.get((inst, source))
+    if keys is None:
+        src = ((c.ATTR_PRICE_SOURCE, source),) if source else ()
+        keys = (
+            inst.key(c.COST, ((c.GEN_AI_TOKEN_TYPE, c.TOKEN_TYPE_INPUT), *src)),
+            inst.key(c.COST, ((c.GEN_AI_TOKEN_TYPE, c.TOKEN_TYPE_OUTPUT), *src)),
+        )
+        if len(_cost_keys_by) >= _MAX_SERIES:
+            _cost_keys_by.clear()
+        _cost_keys_by[(inst, source)] = keys
+    return keys
 
 
 # Kit calls inside another framework's agent run: the span processor asks at the call span's
