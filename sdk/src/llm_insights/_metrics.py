@@ -12,6 +12,7 @@ import math
 import threading
 from bisect import bisect_left
 from collections.abc import Mapping
+from fnmatch import fnmatchcase
 from typing import Any
 
 from . import contract as c
@@ -21,6 +22,37 @@ _METER_NAME = "llm_insights"
 _SCALARS = frozenset({str, bool, int, float})
 _CAPPED = frozenset(c.CAPPED_DIMENSIONS)
 _MODEL_DIMS = frozenset(c.MODEL_DIMENSIONS)
+#: The instruments ``_span_metrics.foreign_metric_views`` drops on every other meter.
+FOREIGN_GENAI_METRICS = "gen_ai.client.*"
+
+
+def internal_name(spec: c.MetricSpec) -> str | None:
+    """The name the kit's own instrument of *spec* is created under when the provider carries
+    the kit's views (``views``), which export it under ``spec.name``; None: always its own name.
+
+    A view cannot exclude a meter, so a kit instrument named ``gen_ai.client.*`` also passes
+    through the view dropping other meters' ``gen_ai.client.*`` metrics: each record pays a
+    second attribute pass for nothing. Under this name it matches the kit's view only."""
+    if fnmatchcase(spec.name, FOREIGN_GENAI_METRICS):
+        return f"{_METER_NAME}.{spec.name}"
+    return None
+
+
+def _renames(provider: Any) -> bool:
+    """Whether *provider* carries every renaming view of ``views`` (then the kit's instruments
+    may use their internal names). Read from the SDK provider's configuration; anything else —
+    a proxy, another SDK release, views missing — answers False and the instruments keep their
+    exported names, which are right without the views too."""
+    try:
+        found = {
+            v._instrument_name: v._name
+            for v in provider._sdk_config.views
+            if v._meter_name == _METER_NAME and v._name
+        }
+        wanted = {internal_name(s): s.name for s in c.METRICS if internal_name(s)}
+        return bool(wanted) and all(found.get(k) == n for k, n in wanted.items())
+    except Exception:
+        return False
 
 
 def _version() -> str:
@@ -96,19 +128,21 @@ class Instruments:
             spec.name: (*(c.bucket_label(b) for b in spec.bounds), c.INF_BOUND)
             for spec in c.METRICS
         }
+        renames = _renames(provider)
         for spec in c.METRICS:
             self._allowed[spec.name] = frozenset(spec.dimensions)
             if spec.instrument == "histogram":
+                name = (internal_name(spec) if renames else None) or spec.name
                 try:
                     inst = meter.create_histogram(
-                        spec.name,
+                        name,
                         unit=spec.unit,
                         description=spec.description,
                         explicit_bucket_boundaries_advisory=list(spec.bounds) or None,
                     )
                 except TypeError:  # opentelemetry-api < 1.23 has no advisory boundaries
                     inst = meter.create_histogram(
-                        spec.name, unit=spec.unit, description=spec.description
+                        name, unit=spec.unit, description=spec.description
                     )
             else:
                 inst = meter.create_counter(spec.name, unit=spec.unit, description=spec.description)
@@ -131,6 +165,10 @@ class Instruments:
             callbacks=[self.tally.callback],
             description="Never exported: hands the SDK's counter sums over at each collection.",
         )
+
+    def instrument_name(self, spec: c.MetricSpec) -> str:
+        """The name *spec*'s instrument was created under (``internal_name`` or its own)."""
+        return self._by_name[spec.name].name
 
     def _attrs(self, spec: c.MetricSpec, attrs: Mapping[str, Any] | None) -> dict[str, Any]:
         if not attrs:
@@ -245,21 +283,27 @@ def views() -> list[Any]:
     """Metric views for a MeterProvider: contract bucket boundaries and attribute allow-lists.
 
     ``configure()`` passes them to the Azure Monitor distro; pass them to your own
-    ``MeterProvider(views=...)`` when you wire OpenTelemetry yourself.
+    ``MeterProvider(views=...)`` when you wire OpenTelemetry yourself. The kit's
+    ``gen_ai.client.*`` histograms get a second view each, exporting their internal name
+    (``internal_name``) under the contract name.
     """
     from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
 
     out = []
     for spec in c.METRICS:
         if spec.instrument == "histogram":
-            out.append(
-                View(
-                    instrument_name=spec.name,
-                    meter_name=_METER_NAME,
-                    aggregation=ExplicitBucketHistogramAggregation(list(spec.bounds)),
-                    attribute_keys=set(spec.dimensions),
+            for instrument, name in ((spec.name, None), (internal_name(spec), spec.name)):
+                if instrument is None:
+                    continue
+                out.append(
+                    View(
+                        instrument_name=instrument,
+                        name=name,
+                        meter_name=_METER_NAME,
+                        aggregation=ExplicitBucketHistogramAggregation(list(spec.bounds)),
+                        attribute_keys=set(spec.dimensions),
+                    )
                 )
-            )
         else:
             out.append(
                 View(

@@ -51,7 +51,7 @@ from . import _agent, _errors, _keep, _offload, _record, _sampler, _state
 from . import _semconv_compat as sc
 from . import contract as c
 from ._guard import report
-from ._metrics import _METER_NAME, count_of, finite_number
+from ._metrics import _METER_NAME, FOREIGN_GENAI_METRICS, count_of, finite_number
 from ._pricing import Usage
 from ._sampler import install_sampler, is_genai_at_start, record_genai_spans
 
@@ -418,12 +418,17 @@ def foreign_metric_views() -> list[Any]:
     records them for every call it sees (from spans or its patch), so a second source would
     count calls twice. A kit instrument matches its own contract view too and is kept.
 
-    A view cannot exclude a meter, so every record of the kit's own ``gen_ai.client.*``
-    instruments also passes through this one; with no attribute keys, that pass copies the
+    A view cannot exclude a meter: a kit instrument under its contract name passes through this
+    one too (with the kit's views in the provider it has an internal name this one does not
+    match: ``_metrics.internal_name``). With no attribute keys, such a pass copies the
     attributes and keys them as empty instead of hashing every dimension (what it drops needs
     none)."""
     from opentelemetry.sdk.metrics.view import DropAggregation, View
 
     return [
-        View(instrument_name="gen_ai.client.*", aggregation=DropAggregation(), attribute_keys=set())
+        View(
+            instrument_name=FOREIGN_GENAI_METRICS,
+            aggregation=DropAggregation(),
+            attribute_keys=set(),
+        )
     ]
