@@ -158,6 +158,7 @@ class Instruments:
             )
             for spec in c.METRICS
         }
+        self._cost_keys: dict[str | None, tuple[SumKey, SumKey]] = {}
         # counters are summed in process and handed over at each collection (see _tally)
         self.tally = TALLY
         meter.create_observable_gauge(
@@ -244,6 +245,20 @@ class Instruments:
         if not extra:
             return self._bucket_keys[spec.name][i]
         return self._by_name[spec.name], (*extra, (c.ATTR_BUCKET_LE, self._labels[spec.name][i]))
+
+    def cost_keys(self, source: str | None) -> tuple[SumKey, SumKey]:
+        """The tally keys of a call's input and output cost priced from price data *source*
+        (a handful per process: kept)."""
+        keys = self._cost_keys.get(source)
+        if keys is None:
+            src = ((c.ATTR_PRICE_SOURCE, source),) if source else ()
+            keys = (
+                self.key(c.COST, ((c.GEN_AI_TOKEN_TYPE, c.TOKEN_TYPE_INPUT), *src)),
+                self.key(c.COST, ((c.GEN_AI_TOKEN_TYPE, c.TOKEN_TYPE_OUTPUT), *src)),
+            )
+            if len(self._cost_keys) < c.MAX_DIMENSION_VALUES:  # bounded like the cap
+                self._cost_keys[source] = keys
+        return keys
 
     def series_add(self, series: Series, adds: list[tuple[SumKey, float]]) -> None:
         """A call's counter adds (each a key from ``key``/``bucket_key`` and a value >= 0 the SDK

@@ -187,7 +187,7 @@ def _record_cost(inst: Any, p: _pricing.Priced, usage: Usage, adds: list) -> dic
         sa[c.MS_COST_INPUT] = round(cost.input, _pricing.USD_DIGITS)
     if usage.output_tokens is not None:
         sa[c.MS_COST_OUTPUT] = round(cost.output, _pricing.USD_DIGITS)
-    keys = _cost_keys(inst, p.source)
+    keys = inst.cost_keys(p.source)
     for count, value, key in (
         (usage.input_tokens, cost.input, keys[0]),
         (usage.output_tokens, cost.output, keys[1]),
@@ -196,25 +196,6 @@ def _record_cost(inst: Any, p: _pricing.Priced, usage: Usage, adds: list) -> dic
         if count is not None and v is not None and v >= 0:
             adds.append((key, v))
     return sa
-
-
-_cost_keys_by: dict[tuple[Any, str | None], tuple[SumKey, SumKey]] = {}
-
-
-def _cost_keys(inst: Any, source: str | None) -> tuple[SumKey, SumKey]:
-    """The tally keys of input and output cost adds priced from *source* (a handful per
-    process)."""
-    keys = _cost_keys_by.get((inst, source))
-    if keys is None:
-        src = ((c.ATTR_PRICE_SOURCE, source),) if source else ()
-        keys = (
-            inst.key(c.COST, ((c.GEN_AI_TOKEN_TYPE, c.TOKEN_TYPE_INPUT), *src)),
-            inst.key(c.COST, ((c.GEN_AI_TOKEN_TYPE, c.TOKEN_TYPE_OUTPUT), *src)),
-        )
-        if len(_cost_keys_by) >= _MAX_SERIES:
-            _cost_keys_by.clear()
-        _cost_keys_by[(inst, source)] = keys
-    return keys
 
 
 # Kit calls inside another framework's agent run: the span processor asks at the call span's
