@@ -272,7 +272,8 @@ SumKey = tuple[Any, Items]  # (counter, the add's own attribute items): a tally 
 class Series:
     """Allow-listed, capped model dimensions shared by a call's measurements, in the shapes
     they are recorded with: histogram attributes (plain, by token type, by error type) and the
-    items its counter sums are kept under. Never mutated once built (the dicts are shared)."""
+    items its counter sums are kept under. The dicts are shared, so never mutated once built;
+    the error-type ones are built on first use."""
 
     __slots__ = ("_error_dims", "dims", "items", "token_dims")
 
