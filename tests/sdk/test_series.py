@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 from llm_insights import _cost, _pricing, _record, _state
 from llm_insights import contract as c
+from llm_insights._kept import KeptAnswers
 
 
 @pytest.fixture(autouse=True)
@@ -108,3 +109,20 @@ def test_kept_series_export_the_points_of_fresh_ones(telemetry):
         assert attrs.get(c.ATTR_PRICE_SOURCE) == (priced.source or None)
     durations = telemetry.points(c.OPERATION_DURATION.name)
     assert sorted(p.count for p in durations) == [1, 2]
+
+
+def test_an_answer_derived_from_replaced_owners_is_not_kept():
+    """The race the kept maps guard: owners replaced between deriving an answer and keeping
+    it (another thread's configure()) must not leave the stale answer behind."""
+    kept = KeptAnswers(limit=2)
+    old, new = object(), object()
+    assert kept.get("k", old, old) is None
+    assert kept.get("k", new, old) is None  # another thread saw the new owners meanwhile
+    kept.put("k", "derived from old", old, old)
+    assert kept.get("k", new, old) is None
+    kept.put("k", "derived from new", new, old)
+    assert kept.get("k", new, old) == "derived from new"
+    assert kept.get("k", old, old) is None  # owners changed back: a new map
+    for key in ("a", "b", "c"):  # bounded: emptied when full
+        kept.put(key, key, old, old)
+    assert [kept.get(k, old, old) for k in ("a", "b", "c")] == [None, None, "c"]

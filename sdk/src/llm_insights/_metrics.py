@@ -16,7 +16,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from . import contract as c
-from ._tally import HANDOVER_GAUGE, TALLY, Items
+from ._tally import HANDOVER_GAUGE, TALLY, Items, SumKey
 
 _METER_NAME = "llm_insights"
 _SCALARS = frozenset({str, bool, int, float})
@@ -264,9 +264,6 @@ class Instruments:
         """A call's counter adds (each a key from ``key``/``bucket_key`` and a value >= 0 the SDK
         computed), summed in process at once under *series*."""
         self.tally.add_all(series.items, adds)
-
-
-SumKey = tuple[Any, Items]  # (counter, the add's own attribute items): a tally key
 
 
 class Series:

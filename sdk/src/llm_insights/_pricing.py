@@ -9,11 +9,11 @@ costs the same whichever instrumentation saw it.
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from . import _cost, _price_table, _state
 from ._cost import Deployment, Priced, Usage
+from ._kept import KeptAnswers
 
 __all__ = ["USD_DIGITS", "Deployment", "Priced", "Usage", "deployment_entry", "price", "run_cost"]
 
@@ -35,11 +35,8 @@ def deployment_entry(deployment: Any, request_model: Any) -> Deployment | None:
 
 # What prices each (table, deployment map, model names, provider, UTC day): most calls of a
 # process share a handful, and choosing the price (table lookup, effective dates) is most of
-# pricing's work; the usage is priced per call. Cleared when the table or map is replaced.
-_MAX_SELECTIONS = 1024
-_selections: dict[tuple[Any, ...], _cost.Selection] = {}
-_selections_for: list[Any] = [None, None]  # the table and deployment map the entries are for
-_selections_lock = threading.Lock()
+# pricing's work; the usage is priced per call. Kept for the table and map it was chosen from.
+_selections = KeptAnswers(limit=1024)
 
 
 def price(call: Any) -> Priced:
@@ -63,13 +60,9 @@ def price(call: Any) -> Priced:
             provider=provider,
             deployments=deps,
         )
-    if _selections_for[0] is not table or _selections_for[1] is not deps:
-        with _selections_lock:
-            _selections.clear()
-            _selections_for[:] = [table, deps]
     # POSIX time has no leap seconds: whole days since the epoch are UTC dates
     key = (call.response_model, call.request_model, call.deployment, provider, when // 86400)
-    chosen = _selections.get(key)
+    chosen = _selections.get(key, table, deps)
     if chosen is None:
         chosen = _cost.select(
             table,
@@ -80,11 +73,7 @@ def price(call: Any) -> Priced:
             provider=provider,
             deployments=deps,
         )
-        with _selections_lock:  # kept only for the table and map it was chosen from
-            if _selections_for[0] is table and _selections_for[1] is deps:
-                if len(_selections) >= _MAX_SELECTIONS:
-                    _selections.clear()
-                _selections[key] = chosen
+        _selections.put(key, chosen, table, deps)
     return chosen.apply(call.usage)
 
 

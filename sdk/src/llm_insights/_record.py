@@ -12,15 +12,16 @@ they fill the value, so the same call costs and counts the same whichever saw it
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from . import _pricing, _state
 from . import contract as c
-from ._metrics import Series, SumKey, finite_number
+from ._kept import KeptAnswers
+from ._metrics import Series, finite_number
 from ._pricing import Usage
+from ._tally import SumKey
 
 SOURCE_KIT = "kit"  # the kit's openai patch or llm_call()
 SOURCE_SPAN = "span"  # another instrumentation's GenAI span
@@ -88,12 +89,9 @@ class Recorded(NamedTuple):
 
 # The Series of each call shape (operation, provider, model names, server, deployment): a
 # process makes a handful, and allow-listing, capping and keying the dimensions is most of a
-# call's metric work apart from OpenTelemetry's own. Cleared when the instruments or the
-# deployment map (which gives the deployment type) are replaced; bounded like the selections.
-_MAX_SERIES = 1024
-_series: dict[tuple[Any, ...], Series] = {}
-_series_for: list[Any] = [None, None]  # the instruments and deployment map the entries are for
-_series_lock = threading.Lock()
+# call's metric work apart from OpenTelemetry's own. Kept for the instruments and deployment
+# map (which gives the deployment type) they were built with.
+_series = KeptAnswers(limit=1024)
 
 
 def series_of(call: Call) -> Series:
@@ -101,10 +99,6 @@ def series_of(call: Call) -> Series:
     per call shape."""
     inst = _state.instruments()
     deps = _pricing.deployments()
-    if _series_for[0] is not inst or _series_for[1] is not deps:
-        with _series_lock:
-            _series.clear()
-            _series_for[:] = [inst, deps]
     shape = (
         call.operation,
         call.provider,
@@ -113,14 +107,10 @@ def series_of(call: Call) -> Series:
         call.server_address,
         call.deployment,
     )
-    s = _series.get(shape)
+    s = _series.get(shape, inst, deps)
     if s is None:
         s = inst.series(call.dimensions())
-        with _series_lock:  # kept only for the instruments and map it was built with
-            if _series_for[0] is inst and _series_for[1] is deps:
-                if len(_series) >= _MAX_SERIES:
-                    _series.clear()
-                _series[shape] = s
+        _series.put(shape, s, inst, deps)
     return s
 
 

@@ -32,6 +32,7 @@ from ._guard import report
 HANDOVER_GAUGE = "llm_insights.sdk.tally_handover"
 
 Items = tuple[tuple[str, Any], ...]  # attribute items, in a fixed order
+SumKey = tuple[Any, Items]  # (counter, the add's own attribute items): a key of one series' sums
 
 
 class CounterTally:
@@ -40,14 +41,14 @@ class CounterTally:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._pending: dict[Items, dict[tuple[Any, Items], float]] = {}
+        self._pending: dict[Items, dict[SumKey, float]] = {}
 
     def add(self, counter: Any, value: float, attrs: dict[str, Any]) -> None:
         """Count *value* (finite, >= 0: the caller checked) on *counter* with *attrs* (scalar
         values, already allow-listed and capped: the key stays hashable and bounded)."""
         self.add_all(tuple(attrs.items()), [((counter, ()), value)])
 
-    def add_all(self, items: Items, adds: list[tuple[tuple[Any, Items], float]]) -> None:
+    def add_all(self, items: Items, adds: list[tuple[SumKey, float]]) -> None:
         """Several adds sharing the attribute *items* under one lock (the counter adds of one
         call): each ((counter, extra attribute items), value). Keys are built once by the
         caller (``Instruments``), so an add is a dict update, not a hash of every dimension."""
