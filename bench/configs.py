@@ -6,9 +6,9 @@ setting, ``Pulumi.prod.yaml``, i.e. 5 traces/s rate-limited), a batch span proce
 metric reader and a batch log processor, all with the Azure Monitor exporters sending to the
 loopback ingestion endpoint. llm_insights also gets what ``configure()`` adds to the distro: its
 GenAI span processor, the sampler wrapper that records dropped GenAI spans for metrics, and the
-metric view dropping other meters' ``gen_ai.client.*`` metrics. Each
-peer runs from its own ``pip install --no-deps --target`` directory (``bench/peers.py``). Only the
-instrumentation differs:
+metric view dropping other meters' ``gen_ai.client.*`` metrics. Each peer runs from its own
+``pip install --no-deps --target`` directory (``bench/peers.py``). Only the instrumentation
+differs:
 
 - ``baseline``: no telemetry at all (the app as it is).
 - ``floor``: the least any GenAI instrumentation can do, written by hand: one CLIENT span with
