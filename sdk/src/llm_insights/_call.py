@@ -38,6 +38,7 @@ from ._pricing import Usage
 from ._quality import assess, clean_text
 from ._safety import CONTENT_FILTER_REASON, FilterHits
 from ._spans import current_span_attributes
+from ._tally import SumAdd
 
 _MAX_INTERVALS = 10_000
 # Span attributes travel as text: float noise ("0.0009599999999999999") costs ingestion bytes on
@@ -91,7 +92,14 @@ class _Late:
         self.attributes = attributes
         self.context = context
         self.start_ns = start_ns
-        self.steps: list[tuple[str, Any, int]] = []  # (event name | "" (exception), value, time)
+        # (event name | "" (exception), value, time); a list once there is one (most have none)
+        self.steps: list[tuple[str, Any, int]] | tuple[()] = ()
+
+    def step(self, event: str, value: Any) -> None:
+        """Something that happened to the call now: an event, or ("", exception)."""
+        if not self.steps:
+            self.steps = []
+        self.steps.append((event, value, time.time_ns()))
 
 
 def _usable_count(value: Any, field: str) -> int | None:
@@ -139,7 +147,7 @@ class LLMCall:
         self.filters = FilterHits()
         self.ttft: float | None = None
         self.chunks = 0
-        self.intervals: list[float] = []
+        self.intervals: list[float] | tuple[()] = ()  # a list once a gap is kept
         # per-chunk gaps are kept (and recorded) only when chunk metrics are on
         self._max_intervals = _MAX_INTERVALS if _state.settings.chunk_metrics else 0
         self._last_chunk: float | None = None
@@ -316,10 +324,12 @@ class LLMCall:
         if self.ttft is None:
             self.ttft = now - self.start
             if self._late is not None:
-                self._late.steps.append((c.EVENT_FIRST_CHUNK, None, time.time_ns()))
+                self._late.step(c.EVENT_FIRST_CHUNK, None)
             else:
                 self.span.add_event(c.EVENT_FIRST_CHUNK)
         elif self._last_chunk is not None and len(self.intervals) < self._max_intervals:
+            if not self.intervals:
+                self.intervals = []
             self.intervals.append(now - self._last_chunk)
         self._last_chunk = now
 
@@ -330,7 +340,7 @@ class LLMCall:
             self.error_type = c.ERROR_TYPE_CONTENT_FILTER
         try:
             if self._late is not None:
-                self._late.steps.append(("", exc, time.time_ns()))
+                self._late.step("", exc)
             else:
                 self.span.record_exception(exc)
         except Exception as e:
@@ -362,10 +372,16 @@ class LLMCall:
         end_ns = time.time_ns() - int((now - end) * 1e9)
         if _agent.current_run() is None:
             self.queued = True
-            if _offload.submit(lambda: self._finish_emit(end, end_ns)):
+            # the job is a bound method reading the end times from the call: it holds fewer
+            # objects the cyclic GC tracks than a closure would (see _offload)
+            self._end, self._end_ns = end, end_ns
+            if _offload.submit(self._finish_queued):
                 return
             self.queued = False
         self._finish_emit(end, None if self._late is None else end_ns)
+
+    def _finish_queued(self) -> None:
+        self._finish_emit(self._end, self._end_ns)
 
     def _finish_emit(self, end: float, end_ns: int | None) -> None:
         try:
@@ -400,12 +416,16 @@ class LLMCall:
             self.span, bool(self.error_type), end - self.start
         )
         sa = self._response_attributes(reasons) if exported else {}
-        self._record_metrics(call, series, sa)
-        self._record_stream(sa)
-        if self.filters.hits or CONTENT_FILTER_REASON in reasons:
-            self._record_filters(series, reasons)
         texts = self.texts
-        text = self._assess(series, texts, sa)
+        adds: list[SumAdd] = []  # the call's counter adds, summed under one lock at the end
+        try:
+            self._record_metrics(call, series, sa, adds)
+            self._record_stream(sa)
+            if self.filters.hits or CONTENT_FILTER_REASON in reasons:
+                self._record_filters(series, reasons)
+            text = self._assess(texts, sa, adds)
+        finally:  # a failure after the metrics (reported by the caller) keeps their counts
+            _state.instruments().series_add(series, adds)
         if exported:
             self.span.set_attributes(sa)  # error.type and status were set first, in finish()
             if should_capture(bool(self.error_type)):
@@ -458,9 +478,12 @@ class LLMCall:
             source=_record.SOURCE_KIT,
         )
 
-    def _record_metrics(self, call: _record.Call, series: Series, sa: dict) -> None:
-        """Every metric of the call (``_record.record``), and its share of the agent run."""
-        recorded = self._recorded = _record.record(call, series)
+    def _record_metrics(
+        self, call: _record.Call, series: Series, sa: dict, adds: list[SumAdd]
+    ) -> None:
+        """Every metric of the call (``_record.record``; its counter adds appended to *adds*),
+        and its share of the agent run."""
+        recorded = self._recorded = _record.record(call, series, adds)
         sa.update(recorded.span_attributes)
         _agent.note_model_call(recorded)
         _record.note_kit_span(self.span, recorded)
@@ -484,10 +507,12 @@ class LLMCall:
             inst.add(c.CONTENT_FILTER_HITS, 1, {**series.dims, **hit})
             self.span.add_event(c.EVENT_CONTENT_FILTER, hit)
 
-    def _assess(self, series: Series, texts: list[str | None], sa: dict[str, Any]) -> str | None:
+    def _assess(
+        self, texts: list[str | None], sa: dict[str, Any], adds: list[SumAdd]
+    ) -> str | None:
         """A successful chat completion's text, assessed: length, refusal, hallucination
-        markers (flags set only when true: absent = not flagged). Returns the text. *series*:
-        the call's metric dimensions (``_record.series_of``)."""
+        markers (flags set only when true: absent = not flagged), their counter adds appended
+        to *adds* (the call's series'). Returns the text."""
         if self.operation != c.OPERATION_CHAT or self.error_type:
             return None
         parts = [t for t in texts if t is not None]
@@ -498,17 +523,14 @@ class LLMCall:
         q = assess(text, s.refusal_patterns, s.hallucination_patterns)
         inst = _state.instruments()
         # characters summed in process; the bucket counter counts the responses (no histogram)
-        adds = [
-            (inst.key(c.RESPONSE_LENGTH), float(q.length)),
-            (inst.bucket_key(c.RESPONSE_LENGTH_BUCKET_COUNTS, q.length), 1.0),
-        ]
+        adds.append((inst.key(c.RESPONSE_LENGTH), float(q.length)))
+        adds.append((inst.bucket_key(c.RESPONSE_LENGTH_BUCKET_COUNTS, q.length), 1.0))
         if q.refusal:
             sa[c.ATTR_REFUSAL] = True
             adds.append((inst.key(c.REFUSALS), 1.0))
         if q.hallucination_marker:
             sa[c.ATTR_HALLUCINATION_MARKER] = True
             adds.append((inst.key(c.HALLUCINATION_MARKERS), 1.0))
-        inst.series_add(series, adds)
         return text
 
     def recorded(self) -> _record.Recorded | None:

@@ -1,8 +1,9 @@
 """Instruments created once from the contract's MetricSpecs, with allow-listed, capped dimensions.
 
-Every record goes through :meth:`Instruments.record`: attributes not in the metric's contract
-dimensions are dropped (user, session, tenant and response ids never reach a metric), and each
-dimension's distinct values are capped (``contract.MAX_DIMENSION_VALUES``, then
+Every record's dimensions pass :meth:`Instruments.record` (or, on a call's fast path, its
+``Series``: :meth:`Instruments.series`): attributes not in the metric's contract dimensions are
+dropped (user, session, tenant and response ids never reach a metric), and each dimension's
+distinct values are capped (``contract.MAX_DIMENSION_VALUES``, then
 ``contract.OVERFLOW_VALUE``), so customMetrics cardinality stays bounded whatever the app passes.
 """
 
@@ -16,7 +17,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from . import contract as c
-from ._tally import HANDOVER_GAUGE, TALLY, Items, SumKey
+from ._tally import HANDOVER_GAUGE, TALLY, Items, SumAdd, SumKey
 
 _METER_NAME = "llm_insights"
 _SCALARS = frozenset({str, bool, int, float})
@@ -260,7 +261,7 @@ class Instruments:
                 self._cost_keys[source] = keys
         return keys
 
-    def series_add(self, series: Series, adds: list[tuple[SumKey, float]]) -> None:
+    def series_add(self, series: Series, adds: list[SumAdd]) -> None:
         """A call's counter adds (each a key from ``key``/``bucket_key`` and a value >= 0 the SDK
         computed), summed in process at once under *series*."""
         self.tally.add_all(series.items, adds)
@@ -293,12 +294,19 @@ class Series:
 
 
 def views() -> list[Any]:
-    """Metric views for a MeterProvider: contract bucket boundaries and attribute allow-lists.
+    """Metric views for a MeterProvider: contract bucket boundaries, and attribute allow-lists
+    on the counters.
 
     ``configure()`` passes them to the Azure Monitor distro; pass them to your own
     ``MeterProvider(views=...)`` when you wire OpenTelemetry yourself. The kit's
     ``gen_ai.client.*`` histograms get a second view each, exporting their internal name
     (``internal_name``) under the contract name.
+
+    Only the kit records on its meter, and every histogram record's dimensions are already
+    allow-listed and capped where the kit builds them (``Instruments.record``, ``series``), so
+    a histogram view filters nothing: it keeps no attribute keys, which spares every record
+    the SDK's second pass over its attributes (three records per call). Counters keep the
+    allow-list in their view: they are handed over once per collection, not per call.
     """
     from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
 
@@ -314,7 +322,6 @@ def views() -> list[Any]:
                         name=name,
                         meter_name=_METER_NAME,
                         aggregation=ExplicitBucketHistogramAggregation(list(spec.bounds)),
-                        attribute_keys=set(spec.dimensions),
                     )
                 )
         else:

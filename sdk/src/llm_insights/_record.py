@@ -21,7 +21,7 @@ from . import contract as c
 from ._kept import KeptAnswers
 from ._metrics import Series, finite_number
 from ._pricing import Usage
-from ._tally import SumKey
+from ._tally import SumAdd
 
 SOURCE_KIT = "kit"  # the kit's openai patch or llm_call()
 SOURCE_SPAN = "span"  # another instrumentation's GenAI span
@@ -114,15 +114,18 @@ def series_of(call: Call) -> Series:
     return s
 
 
-def record(call: Call, series: Series | None = None) -> Recorded:
+def record(call: Call, series: Series | None = None, adds: list[SumAdd] | None = None) -> Recorded:
     """Price *call* and record every metric of it (never sampled; dimensions capped).
 
     *series*: ``series_of(call)`` when the caller already has it (it shares it with the call's
-    other measurements).
+    other measurements). *adds*: a list the caller sums under that series itself
+    (``Instruments.series_add``), with its own adds of the call, once it is done with the call:
+    the counter adds are appended to it. Without it they are summed here.
     """
     inst = _state.instruments()
     s = series if series is not None else series_of(call)
-    adds: list[tuple[SumKey, float]] = []
+    summed_here = adds is None
+    adds = [] if adds is None else adds
     if call.duration is not None:
         duration = max(0.0, call.duration)
         if call.error_type:
@@ -146,13 +149,15 @@ def record(call: Call, series: Series | None = None) -> Recorded:
     for gap in call.chunk_gaps:
         inst.record_dims(c.TIME_PER_OUTPUT_CHUNK, gap, s.dims)
     if not call.usage_known:  # usage unknown: neither a cost nor an unpriced call
-        inst.series_add(s, adds)
+        if summed_here:
+            inst.series_add(s, adds)
         return Recorded(None, {}, None, None)
     try:
         priced = _pricing.price(call)
         sa = _record_cost(inst, priced, u, adds)
     finally:  # a pricing failure (reported by the caller's guard) keeps the counts above
-        inst.series_add(s, adds)
+        if summed_here:
+            inst.series_add(s, adds)
     return Recorded(priced, sa, u.input_tokens, u.output_tokens)
 
 

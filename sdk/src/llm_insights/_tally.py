@@ -33,6 +33,7 @@ HANDOVER_GAUGE = "llm_insights.sdk.tally_handover"
 
 Items = tuple[tuple[str, Any], ...]  # attribute items, in a fixed order
 SumKey = tuple[Any, Items]  # (counter, the add's own attribute items): a key of one series' sums
+SumAdd = tuple[SumKey, float]  # one counter add of a call: its key and value
 
 
 class CounterTally:
@@ -48,7 +49,7 @@ class CounterTally:
         values, already allow-listed and capped: the key stays hashable and bounded)."""
         self.add_all(tuple(attrs.items()), [((counter, ()), value)])
 
-    def add_all(self, items: Items, adds: list[tuple[SumKey, float]]) -> None:
+    def add_all(self, items: Items, adds: list[SumAdd]) -> None:
         """Several adds sharing the attribute *items* under one lock (the counter adds of one
         call): each ((counter, extra attribute items), value). Keys are built once by the
         caller (``Instruments``), so an add is a dict update, not a hash of every dimension."""
