@@ -126,3 +126,42 @@ def test_an_answer_derived_from_replaced_owners_is_not_kept():
     for key in ("a", "b", "c"):  # bounded: emptied when full
         kept.put(key, key, old, old)
     assert [kept.get(k, old, old) for k in ("a", "b", "c")] == [None, None, "c"]
+
+
+def test_a_kit_calls_record_value_names_each_field_right():
+    """``LLMCall.record_value`` fills ``Call`` by position: every field must land where its
+    keyword would put it (distinct values, so a swap shows)."""
+    from llm_insights._call import LLMCall
+
+    call = LLMCall(
+        operation=c.OPERATION_CHAT,
+        provider=c.PROVIDER_AZURE_OPENAI,
+        request_model="gpt-4o",
+        server_address="acme.openai.azure.com",
+        deployment="chat",
+        streaming=True,
+    )
+    call.set_response("gpt-4o-2024-08-06", "chatcmpl-1")
+    call.set_usage(1000, 100)
+    call.chunk(True)
+    call.fail(TimeoutError("slow"))
+    call.intervals = [0.01, 0.02]
+    end = call.start + 1.5
+    value = call.record_value(end)
+    assert value == _record.Call(
+        operation=c.OPERATION_CHAT,
+        provider=c.PROVIDER_AZURE_OPENAI,
+        request_model="gpt-4o",
+        response_model="gpt-4o-2024-08-06",
+        server_address="acme.openai.azure.com",
+        deployment="chat",
+        usage=call.usage,
+        duration=end - call.start,
+        ttft=call.ttft,
+        chunk_gaps=[0.01, 0.02],
+        error_type=call.error_type,
+        started_at=call.started_at,
+        source=_record.SOURCE_KIT,
+    )
+    assert value.ttft is not None and value.error_type and value.usage.input_tokens == 1000
+    call.finish()

@@ -462,20 +462,22 @@ class LLMCall:
 
     def record_value(self, end: float) -> _record.Call:
         """What this call was, as every source describes a call to ``_record.record``."""
+        # by position, in the fields' order (one per call: keywords would cost it half again;
+        # tests/sdk/test_series.py compares it with the keyword form)
         return _record.Call(
-            operation=self.operation,
-            provider=self.provider,
-            request_model=self.request_model,
-            response_model=self.response_model,
-            server_address=self.server_address,
-            deployment=self.deployment,
-            usage=self.usage,
-            duration=max(0.0, end - self.start),
-            ttft=self.ttft,
-            chunk_gaps=self.intervals,
-            error_type=self.error_type,
-            started_at=self.started_at,
-            source=_record.SOURCE_KIT,
+            self.operation,
+            self.provider,
+            self.request_model,
+            self.response_model,
+            self.server_address,
+            self.deployment,
+            self.usage,
+            max(0.0, end - self.start),  # duration
+            self.ttft,
+            self.intervals,  # chunk_gaps
+            self.error_type,
+            self.started_at,
+            _record.SOURCE_KIT,
         )
 
     def _record_metrics(
