@@ -12,9 +12,8 @@ Nothing is lost:
   so does interpreter exit (an ``atexit`` hook registered when the thread starts, i.e. after the
   providers' own, so it runs before they shut down);
 - the queue is bounded (``MAX_QUEUED`` calls, a few KiB each; the thread wakes once per
-  ``BATCH_WINDOW_S`` or ``BATCH_MAX`` calls under load, not once per call): a call finishing
-  while it is full
-  is done on its caller's thread instead (back-pressure, never a silent drop) and counted in
+  ``BATCH_WINDOW_S`` under load, not once per call): a call finishing while it is full is done
+  on its caller's thread instead (back-pressure, never a silent drop) and counted in
   ``llm_insights.sdk.errors{llm_insights.sdk.component=offload.queue_full}``;
 - a job that fails is caught and counted like any SDK failure (``_guard.report``); nothing
   raises into the app;
@@ -42,14 +41,11 @@ MAX_QUEUED = 2_000
 #: thread hand-over (and GIL switch) per window instead of per call. Metrics are exported once a
 #: minute and spans in batches, so a few tens of milliseconds later changes nothing downstream.
 BATCH_WINDOW_S = 0.05
-#: ...or until this many calls are queued, whichever comes first. A queued call holds objects
-#: the cyclic GC tracks (its span, lists, the call itself) until the thread runs it; under a
-#: caller that never waits (the thread gets the GIL only at the interpreter's switch interval)
-#: a whole window of calls would pile up, and every young collection that pile triggers walks it
-#: and promotes it, to be walked again by the older generations' collections. Bounded, a batch
-#: is done before it can fill a young generation; a hand-over per this many calls is still
-#: amortized.
-BATCH_MAX = 16
+# A queued call holds objects the cyclic GC tracks until the thread runs it, so a pile of queued
+# calls makes young collections walk and promote it; queued jobs are kept lean for that (see
+# ``_call.LLMCall.finish``). Ending the window early once a count of calls is queued was
+# measured too: under a caller that never waits, the extra hand-overs cost the process more CPU
+# than the collections they spared, so the window alone decides.
 INLINE_ENV = "LLM_INSIGHTS_EMIT_INLINE"
 
 _lock = threading.Lock()
@@ -131,8 +127,6 @@ def submit(job: Callable[[], None]) -> bool:
         if _idle:  # wake the thread only when it waits: one hand-over per batch
             _idle = False
             _wake.set()
-        elif len(_jobs) == BATCH_MAX:  # a batch's worth: end the window now
-            _hurry.set()
         return True
     except Exception as exc:
         report("offload.submit", exc)
