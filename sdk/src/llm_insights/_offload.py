@@ -43,9 +43,9 @@ MAX_QUEUED = 2_000
 BATCH_WINDOW_S = 0.05
 # A queued call holds objects the cyclic GC tracks until the thread runs it, so a pile of queued
 # calls makes young collections walk and promote it; queued jobs are kept lean for that (see
-# ``_call.LLMCall.finish``). Ending the window early once a count of calls is queued was
-# measured too: under a caller that never waits, the extra hand-overs cost the process more CPU
-# than the collections they spared, so the window alone decides.
+# ``_call.LLMCall.finish``). Ending the window early once a count of calls is queued halved the
+# young collections of callers that wait on their model, but did not lower the process's total
+# CPU in the benchmark (bench/ANALYSIS.md), so the window alone decides.
 INLINE_ENV = "LLM_INSIGHTS_EMIT_INLINE"
 
 _lock = threading.Lock()
