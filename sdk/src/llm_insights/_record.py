@@ -148,11 +148,9 @@ def record(call: Call, series: Series | None = None, adds: list[SumAdd] | None =
         adds.append((inst.bucket_key(c.TTFT_BUCKET_COUNTS, ttft), 1.0))
     for gap in call.chunk_gaps:
         inst.record_dims(c.TIME_PER_OUTPUT_CHUNK, gap, s.dims)
-    if not call.usage_known:  # usage unknown: neither a cost nor an unpriced call
-        if summed_here:
-            inst.series_add(s, adds)
-        return Recorded(None, {}, None, None)
     try:
+        if not call.usage_known:  # usage unknown: neither a cost nor an unpriced call
+            return Recorded(None, {}, None, None)
         priced = _pricing.price(call)
         sa = _record_cost(inst, priced, u, adds)
     finally:  # a pricing failure (reported by the caller's guard) keeps the counts above
@@ -161,7 +159,7 @@ def record(call: Call, series: Series | None = None, adds: list[SumAdd] | None =
     return Recorded(priced, sa, u.input_tokens, u.output_tokens)
 
 
-def _record_cost(inst: Any, p: _pricing.Priced, usage: Usage, adds: list) -> dict:
+def _record_cost(inst: Any, p: _pricing.Priced, usage: Usage, adds: list[SumAdd]) -> dict:
     """*p*'s counter adds on the cost and unpriced-calls metrics, appended to *adds*; return
     the span attributes that say how the call was priced."""
     sa: dict[str, Any] = {}
