@@ -5,6 +5,7 @@ and counted), and nothing raises into the app."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -166,3 +167,68 @@ def test_calls_inside_a_kit_agent_run_count_before_it_ends(telemetry, gate):
     runs = telemetry.points(c.AGENT_COST.name)
     assert len(runs) == 1 and runs[0].sum > 0
     assert sum(p.sum for p in telemetry.points(c.AGENT_MODEL_CALLS.name)) == 1
+
+
+def test_a_thread_starved_of_the_gil_is_parked_and_callers_record(telemetry, gate, monkeypatch):
+    # The gate holds the thread as a caller that never waits would: queued calls wait past the
+    # thread's due time. The next caller takes over; calls after it are recorded at once, and
+    # nothing queued is lost.
+    monkeypatch.setattr(_offload, "_caller_until", 0.0)  # restored after the test
+    monkeypatch.setattr(_offload, "STARVED_AT", 3)
+    monkeypatch.setattr(_offload, "PARK_WAIT_S", 0.001)  # the held thread cannot park
+    before = _offload.takeovers
+    for i in range(3):
+        _call(i)
+    assert _offload.pending() == 3 and _durations(telemetry) == 0
+    monkeypatch.setattr(_offload, "_due", 0.0)  # due long ago, and no job finished since
+    _call(3)  # takes over: recorded by its caller
+    assert _offload.takeovers == before + 1
+    assert _durations(telemetry) == 1 and _offload.pending() == 3
+    _offload._wake.clear()
+    for i in range(4, 9):
+        _call(i)  # callers record their own calls: nothing queued, the thread not woken
+    assert _durations(telemetry) == 6 and _offload.pending() == 3
+    assert not _offload._wake.is_set()
+    gate.set()
+    assert _offload.drain()
+    assert _durations(telemetry) == 9  # the queued three recorded by the thread
+    assert _offload._parked.wait(5)  # and the thread parked
+    # once the callers' turn is over, calls queue again
+    monkeypatch.setattr(_offload, "_caller_until", time.monotonic() - 1)
+    assert _offload.submit(lambda: None)
+    assert _offload.drain()
+    assert _offload.takeovers == before + 1
+
+
+def test_a_thread_that_records_is_not_taken_over(telemetry, gate, monkeypatch):
+    # many calls queued, but the thread finished a job within the grace: it is keeping up
+    monkeypatch.setattr(_offload, "STARVED_AT", 3)
+    monkeypatch.setattr(_offload, "_due", time.monotonic() + 60)
+    before = _offload.takeovers
+    for i in range(6):
+        _call(i)
+    assert _offload.pending() == 6 and _durations(telemetry) == 0
+    assert _offload.takeovers == before
+    gate.set()
+    assert _offload.drain()
+    assert _durations(telemetry) == 6
+
+
+def test_a_taking_over_caller_lets_the_thread_record_the_queue_first(telemetry, monkeypatch):
+    # the caller gives the GIL up until the thread has recorded what was queued and parked, so
+    # its own call is recorded after the queued ones
+    order: list[int] = []
+    assert _offload.drain()
+    monkeypatch.setattr(_offload, "_caller_until", 0.0)  # restored after the test
+    monkeypatch.setattr(_offload, "STARVED_AT", 1)
+    monkeypatch.setattr(_offload, "BATCH_WINDOW_S", 30.0)  # the thread waits out its window
+    monkeypatch.setattr(_offload, "PARK_WAIT_S", 10.0)
+    assert _offload.submit(lambda: order.append(1))
+    deadline = time.monotonic() + 5
+    while _offload._due < time.monotonic() + 20 and time.monotonic() < deadline:
+        time.sleep(0.001)  # until the thread is in its window
+    assert _offload.pending() == 1
+    monkeypatch.setattr(_offload, "_due", 0.0)  # its window long over, the queue untouched
+    assert not _offload.submit(lambda: None)  # takes over: the thread records and parks first
+    order.append(2)  # the caller's own call
+    assert order == [1, 2] and _offload.pending() == 0

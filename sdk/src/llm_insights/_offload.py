@@ -19,6 +19,18 @@ Nothing is lost:
   raises into the app;
 - after ``os.fork`` the child starts empty (the parent's queued calls are the parent's).
 
+When the callers keep the GIL busy, the thread would rather not be used at all. A caller that
+never waits (a CPU-bound loop, or callers that together saturate the GIL) gives the GIL up for a
+moment now and then (e.g. openai's ``os.urandom`` per request) and takes it back before the
+waiting thread is scheduled: the thread wakes for nothing at every such moment (a context
+switch, ~10 µs of CPU each) and never runs, while queued calls pile up. So a caller that finds
+``STARVED_AT`` calls queued and the thread ``STARVED_GRACE_S`` past its due time (the end of its
+window, or of its last job) takes over: it hands
+the GIL to the thread until the thread has recorded the queue and parked (at most
+``PARK_WAIT_S``), then callers record their own calls for ``CALLER_RUNS_S`` without waking it,
+after which the next call queues again. A caller that waits on its model lets the thread run and
+never takes over.
+
 ``LLM_INSIGHTS_EMIT_INLINE=1`` does everything on the caller's thread, as before (the benchmark's
 ``llm_insights_inline`` configuration measures the difference).
 """
@@ -28,6 +40,7 @@ from __future__ import annotations
 import atexit
 import os
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 
@@ -46,13 +59,31 @@ BATCH_WINDOW_S = 0.05
 # ``_call.LLMCall.finish``). Ending the window early once a count of calls is queued halved the
 # young collections of callers that wait on their model, but did not lower the process's total
 # CPU in the benchmark (bench/ANALYSIS.md), so the window alone decides.
+#: Calls queued, and seconds past the thread's due time (its window's end, or its last job's),
+#: at which a caller concludes the thread cannot get the GIL. Two default switch intervals: a
+#: thread that callers waiting on I/O let run gets the GIL well within it.
+STARVED_AT = 16
+STARVED_GRACE_S = 0.01
+#: How long a taking-over caller hands the GIL to the thread to record the queue and park.
+PARK_WAIT_S = 0.01
+#: How long callers then record their own calls before queueing (and waking the thread) again:
+#: each try costs a CPU-bound process ~STARVED_AT wasted wake-ups, an app whose load changed
+#: back to waiting on its model at most this long of recording on its callers.
+CALLER_RUNS_S = 2.0
 INLINE_ENV = "LLM_INSIGHTS_EMIT_INLINE"
 
 _lock = threading.Lock()
 _jobs: deque[Callable[[], None]] = deque()  # append/popleft are atomic: no lock per call
 _wake = threading.Event()  # set by submit() when the thread is idle, and by drain()
 _hurry = threading.Event()  # set by drain(): skip the batching window
+_parked = threading.Event()  # set by the thread just before it waits for _wake
 _idle = True
+#: time.monotonic() by which the thread should show progress: its window's end once woken, then
+#: the end of its last job
+_due = 0.0
+_caller_until = 0.0  # until then (time.monotonic()) callers record their own calls
+#: Take-overs since start (diagnostics and tests).
+takeovers = 0
 _thread: threading.Thread | None = None
 _running = False  # the thread is in _run(): cheaper to read per call than Thread.is_alive()
 _exit_hook = False
@@ -69,12 +100,15 @@ def _run() -> None:
 
 
 def _work() -> None:
-    global _idle
+    global _idle, _due
     while True:
-        # the timeout bounds the delay of a wake-up lost to the benign race in submit()
-        _wake.wait(1.0)
+        _parked.set()
+        # the timeout bounds the delay of a wake-up lost to the benign race in submit(); while
+        # callers record their own calls, a timed wake-up would only compete for the GIL
+        _wake.wait(None if time.monotonic() < _caller_until else 1.0)
         _wake.clear()
-        if not _hurry.is_set():
+        if not _hurry.is_set() and time.monotonic() >= _caller_until:
+            _due = time.monotonic() + BATCH_WINDOW_S
             _hurry.wait(BATCH_WINDOW_S)
         _hurry.clear()
         while True:
@@ -87,6 +121,7 @@ def _work() -> None:
                     job()
                 except Exception as exc:  # a job guards itself; this is the last net
                     report("offload.job", exc)
+                _due = time.monotonic()  # progress: a thread that records is not starved
             _idle = True
             if not _jobs:  # a call queued after the last popleft sees _idle and wakes us
                 break
@@ -114,23 +149,46 @@ def _start() -> bool:
 def submit(job: Callable[[], None]) -> bool:
     """Queue *job*; False if the caller must run it itself (inline mode, queue full, no
     thread). Never raises."""
-    global _idle
+    global _idle, _due, _caller_until
     if inline:
         return False
     try:
+        if _caller_until:
+            if time.monotonic() < _caller_until:
+                return False
+            _caller_until = 0.0  # try the thread again
         if not _running and not _start():
             return False
-        if len(_jobs) >= MAX_QUEUED:
+        queued = len(_jobs)
+        if queued >= MAX_QUEUED:
             count(c.SDK_COMPONENT_OFFLOAD_FULL)
+            return False
+        if queued >= STARVED_AT and time.monotonic() > _due + STARVED_GRACE_S:
+            _take_over()
             return False
         _jobs.append(job)
         if _idle:  # wake the thread only when it waits: one hand-over per batch
             _idle = False
+            _due = time.monotonic() + BATCH_WINDOW_S
             _wake.set()
         return True
     except Exception as exc:
         report("offload.submit", exc)
         return False
+
+
+def _take_over() -> None:
+    """The thread is starved of the GIL: let it record the queue and park, then have callers
+    record their own calls for CALLER_RUNS_S (see the module's docstring)."""
+    global _caller_until, takeovers
+    takeovers += 1
+    _caller_until = time.monotonic() + CALLER_RUNS_S
+    _parked.clear()
+    _hurry.set()
+    _wake.set()
+    # blocking here releases the GIL with no caller to take it back first; a thread held up
+    # by a slow job is not waited for beyond PARK_WAIT_S (its queue stays its own)
+    _parked.wait(PARK_WAIT_S)
 
 
 def pending() -> int:
@@ -160,11 +218,12 @@ def drain(timeout: float = 10.0) -> bool:
 
 
 def _after_fork_in_child() -> None:
-    global _jobs, _thread, _lock, _wake, _hurry, _idle, _running
+    global _jobs, _thread, _lock, _wake, _hurry, _parked, _idle, _running, _due, _caller_until
     _jobs = deque()
     _thread, _running = None, False
     _lock = threading.Lock()
-    _wake, _hurry, _idle = threading.Event(), threading.Event(), True
+    _wake, _hurry, _parked, _idle = threading.Event(), threading.Event(), threading.Event(), True
+    _due = _caller_until = 0.0
 
 
 if hasattr(os, "register_at_fork"):
