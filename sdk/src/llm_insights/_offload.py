@@ -25,11 +25,11 @@ moment now and then (e.g. openai's ``os.urandom`` per request) and takes it back
 waiting thread is scheduled: the thread wakes for nothing at every such moment (a context
 switch, ~10 µs of CPU each) and never runs, while queued calls pile up. So a caller that finds
 ``STARVED_AT`` calls queued and the thread ``STARVED_GRACE_S`` past its due time (the end of its
-window, or of its last job) takes over: it hands the GIL to the thread until the thread has
-recorded the queue and parked (at most ``PARK_WAIT_S``); then callers record their own calls
-without waking it, for ``CALLER_RUNS_S`` or until two calls finish ``STARVED_GRACE_S`` apart,
-and the next call queues again. Callers that wait on their model let the thread run and never
-take over.
+window, or of its last job) takes over: it hands
+the GIL to the thread until the thread has recorded the queue and parked (at most
+``PARK_WAIT_S``), then callers record their own calls for ``CALLER_RUNS_S`` without waking it,
+after which the next call queues again. A caller that waits on its model lets the thread run and
+never takes over.
 
 ``LLM_INSIGHTS_EMIT_INLINE=1`` does everything on the caller's thread, as before (the benchmark's
 ``llm_insights_inline`` configuration measures the difference).
@@ -67,8 +67,8 @@ STARVED_GRACE_S = 0.01
 #: How long a taking-over caller hands the GIL to the thread to record the queue and park.
 PARK_WAIT_S = 0.01
 #: How long callers then record their own calls before queueing (and waking the thread) again:
-#: each try costs a CPU-bound process ~STARVED_AT wasted wake-ups. A pause of STARVED_GRACE_S
-#: between two calls ends it sooner: callers that wait on something let the thread run.
+#: each try costs a CPU-bound process ~STARVED_AT wasted wake-ups, an app whose load changed
+#: back to waiting on its model at most this long of recording on its callers.
 CALLER_RUNS_S = 2.0
 INLINE_ENV = "LLM_INSIGHTS_EMIT_INLINE"
 
@@ -82,7 +82,6 @@ _idle = True
 #: the end of its last job
 _due = 0.0
 _caller_until = 0.0  # until then (time.monotonic()) callers record their own calls
-_caller_last = 0.0  # when a caller last recorded its own call (time.monotonic())
 #: Take-overs since start (diagnostics and tests).
 takeovers = 0
 _thread: threading.Thread | None = None
@@ -150,15 +149,12 @@ def _start() -> bool:
 def submit(job: Callable[[], None]) -> bool:
     """Queue *job*; False if the caller must run it itself (inline mode, queue full, no
     thread). Never raises."""
-    global _idle, _due, _caller_until, _caller_last
+    global _idle, _due, _caller_until
     if inline:
         return False
     try:
         if _caller_until:
-            now = time.monotonic()
-            # a pause between calls means the callers wait on something: the thread can run
-            if now < _caller_until and now - _caller_last < STARVED_GRACE_S:
-                _caller_last = now
+            if time.monotonic() < _caller_until:
                 return False
             _caller_until = 0.0  # try the thread again
         if not _running and not _start():
@@ -184,10 +180,9 @@ def submit(job: Callable[[], None]) -> bool:
 def _take_over() -> None:
     """The thread is starved of the GIL: let it record the queue and park, then have callers
     record their own calls for CALLER_RUNS_S (see the module's docstring)."""
-    global _caller_until, _caller_last, takeovers
+    global _caller_until, takeovers
     takeovers += 1
-    _caller_last = time.monotonic()
-    _caller_until = _caller_last + CALLER_RUNS_S
+    _caller_until = time.monotonic() + CALLER_RUNS_S
     _parked.clear()
     _hurry.set()
     _wake.set()
@@ -223,13 +218,12 @@ def drain(timeout: float = 10.0) -> bool:
 
 
 def _after_fork_in_child() -> None:
-    global _jobs, _thread, _lock, _wake, _hurry, _parked, _idle, _running
-    global _due, _caller_until, _caller_last
+    global _jobs, _thread, _lock, _wake, _hurry, _parked, _idle, _running, _due, _caller_until
     _jobs = deque()
     _thread, _running = None, False
     _lock = threading.Lock()
     _wake, _hurry, _parked, _idle = threading.Event(), threading.Event(), threading.Event(), True
-    _due = _caller_until = _caller_last = 0.0
+    _due = _caller_until = 0.0
 
 
 if hasattr(os, "register_at_fork"):
