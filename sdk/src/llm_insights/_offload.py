@@ -25,11 +25,10 @@ moment now and then (e.g. openai's ``os.urandom`` per request) and takes it back
 waiting thread is scheduled: the thread wakes for nothing at every such moment (a context
 switch, ~10 µs of CPU each) and never runs, while queued calls pile up. So a caller that finds
 ``STARVED_AT`` calls queued and the thread ``STARVED_GRACE_S`` past its due time (the end of its
-window, or of its last job) takes over: it hands
-the GIL to the thread until the thread has recorded the queue and parked (at most
-``PARK_WAIT_S``), then callers record their own calls for ``CALLER_RUNS_S`` without waking it,
-after which the next call queues again. A caller that waits on its model lets the thread run and
-never takes over.
+window, or of its last job) takes over: it hands the GIL to the thread until the thread has
+recorded the queue and parked (at most ``PARK_WAIT_S``); then callers record their own calls
+without waking it for ``CALLER_RUNS_S``, after which the next call queues again. Callers that
+wait on their model let the thread run and never take over.
 
 ``LLM_INSIGHTS_EMIT_INLINE=1`` does everything on the caller's thread, as before (the benchmark's
 ``llm_insights_inline`` configuration measures the difference).
