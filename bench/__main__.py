@@ -48,6 +48,12 @@ def main(argv: list[str] | None = None) -> int:
                 f"--configs: unknown {', '.join(sorted(unknown))}; known: "
                 f"{', '.join(configs.CONFIGS)}"
             )
+        if configs.LLM_INSIGHTS not in chosen or not chosen & set(configs.PEERS):
+            p.error(
+                f"--configs: every target compares {configs.LLM_INSIGHTS} with the best peer, "
+                f"so name {configs.LLM_INSIGHTS} and at least one of "
+                f"{', '.join(configs.PEERS)}"
+            )
         chosen |= {configs.BASELINE, configs.FLOOR}
         opts.configs = tuple(cfg for cfg in configs.CONFIGS if cfg in chosen)
     opts.work.mkdir(parents=True, exist_ok=True)

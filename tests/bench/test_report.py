@@ -46,3 +46,21 @@ def test_instructions_not_measured_says_why_and_judges_nothing():
     verdicts: list[str] = []
     lines = report.instructions_section(res, runner.Options(), verdicts)
     assert "Not measured: valgrind is not installed." in lines and verdicts == []
+
+
+def test_a_run_without_the_kit_or_a_peer_is_refused_before_it_starts():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    for chosen in ("llm_insights", "openai_v2,genai_openai"):
+        proc = subprocess.run(
+            [sys.executable, "-m", "bench", "--quick", "--configs", chosen, "--out", "/dev/null"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=Path(__file__).resolve().parents[2],
+        )
+        assert proc.returncode == 2
+        assert "--configs: every target compares llm_insights with the best peer" in proc.stderr
+        assert "Traceback" not in proc.stderr
