@@ -176,6 +176,7 @@ def test_a_thread_starved_of_the_gil_is_parked_and_callers_record(telemetry, gat
     monkeypatch.setattr(_offload, "_caller_until", 0.0)  # restored after the test
     monkeypatch.setattr(_offload, "STARVED_AT", 3)
     monkeypatch.setattr(_offload, "PARK_WAIT_S", 0.001)  # the held thread cannot park
+    monkeypatch.setattr(_offload, "CALLER_RUNS_S", 60.0)  # however slow the machine
     before = _offload.takeovers
     for i in range(3):
         _call(i)
