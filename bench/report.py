@@ -169,9 +169,10 @@ def overhead_section(res: Results, opts: Options, verdicts: list[str]) -> list[s
             res.threads[regime][configs.LLM_INSIGHTS]["chat"], res.threads[regime][peer]["chat"]
         )
         # Not a target: callers that never wait starve the emit thread of the GIL, so the kit
-        # records on them (``_offload``'s take-over) as every peer does; before that, this
-        # figure left out work that was only postponed. What a request waits for is judged by
-        # the latency with a model that takes time (``latency_section``).
+        # records on them (``_offload``'s take-over) as every peer does, and a thread that could
+        # not run would only have postponed the work to the drain, out of this figure. What a
+        # request waits for is judged by the latency with a model that takes time
+        # (``latency_section``).
         verdicts.append(
             f"- [{regime}] For information: caller CPU added in the back-to-back loop "
             f"(callers that never wait record their own calls, as every peer does): "
