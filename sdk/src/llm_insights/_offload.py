@@ -106,8 +106,9 @@ def _work() -> None:
         # callers record their own calls, a timed wake-up would only compete for the GIL
         _wake.wait(None if time.monotonic() < _caller_until else 1.0)
         _wake.clear()
-        if not _hurry.is_set() and time.monotonic() >= _caller_until:
-            _due = time.monotonic() + BATCH_WINDOW_S
+        now = time.monotonic()
+        if not _hurry.is_set() and now >= _caller_until:
+            _due = now + BATCH_WINDOW_S
             _hurry.wait(BATCH_WINDOW_S)
         _hurry.clear()
         while True:
